@@ -1,0 +1,30 @@
+# Hearth: `make run` to try it, `make test` to test it.
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: setup run test lint clean
+
+setup: $(STAMP)
+
+# One install step, shared by the Dockerfile: the package and its extras, no torch.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/hearth serve --demo
+
+test: setup
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

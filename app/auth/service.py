@@ -1,0 +1,170 @@
+"""Who is calling: API keys (and later web sessions) become one AuthSubject."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.auth.models import SCOPES, ApiKey
+from app.core.db import utcnow
+from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.security import api_key_lookup, constant_time_equal, hash_api_key, new_api_key
+from app.people.models import Staff
+
+# What each scope also grants.
+IMPLIED = {
+    "read": {"read"},
+    "write": {"read", "write"},
+    "send": {"read", "send"},
+    "admin": set(SCOPES),
+}
+RANK = {"teacher": 0, "office": 1, "admin": 2}
+
+
+@dataclass(frozen=True)
+class AuthSubject:
+    role: str  # admin | office | teacher
+    scopes: frozenset[str]
+    school_ids: frozenset[int] | None  # None: every school
+    staff_id: int | None = None
+    api_key_id: int | None = None
+    ui_language: str = "en"
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def actor(self) -> str:
+        if self.api_key_id is not None:
+            return f"apikey:{self.api_key_id}"
+        if self.staff_id is not None:
+            return f"staff:{self.staff_id}"
+        return "system"
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.role == "teacher"
+
+    @property
+    def sees_all_schools(self) -> bool:
+        return self.school_ids is None
+
+    def can_see_school(self, school_id: int) -> bool:
+        return self.school_ids is None or school_id in self.school_ids
+
+    def require_role(self, role: str, what: str = "do this") -> None:
+        if RANK[self.role] < RANK[role]:
+            raise Forbidden(
+                f"Only {role} staff{' or admins' if role != 'admin' else ''} can {what}."
+            )
+
+    def require_school(self, school_id: int) -> None:
+        """For writes into a school: not visible is the same as not there."""
+        if not self.can_see_school(school_id):
+            raise NotFound("No such school.")
+
+
+def _expand(scopes: list[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for scope in scopes:
+        granted |= IMPLIED.get(scope, set())
+    return frozenset(granted)
+
+
+def subject_for_staff(
+    staff: Staff,
+    scopes: frozenset[str],
+    school_id: int | None = None,
+    api_key_id: int | None = None,
+) -> AuthSubject:
+    schools: frozenset[int] | None = frozenset(staff.school_ids)
+    if staff.role == "admin":
+        schools = None
+    if school_id is not None:
+        schools = frozenset({school_id}) if schools is None else schools & {school_id}
+    return AuthSubject(
+        role=staff.role,
+        scopes=scopes,
+        school_ids=schools,
+        staff_id=staff.id,
+        api_key_id=api_key_id,
+        ui_language=staff.ui_language,
+    )
+
+
+def authenticate_api_key(session: Session, key: str) -> AuthSubject | None:
+    lookup = api_key_lookup(key)
+    if lookup is None:
+        return None
+    api_key = session.scalar(select(ApiKey).where(ApiKey.lookup == lookup))
+    if api_key is None or api_key.revoked_at is not None:
+        return None
+    if not constant_time_equal(api_key.key_hash, hash_api_key(key)):
+        return None
+    scopes = _expand(api_key.scopes)
+    if api_key.staff_id is not None:
+        staff = session.scalar(
+            select(Staff)
+            .where(Staff.id == api_key.staff_id)
+            .options(selectinload(Staff.school_links))
+        )
+        if staff is None or not staff.active:
+            return None
+        subject = subject_for_staff(staff, scopes, api_key.school_id, api_key.id)
+    else:
+        # A key for a system (SIS, integration): admin scope without a school is district-wide.
+        role = "admin" if "admin" in api_key.scopes else "office"
+        schools = None if api_key.school_id is None else frozenset({api_key.school_id})
+        subject = AuthSubject(role=role, scopes=scopes, school_ids=schools, api_key_id=api_key.id)
+    now = utcnow()
+    # Touch at most once a minute: a busy key must not turn every read into a write.
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        api_key.last_used_at = now
+        session.commit()
+    return subject
+
+
+def create_api_key(
+    session: Session,
+    *,
+    name: str,
+    scopes: list[str],
+    school_id: int | None = None,
+    staff_email: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Returns the row and the key; the key itself is never stored and is shown once."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if not scopes or unknown:
+        raise Invalid(
+            f"Scopes must be some of {', '.join(SCOPES)}; got {', '.join(scopes) or 'none'}."
+        )
+    staff_id = None
+    if staff_email:
+        staff = session.scalar(select(Staff).where(Staff.email == staff_email.strip().lower()))
+        if staff is None:
+            raise NotFound(f"No staff member with email {staff_email}.")
+        staff_id = staff.id
+    if school_id is not None:
+        from app.schools.models import School
+
+        if session.get(School, school_id) is None:
+            raise NotFound(f"No school with id {school_id}.")
+    key, lookup, key_hash = new_api_key()
+    api_key = ApiKey(
+        name=name.strip() or "key",
+        lookup=lookup,
+        key_hash=key_hash,
+        scopes=sorted(set(scopes)),
+        school_id=school_id,
+        staff_id=staff_id,
+    )
+    session.add(api_key)
+    session.flush()
+    return api_key, key
+
+
+def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFound(f"No API key with id {key_id}.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+    return api_key

@@ -1,0 +1,107 @@
+"""Domain errors carry their HTTP status; one handler renders every error the same way:
+{"error": {"code": "...", "message": "...", "details": [...]}}."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("hearth")
+
+
+class HearthError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class NotFound(HearthError):
+    status_code = 404
+    code = "not_found"
+
+
+class Forbidden(HearthError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(HearthError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Conflict(HearthError):
+    status_code = 409
+    code = "conflict"
+
+
+class Invalid(HearthError):
+    status_code = 422
+    code = "invalid"
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _human(err: dict[str, Any]) -> str:
+    field = _field_name(tuple(err.get("loc", ())))
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return f"Unknown field '{field}'."
+    if kind == "missing":
+        return f"'{field}' is required."
+    if kind == "json_invalid":
+        return "The request body is not valid JSON."
+    msg = str(err.get("msg", "is invalid"))
+    msg = msg.removeprefix("Value error, ")
+    return f"'{field}': {msg}"
+
+
+def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"field": _field_name(tuple(e.get("loc", ()))), "message": _human(e)} for e in errors]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HearthError)
+    async def _hearth(_: Request, exc: HearthError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = validation_details(list(exc.errors()))
+        message = " ".join(d["message"] for d in details[:3]) or "The request is invalid."
+        return JSONResponse(error_body("invalid", message, details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed"}
+        code = codes.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and message == "Not Found":
+            message = "Nothing is here."
+        return JSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            error_body("internal", "Something went wrong on our side. It has been logged."),
+            status_code=500,
+        )

@@ -1,0 +1,226 @@
+"""The demo district that `hearth serve --demo` seeds: small, multilingual, idempotent."""
+
+import random
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import ApiKey
+from app.auth.service import authenticate_api_key, create_api_key
+from app.core.security import hash_password
+from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
+from app.schools.models import Enrollment, School, Section, SectionTeacher
+
+DEMO_SCHOOL_ID = "demo-riverside"
+ADMIN_EMAIL = "admin@riverside.example.org"
+DEMO_PASSWORD = "riverside-demo"  # dev only: `hearth serve --demo` refuses production mode
+
+TEACHERS = [
+    ("Ana Rivera", "rivera@riverside.example.org"),
+    ("David Chen", "chen@riverside.example.org"),
+    ("Grace Okafor", "okafor@riverside.example.org"),
+]
+SECTIONS = [
+    ("Grade 3 – Room 12", "3", 0),
+    ("Grade 4 – Room 7", "4", 1),
+    ("Grade 5 – Room 2", "5", 2),
+]
+
+# (given, family, language) — families whose home languages US districts commonly serve.
+FAMILIES = [
+    ("María", "García", "es"),
+    ("José", "Hernández", "es"),
+    ("Lucía", "Martínez", "es"),
+    ("Carmen", "López", "es"),
+    ("Luis", "Gonzalez", "es"),
+    ("Rosa", "Ramírez", "es"),
+    ("Pedro", "Flores", "es"),
+    ("Elena", "Torres", "es"),
+    ("Lan", "Nguyễn", "vi"),
+    ("Minh", "Trần", "vi"),
+    ("Hoa", "Lê", "vi"),
+    ("Tuấn", "Phạm", "vi"),
+    ("Wei", "Zhang", "zh-Hans"),
+    ("Li", "Wang", "zh-Hans"),
+    ("Mei", "Liu", "zh-Hans"),
+    ("Fatima", "Hassan", "ar"),
+    ("Omar", "Haddad", "ar"),
+    ("Layla", "Mansour", "ar"),
+    ("Ana", "Souza", "pt-BR"),
+    ("João", "Silva", "pt-BR"),
+    ("Marie", "Joseph", "ht"),
+    ("Jean", "Pierre", "ht"),
+    ("Amina", "Abdi", "so"),
+    ("Hodan", "Warsame", "so"),
+    ("Pa", "Vang", "hmn"),
+    ("Sarah", "Miller", "en"),
+    ("James", "Johnson", "en"),
+    ("Emily", "Brown", "en"),
+    ("Michael", "Davis", "en"),
+    ("Jessica", "Wilson", "en"),
+]
+CHILD_NAMES = [
+    "Sofía",
+    "Mateo",
+    "Valentina",
+    "Diego",
+    "An",
+    "Bảo",
+    "Yan",
+    "Hao",
+    "Yusuf",
+    "Noor",
+    "Gabriel",
+    "Beatriz",
+    "Widlene",
+    "Samuel",
+    "Hamza",
+    "Ayaan",
+    "Kou",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Camila",
+    "Lucas",
+    "Linh",
+    "Jun",
+    "Zainab",
+    "Davi",
+    "Mia",
+    "Ethan",
+]
+
+
+@dataclass
+class DemoKeys:
+    admin_key: str
+    teacher_key: str
+    teacher_email: str
+
+
+def seed(session: Session) -> bool:
+    """Creates the demo district unless it exists. Returns True when it created it."""
+    if session.scalar(select(School.id).where(School.external_id == DEMO_SCHOOL_ID)):
+        return False
+    rng = random.Random(7)
+    school = School(
+        name="Riverside Elementary",
+        timezone="America/Chicago",
+        default_language="en",
+        sms_sender="+15125550100",
+        email_sender="office@riverside.example.org",
+        quiet_hours_start=time(20, 0),
+        quiet_hours_end=time(7, 0),
+        external_id=DEMO_SCHOOL_ID,
+    )
+    session.add(school)
+    session.flush()
+    password = hash_password(DEMO_PASSWORD)
+    session.add(
+        Staff(
+            name="Riverside Admin",
+            email=ADMIN_EMAIL,
+            role="admin",
+            password_hash=password,
+            school_links=[StaffSchool(school_id=school.id)],
+        )
+    )
+    session.add(
+        Staff(
+            name="Office – Pat Kim",
+            email="office@riverside.example.org",
+            role="office",
+            password_hash=password,
+            school_links=[StaffSchool(school_id=school.id)],
+        )
+    )
+    teachers = []
+    for name, email in TEACHERS:
+        teacher = Staff(
+            name=name,
+            email=email,
+            role="teacher",
+            password_hash=password,
+            school_links=[StaffSchool(school_id=school.id)],
+        )
+        session.add(teacher)
+        teachers.append(teacher)
+    session.flush()
+    sections = []
+    for name, _grade, teacher_index in SECTIONS:
+        section = Section(
+            school_id=school.id,
+            name=name,
+            external_id=f"demo-{name[:7]}",
+            teacher_links=[SectionTeacher(staff_id=teachers[teacher_index].id)],
+        )
+        session.add(section)
+        sections.append(section)
+    session.flush()
+    for i, (given, family, language) in enumerate(FAMILIES):
+        section_index = i % len(SECTIONS)
+        student = Student(
+            school_id=school.id,
+            external_id=f"S{1001 + i}",
+            given_name=CHILD_NAMES[i],
+            family_name=family,
+            grade=SECTIONS[section_index][1],
+        )
+        session.add(student)
+        session.flush()
+        session.add(Enrollment(section_id=sections[section_index].id, student_id=student.id))
+        parents = [(given, "mother" if i % 2 == 0 else "father")]
+        if i % 2 == 0:  # every other family has a second guardian: 45 guardians in all
+            parents.append(
+                (
+                    rng.choice(["Carlos", "Thu", "Ahmed", "Rita", "Paul", "Grace"]),
+                    "grandparent" if i % 4 == 0 else "father",
+                )
+            )
+        for n, (parent_given, relationship) in enumerate(parents):
+            phone = f"+1512555{2000 + i * 10 + n:04d}"
+            email = f"{parent_given.lower()}.{i}{n}@family.example.org".encode(
+                "ascii", "ignore"
+            ).decode()
+            channels = ["sms"] if n == 0 or i % 3 else ["sms", "email"]
+            session.add(
+                Guardian(
+                    given_name=parent_given,
+                    family_name=family,
+                    phone=phone,
+                    email=email,
+                    language=language,
+                    channels=channels,
+                    student_links=[
+                        StudentGuardian(student_id=student.id, relationship=relationship)
+                    ],
+                )
+            )
+    session.commit()
+    return True
+
+
+def demo_keys(session: Session, data_dir: Path) -> DemoKeys:
+    """The demo's API keys, kept in the data dir so restarts print the same ones (dev only)."""
+    path = data_dir / "demo-api-keys"
+    teacher_email = TEACHERS[0][1]
+    if path.exists():
+        admin_key, _, teacher_key = path.read_text().strip().partition("\n")
+        if authenticate_api_key(session, admin_key) and authenticate_api_key(session, teacher_key):
+            return DemoKeys(admin_key, teacher_key, teacher_email)
+    for old in session.scalars(select(ApiKey).where(ApiKey.name.like("demo %"))):
+        session.delete(old)
+    _, admin_key = create_api_key(session, name="demo admin", scopes=["admin"])
+    _, teacher_key = create_api_key(
+        session, name="demo teacher", scopes=["read", "write", "send"], staff_email=teacher_email
+    )
+    session.commit()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{admin_key}\n{teacher_key}\n")
+    path.chmod(0o600)
+    return DemoKeys(admin_key, teacher_key, teacher_email)

@@ -1,0 +1,44 @@
+"""create_app(): routers, middleware, error handlers, lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+import app.models  # noqa: F401  (every table known before any query)
+from app import __version__
+from app.core.config import get_settings
+from app.core.db import SessionDep
+from app.core.errors import install_error_handlers
+from app.core.middleware import BodySizeLimit
+from app.messaging.router import router as messaging_router
+from app.people.router import router as people_router
+from app.schools.router import router as schools_router
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="Hearth",
+        version=__version__,
+        description="Two-way, translated messaging between schools and families.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(schools_router)
+    app.include_router(people_router)
+    app.include_router(messaging_router)
+
+    @app.get("/api/v1/health", tags=["operations"])
+    def health(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,63 @@
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, status
+
+from app.auth.dependencies import Reader, Sender, Writer
+from app.core.db import SessionDep
+from app.core.pagination import ListResource, PageDep, list_resource, paginate
+from app.messaging import service
+from app.messaging.schemas import (
+    MessageCreate,
+    MessageRead,
+    ThreadCreate,
+    ThreadDetail,
+    ThreadRead,
+    ThreadUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["messaging"])
+
+
+@router.get("/threads", response_model=ListResource[ThreadRead])
+def list_threads(
+    session: SessionDep,
+    subject: Reader,
+    page: PageDep,
+    school_id: int | None = None,
+    student_id: int | None = None,
+    guardian_id: int | None = None,
+    status: Literal["open", "archived"] | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+):
+    stmt = service.thread_filters(
+        service.readable_threads(subject),
+        school_id=school_id,
+        student_id=student_id,
+        guardian_id=guardian_id,
+        status=status,
+        q=q,
+    )
+    items, total = paginate(session, stmt, page)
+    return list_resource(items, total, page)
+
+
+@router.post("/threads", response_model=ThreadRead, status_code=status.HTTP_201_CREATED)
+def create_thread(data: ThreadCreate, session: SessionDep, subject: Writer):
+    return service.create_thread(session, subject, data)
+
+
+@router.get("/threads/{thread_id}", response_model=ThreadDetail)
+def get_thread(thread_id: int, session: SessionDep, subject: Reader):
+    return service.get_thread(session, subject, thread_id, with_messages=True)
+
+
+@router.patch("/threads/{thread_id}", response_model=ThreadRead)
+def update_thread(thread_id: int, data: ThreadUpdate, session: SessionDep, subject: Writer):
+    return service.update_thread(session, subject, thread_id, data)
+
+
+@router.post(
+    "/threads/{thread_id}/messages", response_model=MessageRead, status_code=status.HTTP_201_CREATED
+)
+def post_message(thread_id: int, data: MessageCreate, session: SessionDep, subject: Sender):
+    return service.post_message(session, subject, thread_id, data)

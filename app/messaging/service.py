@@ -1,0 +1,179 @@
+"""Threads and messages between staff and families."""
+
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.audit import service as audit
+from app.auth.service import AuthSubject
+from app.core.db import utcnow
+from app.core.errors import Invalid, NotFound
+from app.messaging.models import Message, Thread, ThreadGuardian
+from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
+from app.people import service as people
+from app.people.models import Guardian, Student, StudentGuardian
+from app.schools.models import School
+
+
+def readable_threads(subject: AuthSubject) -> Select[tuple[Thread]]:
+    stmt = select(Thread).options(selectinload(Thread.guardian_links))
+    if subject.school_ids is not None:
+        stmt = stmt.where(Thread.school_id.in_(subject.school_ids))
+    if subject.is_teacher:
+        stmt = stmt.where(
+            or_(
+                Thread.owner_staff_id == (subject.staff_id or 0),
+                Thread.student_id.in_(people.teacher_student_ids(subject.staff_id or 0)),
+            )
+        )
+    return stmt
+
+
+def thread_filters(
+    stmt: Select[Any],
+    *,
+    school_id: int | None = None,
+    student_id: int | None = None,
+    guardian_id: int | None = None,
+    status: str | None = None,
+    q: str | None = None,
+) -> Select[Any]:
+    if school_id is not None:
+        stmt = stmt.where(Thread.school_id == school_id)
+    if student_id is not None:
+        stmt = stmt.where(Thread.student_id == student_id)
+    if guardian_id is not None:
+        stmt = stmt.where(
+            Thread.id.in_(
+                select(ThreadGuardian.thread_id).where(ThreadGuardian.guardian_id == guardian_id)
+            )
+        )
+    if status:
+        stmt = stmt.where(Thread.status == status)
+    if q:
+        stmt = stmt.where(Thread.subject.ilike(f"%{q}%"))
+    return stmt.order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+
+
+def get_thread(
+    session: Session, subject: AuthSubject, thread_id: int, with_messages: bool = False
+) -> Thread:
+    stmt = readable_threads(subject).where(Thread.id == thread_id)
+    if with_messages:
+        stmt = stmt.options(selectinload(Thread.messages))
+    thread = session.scalar(stmt)
+    if thread is None:
+        raise NotFound("No such thread.")
+    return thread
+
+
+def create_thread(session: Session, subject: AuthSubject, data: ThreadCreate) -> Thread:
+    guardian_ids = sorted(set(data.guardian_ids))
+    guardians = list(
+        session.scalars(people.readable_guardians(subject).where(Guardian.id.in_(guardian_ids)))
+    )
+    found = {g.id for g in guardians}
+    missing = [g for g in guardian_ids if g not in found]
+    if missing:
+        raise NotFound(f"No such guardian: {missing[0]}.")
+    schools_of_guardians = set(
+        session.scalars(
+            select(Student.school_id)
+            .join(StudentGuardian, StudentGuardian.student_id == Student.id)
+            .where(StudentGuardian.guardian_id.in_(guardian_ids))
+        )
+    )
+    if data.student_id is not None:
+        student = people.get_student(session, subject, data.student_id)
+        family = set(
+            session.scalars(
+                select(StudentGuardian.guardian_id).where(StudentGuardian.student_id == student.id)
+            )
+        )
+        strangers = [g for g in guardian_ids if g not in family]
+        if strangers:
+            raise Invalid(f"Guardian {strangers[0]} is not in this student's family.")
+        school_id = student.school_id
+    elif data.school_id is not None:
+        school_id = data.school_id
+    elif len(schools_of_guardians) == 1:
+        school_id = next(iter(schools_of_guardians))
+    else:
+        raise Invalid("Say which school this thread belongs to: give student_id or school_id.")
+    if data.school_id is not None and data.school_id != school_id:
+        raise Invalid("school_id does not match the student's school.")
+    subject.require_school(school_id)
+    if session.get(School, school_id) is None:
+        raise NotFound("No such school.")
+    thread = Thread(
+        school_id=school_id,
+        owner_staff_id=subject.staff_id,
+        student_id=data.student_id,
+        subject=data.subject,
+        guardian_links=[ThreadGuardian(guardian_id=g) for g in guardian_ids],
+    )
+    session.add(thread)
+    session.flush()
+    audit.record(session, subject.actor, "thread.create", "thread", thread.id, school_id=school_id)
+    session.commit()
+    return thread
+
+
+def update_thread(
+    session: Session, subject: AuthSubject, thread_id: int, data: ThreadUpdate
+) -> Thread:
+    thread = get_thread(session, subject, thread_id)
+    changes = data.model_dump(exclude_unset=True)
+    if any(v is None for v in changes.values()):
+        raise Invalid("Thread fields cannot be set to null.")
+    for name, value in changes.items():
+        setattr(thread, name, value)
+    audit.record(
+        session,
+        subject.actor,
+        "thread.update",
+        "thread",
+        thread.id,
+        school_id=thread.school_id,
+        details={"fields": sorted(changes)},
+    )
+    session.commit()
+    return thread
+
+
+def author_language(session: Session, subject: AuthSubject, thread: Thread) -> str:
+    if subject.staff_id is not None:
+        return subject.ui_language
+    school = session.get(School, thread.school_id)
+    return school.default_language if school else "en"
+
+
+def post_message(
+    session: Session, subject: AuthSubject, thread_id: int, data: MessageCreate
+) -> Message:
+    """Stores an outbound note exactly as written."""
+    thread = get_thread(session, subject, thread_id)
+    message = Message(
+        thread_id=thread.id,
+        direction="outbound",
+        kind="note",
+        author_staff_id=subject.staff_id,
+        body=data.body,
+        language=data.language or author_language(session, subject, thread),
+    )
+    session.add(message)
+    thread.last_activity_at = utcnow()
+    thread.status = "open"
+    session.flush()
+    audit.record(
+        session,
+        subject.actor,
+        "message.create",
+        "message",
+        message.id,
+        school_id=thread.school_id,
+        details={"thread_id": thread.id},
+    )
+    session.commit()
+    return message

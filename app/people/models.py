@@ -1,0 +1,99 @@
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, utcnow
+
+Role = Literal["admin", "office", "teacher"]
+ROLES: tuple[str, ...] = ("admin", "office", "teacher")
+RELATIONSHIPS: tuple[str, ...] = ("mother", "father", "grandparent", "guardian", "other")
+CHANNELS: tuple[str, ...] = ("sms", "email")
+
+
+class StaffSchool(Base):
+    __tablename__ = "staff_schools"
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    school_id: Mapped[int] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="teacher")
+    ui_language: Mapped[str] = mapped_column(String(35), default="en")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    school_links: Mapped[list[StaffSchool]] = relationship(
+        cascade="all, delete-orphan", lazy="raise"
+    )
+
+    @property
+    def school_ids(self) -> list[int]:
+        return sorted(link.school_id for link in self.school_links)
+
+
+class Student(Base):
+    __tablename__ = "students"
+    __table_args__ = (UniqueConstraint("school_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(255))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    grade: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StudentGuardian(Base):
+    __tablename__ = "student_guardians"
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    guardian_id: Mapped[int] = mapped_column(
+        ForeignKey("guardians.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    relationship: Mapped[str] = mapped_column(String(16), default="guardian")
+
+
+class Guardian(Base):
+    __tablename__ = "guardians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(35), default="en")
+    # False when the language was assumed (e.g. the school's default at import), not told.
+    language_confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["sms"])
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    student_links: Mapped[list[StudentGuardian]] = relationship(
+        cascade="all, delete-orphan", lazy="raise"
+    )
+
+    @property
+    def student_ids(self) -> list[int]:
+        return sorted(link.student_id for link in self.student_links)

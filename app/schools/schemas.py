@@ -1,0 +1,82 @@
+import re
+from datetime import datetime, time
+
+from pydantic import Field, field_validator
+
+from app.core.schema import Input, LanguageTag, Name, Output, Timezone
+
+_SENDER_RE = re.compile(r"^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$")
+
+
+def _sender(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    if not _SENDER_RE.match(value):
+        raise ValueError(
+            "must be a phone number in E.164 form (+15551234567) or a Messaging Service SID (MG…)"
+        )
+    return value
+
+
+class SchoolCreate(Input):
+    name: Name
+    timezone: Timezone = "America/New_York"
+    default_language: LanguageTag = "en"
+    sms_sender: str | None = Field(default=None, max_length=64)
+    email_sender: str | None = Field(default=None, max_length=254)
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+
+    _check_sender = field_validator("sms_sender")(_sender)
+
+
+class SchoolUpdate(Input):
+    name: Name | None = None
+    timezone: Timezone | None = None
+    default_language: LanguageTag | None = None
+    sms_sender: str | None = Field(default=None, max_length=64)
+    email_sender: str | None = Field(default=None, max_length=254)
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+
+    _check_sender = field_validator("sms_sender")(_sender)
+
+
+class SchoolRead(Output):
+    id: int
+    name: str
+    timezone: str
+    default_language: str
+    sms_sender: str | None
+    email_sender: str | None
+    quiet_hours_start: time | None
+    quiet_hours_end: time | None
+    created_at: datetime
+
+
+class SectionCreate(Input):
+    school_id: int
+    name: Name
+    teacher_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+class SectionUpdate(Input):
+    name: Name | None = None
+    active: bool | None = None
+
+
+class SectionRead(Output):
+    id: int
+    school_id: int
+    name: str
+    active: bool
+    teacher_ids: list[int]
+    student_ids: list[int]
+
+
+class EnrollmentCreate(Input):
+    student_id: int
+
+
+class TeacherAssign(Input):
+    staff_id: int

@@ -1,0 +1,266 @@
+"""Schools and their sections (classes), and who may see them."""
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.audit import service as audit
+from app.auth.service import AuthSubject
+from app.core.errors import Invalid, NotFound
+from app.people.models import Staff, StaffSchool, Student
+from app.schools.models import Enrollment, School, Section, SectionTeacher
+from app.schools.schemas import SchoolCreate, SchoolUpdate, SectionCreate, SectionUpdate
+
+
+def readable_schools(subject: AuthSubject) -> Select[tuple[School]]:
+    stmt = select(School)
+    if subject.school_ids is not None:
+        stmt = stmt.where(School.id.in_(subject.school_ids))
+    return stmt
+
+
+def get_school(session: Session, subject: AuthSubject, school_id: int) -> School:
+    school = session.scalar(readable_schools(subject).where(School.id == school_id))
+    if school is None:
+        raise NotFound("No such school.")
+    return school
+
+
+def create_school(session: Session, subject: AuthSubject, data: SchoolCreate) -> School:
+    subject.require_role("admin", "create schools")
+    school = School(**data.model_dump())
+    session.add(school)
+    session.flush()
+    audit.record(session, subject.actor, "school.create", "school", school.id, school_id=school.id)
+    session.commit()
+    return school
+
+
+def update_school(
+    session: Session, subject: AuthSubject, school_id: int, data: SchoolUpdate
+) -> School:
+    school = get_school(session, subject, school_id)
+    subject.require_role("office", "change school settings")
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("name", "timezone", "default_language"):
+        if name in changes and changes[name] is None:
+            raise Invalid(f"'{name}' cannot be empty.")
+    for name, value in changes.items():
+        setattr(school, name, value)
+    audit.record(
+        session,
+        subject.actor,
+        "school.update",
+        "school",
+        school.id,
+        school_id=school.id,
+        details={"fields": sorted(changes)},
+    )
+    session.commit()
+    return school
+
+
+def delete_school(session: Session, subject: AuthSubject, school_id: int) -> None:
+    school = get_school(session, subject, school_id)
+    subject.require_role("admin", "delete schools")
+    if session.scalar(select(Student.id).where(Student.school_id == school_id).limit(1)):
+        raise Invalid("This school still has students; deactivate or move them first.")
+    if session.scalar(select(Section.id).where(Section.school_id == school_id).limit(1)):
+        raise Invalid("This school still has sections; delete them first.")
+    audit.record(session, subject.actor, "school.delete", "school", school.id, school_id=school.id)
+    session.delete(school)
+    session.commit()
+
+
+# Sections -----------------------------------------------------------------------------------
+
+
+def teacher_section_ids(staff_id: int) -> Select[tuple[int]]:
+    return select(SectionTeacher.section_id).where(SectionTeacher.staff_id == staff_id)
+
+
+def readable_sections(subject: AuthSubject) -> Select[tuple[Section]]:
+    stmt = select(Section).options(
+        selectinload(Section.teacher_links), selectinload(Section.enrollments)
+    )
+    if subject.school_ids is not None:
+        stmt = stmt.where(Section.school_id.in_(subject.school_ids))
+    if subject.is_teacher:
+        stmt = stmt.where(Section.id.in_(teacher_section_ids(subject.staff_id or 0)))
+    return stmt
+
+
+def section_filters(
+    stmt: Select[Any], *, school_id: int | None, staff_id: int | None, q: str | None
+) -> Select[Any]:
+    if school_id is not None:
+        stmt = stmt.where(Section.school_id == school_id)
+    if staff_id is not None:
+        stmt = stmt.where(Section.id.in_(teacher_section_ids(staff_id)))
+    if q:
+        stmt = stmt.where(Section.name.ilike(f"%{q}%"))
+    return stmt.order_by(Section.name, Section.id)
+
+
+def section_read(section: Section) -> dict[str, Any]:
+    return {
+        "id": section.id,
+        "school_id": section.school_id,
+        "name": section.name,
+        "active": section.active,
+        "teacher_ids": sorted(t.staff_id for t in section.teacher_links),
+        "student_ids": sorted(e.student_id for e in section.enrollments),
+    }
+
+
+def get_section(session: Session, subject: AuthSubject, section_id: int) -> Section:
+    section = session.scalar(readable_sections(subject).where(Section.id == section_id))
+    if section is None:
+        raise NotFound("No such section.")
+    return section
+
+
+def _check_teacher(session: Session, school_id: int, staff_id: int) -> None:
+    found = session.scalar(
+        select(Staff.id)
+        .join(StaffSchool, StaffSchool.staff_id == Staff.id)
+        .where(Staff.id == staff_id, StaffSchool.school_id == school_id)
+    )
+    if found is None:
+        raise Invalid(f"Staff member {staff_id} does not work at school {school_id}.")
+
+
+def create_section(session: Session, subject: AuthSubject, data: SectionCreate) -> Section:
+    subject.require_role("office", "create sections")
+    subject.require_school(data.school_id)
+    if session.get(School, data.school_id) is None:
+        raise NotFound("No such school.")
+    section = Section(school_id=data.school_id, name=data.name)
+    for staff_id in sorted(set(data.teacher_ids)):
+        _check_teacher(session, data.school_id, staff_id)
+        section.teacher_links.append(SectionTeacher(staff_id=staff_id))
+    session.add(section)
+    session.flush()
+    audit.record(
+        session, subject.actor, "section.create", "section", section.id, school_id=section.school_id
+    )
+    session.commit()
+    return get_section(session, subject, section.id)
+
+
+def update_section(
+    session: Session, subject: AuthSubject, section_id: int, data: SectionUpdate
+) -> Section:
+    section = get_section(session, subject, section_id)
+    subject.require_role("office", "change sections")
+    changes = data.model_dump(exclude_unset=True)
+    if any(v is None for v in changes.values()):
+        raise Invalid("Section fields cannot be set to null.")
+    for name, value in changes.items():
+        setattr(section, name, value)
+    audit.record(
+        session,
+        subject.actor,
+        "section.update",
+        "section",
+        section.id,
+        school_id=section.school_id,
+        details={"fields": sorted(changes)},
+    )
+    session.commit()
+    return section
+
+
+def delete_section(session: Session, subject: AuthSubject, section_id: int) -> None:
+    section = get_section(session, subject, section_id)
+    subject.require_role("office", "delete sections")
+    audit.record(
+        session, subject.actor, "section.delete", "section", section.id, school_id=section.school_id
+    )
+    session.delete(section)
+    session.commit()
+
+
+def enroll(session: Session, subject: AuthSubject, section_id: int, student_id: int) -> Section:
+    section = get_section(session, subject, section_id)
+    subject.require_role("office", "change enrollments")
+    student = session.get(Student, student_id)
+    if student is None or student.school_id != section.school_id:
+        raise Invalid(f"Student {student_id} is not a student of this section's school.")
+    if all(e.student_id != student_id for e in section.enrollments):
+        section.enrollments.append(Enrollment(student_id=student_id))
+        audit.record(
+            session,
+            subject.actor,
+            "section.enroll",
+            "section",
+            section.id,
+            school_id=section.school_id,
+            details={"student_id": student_id},
+        )
+        session.commit()
+    return section
+
+
+def unenroll(session: Session, subject: AuthSubject, section_id: int, student_id: int) -> Section:
+    section = get_section(session, subject, section_id)
+    subject.require_role("office", "change enrollments")
+    link = next((e for e in section.enrollments if e.student_id == student_id), None)
+    if link is None:
+        raise NotFound("That student is not enrolled in this section.")
+    section.enrollments.remove(link)
+    audit.record(
+        session,
+        subject.actor,
+        "section.unenroll",
+        "section",
+        section.id,
+        school_id=section.school_id,
+        details={"student_id": student_id},
+    )
+    session.commit()
+    return section
+
+
+def assign_teacher(
+    session: Session, subject: AuthSubject, section_id: int, staff_id: int
+) -> Section:
+    section = get_section(session, subject, section_id)
+    subject.require_role("office", "assign teachers")
+    _check_teacher(session, section.school_id, staff_id)
+    if all(t.staff_id != staff_id for t in section.teacher_links):
+        section.teacher_links.append(SectionTeacher(staff_id=staff_id))
+        audit.record(
+            session,
+            subject.actor,
+            "section.assign_teacher",
+            "section",
+            section.id,
+            school_id=section.school_id,
+            details={"staff_id": staff_id},
+        )
+        session.commit()
+    return section
+
+
+def unassign_teacher(
+    session: Session, subject: AuthSubject, section_id: int, staff_id: int
+) -> Section:
+    section = get_section(session, subject, section_id)
+    subject.require_role("office", "assign teachers")
+    link = next((t for t in section.teacher_links if t.staff_id == staff_id), None)
+    if link is None:
+        raise NotFound("That staff member does not teach this section.")
+    section.teacher_links.remove(link)
+    audit.record(
+        session,
+        subject.actor,
+        "section.unassign_teacher",
+        "section",
+        section.id,
+        school_id=section.school_id,
+        details={"staff_id": staff_id},
+    )
+    session.commit()
+    return section

@@ -1,0 +1,96 @@
+"""Test setup: one migrated database per run (SQLite by default, PostgreSQL when
+HEARTH_DATABASE_URL says so); every test runs inside a transaction that is rolled back."""
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="hearth-test-"))
+os.environ["HEARTH_DATA_DIR"] = str(_DATA_DIR)
+os.environ.setdefault("HEARTH_ENV", "dev")
+os.environ.pop("HEARTH_SECRET_KEY", None)
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from app.auth.service import create_api_key  # noqa: E402
+from app.core import migrations  # noqa: E402
+from app.core.config import get_settings  # noqa: E402
+from app.core.db import get_engine, get_session, get_sessionmaker  # noqa: E402
+from app.main import create_app  # noqa: E402
+from tests import factories  # noqa: E402
+
+
+def _reset_caches() -> None:
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    get_sessionmaker.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    _reset_caches()
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    with engine.begin() as conn:
+        migrations.upgrade(conn)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    factories.bind(session)
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(session: Session):
+    application = create_app()
+    application.dependency_overrides[get_session] = lambda: session
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(session: Session) -> Callable[..., dict[str, str]]:
+    """auth(scopes="admin", staff=None, school=None) -> Authorization headers for a new key."""
+
+    def make(scopes: str = "admin", staff=None, school=None) -> dict[str, str]:
+        _, key = create_api_key(
+            session,
+            name="test",
+            scopes=scopes.split(","),
+            school_id=school.id if school is not None else None,
+            staff_email=staff.email if staff is not None else None,
+        )
+        session.flush()
+        return {"Authorization": f"Bearer {key}"}
+
+    return make
+
+
+def count_rows(session: Session, table: str) -> int:
+    return session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()

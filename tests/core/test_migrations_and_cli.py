@@ -1,0 +1,108 @@
+"""`hearth db upgrade` on an empty database, `alembic check`, and the admin commands."""
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def empty_database(engine, tmp_path) -> Iterator[str]:
+    """The URL of a brand-new, empty database of the same kind as the test database."""
+    if engine.dialect.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"hearth_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield engine.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def hearth(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HEARTH_DATABASE_URL": url, "HEARTH_DATA_DIR": str(tmp_path)}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_upgrade_on_empty_database_then_check_finds_no_differences(empty_database, tmp_path):
+    upgraded = hearth(empty_database, tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    checked = hearth(empty_database, tmp_path, "db", "check")
+    assert checked.returncode == 0, checked.stderr
+    assert "agree" in checked.stdout
+    tables = set(
+        create_engine(empty_database)
+        .connect()
+        .execute(
+            text(
+                "SELECT name FROM sqlite_master WHERE type='table'"
+                if empty_database.startswith("sqlite")
+                else "SELECT tablename FROM pg_tables WHERE schemaname='public'"
+            )
+        )
+        .scalars()
+    )
+    assert {"guardians", "threads", "messages", "api_keys", "audit_events"} <= tables
+
+
+def test_admin_commands(empty_database, tmp_path):
+    assert hearth(empty_database, tmp_path, "db", "upgrade").returncode == 0
+    admin = hearth(empty_database, tmp_path, "users", "create-admin", "--email", "it@district.org")
+    assert admin.returncode == 0, admin.stderr
+    assert "password:" in admin.stdout
+    again = hearth(empty_database, tmp_path, "users", "create-admin", "--email", "it@district.org")
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+    created = hearth(
+        empty_database,
+        tmp_path,
+        "apikeys",
+        "create",
+        "--name",
+        "SIS sync",
+        "--scopes",
+        "read,write",
+        "--staff",
+        "it@district.org",
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("hearth_")
+    listed = hearth(empty_database, tmp_path, "apikeys", "list")
+    assert "SIS sync" in listed.stdout and key not in listed.stdout
+
+    bad = hearth(empty_database, tmp_path, "apikeys", "create", "--name", "x", "--scopes", "root")
+    assert bad.returncode == 1 and "Scopes must be" in bad.stderr
+    nobody = hearth(
+        empty_database,
+        tmp_path,
+        "apikeys",
+        "create",
+        "--name",
+        "x",
+        "--staff",
+        "ghost@district.org",
+    )
+    assert nobody.returncode == 1 and "No staff member" in nobody.stderr
+
+    assert hearth(empty_database, tmp_path, "apikeys", "revoke", "1").returncode == 0
+    assert "revoked" in hearth(empty_database, tmp_path, "apikeys", "list").stdout

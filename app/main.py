@@ -12,6 +12,7 @@ from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import install_error_handlers
 from app.core.middleware import BodySizeLimit
+from app.core.queue import huey, start_embedded_consumer
 from app.messaging.router import router as messaging_router
 from app.people.router import router as people_router
 from app.schools.router import router as schools_router
@@ -22,7 +23,13 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Embedded default: the job consumer runs as threads inside the server process.
+        consumer = None
+        if settings.embedded_workers > 0 and not huey.immediate:
+            consumer = start_embedded_consumer(settings.embedded_workers)
         yield
+        if consumer is not None:
+            consumer.stop(graceful=True)
 
     app = FastAPI(
         title="Hearth",

@@ -21,8 +21,11 @@ from app.auth.service import create_api_key  # noqa: E402
 from app.core import migrations  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
 from app.core.db import get_engine, get_session, get_sessionmaker  # noqa: E402
+from app.core.queue import huey  # noqa: E402
 from app.main import create_app  # noqa: E402
 from tests import factories  # noqa: E402
+
+huey.immediate = True  # jobs run synchronously, right after the commit that queued them
 
 
 def _reset_caches() -> None:

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     log_level: str = "INFO"
 
+    # Job queue: empty = SQLite file in the data dir (embedded default); redis://host:6379/0
+    # for scale-out with `hearth worker` processes.
+    queue_url: str = ""
+    embedded_workers: int = 2  # consumer threads inside `hearth serve` (0 with workers)
+
     # Translation (Argos Translate, offline)
     argos_packages_dir: Path | None = None  # default: <data_dir>/argos-packages
     argos_inter_threads: int = 1

@@ -81,9 +81,26 @@ def get_engine() -> Engine:
     return make_engine(settings.sqlalchemy_url)
 
 
+_override: sessionmaker[Session] | None = None
+
+
 @lru_cache
-def get_sessionmaker() -> sessionmaker[Session]:
+def _default_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+def get_sessionmaker() -> sessionmaker[Session]:
+    """Where every session comes from: requests, jobs, the CLI."""
+    return _override or _default_sessionmaker()
+
+
+def use_sessionmaker(factory: sessionmaker[Session] | None) -> None:
+    """Route every new session through `factory` (tests bind it to one connection)."""
+    global _override
+    _override = factory
+
+
+get_sessionmaker.cache_clear = _default_sessionmaker.cache_clear  # type: ignore[attr-defined]
 
 
 def get_session() -> Iterator[Session]:

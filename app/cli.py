@@ -4,6 +4,7 @@ import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,9 +24,18 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
 keys_cli = typer.Typer(help="API keys for other systems and scripts.", no_args_is_help=True)
 users_cli = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+models_cli = typer.Typer(help="Offline translation models (Argos Translate).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="apikeys")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(models_cli, name="models")
+roster_cli = typer.Typer(
+    help="Roster import: OneRoster 1.1/1.2 CSV from the SIS, or a plain guardian CSV.",
+    no_args_is_help=True,
+)
+schools_cli = typer.Typer(help="School settings.", no_args_is_help=True)
+cli.add_typer(roster_cli, name="roster")
+cli.add_typer(schools_cli, name="schools")
 
 
 def fail(message: str) -> None:
@@ -76,10 +86,13 @@ def _seed_demo(host: str, port: int) -> None:
     from app.demo import service as demo
 
     settings = get_settings()
+    installed = demo.ensure_models(settings.argos_dir)
     with session_scope() as session:
         created = demo.seed(session)
         keys = demo.demo_keys(session, settings.data_dir)
+        conversation = demo.start_conversation(session) if created else None
     base = f"http://{host}:{port}"
+
     typer.echo("")
     typer.echo(
         f"Hearth demo district {'created' if created else 'ready'}: Riverside Elementary,"
@@ -94,7 +107,58 @@ def _seed_demo(host: str, port: int) -> None:
     typer.echo(f"  Teacher API key: {keys.teacher_key}")
     typer.echo(f"  Try:  curl -H 'Authorization: Bearer {keys.admin_key}' {base}/api/v1/guardians")
     typer.echo(f"  Admin API key:   {keys.admin_key}")
+    typer.echo(f"  Dev phone:       {base}/dev/phone  (texts to families land here; reply from it)")
+    typer.echo(f"  Dev mail:        {base}/dev/mail")
+    if conversation:
+        thread_id, guardian_id = conversation
+        typer.echo("")
+        typer.echo(
+            f'  The loop: Ms. Rivera wrote to Sofía\'s mother in English: "{demo.DEMO_NOTE}"'
+        )
+        typer.echo(f"    her phone (Spanish):  {base}/dev/phone/{guardian_id}")
+        typer.echo(
+            f'    she replied "{demo.DEMO_REPLY}"; the thread, translated back for the '
+            f"teacher: {base}/api/v1/threads/{thread_id} (teacher key)"
+        )
+    if installed:
+        typer.echo("")
+        typer.echo(
+            f"  Translation: no models were installed, so Hearth installed its own tiny demo "
+            f"models ({', '.join(installed)})."
+        )
+        typer.echo(
+            "    They know only ~290 short school texts (closures, absences, meetings, "
+            '"Thank you"...) and'
+        )
+        typer.echo(
+            "    turn anything else into nonsense. For real use: hearth models install es vi "
+            "zh ... (or install-file)."
+        )
     typer.echo("")
+
+
+@cli.command()
+def worker(
+    workers: Annotated[int, typer.Option(help="Concurrent jobs in this process.")] = 8,
+    worker_type: Annotated[str, typer.Option(help="thread (I/O: sending) or process.")] = "thread",
+) -> None:
+    """Run queue workers (scale-out: set HEARTH_QUEUE_URL=redis://… and
+    HEARTH_EMBEDDED_WORKERS=0 on the API processes)."""
+    import app.tasks  # noqa: F401  (registers every job)
+    from app.core.queue import huey
+
+    if worker_type not in ("thread", "process"):
+        fail("--worker-type is thread or process")
+    get_settings().signing_key()
+    from app.delivery.tasks import sweep_outbox
+
+    # Pick up at once what a crashed worker or a flushed queue left behind.
+    requeued = sweep_outbox.call_local()
+    typer.echo(f"outbox sweep: {requeued} deliveries re-enqueued", err=True)
+    consumer = huey.create_consumer(
+        workers=workers, worker_type=worker_type, periodic=True, check_worker_health=True
+    )
+    consumer.run()
 
 
 @db_cli.command("upgrade")
@@ -214,6 +278,238 @@ def users_create_admin(
         typer.echo(f"created admin {address} (id {staff.id})")
     if generated:
         typer.echo(f"password: {password}")
+
+
+@models_cli.command("list")
+def models_list() -> None:
+    """Installed language pairs, languages reachable directly or through English, and the
+    families' languages that have no route."""
+    from app.translation import packages
+    from app.translation.languages import display_names
+
+    pairs = packages.installed()
+    typer.echo(f"Models in {get_settings().argos_dir}:")
+    if not pairs:
+        typer.echo("  none installed (hearth models install LANG, or install-file PATH)")
+    for pair in pairs:
+        typer.echo(f"  {pair.source} → {pair.target}   version {pair.version}")
+    with session_scope() as session:
+        counts = packages.guardian_languages(session)
+    codes = sorted(set(counts) | packages.installed_languages())
+    typer.echo("Languages (from English / back to English), with guardians who read them:")
+    unreachable = []
+    for code in codes:
+        cov = packages.coverage_for(code)
+        name = display_names(code)[0]
+        typer.echo(
+            f"  {code:<4} {name:<24} {cov.to_family:<7}/ {cov.from_family:<7}"
+            f" {counts.get(code, 0):>6} guardians"
+        )
+        if "none" in (cov.to_family, cov.from_family) and counts.get(code):
+            unreachable.append(f"{code} ({counts[code]})")
+    if unreachable:
+        typer.echo(
+            "No route for: "
+            + ", ".join(unreachable)
+            + " — messages to them are marked unavailable, never sent untranslated."
+        )
+
+
+@models_cli.command("install")
+def models_install(
+    languages: Annotated[list[str], typer.Argument(help="Language codes, e.g. es vi so.")],
+) -> None:
+    """Install models both ways with English from the Argos package index (needs internet)."""
+    from app.translation import packages
+
+    try:
+        done = packages.install_languages(languages)
+    except HearthError as exc:
+        fail(exc.message)
+    for pair in done:
+        typer.echo(f"installed {pair.source} → {pair.target} (version {pair.version})")
+    if not done:
+        typer.echo("already installed")
+
+
+@models_cli.command("install-file")
+def models_install_file(
+    paths: Annotated[list[Path], typer.Argument(help=".argosmodel files.")],
+) -> None:
+    """Install model packages from files (for air-gapped servers)."""
+    from app.translation import packages
+
+    for path in paths:
+        try:
+            new = packages.install_file(path)
+        except HearthError as exc:
+            fail(exc.message)
+        names = ", ".join(f"{p.source} → {p.target}" for p in new) or "reinstalled"
+        typer.echo(f"{path.name}: {names}")
+
+
+def _print_import(job, as_json: bool) -> None:
+    """The import's report as a table (or JSON), then its rejected rows."""
+    import json
+
+    from app.roster.report import ENTITIES, OUTCOMES
+
+    report = job.report or {}
+    if as_json:
+        typer.echo(json.dumps({"id": job.id, "status": job.status, "error": job.error, **report}))
+        return
+    if job.error:
+        return
+    files = ", ".join(f"{n} ({f['mode']}, {f['rows']} rows)" for n, f in report["files"].items())
+    typer.echo(f"{report['format']} import {job.id}: {files or 'no files'}")
+    typer.echo(f"{'':<12}" + "".join(f"{o:>12}" for o in OUTCOMES))
+    counts = report["counts"]
+    for entity in [*ENTITIES, *(e for e in counts if e not in ENTITIES)]:
+        if entity in counts:
+            row = counts[entity]
+            typer.echo(f"{entity:<12}" + "".join(f"{row[o]:>12}" for o in OUTCOMES))
+    shown = report["rejected"][:50]
+    if shown:
+        typer.echo(f"rejected rows ({len(shown)} of {report['rejected_total']} shown):")
+        for r in shown:
+            where = f"{r['file']} line {r['line']}" if r["line"] else r["file"]
+            sid = f" ({r['sourced_id']})" if r.get("sourced_id") else ""
+            typer.echo(f"  {where}{sid}: {r['reason']}")
+    if report["warnings_total"]:
+        typer.echo(f"warnings ({min(20, report['warnings_total'])} of {report['warnings_total']}):")
+        for w in report["warnings"][:20]:
+            where = f"{w['file']} line {w['line']}" if w["line"] else w["file"]
+            typer.echo(f"  {where}: {w['reason']}")
+    for what, n in report["ignored"].items():
+        typer.echo(f"ignored: {what}: {n}")
+    typer.echo(f"took {report['seconds']} s")
+    if report["dry_run"]:
+        typer.echo("dry run: nothing was saved")
+
+
+def _run_import(run, as_json: bool) -> None:
+    """Runs an import; every failure is one clear line on stderr and exit code 1."""
+    import logging
+
+    try:
+        with get_sessionmaker()() as session:
+            job = run(session)
+    except HearthError as exc:
+        fail(exc.message)
+    except Exception as exc:  # never a traceback for a person at a terminal
+        logging.getLogger("hearth.roster").debug("roster import failed", exc_info=True)
+        fail(f"the import could not run: {exc.__class__.__name__}: {exc}")
+    _print_import(job, as_json)
+    if job.error:
+        fail(f"import {job.id} failed: {job.error}")
+
+
+@roster_cli.command("import")
+def roster_import(
+    path: Annotated[Path, typer.Argument(help="A .zip of OneRoster CSV files, or their folder.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; save nothing.")
+    ] = False,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="bulk (deactivate what is missing) or delta; default: the manifest's."),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Apply even if it would deactivate an unusual share of people."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import a OneRoster 1.1 or 1.2 CSV roster: schools, sections, teachers, students,
+    guardians and their links. Safe to run every night: unchanged data stays unchanged."""
+    from app.roster import service
+
+    if mode not in (None, "bulk", "delta"):
+        fail(f"--mode must be bulk or delta, not {mode!r}")
+    _run_import(
+        lambda session: service.import_oneroster_path(
+            session, path, mode=mode, dry_run=dry_run, force=force
+        ),
+        as_json,
+    )
+
+
+@roster_cli.command("import-guardians")
+def roster_import_guardians(
+    path: Annotated[Path, typer.Argument(help="A CSV file, one row per guardian and student.")],
+    school: Annotated[int, typer.Option("--school", help="The school's id in Hearth.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; save nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import guardians from a plain CSV (student_id, given_name, family_name, phone, email,
+    language, relationship), for schools without a OneRoster export."""
+    from app.roster import service
+
+    _run_import(
+        lambda session: service.import_guardians_path(
+            session, path, school_id=school, dry_run=dry_run
+        ),
+        as_json,
+    )
+
+
+def _sms_sender(raw: str) -> str:
+    """A Twilio phone number in E.164, or a Messaging Service SID (MG + 32 hex)."""
+    import re
+
+    from app.core.contact import normalize_phone
+
+    text = raw.strip()
+    if re.fullmatch(r"MG[0-9a-fA-F]{32}", text):
+        return "MG" + text[2:].lower()
+    if text[:2].upper() == "MG":
+        raise ValueError(
+            f"'{raw}' is not a Messaging Service SID: those are MG followed by 32 hex characters"
+        )
+    if not re.fullmatch(r"\+?[\d\s().-]{7,25}", text):
+        raise ValueError(
+            f"'{raw}' is neither a phone number (E.164, e.g. +15125550100) nor a Messaging "
+            "Service SID (MG followed by 32 hex characters)"
+        )
+    return normalize_phone(text, get_settings().default_region)
+
+
+@schools_cli.command("set-sender")
+def schools_set_sender(
+    school_id: Annotated[int, typer.Argument(help="The school's id.")],
+    sender: Annotated[
+        str, typer.Argument(help="Twilio number (+15125550100) or Messaging Service SID (MG…).")
+    ],
+) -> None:
+    """Set the number (or Messaging Service) a school's text messages are sent from."""
+    from app.audit import service as audit
+    from app.schools.models import School
+
+    try:
+        value = _sms_sender(sender)
+    except ValueError as exc:
+        fail(str(exc))
+    with session_scope() as session:
+        school = session.get(School, school_id)
+        if school is None:
+            fail(f"no school with id {school_id}")
+        previous = school.sms_sender
+        school.sms_sender = value
+        audit.record(
+            session,
+            "cli",
+            "school.set_sender",
+            "school",
+            school.id,
+            school_id=school.id,
+            details={"from": previous, "to": value},
+        )
+        session.commit()
+        typer.echo(f"school {school.id} ({school.name}) now sends text messages from {value}")
 
 
 def main() -> None:

@@ -2,12 +2,25 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey
+from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
+from app.devtools.models import DevOutbox
 from app.messaging.models import Message, Thread, ThreadGuardian
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
+from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
+from app.translation.models import CachedTranslation, GlossaryTerm, MessageTranslation
 
 __all__ = [
     "ApiKey",
+    "Delivery",
+    "DevOutbox",
+    "InboundEmail",
+    "InboundSms",
+    "OptOut",
+    "CachedTranslation",
+    "GlossaryTerm",
+    "MessageTranslation",
+    "RosterImport",
     "AuditEvent",
     "Enrollment",
     "Guardian",

@@ -1,6 +1,7 @@
 """Test setup: one migrated database per run (SQLite by default, PostgreSQL when
 HEARTH_DATABASE_URL says so); every test runs inside a transaction that is rolled back."""
 
+import csv
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -8,11 +9,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="hearth-test-"))
 os.environ["HEARTH_DATA_DIR"] = str(_DATA_DIR)
 os.environ.setdefault("HEARTH_ENV", "dev")
+# Tests send many texts from one number; the per-sender cap has its own tests.
+os.environ["HEARTH_SMS_SEGMENTS_PER_SECOND"] = "10000"
+
 os.environ.pop("HEARTH_SECRET_KEY", None)
 
 from fastapi.testclient import TestClient  # noqa: E402
@@ -20,9 +24,16 @@ from fastapi.testclient import TestClient  # noqa: E402
 from app.auth.service import create_api_key  # noqa: E402
 from app.core import migrations  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
-from app.core.db import get_engine, get_session, get_sessionmaker  # noqa: E402
+from app.core.db import (  # noqa: E402
+    get_engine,
+    get_session,
+    get_sessionmaker,
+    use_sessionmaker,
+)
 from app.core.queue import huey  # noqa: E402
 from app.main import create_app  # noqa: E402
+from app.translation import packages  # noqa: E402
+from app.translation.argos import engine as argos_engine  # noqa: E402
 from tests import factories  # noqa: E402
 
 huey.immediate = True  # jobs run synchronously, right after the commit that queued them
@@ -55,10 +66,17 @@ def session(engine: Engine) -> Iterator[Session]:
     session = Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    # Jobs, and any code that opens its own session, share this test's connection.
+    use_sessionmaker(
+        sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+    )
     factories.bind(session)
     try:
         yield session
     finally:
+        use_sessionmaker(None)
         session.close()
         transaction.rollback()
         connection.close()
@@ -97,3 +115,24 @@ def auth(session: Session) -> Callable[..., dict[str, str]]:
 
 def count_rows(session: Session, table: str) -> int:
     return session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+# The project's own tiny Argos packages (tests/fixtures/argos), installed through
+# argostranslate's own install_from_path into this test run's models folder.
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "argos"
+
+
+@pytest.fixture(scope="session")
+def argos_models() -> list:
+    paths = sorted((FIXTURES / "packages").glob("*.argosmodel"))
+    assert paths, "tests/fixtures/argos/packages holds no .argosmodel"
+    if len(argos_engine.pairs()) < len(paths):
+        for path in paths:
+            packages.install_file(path)
+    return packages.installed()
+
+
+@pytest.fixture(scope="session")
+def heldout() -> list[dict[str, str]]:
+    with open(FIXTURES / "corpus.tsv", encoding="utf-8") as f:
+        return [row for row in csv.DictReader(f, delimiter="\t") if row["split"] == "heldout"]

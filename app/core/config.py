@@ -1,5 +1,6 @@
 """Hearth's settings: one class, `HEARTH_` environment variables, working defaults."""
 
+import hashlib
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -28,10 +29,46 @@ class Settings(BaseSettings):
     queue_url: str = ""
     embedded_workers: int = 2  # consumer threads inside `hearth serve` (0 with workers)
 
+    # SMS: Twilio, or the built-in dev phone (/dev/phone) that sends nothing anywhere.
+    sms_backend: Literal["dev", "twilio"] = "dev"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_api_url: str = ""  # send the SDK's requests here instead (a local Twilio double)
+    sms_segments_per_second: float = 1.0  # per sender: 1 for a long code, 100 for a short code
+    sms_send_timeout: float = 10.0
+    # A delivery still `sending` after this long was interrupted (worker killed) and is
+    # reconciled with the provider by the sweeper.
+    sending_stale_seconds: int = 300
+    # A queued delivery with no progress for this long is re-enqueued by the sweeper.
+    outbox_grace_seconds: int = 60
+
+    # Email: SMTP, or the dev outbox (/dev/mail).
+    email_backend: Literal["dev", "smtp"] = "dev"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    email_from: str = "Hearth <hearth@localhost>"
+    email_reply_domain: str = "localhost"  # replies go to reply+<token>@this domain
+    inbound_email_secret: str = ""  # shared secret of POST /webhooks/email/inbound
+    # A family's text joins their most recent thread on that school sender within this window,
+    # else the school office inbox.
+    reply_window_days: int = 14
+
     # Translation (Argos Translate, offline)
     argos_packages_dir: Path | None = None  # default: <data_dir>/argos-packages
     argos_inter_threads: int = 1
     argos_intra_threads: int = 1
+
+    # Roster import (OneRoster CSV from the student information system)
+    roster_import_relatives: bool = False  # users with role `relative` become guardians too
+    # The users.csv extension column holding a person's home language (OneRoster has none).
+    roster_language_column: str = "metadata.language"
+    roster_max_upload_bytes: int = 200_000_000  # zip uploads to /api/v1/roster/imports
+    # A bulk import that would deactivate more than this share of a school's active
+    # students or guardians is refused unless forced (a truncated SIS export looks like this).
+    roster_max_deactivate_share: float = 0.25
 
     @model_validator(mode="after")
     def _check_production(self) -> "Settings":
@@ -43,6 +80,16 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "HEARTH_SECRET_KEY is too weak: use at least 32 random characters "
                     "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            if self.sms_backend == "dev" or self.email_backend == "dev":
+                raise ValueError(
+                    "HEARTH_SMS_BACKEND=twilio and HEARTH_EMAIL_BACKEND=smtp are required when "
+                    "HEARTH_ENV=production: the dev backends deliver nothing to families"
+                )
+            if not (self.twilio_account_sid and self.twilio_auth_token):
+                raise ValueError(
+                    "HEARTH_TWILIO_ACCOUNT_SID and HEARTH_TWILIO_AUTH_TOKEN are required "
+                    "in production"
                 )
         return self
 
@@ -57,6 +104,12 @@ class Settings(BaseSettings):
     @property
     def argos_dir(self) -> Path:
         return (self.argos_packages_dir or self.data_dir / "argos-packages").resolve()
+
+    def webhook_auth_token(self) -> str:
+        """The token Twilio signs webhooks with; the dev phone signs with a derived one."""
+        if self.twilio_auth_token:
+            return self.twilio_auth_token
+        return hashlib.sha256(f"dev-twilio:{self.signing_key()}".encode()).hexdigest()[:32]
 
     def signing_key(self) -> str:
         """The secret key; in dev, generated once into the data dir and reused."""

@@ -6,7 +6,7 @@ from datetime import time
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import ApiKey
 from app.auth.service import authenticate_api_key, create_api_key
@@ -224,3 +224,69 @@ def demo_keys(session: Session, data_dir: Path) -> DemoKeys:
     path.write_text(f"{admin_key}\n{teacher_key}\n")
     path.chmod(0o600)
     return DemoKeys(admin_key, teacher_key, teacher_email)
+
+
+DEMO_NOTE = "Sofía did well on the test. Have a nice weekend."
+DEMO_REPLY = "Muchas gracias."
+
+
+def ensure_models(models_dir: Path) -> list[str]:
+    """With no translation models installed, install the project's own tiny ones (the test
+    fixtures). Returns what was installed."""
+    from app.core.migrations import project_root
+    from app.translation import packages
+
+    if packages.installed():
+        return []
+    folder = project_root() / "tests" / "fixtures" / "argos" / "packages"
+    installed = []
+    for path in sorted(folder.glob("*.argosmodel")):
+        for pair in packages.install_file(path):
+            installed.append(f"{pair.source}→{pair.target}")
+    return installed
+
+
+def start_conversation(session: Session) -> tuple[int, int]:
+    """A first note from a teacher to a Spanish-speaking family, and the family's reply from
+    the dev phone, through the real paths: jobs translate, deliver, and translate back.
+    Returns (thread id, guardian id)."""
+    from twilio.request_validator import RequestValidator
+
+    from app.auth.service import subject_for_staff
+    from app.core.config import get_settings
+    from app.delivery import inbound
+    from app.messaging import service as messaging
+    from app.messaging.schemas import MessageCreate, ThreadCreate
+
+    teacher = session.scalar(select(Staff).where(Staff.email == TEACHERS[0][1]))
+    student = session.scalar(select(Student).where(Student.given_name == "Sofía"))
+    guardian = session.scalar(
+        select(Guardian)
+        .join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id)
+        .where(StudentGuardian.student_id == student.id, Guardian.language == "es")
+        .order_by(Guardian.id)
+        .limit(1)
+    )
+    teacher = session.scalar(
+        select(Staff).where(Staff.id == teacher.id).options(selectinload(Staff.school_links))
+    )
+    subject = subject_for_staff(teacher, frozenset({"read", "write", "send"}))
+    thread = messaging.create_thread(
+        session,
+        subject,
+        ThreadCreate(student_id=student.id, guardian_ids=[guardian.id], subject="Sofía's progress"),
+    )
+    messaging.post_message(session, subject, thread.id, MessageCreate(body=DEMO_NOTE))
+    school = session.get(School, student.school_id)
+    settings = get_settings()
+    url = settings.public_url.rstrip("/") + "/webhooks/twilio/sms"
+    params = {
+        "MessageSid": "SMdemo" + "0" * 26,
+        "AccountSid": "AC" + "0" * 32,
+        "From": guardian.phone,
+        "To": school.sms_sender,
+        "Body": DEMO_REPLY,
+    }
+    signature = RequestValidator(settings.webhook_auth_token()).compute_signature(url, params)
+    inbound.receive_sms(session, params, [url], signature)
+    return thread.id, guardian.id

@@ -64,3 +64,9 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     thread: Mapped[Thread] = relationship(lazy="raise", back_populates="messages")
+    translations: Mapped[list["MessageTranslation"]] = relationship(  # noqa: F821
+        lazy="raise", order_by="MessageTranslation.language"
+    )
+    deliveries: Mapped[list["Delivery"]] = relationship(  # noqa: F821
+        lazy="raise", order_by="Delivery.id"
+    )

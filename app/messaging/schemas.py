@@ -23,6 +23,28 @@ class ThreadUpdate(Input):
 class MessageCreate(Input):
     body: str = Field(min_length=1, max_length=MAX_BODY)
     language: LanguageTag | None = None
+    urgent: bool = False  # urgent texts ignore the school's quiet hours
+
+
+class TranslationRead(Output):
+    language: str
+    status: str  # pending | translated | same_language | unavailable
+    text: str | None
+    engine: str | None
+    reason: str | None
+
+
+class DeliveryRead(Output):
+    id: int
+    guardian_id: int
+    channel: str
+    to: str = Field(validation_alias="address")
+    language: str
+    body: str | None
+    segments: int
+    status: str
+    error_code: str | None
+    error_text: str | None
 
 
 class MessageRead(Output):
@@ -35,6 +57,8 @@ class MessageRead(Output):
     body: str
     language: str
     created_at: datetime
+    translations: list[TranslationRead]
+    deliveries: list[DeliveryRead]
 
 
 class ThreadRead(Output):

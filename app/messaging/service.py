@@ -9,11 +9,16 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
+from app.core.queue import enqueue_after_commit
+from app.delivery import service as delivery
+from app.messaging import tasks as messaging_tasks
 from app.messaging.models import Message, Thread, ThreadGuardian
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
 from app.people import service as people
-from app.people.models import Guardian, Student, StudentGuardian
+from app.people.models import Guardian, Staff, Student, StudentGuardian
 from app.schools.models import School
+from app.translation import service as translation
+from app.translation.protect import Protection
 
 
 def readable_threads(subject: AuthSubject) -> Select[tuple[Thread]]:
@@ -61,7 +66,11 @@ def get_thread(
 ) -> Thread:
     stmt = readable_threads(subject).where(Thread.id == thread_id)
     if with_messages:
-        stmt = stmt.options(selectinload(Thread.messages))
+        stmt = stmt.options(
+            selectinload(Thread.messages).selectinload(Message.translations),
+            selectinload(Thread.messages).selectinload(Message.deliveries),
+        )
+
     thread = session.scalar(stmt)
     if thread is None:
         raise NotFound("No such thread.")
@@ -152,7 +161,8 @@ def author_language(session: Session, subject: AuthSubject, thread: Thread) -> s
 def post_message(
     session: Session, subject: AuthSubject, thread_id: int, data: MessageCreate
 ) -> Message:
-    """Stores an outbound note exactly as written."""
+    """Stores an outbound note exactly as written, with one translation row per distinct
+    language of the thread's families; the translation job runs after the commit."""
     thread = get_thread(session, subject, thread_id)
     message = Message(
         thread_id=thread.id,
@@ -166,6 +176,29 @@ def post_message(
     thread.last_activity_at = utcnow()
     thread.status = "open"
     session.flush()
+
+    recipients = list(
+        session.scalars(
+            select(Guardian)
+            .join(ThreadGuardian, ThreadGuardian.guardian_id == Guardian.id)
+            .where(ThreadGuardian.thread_id == thread.id, Guardian.active.is_(True))
+        )
+    )
+    school = session.get(School, thread.school_id)
+    assert school is not None
+    translation.plan_message(
+        session, message.id, message.language, {g.language for g in recipients}
+    )
+    delivery.plan(
+        session,
+        message_id=message.id,
+        school=school,
+        guardians=recipients,
+        source_language=message.language,
+        body=message.body,
+        urgent=data.urgent,
+    )
+    enqueue_after_commit(session, messaging_tasks.prepare_message, message.id)
     audit.record(
         session,
         subject.actor,
@@ -176,4 +209,59 @@ def post_message(
         details={"thread_id": thread.id},
     )
     session.commit()
-    return message
+    return get_message(session, message.id)
+
+
+def get_message(session: Session, message_id: int) -> Message:
+    return session.scalars(
+        select(Message)
+        .where(Message.id == message_id)
+        .options(selectinload(Message.translations), selectinload(Message.deliveries))
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def translated_texts(session: Session, message_id: int) -> dict[str, tuple[str, str | None]]:
+    """language → (translation status, text) of a message."""
+    from app.translation.models import MessageTranslation
+
+    return {
+        t.language: (t.status, t.text)
+        for t in session.scalars(
+            select(MessageTranslation).where(MessageTranslation.message_id == message_id)
+        )
+    }
+
+
+def protection_for(session: Session, message_id: int) -> Protection:
+    """What translation must keep intact in this message: the names of the people in its
+    thread, and the school's glossary."""
+    message = session.get(Message, message_id)
+    if message is None:
+        return Protection()
+    thread = session.get(Thread, message.thread_id)
+    if thread is None:
+        return Protection()
+    people_rows: list[tuple[str, str]] = [
+        (g.given_name, g.family_name)
+        for g in session.scalars(
+            select(Guardian)
+            .join(ThreadGuardian, ThreadGuardian.guardian_id == Guardian.id)
+            .where(ThreadGuardian.thread_id == thread.id)
+        )
+    ]
+    if thread.student_id is not None:
+        student = session.get(Student, thread.student_id)
+        if student is not None:
+            people_rows.append((student.given_name, student.family_name))
+    names: list[str] = []
+    for given, family in people_rows:
+        names += [f"{given} {family}", given, family]
+    for staff_id in {thread.owner_staff_id, message.author_staff_id} - {None}:
+        staff = session.get(Staff, staff_id)
+        if staff is not None:
+            names += [staff.name, *staff.name.split()]
+    return Protection(
+        names=[n for n in names if len(n) > 1],
+        glossary=translation.glossary(session, thread.school_id),
+    )

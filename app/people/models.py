@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, utcnow
@@ -85,6 +85,12 @@ class Guardian(Base):
     # False when the language was assumed (e.g. the school's default at import), not told.
     language_confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
     channels: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["sms"])
+    # True once a person chose the channels (API, web); imports then leave them alone.
+    channels_confirmed: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=text("false"),  # portable: SQLite and PostgreSQL
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -366,6 +366,7 @@ def create_guardian(session: Session, subject: AuthSubject, data: GuardianCreate
         email=data.email,
         language=data.language,
         channels=data.channels,
+        channels_confirmed="channels" in data.model_fields_set,
         student_links=[
             StudentGuardian(student_id=s, relationship=data.relationship) for s in student_ids
         ],
@@ -396,6 +397,8 @@ def update_guardian(
         setattr(guardian, name, value)
     if "language" in changes:
         guardian.language_confirmed = True  # a person set it: imports must not overwrite it
+    if "channels" in changes:
+        guardian.channels_confirmed = True  # likewise for the channels
     audit.record(
         session,
         subject.actor,

@@ -1,0 +1,75 @@
+"""The emails Hearth writes: a note to a family, and a family's reply to a staff member."""
+
+import html
+
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.delivery.channels import Email
+from app.delivery.models import Delivery
+from app.messaging.models import Message, Thread
+from app.people.models import Staff
+from app.schools.models import School
+
+
+def _html(text: str, lang: str) -> str:
+    direction = "rtl" if lang in {"ar", "fa", "ur", "he", "ps", "prs"} else "ltr"
+    paragraphs = "".join(
+        f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in text.split("\n\n")
+    )
+    return (
+        f'<!doctype html><html lang="{lang}" dir="{direction}"><body style="font-family:'
+        f'sans-serif;font-size:16px;line-height:1.5">{paragraphs}</body></html>'
+    )
+
+
+def note_email(session: Session, row: Delivery, school: School) -> Email:
+    from app.delivery.service import reply_address
+
+    message = session.get(Message, row.message_id)
+    thread = session.get(Thread, message.thread_id) if message else None
+    subject = thread.subject if thread and thread.subject else school.name
+    text = row.body or ""
+    reply_to = reply_address(thread.id) if thread else None
+    unsubscribe = f"{get_settings().public_url.rstrip('/')}/unsubscribe/{row.id}"
+    return Email(
+        to=row.address,
+        subject=subject,
+        text=text,
+        html=_html(text, row.language),
+        sender=row.sender or get_settings().email_from,
+        reply_to=reply_to,
+        language=row.language,
+        headers={
+            "List-Unsubscribe": f"<mailto:{reply_to}?subject=unsubscribe>, <{unsubscribe}>",
+            "X-Hearth-Delivery": str(row.id),
+        },
+    )
+
+
+def reply_notification(
+    staff: Staff,
+    thread: Thread,
+    family_name: str,
+    original: str,
+    original_language: str,
+    translated: str | None,
+    language: str,
+) -> Email:
+    settings = get_settings()
+    link = f"{settings.public_url.rstrip('/')}/threads/{thread.id}"
+    if translated and translated != original:
+        text = (
+            f"{family_name} replied ({original_language}):\n\n{translated}\n\n"
+            f"Original:\n{original}\n\nOpen the conversation: {link}"
+        )
+    else:
+        text = f"{family_name} replied:\n\n{original}\n\nOpen the conversation: {link}"
+    return Email(
+        to=staff.email,
+        subject=f"Reply from {family_name}: {thread.subject or ''}".strip(),
+        text=text,
+        html=_html(text, language),
+        sender=settings.email_from,
+        language=language,
+    )

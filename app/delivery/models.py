@@ -1,0 +1,101 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, utcnow
+
+# queued → sending → sent → delivered, or failed | undelivered | suppressed | canceled, or
+# review: found in `sending` after a crash — it may or may not have gone out, and Twilio has no
+# idempotency key, so a person decides instead of Hearth texting a family twice.
+STATUSES = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "failed",
+    "undelivered",
+    "suppressed",
+    "canceled",
+    "review",
+)
+FINAL = frozenset({"delivered", "failed", "undelivered", "suppressed", "canceled"})
+
+
+class Delivery(Base):
+    """The outbox: one row per recipient contact point (guardian × channel) of a message."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id", "guardian_id", "channel"),
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    channel: Mapped[str] = mapped_column(String(8))  # sms | email
+    address: Mapped[str] = mapped_column(String(254))  # E.164 phone or email address
+    sender: Mapped[str | None] = mapped_column(String(254))  # school number / MG… / from address
+    language: Mapped[str] = mapped_column(String(16))  # MT code the body is in
+    body: Mapped[str | None] = mapped_column(Text)  # None until its translation is ready
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_text: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class OptOut(Base):
+    """A phone number that said STOP to a school's sender. Outlives roster re-imports."""
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (UniqueConstraint("phone", "sender"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    sender: Mapped[str] = mapped_column(String(64))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    keyword: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(16), default="keyword")  # keyword | carrier
+    opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resumed_at: Mapped[datetime | None]
+
+
+class InboundSms(Base):
+    """A family's text exactly as Twilio delivered it, stored before anything else happens."""
+
+    __tablename__ = "inbound_sms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(32))
+    to_number: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="received")  # received | processed
+    result: Mapped[str | None] = mapped_column(String(40))  # routed | opted_out | resumed | help…
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class InboundEmail(Base):
+    """A family's email reply exactly as received (raw MIME); the message holds the clean text."""
+
+    __tablename__ = "inbound_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raw: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,61 @@
+"""Webhooks: Twilio's inbound SMS and status callbacks, and inbound email (raw MIME)."""
+
+from fastapi import APIRouter, Request, Response
+
+from app.core.config import get_settings
+from app.core.db import SessionDep
+from app.core.errors import Forbidden
+from app.core.security import constant_time_equal
+from app.delivery import inbound, service
+
+router = APIRouter(tags=["webhooks"])
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def signed_urls(request: Request) -> list[str]:
+    """The URLs Twilio may have signed: the public URL, and the one a proxy forwarded."""
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    urls = [get_settings().public_url.rstrip("/") + path]
+    proto = request.headers.get("x-forwarded-proto")
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host")
+    if proto and host:
+        urls.append(f"{proto.split(',')[0].strip()}://{host.split(',')[0].strip()}{path}")
+    urls.append(str(request.url))
+    return urls
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(v) for k, v in form.multi_items()}
+
+
+@router.post("/webhooks/twilio/sms", include_in_schema=False)
+async def twilio_sms(request: Request, session: SessionDep) -> Response:
+    params = await _form(request)
+    signature = request.headers.get("x-twilio-signature", "")
+    inbound.receive_sms(session, params, signed_urls(request), signature)
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/webhooks/twilio/status", include_in_schema=False)
+async def twilio_status(request: Request, session: SessionDep) -> Response:
+    params = await _form(request)
+    inbound.verify_twilio(
+        params, signed_urls(request), request.headers.get("x-twilio-signature", "")
+    )
+    sid = params.get("MessageSid") or params.get("SmsSid")
+    status = params.get("MessageStatus") or params.get("SmsStatus")
+    if sid and status:
+        service.apply_status(session, sid, status.lower(), params.get("ErrorCode") or None)
+    return Response(status_code=204)
+
+
+@router.post("/webhooks/email/inbound", include_in_schema=False)
+async def email_inbound(request: Request, session: SessionDep) -> dict[str, int]:
+    secret = get_settings().inbound_email_secret
+    given = request.headers.get("x-hearth-secret") or request.query_params.get("secret", "")
+    if not secret or not constant_time_equal(given, secret):
+        raise Forbidden("Inbound email needs the shared secret (HEARTH_INBOUND_EMAIL_SECRET).")
+    message = inbound.receive_email(session, await request.body())
+    return {"message_id": message.id, "thread_id": message.thread_id}

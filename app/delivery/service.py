@@ -1,0 +1,467 @@
+"""The outbox: planning deliveries with the message, sending each exactly once, retrying what
+can be retried, failing over from SMS to email, and following Twilio's status callbacks."""
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.core.db import utcnow
+from app.core.security import sign
+from app.delivery import channels
+from app.delivery.models import FINAL, Delivery, OptOut
+from app.delivery.ratelimit import rate_limit_for
+from app.delivery.segments import count_segments
+from app.people.models import Guardian
+from app.schools.models import School
+from app.translation.languages import mt_code
+
+log = logging.getLogger("hearth.delivery")
+
+# Backoff after each failed attempt; after the last one the delivery fails with the reason.
+RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
+STATUS_RANK = {"queued": 0, "sending": 1, "review": 1, "sent": 2, "delivered": 3}
+
+
+def reply_token(thread_id: int) -> str:
+    key = get_settings().signing_key()
+    return f"{thread_id}.{sign(key, f'thread:{thread_id}')[:16]}"
+
+
+def thread_from_token(token: str) -> int | None:
+    thread_part, _, mac = token.partition(".")
+    if not thread_part.isdigit():
+        return None
+    return int(thread_part) if reply_token(int(thread_part)).endswith(f".{mac}") else None
+
+
+def reply_address(thread_id: int) -> str:
+    return f"reply+{reply_token(thread_id)}@{get_settings().email_reply_domain}"
+
+
+# Planning ------------------------------------------------------------------------------------
+
+
+def opted_out_phones(session: Session, sender: str | None, phones: Iterable[str]) -> set[str]:
+    wanted = {p for p in phones if p}
+    if not sender or not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(OptOut.phone).where(
+                OptOut.sender == sender, OptOut.active.is_(True), OptOut.phone.in_(wanted)
+            )
+        )
+    )
+
+
+def plan(
+    session: Session,
+    *,
+    message_id: int,
+    school: School,
+    guardians: list[Guardian],
+    source_language: str,
+    body: str,
+    urgent: bool = False,
+) -> list[Delivery]:
+    """One delivery per guardian × preferred channel, in the message's transaction. Bodies in the
+    author's language are ready now; the others wait for their translation."""
+    src = mt_code(source_language)
+    stopped = opted_out_phones(session, school.sms_sender, [g.phone for g in guardians if g.phone])
+    rows: list[Delivery] = []
+    for guardian in guardians:
+        language = mt_code(guardian.language)
+        for channel in guardian.channels:
+            address = guardian.phone if channel == "sms" else guardian.email
+            sender = (
+                school.sms_sender
+                if channel == "sms"
+                else (school.email_sender or get_settings().email_from)
+            )
+            row = Delivery(
+                message_id=message_id,
+                guardian_id=guardian.id,
+                school_id=school.id,
+                channel=channel,
+                address=address or "",
+                sender=sender,
+                language=language,
+                urgent=urgent,
+                status="queued",
+                body=body if language == src else None,
+            )
+            if not address:
+                _finish(row, "failed", "no_address", f"The guardian has no {channel} address.")
+            elif channel == "sms" and not sender:
+                _finish(row, "failed", "no_sender", "The school has no SMS sender number.")
+            elif channel == "sms" and address in stopped:
+                _finish(row, "suppressed", "opted_out", "This number replied STOP to the school.")
+            if row.body is not None:
+                row.segments = count_segments(row.body).segments if channel == "sms" else 0
+            session.add(row)
+            rows.append(row)
+    return rows
+
+
+def release(
+    session: Session, message_id: int, texts: dict[str, tuple[str, str | None]]
+) -> list[int]:
+    """Give waiting deliveries their translated body. `texts` maps language → (status, text).
+    A language with no translation fails its deliveries with the reason: never sent in English
+    to a family that reads something else. Returns the ids ready to send."""
+    ready = []
+    for row in session.scalars(
+        select(Delivery).where(Delivery.message_id == message_id, Delivery.status == "queued")
+    ):
+        if row.body is None:
+            status, text = texts.get(row.language, ("unavailable", None))
+            if status in ("translated", "same_language") and text:
+                row.body = text
+                row.segments = count_segments(text).segments if row.channel == "sms" else 0
+            elif status == "pending":
+                continue
+            else:
+                _finish(
+                    row,
+                    "failed",
+                    "untranslatable",
+                    "No translation into this language is installed: needs an interpreter.",
+                )
+                continue
+        ready.append(row.id)
+    return ready
+
+
+def _finish(row: Delivery, status: str, code: str | None, text: str | None) -> None:
+    row.status = status
+    row.error_code = code
+    row.error_text = text
+    row.next_attempt_at = None
+
+
+# Sending -------------------------------------------------------------------------------------
+
+
+def quiet_until(school: School, now: datetime) -> datetime | None:
+    """When a non-urgent SMS may go, if `now` is inside the school's quiet hours."""
+    start, end = school.quiet_hours_start, school.quiet_hours_end
+    if start is None or end is None or start == end:
+        return None
+    local = now.astimezone(ZoneInfo(school.timezone))
+    t = local.time().replace(tzinfo=None)
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    opens = datetime.combine(local.date(), end, tzinfo=local.tzinfo)
+    if opens <= local:
+        opens += timedelta(days=1)
+    return opens.astimezone(now.tzinfo)
+
+
+def claim(session: Session, delivery_id: int) -> Delivery | None:
+    """queued → sending, atomically: of any number of workers holding this job, one wins."""
+    now = utcnow()
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status == "queued",
+            Delivery.body.is_not(None),
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        )
+        .values(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    return session.get(Delivery, delivery_id, populate_existing=True)
+
+
+def send(session: Session, delivery_id: int) -> str:
+    """Send one delivery if it is due and nobody else is sending it. Returns what happened:
+    sent | skipped | deferred | retry | failed | suppressed."""
+    row = claim(session, delivery_id)
+    if row is None:
+        return "skipped"
+    school = session.get(School, row.school_id)
+    assert school is not None
+    now = utcnow()
+    if row.channel == "sms":
+        if opted_out_phones(session, row.sender, [row.address]):
+            _finish(row, "suppressed", "opted_out", "This number replied STOP to the school.")
+            session.commit()
+            return "suppressed"
+        wait = None if row.urgent else quiet_until(school, now)
+        if wait is not None:
+            row.status, row.next_attempt_at = "queued", wait
+            row.attempts -= 1  # waiting for morning is not a failed attempt
+            session.commit()
+            return "deferred"
+    send_now = _prepare(session, row, school)
+    # No transaction stays open across the provider call: it may take seconds, and the dev
+    # backends write through a session of their own.
+    session.commit()
+    if row.channel == "sms":
+        settings = get_settings()
+        rate_limit_for(settings.queue_url).acquire(
+            row.sender or "", max(row.segments, 1), settings.sms_segments_per_second
+        )
+    try:
+        provider_id = send_now()
+    except channels.TransientError as exc:
+        return _retry(session, row, exc)
+    except channels.PermanentError as exc:
+        return _fail(session, row, school, exc)
+    row.status = "sent"
+    row.provider_id = provider_id
+    row.sent_at = utcnow()
+    row.error_code = row.error_text = None
+    session.commit()
+    return "sent"
+
+
+def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], str]:
+    """Everything the send needs from the database, read now; the call itself, for later."""
+    if row.channel == "sms":
+        callback = get_settings().public_url.rstrip("/") + "/webhooks/twilio/status"
+        sender, to, body = row.sender or "", row.address, row.body or ""
+        return lambda: channels.sms_channel().send(sender, to, body, callback)
+    from app.delivery.emails import note_email
+
+    email = note_email(session, row, school)
+    return lambda: channels.email_channel().send(email)
+
+
+def _retry(session: Session, row: Delivery, exc: channels.SendError) -> str:
+    if row.attempts > len(RETRY_DELAYS):
+        _finish(row, "failed", exc.code, f"Gave up after {row.attempts} attempts: {exc.text}")
+        session.commit()
+        return "failed"
+    row.status = "queued"
+    row.error_code, row.error_text = exc.code, exc.text
+    row.next_attempt_at = utcnow() + RETRY_DELAYS[row.attempts - 1]
+    session.commit()
+    log.info(
+        "delivery %s will retry after %s (%s)", row.id, RETRY_DELAYS[row.attempts - 1], exc.code
+    )
+    return "retry"
+
+
+def _fail(session: Session, row: Delivery, school: School, exc: channels.PermanentError) -> str:
+    _finish(row, "failed", exc.code, exc.text)
+    if isinstance(exc, channels.OptedOutError):
+        record_opt_out(session, row.address, row.sender or "", school.id, "carrier", None)
+    elif isinstance(exc, channels.BadNumberError):
+        failover_to_email(session, row)
+    session.commit()
+    return "failed"
+
+
+def failover_to_email(session: Session, row: Delivery) -> Delivery | None:
+    """A number that cannot take SMS: the guardian's email gets the message instead."""
+    guardian = session.get(Guardian, row.guardian_id)
+    if guardian is None or not guardian.email:
+        return None
+    existing = session.scalar(
+        select(Delivery).where(
+            Delivery.message_id == row.message_id,
+            Delivery.guardian_id == row.guardian_id,
+            Delivery.channel == "email",
+        )
+    )
+    if existing is not None:
+        return None
+    email = Delivery(
+        message_id=row.message_id,
+        guardian_id=row.guardian_id,
+        school_id=row.school_id,
+        channel="email",
+        address=guardian.email,
+        sender=get_settings().email_from,
+        language=row.language,
+        body=row.body,
+        urgent=row.urgent,
+        status="queued",
+    )
+    session.add(email)
+    session.flush()
+    from app.core.queue import enqueue_after_commit
+    from app.delivery import tasks
+
+    enqueue_after_commit(session, tasks.send_delivery, email.id)
+    return email
+
+
+def record_opt_out(
+    session: Session,
+    phone: str,
+    sender: str,
+    school_id: int | None,
+    source: str,
+    keyword: str | None,
+) -> OptOut:
+    row = session.scalar(select(OptOut).where(OptOut.phone == phone, OptOut.sender == sender))
+    if row is None:
+        row = OptOut(phone=phone, sender=sender, school_id=school_id)
+        session.add(row)
+    row.active, row.source, row.keyword = True, source, keyword
+    row.opted_out_at, row.resumed_at = utcnow(), None
+    return row
+
+
+def resume(session: Session, phone: str, sender: str) -> bool:
+    row = session.scalar(select(OptOut).where(OptOut.phone == phone, OptOut.sender == sender))
+    if row is None or not row.active:
+        return False
+    row.active, row.resumed_at = False, utcnow()
+    return True
+
+
+# Status callbacks and the sweeper --------------------------------------------------------------
+
+
+def apply_status(session: Session, provider_id: str, status: str, error_code: str | None) -> bool:
+    """Move a delivery forward only: never `delivered` over `failed`, never back to `sent`."""
+    row = session.scalar(select(Delivery).where(Delivery.provider_id == provider_id))
+    if row is None:
+        return False
+    status = {
+        "accepted": "queued",
+        "scheduled": "queued",
+        "receiving": "sent",
+        "received": "delivered",
+        "read": "delivered",
+    }.get(status, status)
+    if row.status in FINAL or row.status == status:
+        return False
+    if status in ("failed", "undelivered"):
+        row.status = status
+        row.error_code = error_code or row.error_code
+        row.error_text = f"Twilio reported the message {status}" + (
+            f" (error {error_code})" if error_code else ""
+        )
+        if error_code and int(error_code) in channels.BAD_NUMBER_CODES | {21610}:
+            if int(error_code) == 21610:
+                record_opt_out(
+                    session, row.address, row.sender or "", row.school_id, "carrier", None
+                )
+            else:
+                failover_to_email(session, row)
+    elif status in STATUS_RANK and STATUS_RANK[status] > STATUS_RANK.get(row.status, 0):
+        row.status = status
+        if status == "delivered":
+            row.delivered_at = utcnow()
+    else:
+        return False
+    session.commit()
+    return True
+
+
+def overdue(session: Session, now: datetime | None = None, limit: int = 5000) -> list[int]:
+    """Queued rows whose time has come but whose job is not known to be on the queue: lost
+    between commit and enqueue, or with a Redis that was flushed."""
+    now = now or utcnow()
+    # Fresh rows have their job on the queue: a second job would only be skipped.
+    grace = timedelta(seconds=get_settings().outbox_grace_seconds)
+    return list(
+        session.scalars(
+            select(Delivery.id)
+            .where(
+                Delivery.status == "queued",
+                Delivery.body.is_not(None),
+                or_(
+                    and_(
+                        Delivery.next_attempt_at.is_(None),
+                        Delivery.updated_at < now - grace,
+                    ),
+                    Delivery.next_attempt_at <= now,
+                ),
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+    )
+
+
+def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Rows stuck in `sending`: a worker died mid-send, so the provider may or may not have the
+    message, and Twilio has no idempotency key. Ask it (and the dev phone) what it has: a match
+    is recorded as sent; a clear "no" sends it again; anything unsure — an email, or a provider
+    that does not answer — goes to `review` for a person, never out a second time blindly."""
+    now = now or utcnow()
+    stale_after = timedelta(seconds=get_settings().sending_stale_seconds)
+    counts = {"found": 0, "requeued": 0, "review": 0}
+    stale = list(
+        session.scalars(
+            select(Delivery).where(
+                Delivery.status == "sending", Delivery.updated_at < now - stale_after
+            )
+        )
+    )
+    session.commit()  # ask the provider with no transaction open
+    answers: dict[int, str | None | bool] = {}
+    for row in stale:
+        answers[row.id] = False  # unknown: a person decides
+        if row.channel == "sms":
+            try:
+                answers[row.id] = channels.sms_channel().find_sent(
+                    row.sender or "",
+                    row.address,
+                    row.body or "",
+                    since=row.updated_at - timedelta(minutes=2),
+                )
+            except channels.SendError:
+                answers[row.id] = False
+    for row in stale:
+        found = answers[row.id]
+        # Only rows still interrupted: another sweeper may have settled one meanwhile.
+        session.refresh(row)
+        if row.status != "sending":
+            continue
+        if isinstance(found, str):
+            row.status, row.provider_id, row.sent_at = "sent", found, now
+            counts["found"] += 1
+        elif found is None:
+            row.status, row.next_attempt_at = "queued", None
+            row.updated_at = now - timedelta(minutes=2)  # due for the overdue sweep at once
+            counts["requeued"] += 1
+        else:
+            _finish(
+                row,
+                "review",
+                "interrupted",
+                "The worker stopped while sending; check before resending.",
+            )
+            counts["review"] += 1
+    session.commit()
+    return counts
+
+
+def deliveries_read(
+    rows: list[Delivery],
+    guardians: dict[int, Any] | None = None,
+    translations: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            "guardian_id": d.guardian_id,
+            "channel": d.channel,
+            "to": d.address,
+            "language": d.language,
+            "body": d.body,
+            "segments": d.segments,
+            "status": d.status,
+            "translation_status": (translations or {}).get(d.language),
+            "error_code": d.error_code,
+            "error_text": d.error_text,
+        }
+        for d in rows
+    ]

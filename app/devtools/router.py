@@ -1,0 +1,132 @@
+"""The dev phone and dev mail pages (dev mode only): the whole two-way loop with no Twilio and no
+mail server. A reply typed here is a correctly signed Twilio webhook through the real path."""
+
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, or_, select
+from twilio.request_validator import RequestValidator
+
+from app.core.config import get_settings
+from app.core.db import SessionDep
+from app.core.errors import NotFound
+from app.delivery import inbound
+from app.delivery.models import InboundSms, OptOut
+from app.devtools.models import DevOutbox
+from app.people.models import Guardian, Student, StudentGuardian
+from app.schools.models import School
+
+router = APIRouter(prefix="/dev", include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+@router.get("/phone", response_class=HTMLResponse)
+def phones(request: Request, session: SessionDep, q: str = ""):
+    received = dict(
+        session.execute(
+            select(DevOutbox.to, func.count())
+            .where(DevOutbox.channel == "sms")
+            .group_by(DevOutbox.to)
+        ).all()
+    )
+    stmt = (
+        select(Guardian)
+        .where(Guardian.phone.is_not(None))
+        .order_by(Guardian.family_name, Guardian.given_name)
+    )
+    if q:
+        stmt = stmt.where(
+            or_(
+                Guardian.family_name.ilike(f"%{q}%"),
+                Guardian.given_name.ilike(f"%{q}%"),
+                Guardian.phone.ilike(f"%{q}%"),
+            )
+        )
+    guardians = list(session.scalars(stmt.limit(500)))
+    guardians.sort(key=lambda g: -received.get(g.phone, 0))
+    return templates.TemplateResponse(
+        request, "phones.html", {"guardians": guardians, "received": received, "q": q}
+    )
+
+
+def _school_of(session: SessionDep, guardian: Guardian) -> School | None:
+    return session.scalar(
+        select(School)
+        .join(Student, Student.school_id == School.id)
+        .join(StudentGuardian, StudentGuardian.student_id == Student.id)
+        .where(StudentGuardian.guardian_id == guardian.id)
+        .limit(1)
+    )
+
+
+@router.get("/phone/{guardian_id}", response_class=HTMLResponse)
+def phone(guardian_id: int, request: Request, session: SessionDep):
+    guardian = session.get(Guardian, guardian_id)
+    if guardian is None or not guardian.phone:
+        raise NotFound("No guardian with a phone has that id.")
+    school = _school_of(session, guardian)
+    bubbles = [
+        {"at": m.created_at, "mine": False, "text": m.body, "sender": m.sender}
+        for m in session.scalars(
+            select(DevOutbox).where(DevOutbox.channel == "sms", DevOutbox.to == guardian.phone)
+        )
+    ]
+    bubbles += [
+        {"at": m.received_at, "mine": True, "text": m.body, "sender": m.from_number}
+        for m in session.scalars(select(InboundSms).where(InboundSms.from_number == guardian.phone))
+    ]
+    bubbles.sort(key=lambda b: b["at"])
+    opted_out = bool(
+        school
+        and session.scalar(
+            select(OptOut.id).where(
+                OptOut.phone == guardian.phone,
+                OptOut.sender == school.sms_sender,
+                OptOut.active.is_(True),
+            )
+        )
+    )
+    return templates.TemplateResponse(
+        request,
+        "phone.html",
+        {"guardian": guardian, "school": school, "bubbles": bubbles, "opted_out": opted_out},
+    )
+
+
+@router.post("/phone/{guardian_id}/reply")
+def reply(guardian_id: int, session: SessionDep, body: str = Form(..., max_length=1600)):
+    guardian = session.get(Guardian, guardian_id)
+    if guardian is None or not guardian.phone:
+        raise NotFound("No guardian with a phone has that id.")
+    school = _school_of(session, guardian)
+    if school is None or not school.sms_sender:
+        raise NotFound("This guardian's school has no SMS number.")
+    settings = get_settings()
+    url = settings.public_url.rstrip("/") + "/webhooks/twilio/sms"
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": "AC" + "0" * 32,
+        "From": guardian.phone,
+        "To": school.sms_sender,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    signature = RequestValidator(settings.webhook_auth_token()).compute_signature(url, params)
+    inbound.receive_sms(session, params, [url], signature)
+    return RedirectResponse(f"/dev/phone/{guardian_id}", status_code=303)
+
+
+@router.get("/mail", response_class=HTMLResponse)
+def mail(request: Request, session: SessionDep):
+    emails = list(
+        session.scalars(
+            select(DevOutbox)
+            .where(DevOutbox.channel == "email")
+            .order_by(DevOutbox.id.desc())
+            .limit(200)
+        )
+    )
+    return templates.TemplateResponse(request, "mail.html", {"emails": emails})

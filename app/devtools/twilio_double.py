@@ -1,0 +1,522 @@
+"""A local stand-in for Twilio's Messages REST API, for tests, benchmarks and the dev server.
+
+It is a real HTTP server on 127.0.0.1 that the official SDK talks to once pointed at it
+(`app.delivery.twilio_http.make_client(..., api_url=double.url)`), so the SDK's own request
+building, auth and error parsing are exercised, not imitated. It answers the way Twilio does:
+201 with the message resource for a send, and Twilio's error JSON
+(`{"code", "message", "more_info", "status"}`, which the SDK raises as TwilioRestException)
+for bad credentials, missing fields, scripted failures and numbers set up to fail. It also
+plays Twilio's side of the webhooks: signed status callbacks and signed inbound messages.
+
+    with TwilioDouble().start() as double:
+        client = make_client(double.account_sid, double.auth_token, double.url)
+        client.messages.create(to="+15551230000", from_="+15557650000", body="Hi")
+        assert double.messages[0].body == "Hi"
+"""
+
+import base64
+import binascii
+import contextlib
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from app.delivery.segments import MAX_SMS_CHARS, count_segments
+
+API_VERSION = "2010-04-01"
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+
+# What Twilio says for the codes tests usually script; any other code gets a generic text.
+ERROR_MESSAGES: dict[int, str] = {
+    20003: "Authenticate",
+    20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    21211: "The 'To' number is not a valid phone number.",
+    21408: "Permission to send an SMS has not been enabled for the region indicated by the "
+    "'To' number.",
+    21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
+    21604: "A 'To' phone number is required.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21612: "The 'To' phone number is not currently reachable via SMS.",
+    21614: "'To' number is not a valid mobile number",
+    21617: "The concatenated message body exceeds the 1600 character limit.",
+}
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_MESSAGES_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages\.json$")
+_MESSAGE_PATH = re.compile(
+    rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json$"
+)
+
+
+@dataclass
+class RecordedMessage:
+    """One Messages.json POST the double answered, with what it was sent and what it said."""
+
+    sid: str  # "" when the request was refused and no message was created
+    account_sid: str
+    to: str
+    from_: str | None
+    messaging_service_sid: str | None
+    body: str
+    status_callback: str | None
+    params: dict[str, str]
+    auth_ok: bool
+    # "queued"/"accepted" when created, then whatever status callbacks set; "rejected" when the
+    # API answered an error instead.
+    status: str = "queued"
+    http_status: int = 201
+    error_code: int | None = None
+    date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, code: int | None, message: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message or ERROR_MESSAGES.get(code or 0) or _default_message(status, code)
+
+
+def _default_message(status: int, code: int | None) -> str:
+    if status >= 500:
+        return "An internal server error has occurred"
+    return f"Error {code}" if code is not None else f"HTTP {status}"
+
+
+def _error_json(error: _ApiError) -> dict[str, Any]:
+    payload: dict[str, Any] = {"message": error.message, "status": error.status}
+    if error.code is not None:  # without a code the SDK reports the HTTP status as the code
+        payload["code"] = error.code
+        payload["more_info"] = f"https://www.twilio.com/docs/errors/{error.code}"
+    return payload
+
+
+class TwilioDouble:
+    """Twilio's Messages API on a loopback port, recording what it is sent (see module doc)."""
+
+    def __init__(
+        self,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = "test-token",
+        latency: float = 0.0,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        # Seconds between recording a message and answering: the window in which a sender
+        # that dies has handed Twilio a message without learning its sid.
+        self.latency = latency
+        self._lock = threading.Lock()
+        self._messages: list[RecordedMessage] = []
+        self._attempts: list[RecordedMessage] = []
+        self._by_sid: dict[str, RecordedMessage] = {}
+        self._scripted: deque[tuple[int, int | None]] = deque()
+        self._failing_numbers: dict[str, tuple[int, int]] = {}
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Listen on a free port of 127.0.0.1 in a background thread; returns self."""
+        if self._server is not None:
+            return self
+        server = _Server(("127.0.0.1", 0), _Handler, self)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="twilio-double",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and drop open keep-alive connections."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        """The base URL to give make_client, e.g. "http://127.0.0.1:54321"."""
+        if self._server is None:
+            raise RuntimeError("the Twilio double is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- what it saw ----------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[RecordedMessage]:
+        """The messages created (answered 201), oldest first: a snapshot."""
+        with self._lock:
+            return list(self._messages)
+
+    @property
+    def attempts(self) -> list[RecordedMessage]:
+        """Every Messages.json POST, refused ones included, oldest first: a snapshot."""
+        with self._lock:
+            return list(self._attempts)
+
+    def message(self, sid: str) -> RecordedMessage:
+        with self._lock:
+            return self._by_sid[sid]
+
+    def reset(self) -> None:
+        """Forget every message, scripted failure and failing number."""
+        with self._lock:
+            self._messages.clear()
+            self._attempts.clear()
+            self._by_sid.clear()
+            self._scripted.clear()
+            self._failing_numbers.clear()
+
+    # --- scripted failures ----------------------------------------------------------------
+
+    def fail_next(self, *responses: tuple[int, int | None]) -> None:
+        """Answer the next sends with these (HTTP status, Twilio code), in order, then 201s.
+
+        e.g. fail_next((500, None), (429, 20429), (400, 21610)).
+        """
+        for status, _code in responses:
+            if status < 400:
+                raise ValueError(f"a scripted failure needs an error status, not {status}")
+        with self._lock:
+            self._scripted.extend(responses)
+
+    def fail_number(self, to: str, status: int, code: int) -> None:
+        """Answer every send to `to` with this error (e.g. 400, 21610 for an opted-out phone)."""
+        with self._lock:
+            self._failing_numbers[to] = (status, code)
+
+    # --- Twilio's side of the webhooks ----------------------------------------------------
+
+    def sign(self, url: str, params: dict[str, str]) -> str:
+        """The X-Twilio-Signature Twilio would put on a POST of `params` to `url`."""
+        return RequestValidator(self.auth_token).compute_signature(url, params)
+
+    def status_callback_request(
+        self, sid: str, status: str, error_code: int | None = None
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The URL, form and headers of the status callback for `sid` (for a TestClient).
+
+        Also moves the recorded message to `status`, as Twilio's own state would move.
+        """
+        with self._lock:
+            message = self._by_sid[sid]
+            url = message.status_callback
+            if not url:
+                raise ValueError(f"message {sid} was sent without a StatusCallback")
+            message.status = status
+            if error_code is not None:
+                message.error_code = error_code
+        params = {
+            "AccountSid": message.account_sid,
+            "ApiVersion": API_VERSION,
+            "MessageSid": sid,
+            "MessageStatus": status,
+            "SmsSid": sid,
+            "SmsStatus": status,
+            "To": message.to,
+        }
+        if message.from_:
+            params["From"] = message.from_
+        if message.messaging_service_sid:
+            params["MessagingServiceSid"] = message.messaging_service_sid
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        return url, params, self._webhook_headers(url, params)
+
+    def send_status_callback(
+        self, sid: str, status: str, error_code: int | None = None, timeout: float = 10.0
+    ) -> int:
+        """POST a signed status callback for `sid` to its StatusCallback; the HTTP status."""
+        url, params, headers = self.status_callback_request(sid, status, error_code)
+        return httpx.post(url, data=params, headers=headers, timeout=timeout).status_code
+
+    def inbound_sms_request(
+        self, url: str, from_: str, to: str, body: str, **extra: str
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The form and headers of an incoming SMS webhook to `url` (for a TestClient)."""
+        sid = "SM" + uuid.uuid4().hex
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "Body": body,
+            "From": from_,
+            "MessageSid": sid,
+            "NumMedia": "0",
+            "NumSegments": str(count_segments(body).segments),
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "To": to,
+            **extra,
+        }
+        return params, self._webhook_headers(url, params)
+
+    def send_inbound_sms(
+        self, url: str, from_: str, to: str, body: str, timeout: float = 10.0, **extra: str
+    ) -> int:
+        """POST a signed incoming SMS webhook to `url`; the HTTP status."""
+        params, headers = self.inbound_sms_request(url, from_, to, body, **extra)
+        return httpx.post(url, data=params, headers=headers, timeout=timeout).status_code
+
+    def _webhook_headers(self, url: str, params: dict[str, str]) -> dict[str, str]:
+        return {"X-Twilio-Signature": self.sign(url, params), "User-Agent": "TwilioProxy/1.1"}
+
+    # --- the API --------------------------------------------------------------------------
+
+    def _auth_ok(self, header: str | None) -> bool:
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return user == self.account_sid and password == self.auth_token
+
+    def _create_message(
+        self, account: str, params: dict[str, str], auth_ok: bool
+    ) -> dict[str, Any]:
+        message = RecordedMessage(
+            sid="",
+            account_sid=account,
+            to=params.get("To", ""),
+            from_=params.get("From") or None,
+            messaging_service_sid=params.get("MessagingServiceSid") or None,
+            body=params.get("Body", ""),
+            status_callback=params.get("StatusCallback") or None,
+            params=params,
+            auth_ok=auth_ok,
+        )
+        try:
+            with self._lock:
+                self._attempts.append(message)
+                if not auth_ok:
+                    raise _ApiError(401, 20003)
+                if account != self.account_sid:
+                    raise _ApiError(404, 20404)
+                if self._scripted:
+                    raise _ApiError(*self._scripted.popleft())
+                self._validate(message)
+                if message.to in self._failing_numbers:
+                    raise _ApiError(*self._failing_numbers[message.to])
+                message.sid = "SM" + uuid.uuid4().hex
+                # Twilio picks the sender from a Messaging Service's pool later: "accepted".
+                message.status = "queued" if message.from_ else "accepted"
+                self._messages.append(message)
+                self._by_sid[message.sid] = message
+        except _ApiError as error:
+            message.status, message.http_status, message.error_code = (
+                "rejected",
+                error.status,
+                error.code,
+            )
+            raise
+        return self._resource(message)
+
+    def _validate(self, message: RecordedMessage) -> None:
+        if not message.to:
+            raise _ApiError(400, 21604)
+        if not message.from_ and not message.messaging_service_sid:
+            raise _ApiError(400, 21603)
+        if not message.body and "MediaUrl" not in message.params:
+            raise _ApiError(400, 21602)
+        if len(message.body) > MAX_SMS_CHARS:
+            raise _ApiError(400, 21617)
+        number = message.to.removeprefix("whatsapp:")
+        if not _E164.match(number):
+            raise _ApiError(400, 21211, f"The 'To' number {message.to} is not a valid phone number")
+
+    def _fetch_message(self, account: str, sid: str, auth_ok: bool) -> dict[str, Any]:
+        if not auth_ok:
+            raise _ApiError(401, 20003)
+        with self._lock:
+            message = self._by_sid.get(sid)
+        if account != self.account_sid or message is None:
+            raise _ApiError(404, 20404)
+        return self._resource(message)
+
+    def _list_messages(self, account: str, query: dict[str, str], auth_ok: bool) -> dict[str, Any]:
+        """GET Messages.json filtered by To and From, one page, as Twilio pages it."""
+        if not auth_ok:
+            raise _ApiError(401, 20003)
+        if account != self.account_sid:
+            raise _ApiError(404, 20404)
+        with self._lock:
+            found = [
+                m
+                for m in self._by_sid.values()
+                if m.to == query.get("To", m.to) and m.from_ == query.get("From", m.from_)
+            ]
+        size = int(query.get("PageSize", "50"))
+        uri = f"/{API_VERSION}/Accounts/{account}/Messages.json"
+        return {
+            "messages": [self._resource(m) for m in found[-size:]],
+            "end": len(found) - 1,
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "page": 0,
+            "page_size": size,
+            "start": 0,
+            "uri": uri,
+        }
+
+    def _resource(self, message: RecordedMessage) -> dict[str, Any]:
+        created = format_datetime(message.date_created)  # RFC 2822, as Twilio writes dates
+        uri = f"/{API_VERSION}/Accounts/{message.account_sid}/Messages/{message.sid}"
+        return {
+            "account_sid": message.account_sid,
+            "api_version": API_VERSION,
+            "body": message.body,
+            "date_created": created,
+            "date_sent": None,
+            "date_updated": created,
+            "direction": "outbound-api",
+            "error_code": message.error_code,
+            "error_message": None,
+            "from": message.from_,
+            "messaging_service_sid": message.messaging_service_sid,
+            "num_media": "0",
+            "num_segments": str(count_segments(message.body).segments),
+            "price": None,
+            "price_unit": "USD",
+            "sid": message.sid,
+            "status": message.status,
+            "subresource_uris": {"media": f"{uri}/Media.json", "feedback": f"{uri}/Feedback.json"},
+            "to": message.to,
+            "uri": f"{uri}.json",
+        }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128  # bench bursts open many connections at once
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        double: TwilioDouble,
+    ) -> None:
+        self.double = double
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections.discard(request)
+
+    def close_connections(self) -> None:
+        # Keep-alive connections would otherwise go on being served after stop().
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by its client
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive: the SDK's requests session reuses connections
+    disable_nagle_algorithm = True  # headers and body go in separate writes
+    timeout = 60  # idle keep-alive connections give their thread back
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # a request log line costs more than the request
+
+    def do_POST(self) -> None:
+        double = self.server.double
+        path = urlsplit(self.path).path
+        params = self._form()
+        auth_ok = double._auth_ok(self.headers.get("Authorization"))
+        try:
+            if match := _MESSAGES_PATH.match(path):
+                created = double._create_message(match["account"], params, auth_ok)
+                if double.latency:
+                    time.sleep(double.latency)
+                self._send_json(201, created)
+
+            else:
+                raise _ApiError(404, 20404)
+        except _ApiError as error:
+            self._send_error(error)
+
+    def do_GET(self) -> None:
+        double = self.server.double
+        path = urlsplit(self.path).path
+        auth_ok = double._auth_ok(self.headers.get("Authorization"))
+        try:
+            if match := _MESSAGE_PATH.match(path):
+                self._send_json(200, double._fetch_message(match["account"], match["sid"], auth_ok))
+            elif match := _MESSAGES_PATH.match(path):
+                query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                self._send_json(200, double._list_messages(match["account"], query, auth_ok))
+            else:
+                raise _ApiError(404, 20404)
+        except _ApiError as error:
+            self._send_error(error)
+
+    def _form(self) -> dict[str, str]:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
+        return {name: values[0] for name, values in parse_qs(raw, keep_blank_values=True).items()}
+
+    def _send_error(self, error: _ApiError) -> None:
+        extra = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if error.status == 401 else {}
+        self._send_json(error.status, _error_json(error), extra)
+
+    def _send_json(
+        self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)

@@ -1,0 +1,22 @@
+"""A larger body limit for roster uploads: a district's OneRoster zip runs to megabytes,
+while every other request keeps the small default (HEARTH_MAX_BODY_BYTES)."""
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.core.middleware import BodySizeLimit
+
+UPLOAD_PATHS = ("/api/v1/roster/imports", "/api/v1/roster/guardian-imports")
+
+
+class RosterUploadLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int) -> None:
+        self.default = BodySizeLimit(app, max_bytes)
+        self.uploads = BodySizeLimit(app, max(max_bytes, upload_max_bytes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        is_upload = (
+            scope["type"] == "http"
+            and scope.get("method") == "POST"
+            and scope.get("path", "").rstrip("/") in UPLOAD_PATHS
+        )
+        await (self.uploads if is_upload else self.default)(scope, receive, send)

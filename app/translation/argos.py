@@ -1,0 +1,186 @@
+"""Argos Translate, loaded through its own package format and loading code.
+
+argostranslate reads its settings from the environment when it is first imported, so this is
+the one module that imports it, and only after `configure()` has put Hearth's settings there.
+The distribution is `argos-translate-lt`: the same `argostranslate` package without stanza,
+so nothing here ever imports torch."""
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from app.core.config import Settings, get_settings
+
+_lock = threading.RLock()
+_modules: dict[str, ModuleType] = {}
+
+# Used for packages that ship no sentence splitter: MiniSBD would otherwise try to download
+# one on first use, which fails on an offline server.
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+
+
+def configure(settings: Settings) -> None:
+    """Put Hearth's settings where argostranslate looks for them. Before the first import."""
+    home = (settings.data_dir / "argos").resolve()
+    os.environ["ARGOS_PACKAGES_DIR"] = str(settings.argos_dir)
+    os.environ["XDG_DATA_HOME"] = str(home / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    os.environ["XDG_CACHE_HOME"] = str(home / "cache")
+    # CTranslate2 threads: on small models, one thread per translation is far faster than
+    # spreading one sentence over every core (measured ~40x on 2 cores).
+    os.environ["ARGOS_INTER_THREADS"] = str(settings.argos_inter_threads)
+    os.environ["ARGOS_INTRA_THREADS"] = str(settings.argos_intra_threads)
+    os.environ["ARGOS_CHUNK_TYPE"] = "MINISBD"
+    os.environ.setdefault("ARGOS_DEVICE_TYPE", "cpu")
+    settings.argos_dir.mkdir(parents=True, exist_ok=True)
+
+
+def argos() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """(argostranslate.package, argostranslate.translate, argostranslate.settings)."""
+    with _lock:
+        if not _modules:
+            configure(get_settings())
+            import argostranslate.package
+            import argostranslate.settings
+            import argostranslate.translate
+
+            _modules["package"] = argostranslate.package
+            _modules["translate"] = argostranslate.translate
+            _modules["settings"] = argostranslate.settings
+    return _modules["package"], _modules["translate"], _modules["settings"]
+
+
+@dataclass(frozen=True)
+class InstalledPair:
+    source: str
+    target: str
+    version: str
+    path: Path
+
+    @property
+    def engine(self) -> str:
+        return f"argos:{self.source}-{self.target}@{self.version}"
+
+
+class _Loaded:
+    """One package's model, tokenizer and sentence splitter, loaded once per process."""
+
+    def __init__(self, pkg: Any) -> None:
+        import ctranslate2
+        from argostranslate import settings as argos_settings
+        from argostranslate.sbd import MiniSBDSentencizer
+
+        self.pkg = pkg
+        self.translator = ctranslate2.Translator(
+            str(pkg.package_path / "model"),
+            device=argos_settings.device,
+            inter_threads=argos_settings.inter_threads,
+            intra_threads=argos_settings.intra_threads,
+        )
+        self.beam_size = argos_settings.beam_size
+        self.batch_size = argos_settings.batch_size
+        has_splitter = any((pkg.package_path / "minisbd").glob("*.onnx"))
+        self.sentencizer = MiniSBDSentencizer(pkg) if has_splitter else None
+
+    def split(self, text: str) -> list[str]:
+        if self.sentencizer is not None:
+            return [s for s in self.sentencizer.split_sentences(text) if s.strip()] or [text]
+        return [s for s in _SENTENCE_END.split(text) if s.strip()] or [text]
+
+    def translate(self, texts: list[str]) -> list[str]:
+        """Every sentence of every text in one CTranslate2 call, as argostranslate does it."""
+        sentences: list[list[str]] = [self.split(t) if t.strip() else [] for t in texts]
+        flat = [s for group in sentences for s in group]
+        if not flat:
+            return ["" for _ in texts]
+        tokens = [self.pkg.tokenizer.encode(s) for s in flat]
+        prefix = [[self.pkg.target_prefix]] * len(tokens) if self.pkg.target_prefix else None
+        results = self.translator.translate_batch(
+            tokens,
+            target_prefix=prefix,
+            replace_unknowns=True,
+            max_batch_size=self.batch_size,
+            batch_type="tokens",
+            beam_size=self.beam_size,
+            num_hypotheses=1,
+            length_penalty=0.2,
+        )
+        decoded = []
+        for result in results:
+            value = self.pkg.tokenizer.decode(result.hypotheses[0])
+            if self.pkg.target_prefix and value.startswith(self.pkg.target_prefix):
+                value = value[len(self.pkg.target_prefix) :]
+            decoded.append(value.lstrip(" "))
+        out, i = [], 0
+        for group, original in zip(sentences, texts, strict=True):
+            parts = decoded[i : i + len(group)]
+            i += len(group)
+            out.append(_join_sentences(parts, original))
+        return out
+
+
+def _join_sentences(parts: list[str], original: str) -> str:
+    if not parts:
+        return original
+    cjk = any("\u3000" <= ch <= "\u9fff" for ch in "".join(parts))
+    return ("" if cjk else " ").join(p.strip() for p in parts)
+
+
+class ArgosEngine:
+    """The installed Argos packages of this process; models load on first use, then stay."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[tuple[str, str], _Loaded] = {}
+        self._pairs: dict[tuple[str, str], InstalledPair] | None = None
+
+    def pairs(self) -> dict[tuple[str, str], InstalledPair]:
+        with _lock:
+            if self._pairs is None:
+                package, _, _ = argos()
+                found = {}
+                for pkg in package.get_installed_packages():
+                    if pkg.type == "translate" and pkg.from_code and pkg.to_code:
+                        found[(pkg.from_code, pkg.to_code)] = InstalledPair(
+                            pkg.from_code,
+                            pkg.to_code,
+                            pkg.package_version or "0",
+                            Path(pkg.package_path),
+                        )
+                self._pairs = found
+            return self._pairs
+
+    def loaded_count(self) -> int:
+        return len(self._loaded)
+
+    def _model(self, source: str, target: str) -> _Loaded:
+        key = (source, target)
+        with _lock:
+            if key not in self._loaded:
+                package, _, _ = argos()
+                pair = self.pairs()[key]
+                self._loaded[key] = _Loaded(package.Package(pair.path))
+            return self._loaded[key]
+
+    def translate(self, texts: list[str], source: str, target: str) -> list[str]:
+        return self._model(source, target).translate(texts)
+
+    def install_file(self, path: Path) -> list[InstalledPair]:
+        package, translate, _ = argos()
+        before = set(self.pairs())
+        package.install_from_path(path)
+        translate.get_installed_languages.cache_clear()
+        with _lock:
+            self._pairs = None
+        return [p for key, p in self.pairs().items() if key not in before]
+
+    def reset(self) -> None:
+        with _lock:
+            self._loaded.clear()
+            self._pairs = None
+
+
+engine = ArgosEngine()

@@ -1,0 +1,55 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, utcnow
+
+
+class CachedTranslation(Base):
+    """One machine translation of one (masked, normalized) text, reused across messages."""
+
+    __tablename__ = "translation_cache"
+    __table_args__ = (UniqueConstraint("source", "target", "engine", "text_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(16))
+    engine: Mapped[str] = mapped_column(String(200))  # engine + model versions of the route
+    text_hash: Mapped[str] = mapped_column(String(64))
+    translated: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageTranslation(Base):
+    """A message in one language: outbound into each recipient language, inbound into the
+    staff member's. The original always stays on the message."""
+
+    __tablename__ = "message_translations"
+    __table_args__ = (UniqueConstraint("message_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(16))  # MT code: es, vi, zh, zt, pt...
+    # pending | translated | same_language | unavailable
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    text: Mapped[str | None] = mapped_column(Text)
+    engine: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class GlossaryTerm(Base):
+    """A school's fixed wording: kept as written, or rendered one way per language."""
+
+    __tablename__ = "glossary_terms"
+    __table_args__ = (UniqueConstraint("school_id", "term"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(100))
+    keep: Mapped[bool] = mapped_column(Boolean, default=False)
+    renderings: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

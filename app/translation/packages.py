@@ -1,0 +1,104 @@
+"""Installing and listing Argos model packages (`hearth models ...`)."""
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core.errors import HearthError, Invalid
+from app.translation.argos import InstalledPair, argos, engine
+from app.translation.languages import ENGLISH, display_names, mt_code
+from app.translation.service import find_route
+
+
+class Offline(HearthError):
+    status_code = 503
+    code = "offline"
+
+
+@dataclass(frozen=True)
+class LanguageCoverage:
+    code: str
+    name: str
+    native_name: str
+    to_family: str  # coverage from `source` into this language: same | direct | pivot | none
+    from_family: str  # coverage from this language back into `source`
+
+
+def installed() -> list[InstalledPair]:
+    return sorted(engine.pairs().values(), key=lambda p: (p.source, p.target))
+
+
+def installed_languages() -> set[str]:
+    return {code for pair in engine.pairs() for code in pair}
+
+
+def coverage_for(code: str, source: str = ENGLISH) -> LanguageCoverage:
+    name, native = display_names(code)
+    return LanguageCoverage(
+        code, name, native, find_route(source, code).coverage, find_route(code, source).coverage
+    )
+
+
+def guardian_languages(session: Session) -> dict[str, int]:
+    """MT code → number of active guardians who read it."""
+    from app.people.models import Guardian
+
+    counts: dict[str, int] = {}
+    rows = session.execute(
+        select(Guardian.language, func.count())
+        .where(Guardian.active.is_(True))
+        .group_by(Guardian.language)
+    )
+    for tag, count in rows:
+        code = mt_code(tag)
+        counts[code] = counts.get(code, 0) + count
+    return counts
+
+
+def install_file(path: Path) -> list[InstalledPair]:
+    if not path.is_file():
+        raise Invalid(f"{path} does not exist.")
+    if not zipfile.is_zipfile(path):
+        raise Invalid(f"{path} is not an Argos model package (.argosmodel, a zip archive).")
+    with zipfile.ZipFile(path) as archive:
+        if not any(n.endswith("/metadata.json") and n.count("/") == 1 for n in archive.namelist()):
+            raise Invalid(f"{path} has no metadata.json: it is not an Argos model package.")
+    new = engine.install_file(path)
+    if not new:
+        # Reinstalling an already installed pair is fine: the files were replaced.
+        engine.reset()
+    return new
+
+
+def install_languages(codes: list[str]) -> list[InstalledPair]:
+    """Both directions with English, from the Argos package index. Needs the internet."""
+    package, _, settings = argos()
+    wanted = {(ENGLISH, mt_code(c)) for c in codes} | {(mt_code(c), ENGLISH) for c in codes}
+    package.update_package_index()  # logs and returns on failure instead of raising
+    if not Path(settings.local_package_index).exists():
+        raise Offline(
+            "Cannot reach the Argos package index: this machine looks offline. Download the "
+            ".argosmodel files on a connected machine and install each with "
+            "`hearth models install-file PATH`."
+        )
+    available = {
+        (p.from_code, p.to_code): p
+        for p in package.get_available_packages()
+        if p.type == "translate"
+    }
+    missing = sorted(f"{s}→{t}" for s, t in wanted if (s, t) not in available)
+    if missing:
+        raise Invalid(f"The Argos package index has no model for {', '.join(missing)}.")
+    done: list[InstalledPair] = []
+    for key in sorted(wanted):
+        if key in engine.pairs():
+            continue
+        try:
+            path = available[key].download()
+        except Exception as exc:
+            raise Offline(f"Downloading the {key[0]}→{key[1]} model failed: {exc}") from None
+        done += install_file(Path(path))
+    return done

@@ -1,0 +1,219 @@
+"""The Twilio double, driven by the official twilio SDK through make_client."""
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from app.delivery.twilio_http import RedirectingHttpClient, make_client
+from app.devtools.twilio_double import TwilioDouble
+
+FAMILY = "+15551230001"
+SCHOOL = "+15557650000"
+
+
+@pytest.fixture
+def double() -> Iterator[TwilioDouble]:
+    with TwilioDouble().start() as running:
+        yield running
+
+
+@pytest.fixture
+def sdk(double: TwilioDouble) -> Client:
+    return make_client(double.account_sid, double.auth_token, api_url=double.url, timeout=5)
+
+
+class Received:
+    """A tiny webhook receiver: records each POST's full URL, form and headers."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict[str, str], dict[str, str]]] = []
+        received = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                form = {key: values[0] for key, values in parse_qs(raw).items()}
+                url = f"http://{self.headers['Host']}{self.path}"
+                received.posts.append((url, form, dict(self.headers)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Received]:
+    running = Received()
+    yield running
+    running.close()
+
+
+def test_send_is_recorded_and_answered_like_twilio(double: TwilioDouble, sdk: Client) -> None:
+    sent = sdk.messages.create(
+        to=FAMILY, from_=SCHOOL, body="Hola, mañana hay reunión", status_callback="http://cb/s"
+    )
+    assert sent.sid.startswith("SM") and len(sent.sid) == 34
+    assert (sent.status, sent.to, sent.from_) == ("queued", FAMILY, SCHOOL)
+    assert sent.body == "Hola, mañana hay reunión"
+    assert sent.num_segments == "1"
+    assert sent.account_sid == double.account_sid
+    assert sent.date_created is not None and sent.date_created.tzinfo is not None
+    [recorded] = double.messages
+    assert (recorded.sid, recorded.to, recorded.from_) == (sent.sid, FAMILY, SCHOOL)
+    assert recorded.body == "Hola, mañana hay reunión"  # UTF-8 form encoding survives
+    assert recorded.status_callback == "http://cb/s"
+    assert recorded.messaging_service_sid is None
+    assert recorded.auth_ok
+    assert recorded.params["StatusCallback"] == "http://cb/s"
+
+
+def test_num_segments_follows_encoding(sdk: Client) -> None:
+    assert sdk.messages.create(to=FAMILY, from_=SCHOOL, body="a" * 161).num_segments == "2"
+    assert sdk.messages.create(to=FAMILY, from_=SCHOOL, body="á" * 71).num_segments == "2"
+
+
+def test_messaging_service_send(double: TwilioDouble, sdk: Client) -> None:
+    service_sid = "MG" + "1" * 32
+    sent = sdk.messages.create(to=FAMILY, messaging_service_sid=service_sid, body="Hi")
+    assert sent.status == "accepted"  # Twilio picks the number later
+    assert sent.from_ is None
+    assert double.messages[0].messaging_service_sid == service_sid
+
+
+def test_fail_next_then_success(double: TwilioDouble, sdk: Client) -> None:
+    double.fail_next((500, None))
+    with pytest.raises(TwilioRestException) as raised:
+        sdk.messages.create(to=FAMILY, from_=SCHOOL, body="one")
+    assert raised.value.status == 500
+    assert sdk.messages.create(to=FAMILY, from_=SCHOOL, body="two").status == "queued"
+    assert [message.body for message in double.messages] == ["two"]
+    assert [attempt.http_status for attempt in double.attempts] == [500, 201]
+
+
+def test_fail_next_answers_in_order(double: TwilioDouble, sdk: Client) -> None:
+    scripted = [(429, 20429), (400, 21610)]
+    double.fail_next(*scripted)
+    seen = []
+    for _ in scripted:
+        with pytest.raises(TwilioRestException) as raised:
+            sdk.messages.create(to=FAMILY, from_=SCHOOL, body="x")
+        seen.append((raised.value.status, raised.value.code))
+    assert seen == scripted
+    assert sdk.messages.create(to=FAMILY, from_=SCHOOL, body="x").status == "queued"
+
+
+def test_fail_next_refuses_a_success_status(double: TwilioDouble) -> None:
+    with pytest.raises(ValueError):
+        double.fail_next((201, None))
+
+
+def test_fail_number_fails_every_send_to_it(double: TwilioDouble, sdk: Client) -> None:
+    double.fail_number(FAMILY, 400, 21610)
+    for _ in range(2):
+        with pytest.raises(TwilioRestException) as raised:
+            sdk.messages.create(to=FAMILY, from_=SCHOOL, body="x")
+        assert (raised.value.status, raised.value.code) == (400, 21610)
+        assert "unsubscribed" in raised.value.msg
+    sdk.messages.create(to="+15551230002", from_=SCHOOL, body="x")
+    assert [message.to for message in double.messages] == ["+15551230002"]
+
+
+def test_wrong_token_is_refused(double: TwilioDouble) -> None:
+    wrong = make_client(double.account_sid, "not-the-token", api_url=double.url)
+    with pytest.raises(TwilioRestException) as raised:
+        wrong.messages.create(to=FAMILY, from_=SCHOOL, body="x")
+    assert (raised.value.status, raised.value.code) == (401, 20003)
+    assert double.messages == []
+    [attempt] = double.attempts
+    assert not attempt.auth_ok and attempt.sid == ""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code"),
+    [
+        ({"to": FAMILY, "from_": SCHOOL}, 21602),  # no body
+        ({"to": FAMILY, "body": "x"}, 21603),  # no sender
+        ({"to": "12345", "from_": SCHOOL, "body": "x"}, 21211),
+        ({"to": FAMILY, "from_": SCHOOL, "body": "x" * 1601}, 21617),
+    ],
+)
+def test_bad_requests_get_twilios_codes(sdk: Client, arguments: dict[str, str], code: int) -> None:
+    with pytest.raises(TwilioRestException) as raised:
+        sdk.messages.create(**arguments)
+    assert (raised.value.status, raised.value.code) == (400, code)
+
+
+def test_status_callback_is_signed_and_moves_the_message(
+    double: TwilioDouble, sdk: Client, receiver: Received
+) -> None:
+    callback = f"{receiver.url}/webhooks/twilio/status?delivery=7"
+    sent = sdk.messages.create(to=FAMILY, from_=SCHOOL, body="x", status_callback=callback)
+    assert double.send_status_callback(sent.sid, "undelivered", error_code=30003) == 204
+    [(url, form, headers)] = receiver.posts
+    assert url == callback
+    assert form["MessageSid"] == form["SmsSid"] == sent.sid
+    assert form["MessageStatus"] == form["SmsStatus"] == "undelivered"
+    assert (form["ErrorCode"], form["To"], form["From"]) == ("30003", FAMILY, SCHOOL)
+    assert form["AccountSid"] == double.account_sid
+    signature = headers["X-Twilio-Signature"]
+    assert RequestValidator(double.auth_token).validate(url, form, signature)
+    assert not RequestValidator("another-token").validate(url, form, signature)
+    assert not RequestValidator(double.auth_token).validate(
+        url, {**form, "ErrorCode": "0"}, signature
+    )
+    fetched = sdk.messages(sent.sid).fetch()
+    assert (fetched.status, fetched.error_code) == ("undelivered", 30003)
+
+
+def test_status_callback_needs_a_callback_url(double: TwilioDouble, sdk: Client) -> None:
+    sent = sdk.messages.create(to=FAMILY, from_=SCHOOL, body="x")
+    with pytest.raises(ValueError):
+        double.send_status_callback(sent.sid, "delivered")
+
+
+def test_inbound_sms_is_signed(double: TwilioDouble, receiver: Received) -> None:
+    url = f"{receiver.url}/webhooks/twilio/sms"
+    assert double.send_inbound_sms(url, FAMILY, SCHOOL, "STOP") == 204
+    [(_, form, headers)] = receiver.posts
+    assert (form["From"], form["To"], form["Body"]) == (FAMILY, SCHOOL, "STOP")
+    assert form["MessageSid"].startswith("SM")
+    assert RequestValidator(double.auth_token).validate(url, form, headers["X-Twilio-Signature"])
+
+
+def test_stopped_double_refuses_connections() -> None:
+    double = TwilioDouble().start()
+    sdk = make_client(double.account_sid, double.auth_token, api_url=double.url, timeout=2)
+    sdk.messages.create(to=FAMILY, from_=SCHOOL, body="x")  # leaves a keep-alive connection
+    double.stop()
+    with pytest.raises(requests.ConnectionError):
+        sdk.messages.create(to=FAMILY, from_=SCHOOL, body="x")
+
+
+def test_redirect_keeps_path_and_query() -> None:
+    url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?PageSize=5"
+    assert RedirectingHttpClient(None).redirect(url) == url
+    assert (
+        RedirectingHttpClient("http://127.0.0.1:9000/").redirect(url)
+        == "http://127.0.0.1:9000/2010-04-01/Accounts/AC1/Messages.json?PageSize=5"
+    )
+    assert (
+        RedirectingHttpClient("http://localhost:8000/dev/twilio").redirect(url)
+        == "http://localhost:8000/dev/twilio/2010-04-01/Accounts/AC1/Messages.json?PageSize=5"
+    )

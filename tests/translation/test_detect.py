@@ -1,0 +1,40 @@
+import pytest
+
+from app.translation.detect import detect
+from app.translation.languages import mt_code
+
+SCHOOL = {"en", "es", "vi", "zh-Hans", "ar", "pt-BR", "ht", "so"}
+
+
+@pytest.mark.parametrize(
+    ("text", "preferred", "expected"),
+    [
+        ("Mi hijo está enfermo hoy", "en", "es"),
+        ("Gracias maestra", "en", "es"),
+        ("Sí, voy a ir", "vi", "es"),
+        ("Cảm ơn cô", "en", "vi"),
+        ("Con tôi bị ốm", "es", "vi"),
+        ("谢谢", "en", "zh"),
+        ("我明天去学校", "es", "zh"),
+        ("شكرا جزيلا", "en", "ar"),
+        ("Obrigado pela mensagem", "es", "pt"),
+    ],
+)
+def test_short_replies_are_detected(text, preferred, expected):
+    assert detect(text, preferred, SCHOOL).language == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "preferred"),
+    [("ok", "es"), ("ok", "vi"), ("OK 👍", "zh-Hans"), ("k", "so"), ("gracias", "es")],
+)
+def test_too_short_to_tell_falls_back_to_the_guardians_language(text, preferred):
+    detection = detect(text, preferred, SCHOOL)
+    assert detection.language == mt_code(preferred)
+    if text.lower().startswith("ok") or text == "k":
+        assert detection.method == "preferred_language"
+
+
+def test_only_the_schools_languages_are_candidates():
+    # Italian is not spoken at this school: a Spanish-looking guess stays within the candidates.
+    assert detect("Grazie mille per tutto", "es", {"en", "es"}).language in {"en", "es"}

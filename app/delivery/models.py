@@ -46,7 +46,7 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
-    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_text: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

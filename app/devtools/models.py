@@ -13,7 +13,7 @@ class DevOutbox(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(8))  # sms | email
-    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    provider_id: Mapped[str] = mapped_column(String(255), unique=True)
     sender: Mapped[str] = mapped_column(String(254))
     to: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str | None] = mapped_column(String(300))

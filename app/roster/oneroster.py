@@ -159,7 +159,7 @@ class OneRosterImport:
         manifest = check_oneroster(self.files, self.mode_override)
         self.manifest = manifest
         self.report.format = f"OneRoster {manifest.version} CSV"
-        for name in ("orgs.csv", "classes.csv", "users.csv", "enrollments.csv"):
+        for name in ("orgs.csv", "classes.csv", "users.csv", "roles.csv", "enrollments.csv"):
             if self._present(name):
                 self.report.files[name] = {"mode": self.mode(name), "rows": 0}
         self._apply_schools()
@@ -469,7 +469,9 @@ class OneRosterImport:
             table.col("orgSourcedId"),
         )
         i_status, i_type = table.col("status"), table.col("roleType")
+        count = 0
         for line, f in table.rows():
+            count += 1
             user, role = cell(f, i_user), cell(f, i_role).lower()
             status = parse_status(cell(f, i_status))
             if not user or not role:
@@ -491,6 +493,7 @@ class OneRosterImport:
                     orgs.append(org)
         for line, reason in table.bad_rows:
             self.report.warn("roles.csv", line, reason + "; row skipped")
+        self.report.files["roles.csv"]["rows"] = count + len(table.bad_rows)
         return roles
 
     def _read_users(self) -> None:
@@ -701,18 +704,12 @@ class OneRosterImport:
             emails[email_key] = t.line
             row = by_ext.get(sid)
             other = by_email.get(email_key)
-            if other is not None and (row is None or other.id != row.id):
-                if (
-                    row is None
-                    and other.external_id is None
-                    and other.id not in adopted
-                    and t.status == "active"
-                ):
+            clash = other is not None and (row is None or other.id != row.id)
+            if clash and t.status == "active":  # (someone leaving needs no email)
+                if row is None and other.external_id is None and other.id not in adopted:
                     row = other  # an account made by hand before the first import
                     adopted.add(row.id)
                     updates.append({"id": row.id, "external_id": sid})
-                elif row is None and t.status != "active":
-                    pass  # leaving, and never imported: nothing to do
                 else:
                     del self.teachers_in[sid]
                     self._reject_user(
@@ -1212,6 +1209,11 @@ class OneRosterImport:
             ids = self.student_ids if role == "student" else self.staff_ids
             kind_in = self.students_in if role == "student" else self.teachers_in
             user_id = ids.get(user_sid)
+            user_row = self.user_rows.get(user_sid)
+            if status == "active" and user_row is not None and user_row.status != "active":
+                # Leaving (tobedeleted in users.csv): their enrollments are kept as history.
+                self.report.ignore(f"enrollments.csv: the {role} is marked {user_row.status}")
+                continue
             listed_elsewhere = user_sid in self.user_sids and user_sid not in kind_in
             if user_id is None or (listed_elsewhere and status == "active"):
                 reason = self._user_reason(user_sid, role)

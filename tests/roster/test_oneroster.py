@@ -582,3 +582,27 @@ def fixture_row(name: str, sourced_id: str | None = None) -> str:
     if sourced_id is None:
         return lines[0]
     return next(line for line in lines if line.startswith(f"{sourced_id},"))
+
+
+def test_without_manifest_with_mode_override_and_a_student_who_leaves_and_returns(
+    session, tmp_path
+):
+    folder = sample("1.1", tmp_path)
+    (folder / "manifest.csv").unlink()  # some exports leave it out: 1.1, bulk
+    assert run(session, folder).report["format"] == "OneRoster 1.1 CSV"
+    edit_csv(folder, "users.csv", drop=("s-wei",))
+    edit_csv(folder, "enrollments.csv", drop=("e-06",))
+    assert "deactivated" not in str(changed(run(session, folder, mode="delta")))
+    (folder / "orgs.csv").unlink()  # bulk scope: the schools of the files' students and classes
+    assert changed(run(session, folder))["students"] == {"deactivated": 1, "unchanged": 5}
+
+    users = folder / "users.csv"
+    users.write_text(users.read_text(encoding="utf-8").replace("s-an,,,", "s-an,tobedeleted,,"))
+    leaving = run(session, folder)
+    assert changed(leaving)["students"] == {"deactivated": 1, "unchanged": 4}
+    assert leaving.report["ignored"]["enrollments.csv: the student is marked tobedeleted"] == 1
+    assert ("cls-4b", "s-an") in enrolled(session)  # kept with her, as history
+    users.write_text(users.read_text(encoding="utf-8").replace("s-an,tobedeleted,,", "s-an,,,"))
+    back = run(session, folder)
+    assert changed(back)["students"] == {"updated": 1, "unchanged": 4}
+    assert active(session, Student)["s-an"] is True

@@ -297,7 +297,9 @@ def models_list() -> None:
         counts = packages.guardian_languages(session)
     codes = sorted(set(counts) | packages.installed_languages())
     typer.echo("Languages (from English / back to English), with guardians who read them:")
-    unreachable = []
+    unreachable: list[str] = []
+    one_way: list[str] = []
+
     for code in codes:
         cov = packages.coverage_for(code)
         name = display_names(code)[0]
@@ -305,14 +307,18 @@ def models_list() -> None:
             f"  {code:<4} {name:<24} {cov.to_family:<7}/ {cov.from_family:<7}"
             f" {counts.get(code, 0):>6} guardians"
         )
-        if "none" in (cov.to_family, cov.from_family) and counts.get(code):
+        if counts.get(code) and cov.to_family == "none":
             unreachable.append(f"{code} ({counts[code]})")
+        elif counts.get(code) and cov.from_family == "none":
+            one_way.append(f"{code} ({counts[code]})")
     if unreachable:
         typer.echo(
             "No route for: "
             + ", ".join(unreachable)
             + " — messages to them are marked unavailable, never sent untranslated."
         )
+    if one_way:
+        typer.echo("Replies cannot be translated back from: " + ", ".join(one_way))
 
 
 @models_cli.command("install")

@@ -3,6 +3,8 @@ HEARTH_DATABASE_URL says so); every test runs inside a transaction that is rolle
 
 import csv
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -136,3 +138,24 @@ def argos_models() -> list:
 def heldout() -> list[dict[str, str]]:
     with open(FIXTURES / "corpus.tsv", encoding="utf-8") as f:
         return [row for row in csv.DictReader(f, delimiter="\t") if row["split"] == "heldout"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_hearth(
+    data_dir: Path, *args: str, database_url: str = "", timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """The `hearth` command in a subprocess, on its own data dir (and database)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env["HEARTH_DATA_DIR"] = str(data_dir)
+    if database_url:
+        env["HEARTH_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,14 +1,14 @@
 """`hearth db upgrade` on an empty database, `alembic check`, and the admin commands."""
 
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from tests.conftest import run_hearth
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,15 +32,7 @@ def empty_database(engine, tmp_path) -> Iterator[str]:
 
 
 def hearth(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HEARTH_DATABASE_URL": url, "HEARTH_DATA_DIR": str(tmp_path)}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_hearth(tmp_path, *args, database_url=url, timeout=120)
 
 
 def test_upgrade_on_empty_database_then_check_finds_no_differences(empty_database, tmp_path):

@@ -20,10 +20,15 @@ def test_production_requires_a_strong_secret_key(tmp_path):
     strong = "k" * 10 + "0123456789abcdefghijklmnopqrstuvwxyz"
     with pytest.raises(ValidationError, match="dev backends deliver nothing"):
         Settings(env="production", secret_key=strong)
-    production = Settings(env="production", secret_key=strong, sms_backend="twilio",
-                          email_backend="smtp", twilio_account_sid="AC1", twilio_auth_token="t")
+    production = Settings(
+        env="production",
+        secret_key=strong,
+        sms_backend="twilio",
+        email_backend="smtp",
+        twilio_account_sid="AC1",
+        twilio_auth_token="t",
+    )
     assert production.env == "production"
-
 
 
 def test_default_database_is_sqlite_in_the_data_dir(tmp_path, monkeypatch):

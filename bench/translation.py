@@ -1,0 +1,342 @@
+"""What Hearth's translation path costs on top of raw CTranslate2, and what a cache hit costs.
+
+    .venv/bin/python bench/translation.py [--runs 5] [--profile]
+
+One fresh data dir (deleted afterwards) with a migrated SQLite database and the six tiny
+fixture packages (tests/fixtures/argos) installed through Hearth's own installer; Argos
+threads are Hearth's defaults (HEARTH_ARGOS_INTRA_THREADS=1, INTER=1). Model en→es, input all
+287 English rows of tests/fixtures/argos/corpus.tsv (one sentence each).
+
+  (a)  raw CTranslate2: one `Translator(inter_threads=1, intra_threads=1)`, SentencePiece
+       encode/decode, `translate_batch(all sentences, beam_size=4)` — one batch of all.
+  (a2) the same raw call with the options Hearth passes (argostranslate's): max_batch_size=32
+       *tokens*, length_penalty=0.2, replace_unknowns (to tell options apart from overhead).
+  (b)  Hearth's engine: `argos.engine.translate(texts, "en", "es")` (sentence splitting,
+       tokenizing, one translate_batch call, decoding).
+  (c)  Hearth's service: `translation.service.translate(session, texts, "en", "es",
+       protection=...)` + commit, into an empty cache (rows deleted, untimed, between calls):
+       normalize, mask, hash, cache SELECT, engine, restore, cache INSERT, COMMIT.
+       The corpus writes protected spans as literal `<x1>`/`<x2>` (the models were trained on
+       them); the service is given the text a teacher would write instead — each `<xN>`
+       replaced by a name passed as a protected name — so the model sees exactly the corpus
+       rows again (checked). (c*) also shows the corpus rows passed verbatim.
+  (d)  one sentence per call (the API case), 287 calls: raw vs engine vs service (each call
+       in its own session with a commit, empty cache).
+  (e)  cache hits: every text cached, then `engine.reset()` (no model loaded); each call a
+       fresh session running `service.translate` on one cached text; p50/p99 in ms. The
+       engine must still have no model loaded afterwards.
+
+Every figure is the median of --runs runs, paths interleaved within each run (this VM's
+speed drifts within minutes: compare ratios from one run of this script).
+"""
+
+import argparse
+import cProfile
+import csv
+import io
+import logging
+import os
+import platform
+import pstats
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "argos"
+RATIO_GOAL = 1.3
+CACHE_HIT_GOAL_MS = 1.0
+BATCH_PASSES = 3  # each batch sample translates the 287 sentences this many times
+CACHE_HIT_CALLS = 1000  # per run
+# Stand-ins for the people a teacher names; each becomes <x1>, <x2> again when masked.
+NAMES = {"<x1>": "Sofía Martínez", "<x2>": "Daniel Okafor"}
+PLACEHOLDER = re.compile(r"<x[1-9]>")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = ", ".join(
+        f"{name} {metadata.version(dist)}"
+        for name, dist in (
+            ("ctranslate2", "ctranslate2"),
+            ("argostranslate", "argos-translate-lt"),
+            ("sentencepiece", "sentencepiece"),
+            ("SQLAlchemy", "SQLAlchemy"),
+        )
+    )
+    return (
+        f"machine: {len(os.sched_getaffinity(0))} cores ({cpu}), Python {platform.python_version()}"
+        f"\nversions: {versions}"
+    )
+
+
+def timed(fn: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+class Retries(logging.Handler):
+    """Counts the service's "placeholders lost ... translated those piecewise" records."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.texts = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("placeholders lost"):
+            self.texts += int(record.args[0])  # type: ignore[index]
+
+
+def run(data_dir: Path, runs: int, profile: bool) -> None:
+    os.environ["HEARTH_DATA_DIR"] = str(data_dir)
+    os.environ["HEARTH_ENV"] = "dev"
+    os.environ["HEARTH_ARGOS_INTRA_THREADS"] = "1"
+    os.environ["HEARTH_ARGOS_INTER_THREADS"] = "1"
+    for name in ("HEARTH_DATABASE_URL", "HEARTH_ARGOS_PACKAGES_DIR", "HEARTH_QUEUE_URL"):
+        os.environ.pop(name, None)
+    sys.path.insert(0, str(ROOT))
+
+    import ctranslate2
+    import sentencepiece
+    from sqlalchemy import delete
+
+    from app.core import migrations
+    from app.core.db import get_engine, get_sessionmaker
+    from app.translation import packages
+    from app.translation import service as translation
+    from app.translation.argos import argos, engine
+    from app.translation.models import CachedTranslation
+    from app.translation.protect import Protection, mask
+
+    print(machine())
+    began = time.perf_counter()
+    migrations.upgrade()
+    for path in sorted((FIXTURES / "packages").glob("*.argosmodel")):
+        packages.install_file(path)
+    _, _, argos_settings = argos()
+    print(
+        f"setup: migrate + install {len(engine.pairs())} packages in "
+        f"{time.perf_counter() - began:.1f} s; argos intra_threads="
+        f"{argos_settings.intra_threads} inter_threads={argos_settings.inter_threads} "
+        f"beam_size={argos_settings.beam_size} batch_size={argos_settings.batch_size}"
+    )
+
+    with open(FIXTURES / "corpus.tsv", encoding="utf-8") as f:
+        sentences = [row["en"] for row in csv.DictReader(f, delimiter="\t")]
+    named = [PLACEHOLDER.sub(lambda m: NAMES[m.group()], s) for s in sentences]
+    protection = Protection(names=list(NAMES.values()))
+    assert [mask(translation.normalize(t), protection).text for t in named] == sentences
+    n = len(sentences)
+    literal = sum(1 for s in sentences if PLACEHOLDER.search(s))
+    print(f"input: {n} English sentences, {sum(len(s.split()) for s in sentences) / n:.1f} "
+          f"words each on average; {literal} hold protected spans")  # fmt: skip
+
+    pair = engine.pairs()[("en", "es")]
+    translator = ctranslate2.Translator(
+        str(pair.path / "model"), device="cpu", inter_threads=1, intra_threads=1
+    )
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(pair.path / "sentencepiece.model"))
+
+    def raw(texts: list[str], **options: object) -> list[str]:
+        tokens = [sp.encode(t, out_type=str) for t in texts]
+        results = translator.translate_batch(tokens, beam_size=argos_settings.beam_size, **options)
+        return [sp.decode(r.hypotheses[0]) for r in results]
+
+    hearth_options = {
+        "max_batch_size": argos_settings.batch_size,
+        "batch_type": "tokens",
+        "length_penalty": 0.2,
+        "replace_unknowns": True,
+    }
+    sessions = get_sessionmaker()
+    retries = Retries()
+    logging.getLogger("hearth.translation").addHandler(retries)
+    logging.getLogger("hearth.translation").setLevel(logging.INFO)
+
+    def clear_cache() -> None:
+        with sessions() as session:
+            session.execute(delete(CachedTranslation))
+            session.commit()
+
+    def service_batch(texts: list[str], prot: Protection | None) -> list:
+        with sessions() as session:
+            out = translation.translate(session, texts, "en", "es", protection=prot)
+            session.commit()
+        return out
+
+    def service_each(texts: list[str]) -> None:
+        for text in texts:
+            with sessions() as session:
+                translation.translate(session, [text], "en", "es", protection=protection)
+                session.commit()
+
+    # Warm-up: load both models and the sentence splitter, prime the DB connection pool.
+    raw(sentences)
+    engine.translate(sentences, "en", "es")
+    service_batch(named, protection)
+    clear_cache()
+    loaded = engine._model("en", "es")
+
+    def timed_passes(fn: Callable[[], object], between: Callable[[], None] | None = None) -> float:
+        total = 0.0
+        for _ in range(BATCH_PASSES):
+            total += timed(fn)
+            if between:
+                between()
+        return total / BATCH_PASSES
+
+    samples: dict[str, list[float]] = {}
+
+    def add(key: str, seconds: float) -> None:
+        samples.setdefault(key, []).append(seconds)
+
+    verbatim_empty = 0
+    for _ in range(runs):
+        retries.texts = 0
+        add("a", timed_passes(lambda: raw(sentences)))
+        add("a2", timed_passes(lambda: raw(sentences, **hearth_options)))
+        add("b", timed_passes(lambda: engine.translate(sentences, "en", "es")))
+        add("c", timed_passes(lambda: service_batch(named, protection), clear_cache))
+        add("c_retries", retries.texts / BATCH_PASSES)
+        # What the service adds, piece by piece: splitting and the raw call with its options.
+        add("split", timed_passes(lambda: [loaded.split(t) for t in sentences]))
+        add("d_raw", timed(lambda: [raw([s]) for s in sentences]))
+        add("d_engine", timed(lambda: [engine.translate([s], "en", "es") for s in sentences]))
+        add("d_service", timed(lambda: service_each(named)))
+        clear_cache()
+        holder: list = []
+        add("c_verbatim", timed(lambda: holder.append(service_batch(sentences, None))))
+        verbatim_empty = sum(1 for r in holder[0] if not r.text)
+        clear_cache()
+
+    med = {k: statistics.median(v) for k, v in samples.items()}
+
+    # (e) cache hits: everything cached, no model loaded.
+    service_batch(named, protection)
+    engine.reset()
+    assert engine.loaded_count() == 0
+    with sessions() as session:
+        began = time.perf_counter()
+        first = translation.translate(session, [named[0]], "en", "es", protection=protection)[0]
+        cold_ms = (time.perf_counter() - began) * 1000
+    assert first.cached, first
+    hit_p50, hit_p99, hit_max = [], [], []
+    for _ in range(runs):
+        latencies = []
+        for i in range(CACHE_HIT_CALLS):
+            text = named[i % n]
+            with sessions() as session:
+                began = time.perf_counter()
+                result = translation.translate(session, [text], "en", "es", protection=protection)
+                latencies.append((time.perf_counter() - began) * 1000)
+            assert result[0].cached
+        hit_p50.append(pct(latencies, 0.50))
+        hit_p99.append(pct(latencies, 0.99))
+        hit_max.append(max(latencies))
+    models_after = engine.loaded_count()
+
+    # Report ---------------------------------------------------------------------------------
+    def rate(seconds: float) -> str:
+        return f"{n / seconds:>7.0f}"
+
+    a = med["a"]
+    print(f"\nbatch: all {n} sentences in one call (median of {runs} runs, "
+          f"each the mean of {BATCH_PASSES} passes)")  # fmt: skip
+    print(f"  {'path':<60} {'ms':>7} {'sent/s':>7} {'÷ (a)':>6}")
+    rows = [
+        ("(a)  raw CTranslate2, one batch of all, beam 4", "a"),
+        ("(a2) raw, with Hearth's options (32-token batches, ...)", "a2"),
+        ("(b)  Hearth engine.translate", "b"),
+        ("(c)  Hearth service.translate + commit, empty cache", "c"),
+        ("(c*) service, corpus rows verbatim (literal <xN>, no names)", "c_verbatim"),
+    ]
+    for label, key in rows:
+        print(f"  {label:<60} {med[key] * 1000:>7.1f} {rate(med[key])} {med[key] / a:>6.2f}")
+    print(
+        f"  where (c) goes: sentence splitting (MiniSBD) {med['split'] * 1000:.1f} ms, "
+        f"raw-call options {(med['a2'] - a) * 1000:+.1f} ms, rest of engine "
+        f"{(med['b'] - med['a2'] - med['split']) * 1000:+.1f} ms, service around the engine "
+        f"{(med['c'] - med['b']) * 1000:+.1f} ms; texts re-translated piecewise per call: "
+        f"{med['c_retries']:.0f}"
+    )
+    print(f"  (c*) {verbatim_empty} of {n} results came back with an empty text")
+
+    print(f"\none sentence per call, {n} calls (median of {runs} runs)")
+    print(f"  {'path':<60} {'ms/call':>7} {'sent/s':>7} {'÷ raw':>6}")
+    for label, key in [
+        ("raw CTranslate2", "d_raw"),
+        ("Hearth engine.translate", "d_engine"),
+        ("Hearth service.translate, own session + commit, cache miss", "d_service"),
+    ]:
+        print(
+            f"  {label:<60} {med[key] / n * 1000:>7.2f} {rate(med[key])} "
+            f"{med[key] / med['d_raw']:>6.2f}"
+        )
+
+    p50, p99 = statistics.median(hit_p50), statistics.median(hit_p99)
+    print(f"\ncache hit: service.translate of one cached text, fresh session per call, "
+          f"{CACHE_HIT_CALLS} calls x {runs} runs")  # fmt: skip
+    print(f"  first call after engine.reset() (re-reads installed packages): {cold_ms:.2f} ms")
+    print(f"  p50 {p50:.3f} ms, p99 {p99:.3f} ms (median of runs; worst single call "
+          f"{max(hit_max):.2f} ms); models loaded afterwards: {models_after}")  # fmt: skip
+
+    goals = [
+        ("batch (b)/(a) time ratio", med["b"] / a, RATIO_GOAL, ""),
+        ("batch (c)/(a) time ratio", med["c"] / a, RATIO_GOAL, ""),
+        ("per call service/raw ratio", med["d_service"] / med["d_raw"], RATIO_GOAL, ""),
+        ("cache hit p50", p50, CACHE_HIT_GOAL_MS, " ms"),
+        ("cache hit p99", p99, CACHE_HIT_GOAL_MS, " ms"),
+    ]
+    print(f"\n  {'goal':<30} {'measured':>10} {'goal':>10}  result")
+    for label, value, goal, unit in goals:
+        verdict = "PASS" if value <= goal else "MISS"
+        print(f"  {label:<30} {value:>8.2f}{unit:<2} {'<= ' + str(goal) + unit:>10}  {verdict}")
+    if models_after:
+        print("  MISS: a cache hit loaded a model")
+
+    if profile:
+        print("\nprofile: (c) service.translate, 3 calls into an empty cache (cProfile)")
+        profiler = cProfile.Profile()
+        for _ in range(3):
+            profiler.enable()
+            service_batch(named, protection)
+            profiler.disable()
+            clear_cache()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs()
+        stats.sort_stats("tottime").print_stats(15)
+        print(out.getvalue())
+    get_engine().dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="cProfile the service path")
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="hearth-bench-translation-"))
+    try:
+        run(data_dir, args.runs, args.profile)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The outbox's rules: quiet hours, urgency, the sweeper, segments, claims."""
+
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from app.delivery import service
+from app.delivery.models import Delivery
+from app.devtools.models import DevOutbox
+from tests.factories import (
+    GuardianFactory,
+    SchoolFactory,
+    SectionFactory,
+    StaffFactory,
+    StudentFactory,
+)
+
+
+def _school(**kw):
+    return SchoolFactory(
+        timezone="America/Chicago", quiet_hours_start=time(20, 0), quiet_hours_end=time(7, 0), **kw
+    )
+
+
+def test_quiet_hours_window_in_the_schools_timezone(session):
+    school = _school()
+    # 21:30 in Chicago (UTC-6 in November) is inside 20:00–07:00: wait until 07:00 local.
+    late = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
+    assert service.quiet_until(school, late) == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    # 05:00 local, still quiet, opens the same morning.
+    early = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    assert service.quiet_until(school, early) == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    assert service.quiet_until(school, datetime(2026, 11, 23, 18, 0, tzinfo=UTC)) is None
+    assert service.quiet_until(SchoolFactory(), late) is None  # no quiet hours set
+
+
+def _note(client, auth, school, urgent):
+    teacher = StaffFactory(schools=[school])
+    student = StudentFactory(school=school)
+    SectionFactory(school=school, teachers=[teacher], students=[student])
+    guardian = GuardianFactory(students=[student], language="en")
+    headers = auth("read,write,send", staff=teacher)
+    thread = client.post(
+        "/api/v1/threads",
+        headers=headers,
+        json={"student_id": student.id, "guardian_ids": [guardian.id]},
+    ).json()
+    return client.post(
+        f"/api/v1/threads/{thread['id']}/messages",
+        headers=headers,
+        json={"body": "School is closed today.", "urgent": urgent},
+    ).json()
+
+
+def test_non_urgent_text_inside_quiet_hours_waits_urgent_goes_now(
+    client, auth, session, monkeypatch
+):
+    school = _school()
+    night = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
+    monkeypatch.setattr(service, "utcnow", lambda: night)
+    normal = _note(client, auth, school, urgent=False)["deliveries"][0]
+    row = session.get(Delivery, normal["id"])
+    assert row.status == "queued" and row.attempts == 0
+    assert row.next_attempt_at == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    assert session.scalar(select(DevOutbox).where(DevOutbox.to == row.address)) is None
+    urgent = _note(client, auth, school, urgent=True)["deliveries"][0]
+    assert session.get(Delivery, urgent["id"]).status in ("sent", "delivered")
+    # Morning: the sweeper finds the waiting text due and it goes out once.
+    monkeypatch.setattr(service, "utcnow", lambda: night + timedelta(hours=10))
+    assert row.id in service.overdue(session)
+    assert service.send(session, row.id) == "sent"
+    assert service.send(session, row.id) == "skipped"
+
+
+def test_sweeper_finds_rows_whose_job_was_lost(session, client, auth):
+    school = SchoolFactory()
+    message = _note(client, auth, school, urgent=True)
+    row = session.get(Delivery, message["deliveries"][0]["id"])
+    row.status, row.provider_id, row.updated_at = (
+        "queued",
+        None,
+        datetime.now(UTC) - timedelta(hours=1),
+    )
+    session.commit()
+    assert row.id in service.overdue(session)
+    fresh = datetime.now(UTC)
+    row.updated_at = fresh
+    session.commit()
+    assert row.id not in service.overdue(session, now=fresh)
+
+
+def test_interrupted_send_is_reconciled_not_resent(session, client, auth):
+    school = SchoolFactory()
+    message = _note(client, auth, school, urgent=True)
+    row = session.get(Delivery, message["deliveries"][0]["id"])
+    provider_id = row.provider_id
+    # The dev phone got the text, but the worker died before recording it.
+    row.status, row.provider_id = "sending", None
+    row.updated_at = datetime.now(UTC) - timedelta(hours=1)
+    session.commit()
+    assert service.reconcile_interrupted(session) == {"found": 1, "requeued": 0, "review": 0}
+    session.refresh(row)
+    assert row.status == "sent" and row.provider_id == provider_id
+
+
+def test_segments_are_stored_per_delivery(client, auth, session):
+    school = SchoolFactory()
+    message = _note(client, auth, school, urgent=True)
+    assert message["deliveries"][0]["segments"] == 1

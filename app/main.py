@@ -54,6 +54,7 @@ def create_app() -> FastAPI:
     app.include_router(roster_router)
     app.include_router(translation_router)
     app.include_router(delivery_router)
+
     if settings.env == "dev":
         from app.devtools.router import router as devtools_router
 

@@ -2,6 +2,7 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey
+from app.broadcasts.models import Broadcast
 from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
 from app.devtools.models import DevOutbox
 from app.messaging.models import Message, Thread, ThreadGuardian
@@ -12,6 +13,7 @@ from app.translation.models import CachedTranslation, GlossaryTerm, MessageTrans
 
 __all__ = [
     "ApiKey",
+    "Broadcast",
     "Delivery",
     "DevOutbox",
     "InboundEmail",

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # A family's text joins their most recent thread on that school sender within this window,
     # else the school office inbox.
     reply_window_days: int = 14
+    # What one SMS segment costs, for broadcast previews (Twilio US long code, 2026).
+    sms_price_per_segment: float = 0.0083
+    sms_price_currency: str = "USD"
+
 
     # Translation (Argos Translate, offline)
     argos_packages_dir: Path | None = None  # default: <data_dir>/argos-packages

@@ -47,3 +47,13 @@ def process_inbound_sms(inbound_id: int) -> None:
 
     with get_sessionmaker()() as session:
         inbound.process_sms(session, inbound_id)
+
+
+@huey.task()
+def send_batch(delivery_ids: list[int]) -> dict[str, int]:
+    """A broadcast's deliveries, a few hundred per job rather than one job each."""
+    outcomes: dict[str, int] = {}
+    for delivery_id in delivery_ids:
+        outcome = send_delivery.call_local(delivery_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

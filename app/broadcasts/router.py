@@ -1,0 +1,56 @@
+from fastapi import APIRouter, status
+from fastapi.responses import Response
+
+from app.auth.dependencies import Reader, Sender
+from app.broadcasts import service
+from app.broadcasts.schemas import BroadcastDraft, BroadcastRead, Preview
+from app.core.db import SessionDep
+
+router = APIRouter(prefix="/api/v1/broadcasts", tags=["broadcasts"])
+
+
+@router.post("/preview", response_model=Preview)
+def preview(draft: BroadcastDraft, session: SessionDep, subject: Sender):
+    """Who will get what, in which language, how many SMS segments it costs, and who cannot be
+    reached. Sends nothing and saves nothing."""
+    return service.preview(session, subject, draft)
+
+
+@router.post("", response_model=BroadcastRead, status_code=status.HTTP_201_CREATED)
+def create(draft: BroadcastDraft, session: SessionDep, subject: Sender):
+    """Send now, or at `scheduled_at` (a non-urgent broadcast waits for quiet hours to end)."""
+    return service.create(session, subject, draft)
+
+
+@router.get("/{broadcast_id}", response_model=BroadcastRead)
+def get(broadcast_id: int, session: SessionDep, subject: Reader):
+    broadcast = service.get(session, subject, broadcast_id)
+    read = BroadcastRead.model_validate(broadcast)
+    read.report = service.report(session, broadcast)
+    return read
+
+
+@router.post("/{broadcast_id}/cancel", response_model=BroadcastRead)
+def cancel(broadcast_id: int, session: SessionDep, subject: Sender):
+    return service.cancel(session, subject, broadcast_id)
+
+
+@router.get("/{broadcast_id}/report.csv", response_class=Response)
+def report_csv(broadcast_id: int, session: SessionDep, subject: Reader) -> Response:
+    broadcast = service.get(session, subject, broadcast_id)
+    from app.audit import service as audit
+
+    audit.record(
+        session,
+        subject.actor,
+        "broadcast.export",
+        "broadcast",
+        broadcast.id,
+        school_id=broadcast.school_id,
+    )
+    session.commit()
+    return Response(
+        service.report_csv(session, broadcast),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="broadcast-{broadcast.id}.csv"'},
+    )

@@ -1,0 +1,100 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from app.core.schema import Input, LanguageTag, Output
+from app.messaging.schemas import MAX_BODY
+
+
+class Audience(Input):
+    """Who gets it: the whole school, or any of grades, sections and guardians; then filters."""
+
+    whole_school: bool = False
+    grades: list[str] = Field(default_factory=list, max_length=20)
+    section_ids: list[int] = Field(default_factory=list, max_length=500)
+    guardian_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    languages: list[LanguageTag] = Field(default_factory=list, max_length=50)
+    channels: list[Literal["sms", "email"]] = Field(default_factory=list, max_length=2)
+
+    @model_validator(mode="after")
+    def _someone(self) -> "Audience":
+        if not (self.whole_school or self.grades or self.section_ids or self.guardian_ids):
+            raise ValueError(
+                "choose an audience: whole_school, grades, section_ids or guardian_ids"
+            )
+        return self
+
+
+class BroadcastDraft(Input):
+    school_id: int
+    audience: Audience
+    title: str = Field(default="", max_length=200)
+    body: str | None = Field(default=None, min_length=1, max_length=MAX_BODY)
+    template: str | None = Field(default=None, max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict, max_length=20)
+    language: LanguageTag | None = None  # of the body; default: the author's language
+    urgent: bool = False
+    scheduled_at: datetime | None = None  # default: now (or when quiet hours end)
+
+    @model_validator(mode="after")
+    def _one_body(self) -> "BroadcastDraft":
+        if (self.body is None) == (self.template is None):
+            raise ValueError("give either body (free text) or template (with params)")
+        if self.scheduled_at is not None and self.scheduled_at.tzinfo is None:
+            raise ValueError("scheduled_at needs a timezone, e.g. 2026-12-03T07:00:00-06:00")
+        return self
+
+
+class Person(Output):
+    guardian_id: int
+    name: str
+    language: str
+    reason: str
+
+
+class LanguagePreview(Output):
+    language: str
+    name: str
+    recipients: int
+    sms: int
+    emails: int
+    text: str | None
+    source: str  # human | mt | same_language | unavailable
+    back_translation: str | None
+    encoding: str | None
+    segments: int  # per SMS
+    total_segments: int
+    cost: float
+
+
+class Preview(Output):
+    recipients: int
+    sms: int
+    emails: int
+    total_segments: int
+    estimated_cost: float
+    currency: str
+    scheduled_at: datetime
+    quiet_hours_delay: bool
+    languages: list[LanguagePreview]
+    opted_out: list[Person]
+    no_channel: list[Person]
+    no_route: list[Person]
+
+
+class BroadcastRead(Output):
+    id: int
+    school_id: int
+    title: str
+    status: str
+    urgent: bool
+    template: str | None
+    body: str | None
+    language: str
+    scheduled_at: datetime
+    sent_at: datetime | None
+    recipients: int
+    thread_id: int | None
+    message_id: int | None
+    report: dict[str, Any] | None = None

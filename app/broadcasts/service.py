@@ -1,0 +1,569 @@
+"""Broadcasts: one notice to many families, each in its own language, with what it will cost
+and who cannot be reached known before anyone presses send."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.auth.service import AuthSubject
+from app.broadcasts.models import Broadcast
+from app.broadcasts.schemas import Audience, BroadcastDraft
+from app.core.config import get_settings
+from app.core.db import utcnow
+from app.core.errors import Forbidden, Invalid, NotFound
+from app.delivery import service as delivery
+from app.delivery.models import Delivery
+from app.delivery.segments import count_segments
+from app.messaging.models import Message, Thread, ThreadGuardian
+from app.notices import service as notices
+from app.people import service as people
+from app.people.models import Guardian, Student, StudentGuardian
+from app.schools import service as schools
+from app.schools.models import Enrollment, School
+from app.translation import service as translation
+from app.translation.languages import display_names, mt_code
+from app.translation.models import MessageTranslation
+from app.translation.protect import Protection
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A broadcast's text in one language, rendered once for all its recipients."""
+
+    text: str | None
+    source: str  # human | mt | same_language | unavailable
+    back_translation: str | None = None
+    reason: str | None = None
+
+    @property
+    def status(self) -> str:
+        return (
+            "unavailable"
+            if self.text is None
+            else ("same_language" if self.source == "same_language" else "translated")
+        )
+
+
+# Audience ------------------------------------------------------------------------------------
+
+
+def recipients(
+    session: Session, subject: AuthSubject, school_id: int, audience: Audience
+) -> list[delivery.Recipient]:
+    """The active guardians of active students of the school that the audience names and the
+    caller may reach. A teacher reaches only the families of their own sections."""
+    if subject.is_teacher:
+        if audience.whole_school or audience.grades:
+            raise Forbidden("Teachers send broadcasts to their own sections, not the school.")
+        own = set(session.scalars(schools.teacher_section_ids(subject.staff_id or 0)))
+        foreign = sorted(set(audience.section_ids) - own)
+        if foreign:
+            raise NotFound(f"No such section: {foreign[0]}.")
+    students = select(Student.id).where(Student.school_id == school_id, Student.active.is_(True))
+    chosen = []
+    if not audience.whole_school:
+        if audience.grades:
+            chosen.append(Student.grade.in_(audience.grades))
+        if audience.section_ids:
+            chosen.append(
+                Student.id.in_(
+                    select(Enrollment.student_id).where(
+                        Enrollment.section_id.in_(audience.section_ids)
+                    )
+                )
+            )
+    family = select(StudentGuardian.guardian_id).where(
+        StudentGuardian.student_id.in_(students.where(or_(*chosen)) if chosen else students)
+    )
+    reach = [Guardian.id.in_(family)]
+    if audience.guardian_ids and not audience.whole_school:
+        listed = select(StudentGuardian.guardian_id).where(
+            StudentGuardian.guardian_id.in_(audience.guardian_ids),
+            StudentGuardian.student_id.in_(students),
+        )
+        reach = (
+            [or_(Guardian.id.in_(family), Guardian.id.in_(listed))]
+            if chosen
+            else [Guardian.id.in_(listed)]
+        )
+    readable = people.readable_guardians(subject).with_only_columns(Guardian.id)
+    rows = session.execute(
+        select(
+            Guardian.id,
+            Guardian.given_name,
+            Guardian.family_name,
+            Guardian.language,
+            Guardian.channels,
+            Guardian.phone,
+            Guardian.email,
+        )
+        .where(Guardian.active.is_(True), Guardian.id.in_(readable), *reach)
+        .order_by(Guardian.id)
+    ).all()
+    languages = {mt_code(t) for t in audience.languages}
+    channels = set(audience.channels)
+    out = []
+    for gid, given, family_name, tag, chans, phone, email in rows:
+        code = mt_code(tag)
+        if languages and code not in languages:
+            continue
+        wanted = tuple(c for c in chans if not channels or c in channels)
+        if chans and not wanted:
+            continue  # filtered out by channel; a family with no channel at all is reported
+
+        out.append(
+            delivery.Recipient(gid, f"{given} {family_name}", tag, code, wanted, phone, email)
+        )
+    return out
+
+
+# Rendering -----------------------------------------------------------------------------------
+
+
+def render(
+    session: Session,
+    draft: BroadcastDraft,
+    author_language: str,
+    codes: set[str],
+    school: School,
+    back_translate: bool = False,
+) -> dict[str, Rendered]:
+    """One rendering per language: the human catalog where it has the template, else machine
+    translation of the author's text, flagged; never English passed off as a translation."""
+    author = mt_code(author_language)
+    glossary = translation.glossary(session, school.id)
+    out: dict[str, Rendered] = {}
+    for code in sorted(codes):
+        protected: list[str] = []
+        if draft.template:
+            rendering = notices.render(draft.template, draft.params, code, author_language)
+            if rendering.source == "human":
+                source = "same_language" if code == author else "human"
+                out[code] = Rendered(rendering.text, source)
+                continue
+            text, protected = rendering.text or "", list(rendering.protected)
+        else:
+            text = draft.body or ""
+        if code == author:
+            out[code] = Rendered(text, "same_language")
+            continue
+        protection = Protection(names=protected, glossary=glossary)
+        result = translation.translate(
+            session, [text], author_language, code, protection=protection
+        )[0]
+        if result.status != "translated" or not result.text:
+            out[code] = Rendered(None, "unavailable", reason=result.reason)
+            continue
+        back = None
+        if back_translate:
+            back = translation.translate(session, [result.text], code, author_language)[0].text
+        out[code] = Rendered(result.text, "mt", back)
+    return out
+
+
+def _check_draft(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> School:
+    school = schools.get_school(session, subject, draft.school_id)
+    if draft.template:
+        notices.validate_params(draft.template, draft.params)
+    return school
+
+
+def _author_language(subject: AuthSubject, draft: BroadcastDraft, school: School) -> str:
+    if draft.language:
+        return draft.language
+    return subject.ui_language if subject.staff_id is not None else school.default_language
+
+
+def _send_time(school: School, draft: BroadcastDraft, now: datetime) -> tuple[datetime, bool]:
+    """When it goes: as asked, but a non-urgent text waits for the end of quiet hours."""
+    at = draft.scheduled_at or now
+    if draft.urgent:
+        return at, False
+    opens = delivery.quiet_until(school, max(at, now))
+    return (opens, True) if opens else (at, False)
+
+
+def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> dict[str, Any]:
+    """Everything the office needs to know before sending. Changes nothing."""
+    school = _check_draft(session, subject, draft)
+    people_ = recipients(session, subject, school.id, draft.audience)
+    author = _author_language(subject, draft, school)
+    rendered = render(
+        session, draft, author, {r.language for r in people_}, school, back_translate=True
+    )
+    session.rollback()  # the translation cache may have been filled; a preview saves nothing
+    stopped = delivery.opted_out_phones(
+        session, school.sms_sender, [r.phone for r in people_ if r.phone]
+    )
+    settings = get_settings()
+    per_language: dict[str, dict[str, Any]] = {}
+    opted_out, no_channel, no_route = [], [], []
+    for r in people_:
+        text = rendered[r.language]
+        entry = per_language.setdefault(r.language, {"recipients": 0, "sms": 0, "emails": 0})
+        entry["recipients"] += 1
+        reachable = False
+        for channel in r.channels:
+            if channel == "sms" and r.phone and r.phone in stopped:
+                opted_out.append(_person(r, "replied STOP to the school's number"))
+            elif channel == "sms" and r.phone and school.sms_sender:
+                entry["sms"] += 1
+                reachable = True
+            elif channel == "email" and r.email:
+                entry["emails"] += 1
+                reachable = True
+        if not reachable and not (r.phone and r.phone in stopped):
+            no_channel.append(_person(r, "no phone or email for the chosen channels"))
+        if text.text is None:
+            no_route.append(_person(r, text.reason or "no translation route"))
+    languages = []
+    for code, entry in sorted(per_language.items(), key=lambda kv: -kv[1]["recipients"]):
+        text = rendered[code]
+        count = count_segments(text.text) if text.text else None
+        segments = count.segments if count else 0
+        total = segments * entry["sms"] if text.text else 0
+        languages.append(
+            {
+                "language": code,
+                "name": display_names(code)[0],
+                **entry,
+                "text": text.text,
+                "source": text.source,
+                "back_translation": text.back_translation,
+                "encoding": count.encoding if count else None,
+                "segments": segments,
+                "total_segments": total,
+                "cost": round(total * settings.sms_price_per_segment, 4),
+            }
+        )
+    at, delayed = _send_time(school, draft, utcnow())
+    total_segments = sum(lang["total_segments"] for lang in languages)
+    return {
+        "recipients": len(people_),
+        "sms": sum(lang["sms"] for lang in languages),
+        "emails": sum(lang["emails"] for lang in languages),
+        "total_segments": total_segments,
+        "estimated_cost": round(total_segments * settings.sms_price_per_segment, 2),
+        "currency": settings.sms_price_currency,
+        "scheduled_at": at,
+        "quiet_hours_delay": delayed,
+        "languages": languages,
+        "opted_out": opted_out,
+        "no_channel": no_channel,
+        "no_route": no_route,
+    }
+
+
+def _person(r: delivery.Recipient, reason: str) -> dict[str, Any]:
+    return {"guardian_id": r.guardian_id, "name": r.name, "language": r.tag, "reason": reason}
+
+
+# Sending -------------------------------------------------------------------------------------
+
+
+def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Broadcast:
+    school = _check_draft(session, subject, draft)
+    if not subject.is_teacher:
+        subject.require_role("office", "send broadcasts")
+    if not recipients(session, subject, school.id, draft.audience):
+        raise Invalid("Nobody is in this audience: no active family matches it.")
+    author = _author_language(subject, draft, school)
+    at, _ = _send_time(school, draft, utcnow())
+    title = draft.title or (
+        notices.title(draft.template) if draft.template else (draft.body or "")[:60]
+    )
+    broadcast = Broadcast(
+        school_id=school.id,
+        author_staff_id=subject.staff_id,
+        actor=subject.actor,
+        title=title,
+        body=draft.body,
+        template=draft.template,
+        params=draft.params,
+        language=author,
+        audience=draft.audience.model_dump(mode="json"),
+        urgent=draft.urgent,
+        status="scheduled",
+        scheduled_at=at,
+    )
+    session.add(broadcast)
+    session.flush()
+    audit.record(
+        session, subject.actor, "broadcast.create", "broadcast", broadcast.id, school_id=school.id
+    )
+    from app.broadcasts import tasks
+    from app.core.queue import enqueue_after_commit
+
+    if at <= utcnow():
+        enqueue_after_commit(session, tasks.fan_out, broadcast.id)
+    session.commit()
+    return broadcast
+
+
+def claim(session: Session, broadcast_id: int) -> Broadcast | None:
+    """scheduled → sending, once, when its time has come; whoever loses the race does nothing."""
+    result = session.execute(
+        update(Broadcast)
+        .where(
+            Broadcast.id == broadcast_id,
+            Broadcast.status == "scheduled",
+            Broadcast.scheduled_at <= utcnow(),
+        )
+        .values(status="sending", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    return session.get(Broadcast, broadcast_id, populate_existing=True)
+
+
+def fan_out(session: Session, broadcast_id: int) -> list[int]:
+    """Render once per language, write the message, its translations and every delivery in bulk.
+    Returns the delivery ids ready to send."""
+    broadcast = claim(session, broadcast_id)
+    if broadcast is None:
+        return []
+    school = session.get(School, broadcast.school_id)
+    assert school is not None
+    subject = _subject_of(session, broadcast)
+    draft = BroadcastDraft(
+        school_id=school.id,
+        audience=Audience(**broadcast.audience),
+        title=broadcast.title,
+        body=broadcast.body,
+        template=broadcast.template,
+        params=broadcast.params,
+        language=broadcast.language,
+        urgent=broadcast.urgent,
+    )
+    people_ = recipients(session, subject, school.id, draft.audience)
+    rendered = render(session, draft, broadcast.language, {r.language for r in people_}, school)
+    author_code = mt_code(broadcast.language)
+    body = (
+        rendered.get(author_code, Rendered(None, "")).text
+        or broadcast.body
+        or (
+            notices.render(
+                broadcast.template, broadcast.params, broadcast.language, broadcast.language
+            ).text
+            if broadcast.template
+            else ""
+        )
+        or ""
+    )
+    thread = Thread(
+        school_id=school.id, owner_staff_id=broadcast.author_staff_id, subject=broadcast.title
+    )
+    session.add(thread)
+    session.flush()
+    message = Message(
+        thread_id=thread.id,
+        direction="outbound",
+        kind="broadcast",
+        author_staff_id=broadcast.author_staff_id,
+        body=body,
+        language=broadcast.language,
+    )
+    session.add(message)
+    session.flush()
+    for start in range(0, len(people_), 5000):
+        session.execute(
+            insert(ThreadGuardian),
+            [
+                {"thread_id": thread.id, "guardian_id": r.guardian_id}
+                for r in people_[start : start + 5000]
+            ],
+        )
+    session.add_all(
+        MessageTranslation(
+            message_id=message.id,
+            language=code,
+            status=r.status,
+            text=r.text,
+            reason=r.reason,
+            engine="catalog" if r.source == "human" else None,
+        )
+        for code, r in rendered.items()
+    )
+    texts = {code: (r.status, r.text) for code, r in rendered.items()}
+    ready = delivery.plan_many(
+        session,
+        message_id=message.id,
+        school=school,
+        recipients=people_,
+        texts=texts,
+        urgent=broadcast.urgent,
+    )
+    broadcast.thread_id, broadcast.message_id = thread.id, message.id
+    broadcast.recipients, broadcast.status, broadcast.sent_at = len(people_), "sent", utcnow()
+    return ready
+
+
+def _subject_of(session: Session, broadcast: Broadcast) -> AuthSubject:
+    """The author's reach at sending time (a scheduled broadcast obeys today's rosters)."""
+    from app.auth.service import subject_for_staff
+    from app.people.models import Staff
+
+    if broadcast.author_staff_id is not None:
+        from sqlalchemy.orm import selectinload
+
+        staff = session.scalar(
+            select(Staff)
+            .where(Staff.id == broadcast.author_staff_id)
+            .options(selectinload(Staff.school_links))
+        )
+        if staff is not None:
+            return subject_for_staff(staff, frozenset({"read", "send"}))
+    return AuthSubject(
+        role="office",
+        scopes=frozenset({"read", "send"}),
+        school_ids=frozenset({broadcast.school_id}),
+    )
+
+
+def due(session: Session) -> list[int]:
+    return list(
+        session.scalars(
+            select(Broadcast.id).where(
+                Broadcast.status == "scheduled", Broadcast.scheduled_at <= utcnow()
+            )
+        )
+    )
+
+
+def readable(subject: AuthSubject):
+    stmt = select(Broadcast)
+    if subject.school_ids is not None:
+        stmt = stmt.where(Broadcast.school_id.in_(subject.school_ids))
+    if subject.is_teacher:
+        stmt = stmt.where(Broadcast.author_staff_id == (subject.staff_id or 0))
+    return stmt
+
+
+def get(session: Session, subject: AuthSubject, broadcast_id: int) -> Broadcast:
+    broadcast = session.scalar(readable(subject).where(Broadcast.id == broadcast_id))
+    if broadcast is None:
+        raise NotFound("No such broadcast.")
+    return broadcast
+
+
+def cancel(session: Session, subject: AuthSubject, broadcast_id: int) -> Broadcast:
+    broadcast = get(session, subject, broadcast_id)
+    changed = session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast.id, Broadcast.status == "scheduled")
+        .values(status="canceled", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed and broadcast.message_id is not None:
+        # Already going out: stop what has not left yet.
+        session.execute(
+            update(Delivery)
+            .where(Delivery.message_id == broadcast.message_id, Delivery.status == "queued")
+            .values(
+                status="canceled", error_text="The broadcast was canceled.", updated_at=utcnow()
+            )
+            .execution_options(synchronize_session=False)
+        )
+    audit.record(
+        session,
+        subject.actor,
+        "broadcast.cancel",
+        "broadcast",
+        broadcast.id,
+        school_id=broadcast.school_id,
+    )
+    session.commit()
+    session.refresh(broadcast)
+    return broadcast
+
+
+def report(session: Session, broadcast: Broadcast) -> dict[str, Any]:
+    if broadcast.message_id is None:
+        return {"by_status": {}, "by_language": {}, "by_channel": {}, "replies": 0, "failures": []}
+    rows = session.execute(
+        select(Delivery.language, Delivery.channel, Delivery.status, func.count())
+        .where(Delivery.message_id == broadcast.message_id)
+        .group_by(Delivery.language, Delivery.channel, Delivery.status)
+    ).all()
+    by_status: dict[str, int] = {}
+    by_language: dict[str, dict[str, int]] = {}
+    by_channel: dict[str, dict[str, int]] = {}
+    for language, channel, status, count in rows:
+        by_status[status] = by_status.get(status, 0) + count
+        lang = by_language.setdefault(language, {})
+        lang[status] = lang.get(status, 0) + count
+        chan = by_channel.setdefault(channel, {})
+        chan[status] = chan.get(status, 0) + count
+    replies = (
+        session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.thread_id == broadcast.thread_id, Message.direction == "inbound")
+        )
+        or 0
+    )
+    failures = [
+        {"reason": text or code, "count": count}
+        for code, text, count in session.execute(
+            select(Delivery.error_code, Delivery.error_text, func.count())
+            .where(
+                Delivery.message_id == broadcast.message_id,
+                Delivery.status.in_(("failed", "undelivered", "suppressed")),
+            )
+            .group_by(Delivery.error_code, Delivery.error_text)
+        )
+    ]
+    return {
+        "by_status": by_status,
+        "by_language": by_language,
+        "by_channel": by_channel,
+        "replies": replies,
+        "failures": failures,
+    }
+
+
+def report_csv(session: Session, broadcast: Broadcast) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "guardian_id",
+            "guardian",
+            "language",
+            "channel",
+            "to",
+            "status",
+            "error",
+            "sent_at",
+            "delivered_at",
+        ]
+    )
+    if broadcast.message_id is not None:
+        for d, given, family in session.execute(
+            select(Delivery, Guardian.given_name, Guardian.family_name)
+            .join(Guardian, Guardian.id == Delivery.guardian_id)
+            .where(Delivery.message_id == broadcast.message_id)
+            .order_by(Delivery.id)
+        ):
+            writer.writerow(
+                [
+                    d.guardian_id,
+                    f"{given} {family}",
+                    d.language,
+                    d.channel,
+                    d.address,
+                    d.status,
+                    d.error_text or "",
+                    d.sent_at.isoformat() if d.sent_at else "",
+                    d.delivered_at.isoformat() if d.delivered_at else "",
+                ]
+            )
+    return out.getvalue()

@@ -276,7 +276,18 @@ def start_conversation(session: Session) -> tuple[int, int]:
         subject,
         ThreadCreate(student_id=student.id, guardian_ids=[guardian.id], subject="Sofía's progress"),
     )
-    messaging.post_message(session, subject, thread.id, MessageCreate(body=DEMO_NOTE))
+    note = messaging.post_message(session, subject, thread.id, MessageCreate(body=DEMO_NOTE))
+    # Translate and deliver the note now, so the reply below comes after it on the phone.
+    from app.delivery import tasks as delivery_tasks
+    from app.messaging import tasks as messaging_tasks
+
+    delivery_ids = [row.id for row in note.deliveries]
+    session.commit()  # the jobs use sessions of their own: hold no lock meanwhile
+    messaging_tasks.prepare_message.call_local(note.id)
+    for delivery_id in delivery_ids:
+        delivery_tasks.send_delivery.call_local(delivery_id)
+
+
     school = session.get(School, student.school_id)
     settings = get_settings()
     url = settings.public_url.rstrip("/") + "/webhooks/twilio/sms"

@@ -116,6 +116,7 @@ class GuardianRead(Output):
     email: str | None
     language: str
     language_confirmed: bool
+    channels_confirmed: bool
     channels: list[str]
     active: bool
     student_ids: list[int]

@@ -282,6 +282,7 @@ def guardian_read(guardian: Guardian) -> dict[str, Any]:
         "email": guardian.email,
         "language": guardian.language,
         "language_confirmed": guardian.language_confirmed,
+        "channels_confirmed": guardian.channels_confirmed,
         "channels": guardian.channels,
         "active": guardian.active,
         "student_ids": guardian.student_ids,

@@ -4,7 +4,7 @@ PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint clean catalogs
 
 setup: $(STAMP)
 
@@ -25,6 +25,14 @@ test: setup
 lint: setup
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/ruff format --check app tests migrations bench
+
+# Notice templates and system texts → locales/messages.pot → each locales/<lang>/.../messages.po
+# (new strings arrive empty for translators) → the compiled .mo files Hearth reads. Commit all.
+catalogs: setup
+	$(BIN)/pybabel extract -F babel.cfg -c TRANSLATORS: --project=Hearth \
+		--copyright-holder="Hearth contributors" -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales
+	$(BIN)/pybabel compile -d locales --statistics
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -9,6 +9,7 @@ from sqlalchemy import text
 import app.models  # noqa: F401  (every table known before any query)
 import app.tasks  # noqa: F401  (every job known to the embedded consumer)
 from app import __version__
+from app.broadcasts.router import router as broadcasts_router
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import install_error_handlers
@@ -54,6 +55,7 @@ def create_app() -> FastAPI:
     app.include_router(roster_router)
     app.include_router(translation_router)
     app.include_router(delivery_router)
+    app.include_router(broadcasts_router)
 
     if settings.env == "dev":
         from app.devtools.router import router as devtools_router

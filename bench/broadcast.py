@@ -61,6 +61,7 @@ with get_sessionmaker()() as s:
                            params={"date": "2026-12-03", "reason": "snow"})
     started = time.perf_counter()
     broadcast = service.create(s, office, draft)
+    s.commit()  # the fan-out job uses its own session
     tasks.fan_out.call_local(broadcast.id)
     elapsed = time.perf_counter() - started
     queued = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "queued"))

@@ -11,6 +11,8 @@ threads are Hearth's defaults (HEARTH_ARGOS_INTRA_THREADS=1, INTER=1). Model enâ
        encode/decode, `translate_batch(all sentences, beam_size=4)` â€” one batch of all.
   (a2) the same raw call with the options Hearth passes (argostranslate's): max_batch_size=32
        *tokens*, length_penalty=0.2, replace_unknowns (to tell options apart from overhead).
+  (a3) (a2) with batch_type="examples": batches of 32 *sentences*. Not what Hearth does: the
+       figure for a proposed change (the outputs are checked to be identical).
   (b)  Hearth's engine: `argos.engine.translate(texts, "en", "es")` (sentence splitting,
        tokenizing, one translate_batch call, decoding).
   (c)  Hearth's service: `translation.service.translate(session, texts, "en", "es",
@@ -27,12 +29,15 @@ threads are Hearth's defaults (HEARTH_ARGOS_INTRA_THREADS=1, INTER=1). Model enâ
        engine must still have no model loaded afterwards.
 
 Every figure is the median of --runs runs, paths interleaved within each run (this VM's
-speed drifts within minutes: compare ratios from one run of this script).
+speed drifts within minutes: compare ratios from one run of this script). Ratios are shown on
+wall time and on process CPU time (less disturbed by other processes sharing the cores); the
+PASS/MISS verdicts use wall time.
 """
 
 import argparse
 import cProfile
 import csv
+import hashlib
 import io
 import logging
 import os
@@ -133,6 +138,9 @@ def run(data_dir: Path, runs: int, profile: bool) -> None:
         f"beam_size={argos_settings.beam_size} batch_size={argos_settings.batch_size}"
     )
 
+    package = FIXTURES / "packages" / "translate-en_es.argosmodel"
+    digest = hashlib.sha256(package.read_bytes()).hexdigest()[:12]
+    print(f"model: {package.name}, {package.stat().st_size:,} bytes, sha256 {digest}â€¦")
     with open(FIXTURES / "corpus.tsv", encoding="utf-8") as f:
         sentences = [row["en"] for row in csv.DictReader(f, delimiter="\t")]
     named = [PLACEHOLDER.sub(lambda m: NAMES[m.group()], s) for s in sentences]

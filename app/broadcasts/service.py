@@ -139,23 +139,27 @@ def render(
     author = mt_code(author_language)
     glossary = translation.glossary(session, school.id)
     out: dict[str, Rendered] = {}
+    params = template_params(draft, school)
     for code in sorted(codes):
         protected: list[str] = []
+        source_language = author_language
         if draft.template:
-            rendering = notices.render(draft.template, draft.params, code, author_language)
+            rendering = notices.render(draft.template, params, code, author_language)
             if rendering.source == "human":
                 source = "same_language" if code == author else "human"
                 out[code] = Rendered(rendering.text, source)
                 continue
+            # No catalog here: machine-translate the rendering, from the language it came in.
             text, protected = rendering.text or "", list(rendering.protected)
+            source_language = rendering.language
         else:
             text = draft.body or ""
-        if code == author:
+        if code == mt_code(source_language):
             out[code] = Rendered(text, "same_language")
             continue
         protection = Protection(names=protected, glossary=glossary)
         result = translation.translate(
-            session, [text], author_language, code, protection=protection
+            session, [text], source_language, code, protection=protection
         )[0]
         if result.status != "translated" or not result.text:
             out[code] = Rendered(None, "unavailable", reason=result.reason)
@@ -167,10 +171,15 @@ def render(
     return out
 
 
+def template_params(draft: BroadcastDraft, school: School) -> dict[str, Any]:
+    """The author's parameters, with the school's own name filled in."""
+    return {"school_name": school.name, **draft.params}
+
+
 def _check_draft(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> School:
     school = schools.get_school(session, subject, draft.school_id)
     if draft.template:
-        notices.validate_params(draft.template, draft.params)
+        notices.validate_params(draft.template, template_params(draft, school))
     return school
 
 
@@ -303,6 +312,7 @@ def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Bro
     if at <= utcnow():
         enqueue_after_commit(session, tasks.fan_out, broadcast.id)
     session.commit()
+    session.refresh(broadcast)  # the fan-out may already have run (embedded queue)
     return broadcast
 
 
@@ -351,7 +361,10 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         or broadcast.body
         or (
             notices.render(
-                broadcast.template, broadcast.params, broadcast.language, broadcast.language
+                broadcast.template,
+                template_params(draft, school),
+                broadcast.language,
+                broadcast.language,
             ).text
             if broadcast.template
             else ""

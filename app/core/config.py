@@ -59,7 +59,6 @@ class Settings(BaseSettings):
     sms_price_per_segment: float = 0.0083
     sms_price_currency: str = "USD"
 
-
     # Translation (Argos Translate, offline)
     argos_packages_dir: Path | None = None  # default: <data_dir>/argos-packages
     argos_inter_threads: int = 1

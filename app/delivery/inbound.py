@@ -32,8 +32,9 @@ from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuar
 from app.schools.models import School
 from app.translation import detect
 from app.translation import service as translation
-from app.translation.languages import mt_code
+from app.translation.languages import ENGLISH, mt_code
 from app.translation.models import MessageTranslation
+from app.translation.protect import Protection
 
 log = logging.getLogger("hearth.inbound")
 
@@ -107,21 +108,23 @@ def _confirm(
     session: Session,
     school: School,
     phone: str,
-    texts: dict[str, str],
+    key: str,
     language: str,
     **fields: str,
 ) -> Callable[[], None]:
-    """A system reply, written now and sent once the transaction is over. It goes straight
-    through the SMS channel: carriers expect the STOP confirmation even though the number is
-    now opted out."""
+    """A system reply (`key` of `system_texts`), written now and sent once the transaction is
+    over: as people translated it, else the English machine-translated when a model is
+    installed (the school's name and contact kept as written), else the English. It goes
+    straight through the SMS channel: carriers expect the STOP confirmation even though the
+    number is now opted out."""
     code = mt_code(language)
-    text = texts.get(code)
+    values = {"school": school.name, **fields}
+    text = system_texts.system_text(key, language, **values)
     if text is None:
-        english = texts["en"].format(school=school.name, **fields)
-        result = translation.translate(session, [english], "en", code)[0]
+        english = system_texts.english_text(key, **values)
+        kept = Protection(names=list(values.values()))
+        result = translation.translate(session, [english], ENGLISH, code, protection=kept)[0]
         text = result.text if result.status == "translated" and result.text else english
-    else:
-        text = text.format(school=school.name, **fields)
     sender = school.sms_sender or ""
 
     def send() -> None:

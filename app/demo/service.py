@@ -287,7 +287,6 @@ def start_conversation(session: Session) -> tuple[int, int]:
     for delivery_id in delivery_ids:
         delivery_tasks.send_delivery.call_local(delivery_id)
 
-
     school = session.get(School, student.school_id)
     settings = get_settings()
     url = settings.public_url.rstrip("/") + "/webhooks/twilio/sms"

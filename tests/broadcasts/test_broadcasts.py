@@ -1,0 +1,274 @@
+"""Broadcasts: every family in its language, rendered once per language, costs known first."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from app.broadcasts import service, tasks
+from app.broadcasts.models import Broadcast
+from app.core.config import get_settings
+from app.delivery.models import Delivery
+from app.people.models import Guardian, StudentGuardian
+from tests.factories import SchoolFactory, StaffFactory, StudentFactory
+
+LANGUAGES = ["en", "es", "vi", "zh-Hans", "ar", "so"]
+
+
+@pytest.fixture
+def school(session):
+    return SchoolFactory(
+        sms_sender="+15125550100", name="Riverside Elementary", timezone="America/Chicago"
+    )
+
+
+@pytest.fixture
+def office(school):
+    return StaffFactory(role="office", schools=[school], ui_language="en")
+
+
+def families(session, school, count, languages=LANGUAGES):
+    """`count` guardians, cycling through `languages`, each linked to a student of the school."""
+    student = StudentFactory(school=school)
+    rows = [
+        {
+            "given_name": "G",
+            "family_name": f"F{i}",
+            "phone": f"+1512556{i:04d}",
+            "email": None,
+            "language": languages[i % len(languages)],
+            "channels": ["sms"],
+            "language_confirmed": True,
+            "channels_confirmed": True,
+            "active": True,
+        }
+        for i in range(count)
+    ]
+    ids = session.execute(insert(Guardian).returning(Guardian.id), rows).scalars().all()
+    session.execute(
+        insert(StudentGuardian),
+        [{"student_id": student.id, "guardian_id": gid, "relationship": "guardian"} for gid in ids],
+    )
+    session.flush()
+    return ids
+
+
+def draft(school, **kw):
+    body = {"school_id": school.id, "audience": {"whole_school": True}, "urgent": True}
+    body.update(kw)
+    return body
+
+
+def test_thousand_families_six_languages_six_renderings(
+    client, auth, session, school, office, argos_models, monkeypatch
+):
+    families(session, school, 1000)
+    calls = []
+    original = service.notices.render
+    monkeypatch.setattr(
+        service.notices, "render", lambda *a, **k: calls.append(a[2]) or original(*a, **k)
+    )
+    response = client.post(
+        "/api/v1/broadcasts",
+        headers=auth("read,send", staff=office),
+        json=draft(
+            school, template="school_closed", params={"date": "2026-12-03", "reason": "snow"}
+        ),
+    )
+    assert response.status_code == 201, response.text
+    assert sorted(calls) == sorted({"en", "es", "vi", "zh", "ar", "so"})
+    rows = session.execute(select(Delivery.language, func.count()).group_by(Delivery.language))
+    assert dict(rows.all()) == {
+        code: 1000 // 6 + (1 if i < 1000 % 6 else 0)
+        for i, code in enumerate(["en", "es", "vi", "zh", "ar", "so"])
+    }
+    spanish = session.scalar(select(Delivery.body).where(Delivery.language == "es").limit(1))
+    arabic = session.scalar(select(Delivery.body).where(Delivery.language == "ar").limit(1))
+    assert spanish != arabic and "3" in spanish
+    broadcast = session.get(Broadcast, response.json()["id"])
+    assert broadcast.status == "sent" and broadcast.recipients == 1000
+
+
+def test_free_text_is_machine_translated_once_per_language(
+    client, auth, session, school, office, argos_models, monkeypatch
+):
+    families(session, school, 60, ["en", "es", "vi", "zh", "so", "ht"])
+    calls = []
+    original = service.translation.translate
+    monkeypatch.setattr(
+        service.translation,
+        "translate",
+        lambda s, texts, src, tgt, **k: calls.append(tgt) or original(s, texts, src, tgt, **k),
+    )
+    client.post(
+        "/api/v1/broadcasts",
+        headers=auth("read,send", staff=office),
+        json=draft(school, body="School is closed on Monday."),
+    )
+    assert sorted(calls) == ["es", "ht", "so", "vi", "zh"]
+    bodies = dict(session.execute(select(Delivery.language, Delivery.body).distinct()).all())
+    assert bodies["es"] == "La escuela está cerrada el lunes."
+    assert bodies["en"] == "School is closed on Monday."
+    statuses = dict(session.execute(select(Delivery.language, Delivery.status).distinct()).all())
+    assert statuses["so"] == "failed" and statuses["ht"] == "failed"  # never sent in English
+
+
+def test_preview_sources_human_mt_and_unreachable(
+    client, auth, session, school, office, argos_models
+):
+    families(session, school, 6, ["es", "zh-Hant", "hmn"])
+    response = client.post(
+        "/api/v1/broadcasts/preview",
+        headers=auth("read,send", staff=office),
+        json=draft(school, template="picture_day", params={"date": "2026-12-03"}),
+    )
+    assert response.status_code == 200, response.text
+    preview = response.json()
+    by_language = {lang["language"]: lang for lang in preview["languages"]}
+    assert by_language["es"]["source"] == "human"  # the catalog, not MT
+    assert by_language["es"]["back_translation"] is None
+    # Traditional Chinese has no catalog and no model here; Hmong neither.
+    assert by_language["zt"]["source"] == "unavailable"
+    assert by_language["hmn"]["source"] == "unavailable"
+    assert {p["language"] for p in preview["no_route"]} == {"zh-Hant", "hmn"}
+    assert session.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
+def test_preview_falls_back_to_mt_and_shows_a_back_translation(
+    client, auth, session, school, office, argos_models
+):
+    families(session, school, 2, ["es"])
+    preview = client.post(
+        "/api/v1/broadcasts/preview",
+        headers=auth("read,send", staff=office),
+        json=draft(school, body="School is closed on Monday."),
+    ).json()
+    spanish = preview["languages"][0]
+    assert spanish["source"] == "mt"
+    assert spanish["text"] == "La escuela está cerrada el lunes."
+    assert spanish["back_translation"] == "School is closed on Monday."
+
+
+def test_preview_segments_and_cost_by_hand(client, auth, session, school, office):
+    families(session, school, 3, ["en"])
+    families(session, school, 2, ["es"])
+    price = get_settings().sms_price_per_segment
+    gsm = "Reminder: " + "bring your library book back to school on Friday. " * 3 + "Thx"
+    assert len(gsm) == 163  # > 160 → two parts of at most 153
+    english = client.post(
+        "/api/v1/broadcasts/preview",
+        headers=auth("read,send", staff=office),
+        json=draft(school, body=gsm, audience={"whole_school": True, "languages": ["en"]}),
+    ).json()
+    assert english["languages"][0]["encoding"] == "GSM-7"
+    assert english["languages"][0]["segments"] == 2
+    assert english["total_segments"] == 2 * 3
+    assert english["estimated_cost"] == round(6 * price, 2)
+    ucs2 = "No habrá clases mañana por la nieve. Cuídense mucho y abríguense bien."
+    assert len(ucs2) == 70  # á and í are not GSM-7: UCS-2, 70 fit in one part, 71 take two
+    spanish = client.post(
+        "/api/v1/broadcasts/preview",
+        headers=auth("read,send", staff=office),
+        json=draft(
+            school,
+            body=ucs2 + "¡",
+            language="es",
+            audience={"whole_school": True, "languages": ["es"]},
+        ),
+    ).json()
+    lang = spanish["languages"][0]
+    assert (lang["encoding"], lang["source"], lang["segments"]) == ("UCS-2", "same_language", 2)
+    assert spanish["total_segments"] == 2 * 2 and lang["cost"] == round(4 * price, 4)
+
+
+def test_opted_out_and_unreachable_are_listed(client, auth, session, school, office):
+    from app.delivery.models import OptOut
+
+    ids = families(session, school, 3, ["en"])
+    session.add(OptOut(phone="+15125560000", sender=school.sms_sender, school_id=school.id))
+    session.get(Guardian, ids[1]).phone = None
+    session.flush()
+    preview = client.post(
+        "/api/v1/broadcasts/preview",
+        headers=auth("read,send", staff=office),
+        json=draft(school, body="Hello"),
+    ).json()
+    assert [p["guardian_id"] for p in preview["opted_out"]] == [ids[0]]
+    assert [p["guardian_id"] for p in preview["no_channel"]] == [ids[1]]
+    assert preview["sms"] == 1
+
+
+def test_quiet_hours_schedule_and_urgent_goes_now(
+    client, auth, session, school, office, monkeypatch
+):
+    school.quiet_hours_start, school.quiet_hours_end = time(20, 0), time(7, 0)
+    session.flush()
+    families(session, school, 4, ["en"])
+    night = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)  # 21:30 in Chicago
+    monkeypatch.setattr(service, "utcnow", lambda: night)
+    headers = auth("read,send", staff=office)
+    normal = client.post(
+        "/api/v1/broadcasts",
+        headers=headers,
+        json=draft(school, body="Picture day is on Thursday.", urgent=False),
+    )
+    assert normal.json()["status"] == "scheduled"
+    assert normal.json()["scheduled_at"].startswith("2026-11-23T13:00:00")
+    urgent = client.post(
+        "/api/v1/broadcasts",
+        headers=headers,
+        json=draft(school, body="School is closed today.", urgent=True),
+    )
+    assert urgent.json()["status"] == "sent"
+    # The morning comes, after a restart: the periodic check fires it, once.
+    monkeypatch.setattr(service, "utcnow", lambda: night + timedelta(hours=10))
+    assert tasks.send_due_broadcasts.call_local() == 1
+    assert tasks.send_due_broadcasts.call_local() == 0
+    broadcast = session.get(Broadcast, normal.json()["id"])
+    session.refresh(broadcast)
+    assert broadcast.status == "sent"
+    count = session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.message_id == broadcast.message_id)
+    )
+    assert count == 4
+
+
+def test_cancel_before_it_goes_and_report(client, auth, session, school, office):
+    families(session, school, 3, ["en"])
+    headers = auth("read,send", staff=office)
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    created = client.post(
+        "/api/v1/broadcasts", headers=headers, json=draft(school, body="Hello", scheduled_at=later)
+    ).json()
+    canceled = client.post(f"/api/v1/broadcasts/{created['id']}/cancel", headers=headers).json()
+    assert canceled["status"] == "canceled"
+    assert tasks.send_due_broadcasts.call_local() == 0
+    sent = client.post(
+        "/api/v1/broadcasts", headers=headers, json=draft(school, body="School is closed today.")
+    ).json()
+    report = client.get(f"/api/v1/broadcasts/{sent['id']}", headers=headers).json()["report"]
+    assert sum(report["by_status"].values()) == 3
+    csv_text = client.get(f"/api/v1/broadcasts/{sent['id']}/report.csv", headers=headers).text
+    assert csv_text.splitlines()[0].startswith("guardian_id,guardian,language,channel")
+    assert len(csv_text.strip().splitlines()) == 4
+
+
+def test_bad_drafts_are_refused(client, auth, school, office):
+    headers = auth("read,send", staff=office)
+    both = client.post(
+        "/api/v1/broadcasts", headers=headers, json=draft(school, body="x", template="picture_day")
+    )
+    assert both.status_code == 422 and "either body" in both.json()["error"]["message"]
+    nobody = client.post(
+        "/api/v1/broadcasts",
+        headers=headers,
+        json={"school_id": school.id, "body": "x", "audience": {}},
+    )
+    assert nobody.status_code == 422 and "audience" in nobody.json()["error"]["message"]
+    teacher = StaffFactory(schools=[school])
+    refused = client.post(
+        "/api/v1/broadcasts", headers=auth("read,send", staff=teacher), json=draft(school, body="x")
+    )
+    assert refused.status_code == 403

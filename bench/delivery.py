@@ -452,6 +452,7 @@ class Latency:
 @dataclass
 class InboundRun:
     backend: str
+    shape: str
     closed: Latency
     open: Latency
     client_cpu_s: float  # this process, during the closed-loop run
@@ -460,8 +461,11 @@ class InboundRun:
     backlog_before_closed: int
 
 
-def inbound_run(root: Path, backend: str, database_url: str = "") -> InboundRun:
-    data_dir = root / f"inbound-{backend}"
+def inbound_run(root: Path, backend: str, database_url: str, shape: str) -> InboundRun:
+    """shape "embedded": `hearth serve` alone, its consumer threads processing the texts (the
+    default). "scale-out": HEARTH_EMBEDDED_WORKERS=0 and one `hearth worker --workers 2`
+    process beside it, so no job runs inside the server process."""
+    data_dir = root / f"inbound-{backend}-{shape}"
     data_dir.mkdir(parents=True)
     port = free_port()
     settings = {
@@ -471,10 +475,16 @@ def inbound_run(root: Path, backend: str, database_url: str = "") -> InboundRun:
     }
     if database_url:
         settings["database_url"] = database_url
+    if shape == "scale-out":
+        settings["embedded_workers"] = "0"
     env = base_env(data_dir, **settings)
     run_python(INBOUND_SEED % {"n": INBOUND_GUARDIANS, "sender": SENDER}, env)
     log = data_dir / "serve.log"
-    with process(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log) as server:
+    workers = [process(["worker", "--workers", "2"], env, log)] if shape == "scale-out" else []
+    with (
+        process(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log) as server,
+        contextmanager_all(workers),
+    ):
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -491,7 +501,7 @@ def inbound_run(root: Path, backend: str, database_url: str = "") -> InboundRun:
         )
         open_loop = Latency.of(*asyncio.run(opened))
         # Let the consumer threads catch up (bounded), so both runs start alike.
-        catch_up = time.monotonic() + 15
+        catch_up = time.monotonic() + 10
         while _inbound_counts(data_dir, database_url)[1] < sent and time.monotonic() < catch_up:
             time.sleep(0.25)
         backlog = sent - _inbound_counts(data_dir, database_url)[1]
@@ -500,7 +510,7 @@ def inbound_run(root: Path, backend: str, database_url: str = "") -> InboundRun:
         closed = Latency.of(*asyncio.run(_fire(port, requests, INBOUND_CONCURRENCY)))
         cpu = time.process_time() - cpu
         stored, processed = _inbound_counts(data_dir, database_url)
-    return InboundRun(backend, closed, open_loop, cpu, stored, processed, backlog)
+    return InboundRun(backend, shape, closed, open_loop, cpu, stored, processed, backlog)
 
 
 def _inbound_counts(data_dir: Path, database_url: str) -> tuple[int, int]:
@@ -514,12 +524,12 @@ def _inbound_counts(data_dir: Path, database_url: str) -> tuple[int, int]:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str | None]:
+def postgres_database(suffix: str) -> Iterator[str | None]:
     """A fresh database owned by `hearth` on 127.0.0.1:5432, dropped afterwards; None (and a
     note) when PostgreSQL is not reachable or the database cannot be made."""
     import psycopg
 
-    name = f"hearth_bench_{os.getpid()}"
+    name = f"hearth_bench_{os.getpid()}_{suffix}"
     try:
         with psycopg.connect(
             "postgresql://hearth:hearth@127.0.0.1:5432/postgres", connect_timeout=3
@@ -632,42 +642,48 @@ def main() -> None:
         )
 
         print(
-            "\n3. inbound webhook: signed POST /webhooks/twilio/sms to `hearth serve` "
-            "(one process, 2 embedded consumer threads)"
+            "\n3. inbound webhook: signed POST /webhooks/twilio/sms to one `hearth serve`; "
+            "shape embedded: its 2 consumer threads process the texts (default), scale-out: "
+            "HEARTH_EMBEDDED_WORKERS=0 and a `hearth worker --workers 2` beside it"
         )
         print(
             f"  closed: {INBOUND_REQUESTS} requests, {INBOUND_CONCURRENCY} connections each "
             f"keeping one in flight; open: {OPEN_LOOP_REQUESTS} at {OPEN_LOOP_RATE:.0f}/s"
         )
         print(
-            f"  {'database':>10} {'loop':>6} {'ok':>5} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-            f"{'max ms':>7} {'req/s':>6}"
+            f"  {'database':>10} {'shape':>9} {'loop':>6} {'ok':>5} {'p50 ms':>7} {'p95 ms':>7} "
+            f"{'p99 ms':>7} {'max ms':>7} {'req/s':>6}"
         )
-        runs = [("SQLite", "")]
-        pg_context = nullcontext(None) if args.skip_postgres else postgres_database()
-        with pg_context as pg_url:
-            if args.skip_postgres:
-                print("  PostgreSQL skipped (--skip-postgres)")
-            elif pg_url:
-                runs.append(("PostgreSQL", pg_url))
-            for backend, url in runs:
-                run3 = inbound_run(root, backend.lower(), url)
+        backends = ["SQLite"] + ([] if args.skip_postgres else ["PostgreSQL"])
+        if args.skip_postgres:
+            print("  PostgreSQL skipped (--skip-postgres)")
+        for backend in backends:
+            for shape in ("embedded", "scale-out"):
+                database = (
+                    nullcontext("")
+                    if backend == "SQLite"
+                    else postgres_database(shape.replace("-", "_"))
+                )
+                with database as url:
+                    if url is None:
+                        break
+                    run3 = inbound_run(root, backend.lower(), url, shape)
                 for loop, lat in (("open", run3.open), ("closed", run3.closed)):
                     print(
-                        f"  {backend:>10} {loop:>6} {lat.ok:>5} {lat.p50_ms:>7.1f} "
+                        f"  {backend:>10} {shape:>9} {loop:>6} {lat.ok:>5} {lat.p50_ms:>7.1f} "
                         f"{lat.p95_ms:>7.1f} {lat.p99_ms:>7.1f} {lat.max_ms:>7.1f} {lat.rps:>6.0f}"
                     )
                     if lat.ok != lat.requests:
                         print(f"  ! statuses {dict(lat.statuses)}")
                 total = INBOUND_CONCURRENCY + OPEN_LOOP_REQUESTS + INBOUND_REQUESTS
                 print(
-                    f"  {'':>10} rows stored {run3.stored}/{total}; processed by the end "
-                    f"{run3.processed_at_end}; backlog when the closed run began "
+                    f"  {'':>20} rows stored {run3.stored}/{total}, processed by the end "
+                    f"{run3.processed_at_end}; backlog as the closed run began "
                     f"{run3.backlog_before_closed}; client CPU {run3.client_cpu_s:.1f} s"
                 )
                 verdicts.append(
                     (
-                        f"webhook p99 @100 conc, {backend}",
+                        f"webhook p99 @100 conc, {backend[:6]} {shape[:5]}",
                         f"{run3.closed.p99_ms:.0f} ms",
                         f"<= {WEBHOOK_P99_GOAL_MS:.0f} ms",
                         run3.closed.p99_ms <= WEBHOOK_P99_GOAL_MS
@@ -676,7 +692,7 @@ def main() -> None:
                 )
                 verdicts.append(
                     (
-                        f"(p99 @{OPEN_LOOP_RATE:.0f}/s open, {backend})",
+                        f"(p99 @{OPEN_LOOP_RATE:.0f}/s open, {backend[:6]} {shape[:5]})",
                         f"{run3.open.p99_ms:.0f} ms",
                         f"<= {WEBHOOK_P99_GOAL_MS:.0f} ms",
                         run3.open.p99_ms <= WEBHOOK_P99_GOAL_MS

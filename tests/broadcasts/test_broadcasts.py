@@ -272,3 +272,25 @@ def test_bad_drafts_are_refused(client, auth, school, office):
         "/api/v1/broadcasts", headers=auth("read,send", staff=teacher), json=draft(school, body="x")
     )
     assert refused.status_code == 403
+
+
+def test_template_without_a_catalog_falls_back_to_mt_flagged(
+    client, auth, session, school, office, argos_models, monkeypatch
+):
+    families(session, school, 2, ["vi"])
+    original = service.notices.render
+
+    def vietnamese_catalog_missing(name, params, language, author_language="en"):
+        # As if locales/vi were not shipped: the notice comes back in English, to translate.
+        return original(name, params, "hmn" if language == "vi" else language, author_language)
+
+    monkeypatch.setattr(service.notices, "render", vietnamese_catalog_missing)
+    preview = client.post(
+        "/api/v1/broadcasts/preview",
+        headers=auth("read,send", staff=office),
+        json=draft(school, template="picture_day", params={"date": "2026-12-03"}),
+    ).json()
+    vietnamese = preview["languages"][0]
+    assert vietnamese["language"] == "vi" and vietnamese["source"] == "mt"
+    assert vietnamese["text"] and vietnamese["back_translation"]
+    assert "3" in vietnamese["text"]  # the formatted date is protected from the model

@@ -410,13 +410,7 @@ class OneRosterImport:
                     )
             row = by_ext.get(sid)
             if status != "active":
-                if row is not None and row.active:
-                    updates.append({"id": row.id, "active": False})
-                    self.report.count("sections", "deactivated")
-                elif row is not None:
-                    self.report.count("sections", "unchanged")
-                else:
-                    self.report.ignore(f"classes.csv: {status} and not in Hearth")
+                self._inactive_row("sections", "classes.csv", status, row, updates)
                 if row is not None:
                     self.sections[sid] = row.id
                 continue
@@ -721,13 +715,7 @@ class OneRosterImport:
                     continue
             if t.status != "active":
                 del self.teachers_in[sid]
-                if row is not None and row.active:
-                    updates.append({"id": row.id, "active": False})
-                    self.report.count("teachers", "deactivated")
-                elif row is not None:
-                    self.report.count("teachers", "unchanged")
-                else:
-                    self.report.ignore(f"users.csv: {t.status} and not in Hearth")
+                self._inactive_row("teachers", "users.csv", t.status, row, updates)
                 if row is not None:
                     self.staff_ids[sid] = row.id
                 continue
@@ -838,13 +826,7 @@ class OneRosterImport:
                 school_id = row.school_id
             if s.status != "active":
                 del self.students_in[sid]
-                if row is not None and row.active:
-                    updates.append({"id": row.id, "active": False})
-                    self.report.count("students", "deactivated")
-                elif row is not None:
-                    self.report.count("students", "unchanged")
-                else:
-                    self.report.ignore(f"users.csv: {s.status} and not in Hearth")
+                self._inactive_row("students", "users.csv", s.status, row, updates)
                 if row is not None:
                     self.student_ids[sid] = row.id
                 continue
@@ -949,6 +931,18 @@ class OneRosterImport:
                 return self.school_language.get(self.schools[org], "en")
         return "en"
 
+    def _inactive_row(
+        self, entity: str, file: str, status: str, row: Any, updates: list[dict[str, Any]]
+    ) -> None:
+        """A row the roster says is not active: deactivate it if Hearth has it active."""
+        if row is not None and row.active:
+            updates.append({"id": row.id, "active": False})
+            self.report.count(entity, "deactivated")
+        elif row is not None:
+            self.report.count(entity, "unchanged")
+        else:
+            self.report.ignore(f"{file}: {status} and not in Hearth")
+
     def _apply_guardians(self) -> None:
         existing = self.session.execute(
             select(
@@ -1010,13 +1004,7 @@ class OneRosterImport:
                         break
             if g.status != "active":
                 del self.guardians_in[sid]
-                if row is not None and row.active:
-                    updates.append({"id": row.id, "active": False})
-                    self.report.count("guardians", "deactivated")
-                elif row is not None:
-                    self.report.count("guardians", "unchanged")
-                else:
-                    self.report.ignore(f"users.csv: {g.status} and not in Hearth")
+                self._inactive_row("guardians", "users.csv", g.status, row, updates)
                 if row is not None:
                     self.guardian_ids[sid] = row.id
                 continue

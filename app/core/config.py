@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     # reconciled with the provider by the sweeper.
     sending_stale_seconds: int = 300
     # A queued delivery with no progress for this long is re-enqueued by the sweeper.
-    outbox_grace_seconds: int = 60
+    outbox_grace_seconds: int = 900
 
     # Email: SMTP, or the dev outbox (/dev/mail).
     email_backend: Literal["dev", "smtp"] = "dev"

@@ -20,13 +20,17 @@ log = logging.getLogger("hearth.queue")
 def _make_huey() -> Huey:
     settings = get_settings()
     url = settings.queue_url
+    # No result store: nothing reads job results, and storing one per delivery costs.
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("hearth", url=url, utc=True)
+        return RedisHuey("hearth", url=url, utc=True, results=False)
     if url == "memory://":
-        return MemoryHuey("hearth", utc=True)
+        return MemoryHuey("hearth", utc=True, results=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = url.removeprefix("sqlite:///") if url else str(settings.data_dir / "queue.db")
-    return SqliteHuey("hearth", filename=path, utc=True, timeout=30)
+    # fsync off: a job lost in a power cut is found again by the outbox sweeper, since the
+    # outbox itself lives in the main database; the queue stays fast.
+    return SqliteHuey("hearth", filename=path, utc=True, timeout=30, results=False, fsync=False)
+
 
 
 huey: Huey = _make_huey()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -136,9 +136,29 @@ def _confirm(
     return send
 
 
+def unprocessed(session: Session) -> list[int]:
+    """Texts stored but never read: lost between commit and enqueue, or a worker died."""
+    grace = timedelta(seconds=get_settings().outbox_grace_seconds)
+    return list(
+        session.scalars(
+            select(InboundSms.id)
+            .where(InboundSms.status == "received", InboundSms.received_at < utcnow() - grace)
+            .limit(1000)
+        )
+    )
+
+
 def process_sms(session: Session, inbound_id: int) -> str:
+    # Claim it, so that a job and a sweep's duplicate never both answer the same text.
+    claimed = session.execute(
+        update(InboundSms)
+        .where(InboundSms.id == inbound_id, InboundSms.status == "received")
+        .values(status="processing")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
     row = session.get(InboundSms, inbound_id)
-    if row is None or row.status == "processed":
+    if not claimed or row is None:
         return "skipped"
     school = _school_for(session, row.params, row.to_number)
     if school is None:

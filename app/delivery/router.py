@@ -1,6 +1,7 @@
 """Webhooks: Twilio's inbound SMS and status callbacks, and inbound email (raw MIME)."""
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
 from app.core.db import SessionDep
@@ -34,7 +35,7 @@ async def _form(request: Request) -> dict[str, str]:
 async def twilio_sms(request: Request, session: SessionDep) -> Response:
     params = await _form(request)
     signature = request.headers.get("x-twilio-signature", "")
-    inbound.receive_sms(session, params, signed_urls(request), signature)
+    await run_in_threadpool(inbound.receive_sms, session, params, signed_urls(request), signature)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -47,7 +48,9 @@ async def twilio_status(request: Request, session: SessionDep) -> Response:
     sid = params.get("MessageSid") or params.get("SmsSid")
     status = params.get("MessageStatus") or params.get("SmsStatus")
     if sid and status:
-        service.apply_status(session, sid, status.lower(), params.get("ErrorCode") or None)
+        await run_in_threadpool(
+            service.apply_status, session, sid, status.lower(), params.get("ErrorCode") or None
+        )
     return Response(status_code=204)
 
 
@@ -57,5 +60,5 @@ async def email_inbound(request: Request, session: SessionDep) -> dict[str, int]
     given = request.headers.get("x-hearth-secret") or request.query_params.get("secret", "")
     if not secret or not constant_time_equal(given, secret):
         raise Forbidden("Inbound email needs the shared secret (HEARTH_INBOUND_EMAIL_SECRET).")
-    message = inbound.receive_email(session, await request.body())
+    message = await run_in_threadpool(inbound.receive_email, session, await request.body())
     return {"message_id": message.id, "thread_id": message.thread_id}

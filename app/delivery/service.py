@@ -365,6 +365,22 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
     return True
 
 
+def requeue_overdue(session: Session, now: datetime | None = None, limit: int = 5000) -> list[int]:
+    """The overdue rows, each marked as just re-enqueued so that a long rate-limited backlog is
+    not given a fresh duplicate job every minute."""
+    now = now or utcnow()
+    ids = overdue(session, now, limit)
+    if ids:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == "queued")
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+    return ids
+
+
 def overdue(session: Session, now: datetime | None = None, limit: int = 5000) -> list[int]:
     """Queued rows whose time has come but whose job is not known to be on the queue: lost
     between commit and enqueue, or with a Redis that was flushed."""

@@ -5,6 +5,7 @@ from huey import crontab
 from app.core.config import get_settings
 from app.core.db import get_sessionmaker
 from app.core.queue import huey
+from app.delivery import inbound as inbound_service
 from app.delivery import service
 from app.delivery.models import Delivery
 
@@ -34,10 +35,12 @@ def sweep_outbox() -> int:
     """Every minute: requeue what is due but not on the queue; flag interrupted sends."""
     with get_sessionmaker()() as session:
         service.reconcile_interrupted(session)
-
-        ids = service.overdue(session)
+        ids = service.requeue_overdue(session)
+        inbound_ids = inbound_service.unprocessed(session)
     for delivery_id in ids:
         send_delivery(delivery_id)
+    for inbound_id in inbound_ids:  # texts from families stored but never read
+        process_inbound_sms(inbound_id)
     return len(ids)
 
 

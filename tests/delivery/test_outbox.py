@@ -107,3 +107,26 @@ def test_segments_are_stored_per_delivery(client, auth, session):
     school = SchoolFactory()
     message = _note(client, auth, school, urgent=True)
     assert message["deliveries"][0]["segments"] == 1
+
+
+def test_a_stored_reply_whose_job_was_lost_is_processed_by_the_sweep(session):
+    from app.delivery import tasks
+    from app.delivery.models import InboundSms
+
+    school = SchoolFactory(sms_sender="+15125550100")
+    row = InboundSms(
+        message_sid="SMlost",
+        from_number="+15125559999",
+        to_number=school.sms_sender,
+        body="Hello?",
+        params={},
+        received_at=datetime.now(UTC) - timedelta(hours=1),
+    )
+    session.add(row)
+    session.commit()
+    tasks.sweep_outbox.call_local()
+    session.refresh(row)
+    assert row.status == "processed" and row.result == "routed" and row.message_id
+    tasks.sweep_outbox.call_local()  # and only once
+    session.refresh(row)
+    assert row.status == "processed"

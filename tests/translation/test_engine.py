@@ -163,3 +163,8 @@ def test_translating_imports_no_torch_and_needs_no_network(tmp_path, argos_model
     lines = out.stdout.strip().splitlines()
     assert lines[-2] == "La escuela está cerrada el lunes."
     assert lines[-1] == "False False"
+
+
+def test_text_that_looks_like_a_placeholder_is_kept(session, argos_models):
+    result = service.translate(session, ["Type <x1> in the box."], "en", "es")[0]
+    assert result.status == "translated" and "<x1>" in result.text

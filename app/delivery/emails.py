@@ -31,7 +31,11 @@ def note_email(session: Session, row: Delivery, school: School) -> Email:
     subject = thread.subject if thread and thread.subject else school.name
     text = row.body or ""
     reply_to = reply_address(thread.id) if thread else None
-    unsubscribe = f"{get_settings().public_url.rstrip('/')}/unsubscribe/{row.id}"
+    from app.delivery.service import unsubscribe_token
+
+    unsubscribe = (
+        f"{get_settings().public_url.rstrip('/')}/unsubscribe/{unsubscribe_token(row.guardian_id)}"
+    )
     return Email(
         to=row.address,
         subject=subject,
@@ -41,7 +45,8 @@ def note_email(session: Session, row: Delivery, school: School) -> Email:
         reply_to=reply_to,
         language=row.language,
         headers={
-            "List-Unsubscribe": f"<mailto:{reply_to}?subject=unsubscribe>, <{unsubscribe}>",
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "X-Hearth-Delivery": str(row.id),
         },
     )

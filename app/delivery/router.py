@@ -5,7 +5,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
 from app.core.db import SessionDep
-from app.core.errors import Forbidden
+from app.core.errors import Forbidden, NotFound
 from app.core.security import constant_time_equal
 from app.delivery import inbound, service
 
@@ -62,3 +62,25 @@ async def email_inbound(request: Request, session: SessionDep) -> dict[str, int]
         raise Forbidden("Inbound email needs the shared secret (HEARTH_INBOUND_EMAIL_SECRET).")
     message = await run_in_threadpool(inbound.receive_email, session, await request.body())
     return {"message_id": message.id, "thread_id": message.thread_id}
+
+
+@router.get("/unsubscribe/{token}", include_in_schema=False)
+def unsubscribe_page(token: str) -> Response:
+    form = (
+        f'<!doctype html><meta name="viewport" content="width=device-width">'
+        f'<form method="post" action="/unsubscribe/{token}" style="font:18px sans-serif;'
+        f'margin:2rem"><p>Stop email from your school?</p><button>Unsubscribe</button>'
+        f"</form>"
+    )
+    return Response(form, media_type="text/html")
+
+
+@router.post("/unsubscribe/{token}", include_in_schema=False)
+def unsubscribe(token: str, session: SessionDep) -> Response:
+    if service.unsubscribe_email(session, token) is None:
+        raise NotFound("This unsubscribe link is not valid.")
+    return Response(
+        "<!doctype html><p style='font:18px sans-serif;margin:2rem'>"
+        "Done: no more email. Texts, if you get them, continue.</p>",
+        media_type="text/html",
+    )

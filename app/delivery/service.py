@@ -41,6 +41,28 @@ def thread_from_token(token: str) -> int | None:
     return int(thread_part) if reply_token(int(thread_part)).endswith(f".{mac}") else None
 
 
+def unsubscribe_token(guardian_id: int) -> str:
+    key = get_settings().signing_key()
+    return f"{guardian_id}.{sign(key, f'unsubscribe:{guardian_id}')[:20]}"
+
+
+def unsubscribe_email(session: Session, token: str) -> Guardian | None:
+    """One-click unsubscribe from a note's email: that family gets no more email (texts, if
+    chosen, go on). Returns the guardian, or None for a token Hearth did not sign."""
+    guardian_part, _, _ = token.partition(".")
+    if not guardian_part.isdigit() or unsubscribe_token(int(guardian_part)) != token:
+        return None
+    guardian = session.get(Guardian, int(guardian_part))
+    if guardian is not None and "email" in guardian.channels:
+        guardian.channels = [c for c in guardian.channels if c != "email"]
+        guardian.channels_confirmed = True
+        from app.audit import service as audit
+
+        audit.record(session, "family", "guardian.unsubscribe_email", "guardian", guardian.id)
+        session.commit()
+    return guardian
+
+
 def reply_address(thread_id: int) -> str:
     return f"reply+{reply_token(thread_id)}@{get_settings().email_reply_domain}"
 

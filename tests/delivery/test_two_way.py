@@ -304,3 +304,17 @@ def test_unknown_number_goes_to_the_office_inbox(client, session, classroom):
 
     thread = session.get(Thread, message.thread_id)
     assert thread.owner_staff_id is None and "+15125559999" in thread.subject
+
+
+def test_one_click_unsubscribe_from_email(client, auth, session, classroom, smtp):
+    classroom["es"].channels = ["sms", "email"]
+    classroom["es"].email = "maria@family.example.org"
+    session.commit()
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("es",))
+    header = smtp.messages[-1]["List-Unsubscribe"]
+    path = header.strip("<>").split("127.0.0.1:8000", 1)[1]
+    assert client.post(path.replace("/unsubscribe/", "/unsubscribe/9")).status_code == 404
+    assert client.get(path).status_code == 200
+    assert client.post(path).status_code == 200
+    session.refresh(classroom["es"])
+    assert classroom["es"].channels == ["sms"]

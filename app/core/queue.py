@@ -32,7 +32,6 @@ def _make_huey() -> Huey:
     return SqliteHuey("hearth", filename=path, utc=True, timeout=30, results=False, fsync=False)
 
 
-
 huey: Huey = _make_huey()
 
 _PENDING = "hearth_jobs"

@@ -35,6 +35,7 @@ class BadNumberError(PermanentError):
     """The number cannot receive SMS: invalid, landline, unreachable."""
 
 
+OPTED_OUT_CODE = 21610
 BAD_NUMBER_CODES = {21211, 21614, 30003, 30006}
 RETRY_CODES = {20429, 63018}
 
@@ -134,8 +135,8 @@ class TwilioSms:
         except TwilioRestException as exc:
             code = int(exc.code) if exc.code else None
             text = (exc.msg or str(exc))[:400]
-            if code == 21610:
-                raise OptedOutError("21610", text) from None
+            if code == OPTED_OUT_CODE:
+                raise OptedOutError(str(code), text) from None
             if code in BAD_NUMBER_CODES:
                 raise BadNumberError(str(code), text) from None
             if code in RETRY_CODES or exc.status == 429 or exc.status >= 500:

@@ -26,6 +26,7 @@ log = logging.getLogger("hearth.delivery")
 
 # Backoff after each failed attempt; after the last one the delivery fails with the reason.
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
+UNTRANSLATABLE = "No translation into this language is installed: needs an interpreter."
 STATUS_RANK = {"queued": 0, "sending": 1, "review": 1, "sent": 2, "delivered": 3}
 
 
@@ -83,55 +84,6 @@ def opted_out_phones(session: Session, sender: str | None, phones: Iterable[str]
     )
 
 
-def plan(
-    session: Session,
-    *,
-    message_id: int,
-    school: School,
-    guardians: list[Guardian],
-    source_language: str,
-    body: str,
-    urgent: bool = False,
-) -> list[Delivery]:
-    """One delivery per guardian × preferred channel, in the message's transaction. Bodies in the
-    author's language are ready now; the others wait for their translation."""
-    src = mt_code(source_language)
-    stopped = opted_out_phones(session, school.sms_sender, [g.phone for g in guardians if g.phone])
-    rows: list[Delivery] = []
-    for guardian in guardians:
-        language = mt_code(guardian.language)
-        for channel in guardian.channels:
-            address = guardian.phone if channel == "sms" else guardian.email
-            sender = (
-                school.sms_sender
-                if channel == "sms"
-                else (school.email_sender or get_settings().email_from)
-            )
-            row = Delivery(
-                message_id=message_id,
-                guardian_id=guardian.id,
-                school_id=school.id,
-                channel=channel,
-                address=address or "",
-                sender=sender,
-                language=language,
-                urgent=urgent,
-                status="queued",
-                body=body if language == src else None,
-            )
-            if not address:
-                _finish(row, "failed", "no_address", f"The guardian has no {channel} address.")
-            elif channel == "sms" and not sender:
-                _finish(row, "failed", "no_sender", "The school has no SMS sender number.")
-            elif channel == "sms" and address in stopped:
-                _finish(row, "suppressed", "opted_out", "This number replied STOP to the school.")
-            if row.body is not None:
-                row.segments = count_segments(row.body).segments if channel == "sms" else 0
-            session.add(row)
-            rows.append(row)
-    return rows
-
-
 def release(
     session: Session, message_id: int, texts: dict[str, tuple[str, str | None]]
 ) -> list[int]:
@@ -150,12 +102,7 @@ def release(
             elif status == "pending":
                 continue
             else:
-                _finish(
-                    row,
-                    "failed",
-                    "untranslatable",
-                    "No translation into this language is installed: needs an interpreter.",
-                )
+                _finish(row, "failed", "untranslatable", UNTRANSLATABLE)
                 continue
         ready.append(row.id)
     return ready
@@ -279,12 +226,19 @@ def _retry(session: Session, row: Delivery, exc: channels.SendError) -> str:
 
 def _fail(session: Session, row: Delivery, school: School, exc: channels.PermanentError) -> str:
     _finish(row, "failed", exc.code, exc.text)
-    if isinstance(exc, channels.OptedOutError):
-        record_opt_out(session, row.address, row.sender or "", school.id, "carrier", None)
-    elif isinstance(exc, channels.BadNumberError):
-        failover_to_email(session, row)
+    _after_carrier_error(session, row, exc.code)
     session.commit()
     return "failed"
+
+
+def _after_carrier_error(session: Session, row: Delivery, code: str | None) -> None:
+    """What a failed text's error code says about the number: opted out, or cannot take SMS."""
+    if not code or not code.isdigit():
+        return
+    if int(code) == channels.OPTED_OUT_CODE:
+        record_opt_out(session, row.address, row.sender or "", row.school_id, "carrier", None)
+    elif int(code) in channels.BAD_NUMBER_CODES:
+        failover_to_email(session, row)
 
 
 def failover_to_email(session: Session, row: Delivery) -> Delivery | None:
@@ -301,13 +255,14 @@ def failover_to_email(session: Session, row: Delivery) -> Delivery | None:
     )
     if existing is not None:
         return None
+    school = session.get(School, row.school_id)
     email = Delivery(
         message_id=row.message_id,
         guardian_id=row.guardian_id,
         school_id=row.school_id,
         channel="email",
         address=guardian.email,
-        sender=get_settings().email_from,
+        sender=email_sender(school),
         language=row.language,
         body=row.body,
         urgent=row.urgent,
@@ -370,13 +325,7 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
         row.error_text = f"Twilio reported the message {status}" + (
             f" (error {error_code})" if error_code else ""
         )
-        if error_code and int(error_code) in channels.BAD_NUMBER_CODES | {21610}:
-            if int(error_code) == 21610:
-                record_opt_out(
-                    session, row.address, row.sender or "", row.school_id, "carrier", None
-                )
-            else:
-                failover_to_email(session, row)
+        _after_carrier_error(session, row, error_code)
     elif status in STATUS_RANK and STATUS_RANK[status] > STATUS_RANK.get(row.status, 0):
         row.status = status
         if status == "delivered":
@@ -483,29 +432,6 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
     return counts
 
 
-def deliveries_read(
-    rows: list[Delivery],
-    guardians: dict[int, Any] | None = None,
-    translations: dict[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": d.id,
-            "guardian_id": d.guardian_id,
-            "channel": d.channel,
-            "to": d.address,
-            "language": d.language,
-            "body": d.body,
-            "segments": d.segments,
-            "status": d.status,
-            "translation_status": (translations or {}).get(d.language),
-            "error_code": d.error_code,
-            "error_text": d.error_text,
-        }
-        for d in rows
-    ]
-
-
 # Many at once (broadcasts) ---------------------------------------------------------------------
 
 
@@ -519,6 +445,22 @@ class Recipient:
     phone: str | None
     email: str | None
 
+    @classmethod
+    def of(cls, guardian: Guardian) -> "Recipient":
+        return cls(
+            guardian.id,
+            f"{guardian.given_name} {guardian.family_name}",
+            guardian.language,
+            mt_code(guardian.language),
+            tuple(guardian.channels),
+            guardian.phone,
+            guardian.email,
+        )
+
+
+def email_sender(school: School | None) -> str:
+    return (school.email_sender if school else None) or get_settings().email_from
+
 
 def plan_many(
     session: Session,
@@ -529,10 +471,11 @@ def plan_many(
     texts: dict[str, tuple[str, str | None]],
     urgent: bool,
 ) -> list[int]:
-    """One delivery per recipient and channel in a few bulk INSERTs, bodies already rendered per
-    language. Returns the ids ready to send."""
+    """One delivery per recipient and channel, in the message's transaction, in a few bulk
+    INSERTs. `texts` maps language → (status, text); a `pending` language's deliveries wait for
+    its translation (see `release`). Returns the ids ready to send now."""
     stopped = opted_out_phones(session, school.sms_sender, [r.phone for r in recipients if r.phone])
-    email_from = school.email_sender or get_settings().email_from
+    email_from = email_sender(school)
     segments = {
         lang: count_segments(text).segments if text else 0 for lang, (_, text) in texts.items()
     }
@@ -578,17 +521,17 @@ def plan_many(
                     error_code="opted_out",
                     error_text="This number replied STOP to the school.",
                 )
+            elif status_text[0] == "pending":
+                pass  # its translation is on the way
             elif status_text[0] not in ("translated", "same_language") or not status_text[1]:
-                row.update(
-                    status="failed",
-                    error_code="untranslatable",
-                    error_text="No translation into this language is installed: "
-                    "needs an interpreter.",
-                )
+                row.update(status="failed", error_code="untranslatable", error_text=UNTRANSLATABLE)
             rows.append(row)
     ready: list[int] = []
     for start in range(0, len(rows), 5000):
         chunk = rows[start : start + 5000]
-        ids = session.execute(insert(Delivery).returning(Delivery.id, Delivery.status), chunk).all()
-        ready += [i for i, status in ids if status == "queued"]
+        inserted = session.execute(
+            insert(Delivery).returning(Delivery.id, Delivery.status, Delivery.body.is_not(None)),
+            chunk,
+        ).all()
+        ready += [i for i, status, has_body in inserted if status == "queued" and has_body]
     return ready

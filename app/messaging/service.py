@@ -18,6 +18,7 @@ from app.people import service as people
 from app.people.models import Guardian, Staff, Student, StudentGuardian
 from app.schools.models import School
 from app.translation import service as translation
+from app.translation.languages import mt_code
 from app.translation.protect import Protection
 
 
@@ -186,16 +187,17 @@ def post_message(
     )
     school = session.get(School, thread.school_id)
     assert school is not None
-    translation.plan_message(
+    pending = translation.plan_message(
         session, message.id, message.language, {g.language for g in recipients}
     )
-    delivery.plan(
+    src = mt_code(message.language)
+    texts = {src: ("same_language", message.body)} | {code: ("pending", None) for code in pending}
+    delivery.plan_many(
         session,
         message_id=message.id,
         school=school,
-        guardians=recipients,
-        source_language=message.language,
-        body=message.body,
+        recipients=[delivery.Recipient.of(g) for g in recipients],
+        texts=texts,
         urgent=data.urgent,
     )
     enqueue_after_commit(session, messaging_tasks.prepare_message, message.id)

@@ -109,7 +109,6 @@ class _Loaded:
             # of three or four sentences, ~1.5x slower for identical output (bench/translation.py).
             max_batch_size=self.batch_size,
             batch_type="examples",
-
             beam_size=self.beam_size,
             num_hypotheses=1,
             length_penalty=0.2,

@@ -14,7 +14,6 @@ PLACEHOLDER_RE = re.compile(r"<x([1-9])>")
 _PATTERNS = [
     # Text that already looks like a placeholder is itself kept out of the model.
     re.compile(r"<x\d+>"),
-
     re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]]"),
     re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
     re.compile(r"(?<!\w)\+?\(?\d{1,4}\)?(?:[\s.-]?\(?\d{2,4}\)?){2,4}(?!\w)"),

@@ -198,7 +198,6 @@ def _store(session: Session, src: str, tgt: str, engine_id: str, rows: dict[str,
     session.execute(insert(CachedTranslation).on_conflict_do_nothing(), values)
 
 
-
 def glossary(session: Session, school_id: int) -> list[GlossaryEntry]:
     return [
         GlossaryEntry(g.term, {mt_code(k): v for k, v in g.renderings.items()}, g.keep)

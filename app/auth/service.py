@@ -90,6 +90,13 @@ def subject_for_staff(
     )
 
 
+def load_staff(session: Session, staff_id: int) -> Staff | None:
+    """A staff member with their schools, ready for `subject_for_staff`."""
+    return session.scalar(
+        select(Staff).where(Staff.id == staff_id).options(selectinload(Staff.school_links))
+    )
+
+
 def authenticate_api_key(session: Session, key: str) -> AuthSubject | None:
     lookup = api_key_lookup(key)
     if lookup is None:
@@ -101,11 +108,7 @@ def authenticate_api_key(session: Session, key: str) -> AuthSubject | None:
         return None
     scopes = _expand(api_key.scopes)
     if api_key.staff_id is not None:
-        staff = session.scalar(
-            select(Staff)
-            .where(Staff.id == api_key.staff_id)
-            .options(selectinload(Staff.school_links))
-        )
+        staff = load_staff(session, api_key.staff_id)
         if staff is None or not staff.active:
             return None
         subject = subject_for_staff(staff, scopes, api_key.school_id, api_key.id)

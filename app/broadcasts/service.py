@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.auth.service import AuthSubject
+from app.auth.service import AuthSubject, load_staff, subject_for_staff
 from app.broadcasts.models import Broadcast
 from app.broadcasts.schemas import Audience, BroadcastDraft
 from app.core.config import get_settings
@@ -169,6 +169,17 @@ def render(
             back = translation.translate(session, [result.text], code, author_language)[0].text
         out[code] = Rendered(result.text, "mt", back)
     return out
+
+
+def _original(draft: BroadcastDraft, school: School, author_language: str) -> tuple[str, str]:
+    """The broadcast as its author sees it, and the language it is in (a template falls back
+    to English where the author's language has no catalog)."""
+    if draft.body is not None:
+        return draft.body, author_language
+    rendering = notices.render(
+        draft.template or "", template_params(draft, school), author_language, author_language
+    )
+    return rendering.text or "", rendering.language.replace("_", "-")  # a BCP 47 tag
 
 
 def template_params(draft: BroadcastDraft, school: School) -> dict[str, Any]:
@@ -355,22 +366,11 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
     )
     people_ = recipients(session, subject, school.id, draft.audience)
     rendered = render(session, draft, broadcast.language, {r.language for r in people_}, school)
-    author_code = mt_code(broadcast.language)
-    body = (
-        rendered.get(author_code, Rendered(None, "")).text
-        or broadcast.body
-        or (
-            notices.render(
-                broadcast.template,
-                template_params(draft, school),
-                broadcast.language,
-                broadcast.language,
-            ).text
-            if broadcast.template
-            else ""
-        )
-        or ""
-    )
+    own = rendered.get(mt_code(broadcast.language))
+    if own is not None and own.source == "same_language" and own.text:
+        body, body_language = own.text, broadcast.language  # rendered once, reused
+    else:
+        body, body_language = _original(draft, school, broadcast.language)
     thread = Thread(
         school_id=school.id, owner_staff_id=broadcast.author_staff_id, subject=broadcast.title
     )
@@ -382,7 +382,7 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         kind="broadcast",
         author_staff_id=broadcast.author_staff_id,
         body=body,
-        language=broadcast.language,
+        language=body_language,
     )
     session.add(message)
     session.flush()
@@ -421,17 +421,8 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
 
 def _subject_of(session: Session, broadcast: Broadcast) -> AuthSubject:
     """The author's reach at sending time (a scheduled broadcast obeys today's rosters)."""
-    from app.auth.service import subject_for_staff
-    from app.people.models import Staff
-
     if broadcast.author_staff_id is not None:
-        from sqlalchemy.orm import selectinload
-
-        staff = session.scalar(
-            select(Staff)
-            .where(Staff.id == broadcast.author_staff_id)
-            .options(selectinload(Staff.school_links))
-        )
+        staff = load_staff(session, broadcast.author_staff_id)
         if staff is not None:
             return subject_for_staff(staff, frozenset({"read", "send"}))
     return AuthSubject(

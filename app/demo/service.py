@@ -6,7 +6,7 @@ from datetime import time
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.auth.models import ApiKey
 from app.auth.service import authenticate_api_key, create_api_key
@@ -252,7 +252,7 @@ def start_conversation(session: Session) -> tuple[int, int]:
     Returns (thread id, guardian id)."""
     from twilio.request_validator import RequestValidator
 
-    from app.auth.service import subject_for_staff
+    from app.auth.service import load_staff, subject_for_staff
     from app.core.config import get_settings
     from app.delivery import inbound
     from app.messaging import service as messaging
@@ -267,10 +267,9 @@ def start_conversation(session: Session) -> tuple[int, int]:
         .order_by(Guardian.id)
         .limit(1)
     )
-    teacher = session.scalar(
-        select(Staff).where(Staff.id == teacher.id).options(selectinload(Staff.school_links))
+    subject = subject_for_staff(
+        load_staff(session, teacher.id), frozenset({"read", "write", "send"})
     )
-    subject = subject_for_staff(teacher, frozenset({"read", "write", "send"}))
     thread = messaging.create_thread(
         session,
         subject,

@@ -1,6 +1,6 @@
 """Who is calling: API keys (and later web sessions) become one AuthSubject."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -29,7 +29,6 @@ class AuthSubject:
     staff_id: int | None = None
     api_key_id: int | None = None
     ui_language: str = "en"
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def actor(self) -> str:

@@ -95,10 +95,3 @@ def translated_ids(locale: str) -> frozenset[str]:
         if forms and all(forms):
             done.add(message.id[0] if isinstance(message.id, tuple | list) else message.id)
     return frozenset(done)
-
-
-def clear_caches() -> None:
-    """Forget loaded catalogs (after `make catalogs` in a running process, and for tests)."""
-    shipped_locales.cache_clear()
-    translations.cache_clear()
-    translated_ids.cache_clear()

@@ -205,10 +205,6 @@ def glossary(session: Session, school_id: int) -> list[GlossaryEntry]:
     ]
 
 
-def coverage(source: str, target: str) -> Coverage:
-    return find_route(source, target).coverage
-
-
 # Messages -------------------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.people.models import Guardian, Student, StudentGuardian
 from app.roster.language import resolve_language
-from app.roster.oneroster import bulk_insert, bulk_update
+from app.roster.oneroster import GUARDIAN_FIELDS, bulk_insert, bulk_update
 from app.roster.parse import read_guardian_csv
 from app.roster.report import Report
 from app.schools.models import School
@@ -236,18 +236,7 @@ def _load(
 ) -> tuple[dict[int, Person], dict[tuple[int, int], str]]:
     """The guardians the rows may be: this school's families, and anyone sharing a phone or
     email with a row (a sibling at another school)."""
-    columns = (
-        Guardian.id,
-        Guardian.given_name,
-        Guardian.family_name,
-        Guardian.phone,
-        Guardian.email,
-        Guardian.language,
-        Guardian.language_confirmed,
-        Guardian.channels,
-        Guardian.channels_confirmed,
-        Guardian.active,
-    )
+    columns = GUARDIAN_FIELDS
     school_guardians = (
         select(StudentGuardian.guardian_id)
         .join(Student, Student.id == StudentGuardian.student_id)

@@ -944,21 +944,7 @@ class OneRosterImport:
             self.report.ignore(f"{file}: {status} and not in Hearth")
 
     def _apply_guardians(self) -> None:
-        existing = self.session.execute(
-            select(
-                Guardian.id,
-                Guardian.external_id,
-                Guardian.given_name,
-                Guardian.family_name,
-                Guardian.phone,
-                Guardian.email,
-                Guardian.language,
-                Guardian.language_confirmed,
-                Guardian.channels,
-                Guardian.channels_confirmed,
-                Guardian.active,
-            )
-        ).all()
+        existing = self.session.execute(select(Guardian.external_id, *GUARDIAN_FIELDS)).all()
         by_ext = {r.external_id: r for r in existing if r.external_id}
         by_id = {r.id: r for r in existing}
         links = self.session.execute(
@@ -1313,6 +1299,21 @@ class OneRosterImport:
                 "from the SIS looks like this, so nothing was saved. If it is right, import "
                 "again with --force (API: force=true)."
             )
+
+
+# What an import compares and may change of a guardian (besides its external_id).
+GUARDIAN_FIELDS = (
+    Guardian.id,
+    Guardian.given_name,
+    Guardian.family_name,
+    Guardian.phone,
+    Guardian.email,
+    Guardian.language,
+    Guardian.language_confirmed,
+    Guardian.channels,
+    Guardian.channels_confirmed,
+    Guardian.active,
+)
 
 
 def bulk_insert(

@@ -10,6 +10,7 @@ from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuar
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.translation.models import CachedTranslation, GlossaryTerm, MessageTranslation
+from app.web.models import PasswordReset, SignInAttempt, WebSession
 
 __all__ = [
     "ApiKey",
@@ -36,4 +37,7 @@ __all__ = [
     "StudentGuardian",
     "Thread",
     "ThreadGuardian",
+    "PasswordReset",
+    "SignInAttempt",
+    "WebSession",
 ]

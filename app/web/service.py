@@ -1,0 +1,229 @@
+"""Signing staff in and out: password check with rate limiting, server-side sessions with a
+CSRF token each, and password reset by a one-time emailed link."""
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.audit.service import record
+from app.auth.service import IMPLIED, AuthSubject, load_staff, subject_for_staff
+from app.core.config import get_settings
+from app.core.db import utcnow
+from app.core.errors import HearthError, Invalid
+from app.core.queue import enqueue_after_commit
+from app.core.security import hash_password, verify_password
+from app.delivery import channels
+from app.people.models import Staff
+from app.web.models import PasswordReset, SignInAttempt, WebSession
+
+log = logging.getLogger("hearth.web")
+
+RATE_WINDOW = timedelta(minutes=15)
+MIN_PASSWORD = 10
+# Every role works in the browser with the same rules as its API keys; the role and the
+# schools (checked by each service) decide what a staff member may do.
+WEB_SCOPES = {
+    "teacher": frozenset({"read", "write", "send"}),
+    "office": frozenset({"read", "write", "send"}),
+    "admin": frozenset(IMPLIED["admin"]),
+}
+
+
+def N_(message: str) -> str:
+    """Marks a message for the web catalog; pages translate it when they show it."""
+    return message
+
+
+class TooManyAttempts(HearthError):
+    status_code = 429
+    code = "too_many_attempts"
+
+
+class SignInFailed(HearthError):
+    status_code = 401
+    code = "sign_in_failed"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What a page knows about who is looking at it."""
+
+    staff: Staff
+    subject: AuthSubject
+    csrf_token: str
+    session_id: int
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _failures(session: Session, column, value: str) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(SignInAttempt)
+        .where(column == value, SignInAttempt.at > utcnow() - RATE_WINDOW)
+        .where(SignInAttempt.succeeded.is_(False))
+    )
+
+
+def sign_in(session: Session, email: str, password: str, client: str) -> tuple[str, Staff]:
+    """(session token for the cookie, staff). Commits the attempt either way, so failures
+    count even though the caller shows an error."""
+    email = email.strip().lower()[:254]
+    limit = get_settings().sign_in_max_failures
+    if (
+        _failures(session, SignInAttempt.email, email) >= limit
+        or _failures(session, SignInAttempt.client, client) >= limit * 4
+    ):
+        raise TooManyAttempts(
+            N_("Too many failed sign-ins. Wait 15 minutes, or reset your password.")
+        )
+    staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email))
+    ok = staff is not None and staff.active and verify_password(password, staff.password_hash)
+    session.add(SignInAttempt(email=email, client=client[:64], succeeded=ok))
+    if not ok or staff is None:
+        session.commit()
+        raise SignInFailed(N_("That email and password do not match an active account."))
+    token = start_session(session, staff)
+    session.commit()
+    return token, staff
+
+
+def start_session(session: Session, staff: Staff) -> str:
+    settings = get_settings()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        WebSession(
+            token_hash=_hash(token),
+            staff_id=staff.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(days=settings.web_session_max_days),
+        )
+    )
+    record(session, f"staff:{staff.id}", "staff.sign_in", "staff", staff.id)
+    return token
+
+
+def current(session: Session, token: str | None) -> SignedIn | None:
+    """The signed-in staff member for a session cookie, or None (expired, idle, revoked,
+    deactivated)."""
+    if not token:
+        return None
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == _hash(token)))
+    if row is None:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=get_settings().web_session_idle_minutes)
+    if row.expires_at <= now or row.last_seen_at + idle <= now:
+        session.delete(row)
+        session.commit()
+        return None
+    staff = load_staff(session, row.staff_id)
+    if staff is None or not staff.active:
+        return None
+    # Touch at most once a minute: reading pages must not turn into a write each time.
+    if (now - row.last_seen_at).total_seconds() > 60:
+        row.last_seen_at = now
+        session.commit()
+    subject = subject_for_staff(staff, WEB_SCOPES[staff.role])
+    return SignedIn(staff=staff, subject=subject, csrf_token=row.csrf_token, session_id=row.id)
+
+
+def sign_out(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
+        session.commit()
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(N_("Use at least 10 characters for the password."))
+    if len(password) > 256:
+        raise Invalid(N_("That password is too long (256 characters at most)."))
+    return password
+
+
+def request_reset(session: Session, email: str) -> None:
+    """Email a one-time link if the address belongs to an active account. Says nothing
+    either way, so the form cannot be used to find out who works here."""
+    settings = get_settings()
+    staff = session.scalar(
+        select(Staff).where(func.lower(Staff.email) == email.strip().lower()[:254])
+    )
+    if staff is None or not staff.active:
+        return
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        PasswordReset(
+            token_hash=_hash(token),
+            staff_id=staff.id,
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.password_reset_minutes),
+        )
+    )
+    record(session, f"staff:{staff.id}", "staff.password_reset_requested", "staff", staff.id)
+    link = f"{settings.public_url.rstrip('/')}/password-reset/{token}"
+    text = (
+        f"Someone asked to reset the Hearth password for {staff.email}.\n\n"
+        f"Choose a new password here (the link works once, for "
+        f"{settings.password_reset_minutes} minutes):\n{link}\n\n"
+        "If it was not you, ignore this email: your password stays as it is."
+    )
+    mail = channels.Email(
+        to=staff.email,
+        subject="Reset your Hearth password",
+        text=text,
+        html="<p>" + text.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>",
+        sender=settings.email_from,
+    )
+
+    def send() -> None:
+        try:
+            channels.email_channel().send(mail)
+        except channels.SendError as exc:
+            log.warning("could not send a password reset to staff %s: %s", staff.id, exc.code)
+
+    # Sent after the commit: a link must never arrive for a token that was rolled back.
+    enqueue_after_commit(session, send)
+
+
+def reset_password(session: Session, token: str, password: str) -> Staff:
+    row = session.scalar(select(PasswordReset).where(PasswordReset.token_hash == _hash(token)))
+    now = utcnow()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise Invalid(N_("This reset link has expired or was already used. Ask for a new one."))
+    check_password(password)
+    staff = session.get(Staff, row.staff_id)
+    if staff is None or not staff.active:
+        raise Invalid(N_("This account is no longer active."))
+    staff.password_hash = hash_password(password)
+    row.used_at = now
+    # A new password ends every other session and every other outstanding link.
+    session.execute(delete(WebSession).where(WebSession.staff_id == staff.id))
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.staff_id == staff.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    record(session, f"staff:{staff.id}", "staff.password_reset", "staff", staff.id)
+    return staff
+
+
+def reset_valid(session: Session, token: str) -> bool:
+    row = session.scalar(select(PasswordReset).where(PasswordReset.token_hash == _hash(token)))
+    return row is not None and row.used_at is None and row.expires_at > utcnow()
+
+
+def set_ui_language(session: Session, staff: Staff, lang: str) -> None:
+    staff.ui_language = lang
+    session.commit()

@@ -1,0 +1,160 @@
+"""Web app fixtures: a TestClient signed in as a staff member (`signed_in`), and for browser
+tests a real `hearth serve --demo` on 127.0.0.1 driven by Debian's Chromium (`browser_page`)."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.web import service
+from app.web.pages import SESSION_COOKIE
+
+CHROMIUM = os.environ.get("HEARTH_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # The test machine has no internet: without these Chromium keeps dialling out.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class WebClient:
+    client: TestClient
+    csrf_token: str
+
+    def get(self, url: str, **kw):
+        return self.client.get(url, headers={"accept": "text/html"}, **kw)
+
+    def post(self, url: str, data: dict | None = None, *, csrf: bool = True, **kw):
+        form = dict(data or {})
+        if csrf:
+            form.setdefault("csrf_token", self.csrf_token)
+        return self.client.post(
+            url, data=form, headers={"accept": "text/html"}, follow_redirects=False, **kw
+        )
+
+
+@pytest.fixture
+def signed_in(app, session: Session) -> Iterator[Callable[..., WebClient]]:
+    """signed_in(staff) -> a client whose requests carry that staff member's session."""
+    clients: list[TestClient] = []
+
+    def make(staff) -> WebClient:
+        token = service.start_session(session, staff)
+        session.commit()
+        signed = service.current(session, token)
+        assert signed is not None
+        client = TestClient(app, raise_server_exceptions=False)
+        client.cookies.set(SESSION_COOKIE, token)
+        clients.append(client)
+        return WebClient(client, signed.csrf_token)
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """`hearth serve --demo` in a subprocess: SQLite, embedded workers, dev phone, demo data."""
+    data_dir = tmp_path_factory.mktemp("live")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.update(
+        HEARTH_DATA_DIR=str(data_dir),
+        HEARTH_ENV="dev",
+        HEARTH_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        HEARTH_SMS_SEGMENTS_PER_SECOND="1000",
+    )
+    log = data_dir / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--demo", "--port", str(port)],
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"hearth serve did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+    try:
+        yield LiveServer(url, log)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Chromium is not installed (Debian package `chromium`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, tmp_path) -> Iterator:
+    context = chromium.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failure.png"))
+        raise
+    finally:
+        context.close()
+
+
+def sign_in(page, url: str, email: str, password: str) -> None:
+    page.goto(f"{url}/sign-in")
+    page.get_by_label(re.compile("^Email")).fill(email)
+    page.get_by_label(re.compile("^Password")).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/(inbox|dashboard|broadcasts)"))

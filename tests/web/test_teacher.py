@@ -1,0 +1,478 @@
+"""The teacher pages: inbox order, a thread with its translations and deliveries, composing a
+note with a live translated preview, warnings, sending, and who may see what."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.auth.service import load_staff, subject_for_staff
+from app.core.db import utcnow
+from app.delivery import inbound
+from app.delivery.models import Delivery, OptOut
+from app.messaging import service as messaging
+from app.messaging.models import Message, Thread
+from app.messaging.schemas import MessageCreate, ThreadCreate
+from app.schools.models import School
+from tests.conftest import count_rows
+from tests.factories import (
+    GuardianFactory,
+    SchoolFactory,
+    SectionFactory,
+    StaffFactory,
+    StudentFactory,
+)
+
+SENDER = "+15125550100"
+NOTE = "The field trip is on Friday."
+NOTE_ES = "La excursión es el viernes."
+NOTE_VI = "Chuyến đi dã ngoại là vào thứ Sáu."
+NOTE_ZH = "郊游安排在星期五。"
+HTMX = {"hx-request": "true"}
+# Everything a note can write: a preview must leave every one of these as it was.
+WRITTEN_TABLES = (
+    "threads",
+    "thread_guardians",
+    "messages",
+    "message_translations",
+    "deliveries",
+    "translation_cache",
+    "audit_events",
+)
+
+
+@pytest.fixture
+def classroom(session, argos_models):
+    school = SchoolFactory(sms_sender=SENDER, name="Riverside Elementary")
+    teacher = StaffFactory(schools=[school], name="Ana Rivera")
+    student = StudentFactory(school=school, given_name="Mateo", family_name="Ruiz")
+    SectionFactory(school=school, teachers=[teacher], students=[student])
+    guardians = {
+        "es": GuardianFactory(students=[student], language="es", given_name="María"),
+        "vi": GuardianFactory(
+            students=[student], language="vi", given_name="Lan", channels=["sms", "email"]
+        ),
+        "zh": GuardianFactory(students=[student], language="zh-Hans", given_name="Wei"),
+        # No Arabic model is installed: this family needs an interpreter.
+        "ar": GuardianFactory(students=[student], language="ar", given_name="Fatima"),
+        "none": GuardianFactory(students=[student], language="es", given_name="Rosa", channels=[]),
+        "stop": GuardianFactory(students=[student], language="es", given_name="Pedro"),
+    }
+    session.add(OptOut(phone=guardians["stop"].phone, sender=SENDER, school_id=school.id))
+
+    other = StaffFactory(schools=[school], name="David Chen")
+    other_student = StudentFactory(school=school, given_name="Hao", family_name="Zhang")
+    SectionFactory(school=school, teachers=[other], students=[other_student])
+    other_guardian = GuardianFactory(students=[other_student], language="zh-Hans")
+    session.commit()
+    return {
+        "school": school,
+        "teacher": teacher,
+        "student": student,
+        "other": other,
+        "other_student": other_student,
+        "other_guardian": other_guardian,
+        **guardians,
+    }
+
+
+def _subject(session, staff):
+    return subject_for_staff(load_staff(session, staff.id), frozenset({"read", "write", "send"}))
+
+
+def _note(session, staff, student, guardians, body=NOTE, subject="Field trip"):
+    who = _subject(session, staff)
+    thread = messaging.create_thread(
+        session,
+        who,
+        ThreadCreate(
+            student_id=student.id, guardian_ids=[g.id for g in guardians], subject=subject
+        ),
+    )
+    messaging.post_message(session, who, thread.id, MessageCreate(body=body))
+    session.commit()
+    return thread
+
+
+def _reply(session, thread, guardian, body="Muchas gracias."):
+    school = session.get(School, thread.school_id)
+    thread = session.get(Thread, thread.id)
+    message, _ = inbound.add_reply(session, thread, school, guardian, body)
+    session.commit()
+    return message
+
+
+def _rows_written(session) -> dict[str, int]:
+    return {table: count_rows(session, table) for table in WRITTEN_TABLES}
+
+
+# Inbox -------------------------------------------------------------------------------------
+
+
+def test_inbox_lists_unanswered_replies_first_with_family_language_and_status(
+    session, signed_in, classroom
+):
+    c = classroom
+    older = _note(session, c["teacher"], c["student"], [c["es"]], subject="Older")
+    replied = _note(session, c["teacher"], c["student"], [c["es"]], subject="Replied")
+    _reply(session, replied, c["es"])
+    newest = _note(session, c["teacher"], c["student"], [c["vi"]], subject="Newest")
+    now = utcnow()
+    for thread, hours in ((older, 3), (replied, 2), (newest, 1)):
+        session.get(Thread, thread.id).last_activity_at = now - timedelta(hours=hours)
+    session.commit()
+
+    page = signed_in(c["teacher"]).get("/inbox")
+    assert page.status_code == 200
+    order = [int(i) for i in re.findall(r'<tr id="thread-(\d+)"', page.text)]
+    # The reply nobody answered comes first, though another thread is more recent.
+    assert order == [replied.id, newest.id, older.id]
+    row = page.text.split(f'id="thread-{replied.id}"')[1].split("</tr>")[0]
+    assert "New reply" in row
+    assert "Thank you very much." in row  # the family's reply, translated for the teacher
+    assert "Mateo Ruiz" in row and "María" in row and "Spanish" in row
+    newest_row = page.text.split(f'id="thread-{newest.id}"')[1].split("</tr>")[0]
+    assert "New reply" not in newest_row
+    assert "Vietnamese" in newest_row and "Delivered" in newest_row and NOTE in newest_row
+
+    # Once the teacher answers, the thread is no longer waiting.
+    who = _subject(session, c["teacher"])
+    messaging.post_message(session, who, replied.id, MessageCreate(body="Thank you."))
+    again = signed_in(c["teacher"]).get("/inbox")
+    row = again.text.split(f'id="thread-{replied.id}"')[1].split("</tr>")[0]
+    assert "New reply" not in row
+
+
+def test_inbox_pages_after_the_first_twenty_five(session, signed_in, classroom):
+    c = classroom
+    for n in range(26):
+        session.add(
+            Thread(
+                school_id=c["school"].id,
+                owner_staff_id=c["teacher"].id,
+                student_id=c["student"].id,
+                subject=f"Thread {n}",
+                last_activity_at=utcnow() - timedelta(minutes=n),
+            )
+        )
+    session.commit()
+    web = signed_in(c["teacher"])
+    first = web.get("/inbox")
+    assert first.text.count('<tr id="thread-') == 25
+    assert 'href="/inbox?page=2"' in first.text
+    second = web.get("/inbox?page=2")
+    assert second.text.count('<tr id="thread-') == 1 and "Thread 25" in second.text
+
+
+# Thread ------------------------------------------------------------------------------------
+
+
+def test_thread_shows_originals_translations_and_each_delivery(session, signed_in, classroom):
+    c = classroom
+    thread = _note(session, c["teacher"], c["student"], [c["es"], c["vi"], c["ar"], c["stop"]])
+    _reply(session, thread, c["es"])
+
+    page = signed_in(c["teacher"]).get(f"/threads/{thread.id}")
+    assert page.status_code == 200
+    text = page.text
+    # Outbound: the teacher's words and each language's translation.
+    assert NOTE in text and NOTE_ES in text and NOTE_VI in text
+    assert "Not translated: needs an interpreter." in text  # Arabic
+    # Who it went to, per channel, with status and reason.
+    assert "María" in text and "Lan" in text
+    assert "Delivered" in text
+    assert "Text message" in text and "Email" in text
+    assert "Opted out (replied STOP)" in text
+    assert "needs an interpreter" in text  # the failed Arabic delivery's reason
+    # Inbound: the family's original, the translation, the detected language.
+    assert "Muchas gracias." in text and "Thank you very much." in text
+    assert "Translated from Spanish (detected)" in text
+    assert 'name="csrf_token"' in text and f'action="/threads/{thread.id}/reply"' in text
+
+
+def test_reply_from_the_thread_page_sends_through_the_messaging_service(
+    session, signed_in, classroom
+):
+    c = classroom
+    thread = _note(session, c["teacher"], c["student"], [c["es"]])
+    web = signed_in(c["teacher"])
+    before = _rows_written(session)
+    preview = web.client.post(
+        f"/threads/{thread.id}/preview",
+        data={"csrf_token": web.csrf_token, "body": "Thank you."},
+        headers=HTMX,
+    )
+    assert preview.status_code == 200
+    assert 'data-language="es"' in preview.text and "Gracias." in preview.text
+    assert _rows_written(session) == before
+
+    response = web.post(f"/threads/{thread.id}/reply", {"body": "Thank you."})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"/threads/{thread.id}#m")
+    message = session.scalars(
+        select(Message).where(Message.thread_id == thread.id).order_by(Message.id.desc())
+    ).first()
+    assert message.body == "Thank you." and message.direction == "outbound"
+    delivery = session.scalar(select(Delivery).where(Delivery.message_id == message.id))
+    assert delivery.body == "Gracias." and delivery.status == "delivered"
+
+    empty = web.post(f"/threads/{thread.id}/reply", {"body": "   "})
+    assert empty.status_code == 422 and "Write the note first." in empty.text
+
+
+def test_another_teachers_thread_is_not_found_and_their_student_is_not_offered(
+    session, signed_in, classroom
+):
+    c = classroom
+    theirs = _note(session, c["other"], c["other_student"], [c["other_guardian"]])
+    web = signed_in(c["teacher"])
+    assert web.get(f"/threads/{theirs.id}").status_code == 404
+    assert web.get("/threads/999999999999").status_code == 404
+    assert web.get("/threads/abc").status_code == 404
+    before = count_rows(session, "messages")
+    reply = web.post(f"/threads/{theirs.id}/reply", {"body": "Hello"})
+    assert reply.status_code == 404 and count_rows(session, "messages") == before
+    # Not in the inbox, not in the student search, and not composable by id.
+    assert f"thread-{theirs.id}" not in web.get("/inbox").text
+    search = web.get("/compose/students?q=Zhang")
+    assert "Hao Zhang" not in search.text
+    everyone = web.get("/compose")
+    assert "Mateo Ruiz" in everyone.text and "Hao Zhang" not in everyone.text
+    assert web.get(f"/compose?student_id={c['other_student'].id}").status_code == 404
+    # The owner sees it.
+    assert signed_in(c["other"]).get(f"/threads/{theirs.id}").status_code == 200
+
+
+# Compose -----------------------------------------------------------------------------------
+
+
+def test_student_search_finds_the_teachers_own_students(session, signed_in, classroom):
+    web = signed_in(classroom["teacher"])
+    found = web.client.get("/compose/students?q=ruiz", headers=HTMX)
+    assert found.status_code == 200
+    assert f'href="/compose?student_id={classroom["student"].id}"' in found.text
+    assert "<html" not in found.text  # a fragment for htmx
+    none = web.client.get("/compose/students?q=nobody", headers=HTMX)
+    assert "No student of yours matches" in none.text
+
+
+def test_preview_shows_each_language_and_its_back_translation_and_saves_nothing(
+    session, signed_in, classroom
+):
+    c = classroom
+    web = signed_in(c["teacher"])
+    before = _rows_written(session)
+    response = web.client.post(
+        "/compose/preview",
+        data={
+            "csrf_token": web.csrf_token,
+            "student_id": c["student"].id,
+            "guardian_ids": [c["es"].id, c["vi"].id, c["zh"].id],
+            "body": NOTE,
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200, response.text
+    sections = dict(
+        re.findall(r'data-language="(\w+)".*?>(.*?)</section>', response.text, flags=re.S)
+    )
+    assert set(sections) == {"es", "vi", "zh"}
+    assert NOTE_ES in sections["es"] and NOTE_VI in sections["vi"] and NOTE_ZH in sections["zh"]
+    for code, html in sections.items():
+        # Each translation read back in the teacher's language, to check the meaning.
+        assert "Back into English" in html, code
+        back = re.search(r'<span lang="en">(.*?)</span>', html).group(1)
+        assert "field trip" in back.lower(), (code, back)
+    assert "María" in sections["es"]
+    assert _rows_written(session) == before
+
+
+def test_preview_without_javascript_returns_the_whole_page_with_the_preview(
+    session, signed_in, classroom
+):
+    c = classroom
+    web = signed_in(c["teacher"])
+    page = web.post(
+        "/compose/preview",
+        {"student_id": c["student"].id, "guardian_ids": [c["es"].id], "body": NOTE},
+    )
+    assert page.status_code == 200
+    assert "<html" in page.text and NOTE_ES in page.text and f">{NOTE}</textarea>" in page.text
+
+
+def test_preview_refuses_a_note_that_is_too_long_with_a_message(session, signed_in, classroom):
+    c = classroom
+    web = signed_in(c["teacher"])
+    response = web.client.post(
+        "/compose/preview",
+        data={
+            "csrf_token": web.csrf_token,
+            "student_id": c["student"].id,
+            "guardian_ids": [c["es"].id],
+            "body": "x" * 1700,
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text and "longer than 1600 characters" in response.text
+
+
+def test_compose_warns_about_no_route_no_channel_and_opt_out(session, signed_in, classroom):
+    c = classroom
+    page = signed_in(c["teacher"]).get(f"/compose?student_id={c['student'].id}")
+    assert page.status_code == 200
+    text = page.text
+    warnings = text.split('id="warnings-heading"')[1].split("</section>")[0]
+    assert "Fatima" in warnings and "needs an interpreter" in warnings
+    assert "Rosa" in warnings and "no way to be reached" in warnings
+    assert "Pedro" in warnings and "opted out of text messages" in warnings
+    assert "María" not in warnings and "Lan" not in warnings
+    # Next to each guardian: language, channels, opt-out.
+    pedro = text.split(f'id="guardian-{c["stop"].id}"')[1].split('class="guardian')[0]
+    assert "opted out (replied STOP)" in pedro and "Spanish" in pedro
+    fatima = text.split(f'id="guardian-{c["ar"].id}"')[1].split('class="guardian')[0]
+    assert "Needs interpreter" in fatima and "Arabic" in fatima
+    lan = text.split(f'id="guardian-{c["vi"].id}"')[1].split('class="guardian')[0]
+    assert "Vietnamese" in lan and "Text message" in lan and "Email" in lan
+
+
+def test_preview_says_which_language_needs_an_interpreter(session, signed_in, classroom):
+    c = classroom
+    web = signed_in(c["teacher"])
+    response = web.client.post(
+        "/compose/preview",
+        data={
+            "csrf_token": web.csrf_token,
+            "student_id": c["student"].id,
+            "guardian_ids": [c["ar"].id],
+            "body": NOTE,
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert 'data-language="ar"' in response.text and "Needs an interpreter" in response.text
+
+
+def test_send_creates_the_thread_message_and_deliveries(session, signed_in, classroom):
+    c = classroom
+    web = signed_in(c["teacher"])
+    response = web.post(
+        "/compose",
+        {
+            "student_id": c["student"].id,
+            "guardian_ids": [c["es"].id, c["vi"].id],
+            "subject": "Field trip",
+            "body": NOTE,
+        },
+    )
+    assert response.status_code == 303
+    thread_id = int(re.fullmatch(r"/threads/(\d+)", response.headers["location"]).group(1))
+    thread = session.get(Thread, thread_id)
+    assert thread.owner_staff_id == c["teacher"].id and thread.student_id == c["student"].id
+    message = session.scalar(select(Message).where(Message.thread_id == thread_id))
+    assert message.body == NOTE and message.language == "en"
+    deliveries = {
+        (d.guardian_id, d.channel): d
+        for d in session.scalars(select(Delivery).where(Delivery.message_id == message.id))
+    }
+    assert set(deliveries) == {(c["es"].id, "sms"), (c["vi"].id, "sms"), (c["vi"].id, "email")}
+    assert deliveries[(c["es"].id, "sms")].body == NOTE_ES
+    assert deliveries[(c["vi"].id, "email")].body == NOTE_VI
+    page = web.get(response.headers["location"])
+    assert page.status_code == 200 and NOTE_ES in page.text
+
+
+def test_send_refuses_an_empty_note_or_no_guardian_and_saves_nothing(session, signed_in, classroom):
+    c = classroom
+    web = signed_in(c["teacher"])
+    before = count_rows(session, "threads")
+    empty = web.post(
+        "/compose", {"student_id": c["student"].id, "guardian_ids": [c["es"].id], "body": ""}
+    )
+    assert empty.status_code == 422 and "Write the note first." in empty.text
+    nobody = web.post("/compose", {"student_id": c["student"].id, "body": NOTE})
+    assert nobody.status_code == 422 and "Choose at least one guardian." in nobody.text
+    assert f">{NOTE}</textarea>" in nobody.text  # what the teacher wrote is kept
+    stranger = web.post(
+        "/compose",
+        {"student_id": c["student"].id, "guardian_ids": [c["other_guardian"].id], "body": NOTE},
+    )
+    assert stranger.status_code == 422
+    assert count_rows(session, "threads") == before
+
+
+def test_send_without_the_csrf_token_is_forbidden(session, signed_in, classroom):
+    c = classroom
+    web = signed_in(c["teacher"])
+    before = count_rows(session, "threads")
+    response = web.post(
+        "/compose",
+        {"student_id": c["student"].id, "guardian_ids": [c["es"].id], "body": NOTE},
+        csrf=False,
+    )
+    assert response.status_code == 403
+    assert count_rows(session, "threads") == before
+
+
+def test_a_template_writes_the_note_in_the_teachers_language(session, signed_in, classroom):
+    c = classroom
+    web = signed_in(c["teacher"])
+    fields = web.client.post(
+        "/compose/template-fields",
+        data={
+            "csrf_token": web.csrf_token,
+            "student_id": c["student"].id,
+            "template": "absence_notice",
+        },
+        headers=HTMX,
+    )
+    assert fields.status_code == 200
+    assert 'name="param_date"' in fields.text and 'value="Mateo"' in fields.text
+    filled = web.client.post(
+        "/compose/template",
+        data={
+            "csrf_token": web.csrf_token,
+            "student_id": c["student"].id,
+            "template": "absence_notice",
+            "param_school_name": "Riverside Elementary",
+            "param_student_name": "Mateo",
+            "param_date": "2026-12-03",
+        },
+        headers=HTMX,
+    )
+    assert filled.status_code == 200
+    assert "Mateo was absent from school on" in filled.text
+    assert filled.headers["hx-trigger"] == "refresh-preview"
+    bad = web.client.post(
+        "/compose/template",
+        data={
+            "csrf_token": web.csrf_token,
+            "student_id": c["student"].id,
+            "template": "absence_notice",
+            "param_date": "someday",
+            "body": "kept",
+        },
+        headers=HTMX,
+    )
+    assert bad.status_code == 422 and 'role="alert"' in bad.text and "date" in bad.text
+    assert ">kept</textarea>" in bad.text
+
+
+def test_pages_come_in_the_staff_members_language(session, signed_in, classroom):
+    c = classroom
+    c["teacher"].ui_language = "es"
+    session.commit()
+    web = signed_in(c["teacher"])
+    for url in ("/inbox", "/compose", f"/compose?student_id={c['student'].id}"):
+        page = web.get(url)
+        assert page.status_code == 200
+        assert '<html lang="es">' in page.text, url
+    # Family languages are named in Spanish too.
+    assert "vietnamita" in web.get(f"/compose?student_id={c['student'].id}").text.lower()
+
+
+def test_pages_need_a_signed_in_staff_member(client):
+    for url in ("/inbox", "/compose", "/threads/1"):
+        response = client.get(url, headers={"accept": "text/html"}, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/sign-in")

@@ -5,7 +5,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.middleware import BodySizeLimit
 
-UPLOAD_PATHS = ("/api/v1/roster/imports", "/api/v1/roster/guardian-imports")
+UPLOAD_PATHS = (
+    "/api/v1/roster/imports",
+    "/api/v1/roster/guardian-imports",
+    # the same uploads from the office's roster page
+    "/roster/imports",
+    "/roster/guardian-imports",
+)
 
 
 class RosterUploadLimit:

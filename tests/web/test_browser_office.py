@@ -1,0 +1,55 @@
+"""The office's broadcast in a real browser against `hearth serve --demo`: choose the school
+closure notice for the whole school, preview it in every family's language, confirm, and watch
+the report fill in as the embedded worker texts the families' dev phones."""
+
+import re
+from datetime import date, timedelta
+
+from playwright.sync_api import expect
+
+from tests.web.conftest import sign_in
+
+OFFICE = "office@riverside.example.org"  # app/demo/service.py
+PASSWORD = "riverside-demo"
+
+
+def test_office_previews_confirms_and_follows_a_school_closure(live_server, browser_page):
+    page, url = browser_page, live_server.url
+    sign_in(page, url, OFFICE, PASSWORD)
+    page.get_by_role("link", name="Broadcasts", exact=True).click()
+    page.get_by_role("link", name="New broadcast").click()
+    page.wait_for_url(re.compile(r"/broadcasts/new$"))
+
+    expect(page.get_by_label(re.compile(r"^The whole school"))).to_be_checked()
+    page.get_by_label("Notice", exact=True).select_option("school_closed")
+    day = page.get_by_label("Day", exact=True)  # swapped in by htmx from the template's params
+    expect(day).to_be_visible()
+    closed_on = date.today() + timedelta(days=3)
+    day.fill(closed_on.isoformat())
+    page.get_by_label("Reason (optional)").select_option("snow")
+    # Urgent: a closure goes out now, even if the test runs during the demo's quiet hours.
+    page.get_by_label("Urgent", exact=True).check()
+    page.get_by_role("button", name="Preview").click()
+
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("45 families will get it")
+    expect(preview.locator('[data-language="es"]')).to_contain_text("estará cerrada")
+    expect(preview.locator('[data-language="vi"] .text')).not_to_be_empty()
+    expect(preview.locator('[data-language="zh"] .text')).not_to_be_empty()
+    expect(preview.locator('[data-language="en"]')).to_contain_text(
+        "Riverside Elementary will be closed on"
+    )
+    # Hmong has neither a people's translation nor a model here: listed, not sent in English.
+    expect(preview).to_contain_text("No translation into their language")
+
+    page.get_by_role("button", name="Confirm and send").click()
+    page.wait_for_url(re.compile(r"/broadcasts/\d+\?created=1$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("School closed")
+    live = page.locator("#broadcast-live")
+    # The page polls while the worker sends: every text ends up sent, none left waiting.
+    expect(live).to_contain_text(re.compile(r"\b([1-9]\d*) sent"), timeout=60_000)
+    expect(live).not_to_contain_text("still going out", timeout=60_000)
+    expect(live.get_by_role("table", name="By language")).to_contain_text("Spanish")
+
+    page.get_by_role("link", name="All broadcasts").click()
+    expect(page.get_by_role("link", name="School closed")).to_be_visible()

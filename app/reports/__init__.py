@@ -1,0 +1,1 @@
+"""Engagement figures: who can be reached, in which language, and who answers."""

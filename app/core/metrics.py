@@ -1,0 +1,74 @@
+"""Prometheus metrics: the series this process measures, and the text exposition of /metrics.
+
+Latency histograms and cache counters are process-local (each API or worker process counts its
+own, and they restart at zero with it); numbers that must be right across processes (deliveries
+by status, queue depth, inbound messages) are computed from the database and the queue at scrape
+time by collectors the caller passes to `exposition()`."""
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.registry import Collector
+
+from app.core.config import Settings
+from app.core.errors import NotFound, Unauthorized
+from app.core.security import constant_time_equal
+
+# The classic text format that generate_latest writes, which every Prometheus version reads.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+TRANSLATION_SECONDS = Histogram(
+    "hearth_translation_seconds",
+    "Time spent in the translation model per call (cache misses only), by route kind.",
+    ["route"],  # direct | pivot
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+TRANSLATION_CACHE_HITS = Counter(
+    "hearth_translation_cache_hits", "Texts whose translation came from the cache."
+)
+TRANSLATION_CACHE_MISSES = Counter(
+    "hearth_translation_cache_misses", "Texts that had to be translated by a model."
+)
+WEBHOOK_SECONDS = Histogram(
+    "hearth_webhook_seconds",
+    "Time to answer a provider's webhook, by webhook.",
+    ["webhook"],  # twilio_sms | twilio_status | email_inbound
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+@contextmanager
+def webhook_timer(webhook: str) -> Iterator[None]:
+    """Observe how long the block takes, errors included (a refused signature is an answer)."""
+    with WEBHOOK_SECONDS.labels(webhook=webhook).time():
+        yield
+
+
+def check_access(settings: Settings, authorization: str | None) -> None:
+    """Metrics are open in dev; elsewhere only to a scraper with HEARTH_METRICS_TOKEN."""
+    if settings.env == "dev":
+        return
+    token = settings.metrics_token
+    if not token:
+        raise NotFound(
+            "Metrics are off outside dev: set HEARTH_METRICS_TOKEN and scrape /metrics "
+            "with 'Authorization: Bearer <token>'."
+        )
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not constant_time_equal(given.strip(), token):
+        raise Unauthorized("Metrics need 'Authorization: Bearer <HEARTH_METRICS_TOKEN>'.")
+
+
+def exposition(scrape_time: Iterable[Collector] = ()) -> bytes:
+    """This process's metrics, then the scrape-time collectors', in the Prometheus text format."""
+    fresh = CollectorRegistry(auto_describe=False)
+    for collector in scrape_time:
+        fresh.register(collector)
+    return generate_latest(REGISTRY) + generate_latest(fresh)

@@ -1,0 +1,166 @@
+"""A small district for records requests: two families share Mateo's thread, a third family
+has another child, and a second school has a family of its own. Texts go to the dev phone,
+translations through the project's tiny Argos models."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+
+from app.core.config import get_settings
+from app.delivery import inbound
+from app.delivery.models import Delivery, InboundSms
+from app.delivery.service import reply_address
+from app.messaging.models import Message
+from app.people.models import Guardian, Staff, Student
+from app.schools.models import School
+from tests.factories import (
+    GuardianFactory,
+    SchoolFactory,
+    SectionFactory,
+    StaffFactory,
+    StudentFactory,
+)
+
+SENDER = "+15125550100"
+OTHER_SENDER = "+15125550199"
+
+
+@dataclass
+class District:
+    school: School
+    other_school: School
+    teacher: Staff
+    mateo: Student
+    sofia: Student  # Ana's daughter
+    marisol: Guardian  # Mateo's mother, Spanish: the family the tests export or delete
+    lan: Guardian  # Mateo's other guardian, Vietnamese: shares the thread
+    ana: Guardian  # another child's mother at the same school
+    far: Guardian  # a family of the other school
+
+
+@pytest.fixture
+def district(session: Session, argos_models) -> District:
+    school = SchoolFactory(sms_sender=SENDER, name="Riverside Elementary")
+    other_school = SchoolFactory(sms_sender=OTHER_SENDER, name="Hillcrest Middle")
+    teacher = StaffFactory(
+        schools=[school], email="rivera@riverside.example.org", name="Ana Rivera"
+    )
+    mateo = StudentFactory(school=school, given_name="Mateo", family_name="Ruiz")
+    sofia = StudentFactory(school=school, given_name="Sofia", family_name="Lopez")
+    SectionFactory(school=school, teachers=[teacher], students=[mateo, sofia])
+    marisol = GuardianFactory(
+        students=[mateo],
+        language="es",
+        given_name="Marisol",
+        family_name="Quintanilla",
+        phone="+15125552001",
+        email="marisol.q@family.example.org",
+        channels=["sms", "email"],
+    )
+    lan = GuardianFactory(
+        students=[mateo],
+        language="vi",
+        given_name="Lan",
+        family_name="Nguyen",
+        phone="+15125552002",
+        email="lan@family.example.org",
+    )
+    ana = GuardianFactory(
+        students=[sofia],
+        language="es",
+        given_name="Ana",
+        family_name="Lopez",
+        phone="+15125552003",
+        email="ana@family.example.org",
+    )
+    far_student = StudentFactory(school=other_school, given_name="Kim", family_name="Park")
+    far = GuardianFactory(
+        students=[far_student],
+        language="es",
+        given_name="Rosa",
+        family_name="Delgado",
+        phone="+15125552004",
+    )
+    session.commit()
+    return District(school, other_school, teacher, mateo, sofia, marisol, lan, ana, far)
+
+
+def post_note(
+    client,
+    auth,
+    district: District,
+    body: str,
+    guardians: list[Guardian],
+    *,
+    subject: str = "Attendance",
+    student: Student | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    headers = auth("read,write,send", staff=district.teacher)
+    # Ana's notes are about her daughter; everyone else's about Mateo.
+    student = student or (district.sofia if guardians == [district.ana] else district.mateo)
+    thread = client.post(
+        "/api/v1/threads",
+        headers=headers,
+        json={
+            "student_id": student.id,
+            "subject": subject,
+            "guardian_ids": [g.id for g in guardians],
+        },
+    )
+    assert thread.status_code == 201, thread.text
+    message = client.post(
+        f"/api/v1/threads/{thread.json()['id']}/messages", headers=headers, json={"body": body}
+    )
+    assert message.status_code == 201, message.text
+    return thread.json(), message.json()
+
+
+def text_from(client, session: Session, phone: str, body: str, sid: str) -> InboundSms:
+    """A family's text through the real signed webhook."""
+    params = {"MessageSid": sid, "From": phone, "To": SENDER, "Body": body}
+    url = get_settings().public_url.rstrip("/") + "/webhooks/twilio/sms"
+    signature = RequestValidator(get_settings().webhook_auth_token()).compute_signature(url, params)
+    response = client.post(
+        "/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code == 200, response.text
+    return session.scalars(
+        select(InboundSms)
+        .where(InboundSms.message_sid == sid)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def email_reply(session: Session, guardian: Guardian, thread_id: int, body: str) -> Message:
+    raw = (
+        f"From: {guardian.given_name} {guardian.family_name} <{guardian.email}>\r\n"
+        f"To: {reply_address(thread_id)}\r\nSubject: Re: Attendance\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ).encode()
+    return inbound.receive_email(session, raw)
+
+
+def deliveries_to(session: Session, guardian: Guardian) -> list[Delivery]:
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.guardian_id == guardian.id)
+            .order_by(Delivery.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def tables_mentioning(session: Session, needle: str) -> dict[str, int]:
+    """Every table holding `needle` (case-insensitive) in any column, with how many rows."""
+    found: dict[str, int] = {}
+    for table in inspect(session.connection()).get_table_names():
+        rows = session.execute(text(f"SELECT * FROM {table}")).all()
+        hits = sum(1 for row in rows if needle.lower() in " ".join(map(str, row)).lower())
+        if hits:
+            found[table] = hits
+    return found

@@ -1,5 +1,6 @@
 """The `hearth` command."""
 
+import logging
 import secrets
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import app.models  # noqa: F401  (every table known before any query)
 from app.core.config import get_settings
 from app.core.db import get_sessionmaker
 from app.core.errors import HearthError
+from app.core.logging import configure_logging
+from app.records.cli import records_cli
 
 cli = typer.Typer(
     help="Hearth: translated two-way messaging between schools and families.",
@@ -36,6 +39,7 @@ roster_cli = typer.Typer(
 schools_cli = typer.Typer(help="School settings.", no_args_is_help=True)
 cli.add_typer(roster_cli, name="roster")
 cli.add_typer(schools_cli, name="schools")
+cli.add_typer(records_cli, name="records")
 
 
 def fail(message: str) -> None:
@@ -69,6 +73,7 @@ def serve(
     settings = get_settings()
     if demo and settings.env == "production":
         fail("--demo seeds known passwords and is refused when HEARTH_ENV=production.")
+    configure_logging(settings.log_level)
     settings.signing_key()
     migrations.upgrade()
     if demo:
@@ -79,6 +84,8 @@ def serve(
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # keep Hearth's JSON logging
+        access_log=False,  # Hearth writes its own access line, with the request id
     )
 
 
@@ -98,12 +105,13 @@ def _seed_demo(host: str, port: int) -> None:
         f"Hearth demo district {'created' if created else 'ready'}: Riverside Elementary,"
         " 3 teachers, 30 students, 45 guardians in 9 languages."
     )
+    typer.echo(f"  Web app:         {base}/  (sign in as a teacher, the office or the admin)")
+    typer.echo(
+        f"  Staff sign-in:   {keys.teacher_email} / {demo.DEMO_PASSWORD}"
+        f" (office: {demo.OFFICE_EMAIL}, admin: {demo.ADMIN_EMAIL}, same password)"
+    )
     typer.echo(f"  API docs:        {base}/docs")
     typer.echo(f"  Health:          {base}/api/v1/health")
-    typer.echo(
-        f"  Staff sign-in:   {demo.ADMIN_EMAIL} / {demo.DEMO_PASSWORD}"
-        f" (teachers: {keys.teacher_email}, same password)"
-    )
     typer.echo(f"  Teacher API key: {keys.teacher_key}")
     typer.echo(f"  Try:  curl -H 'Authorization: Bearer {keys.admin_key}' {base}/api/v1/guardians")
     typer.echo(f"  Admin API key:   {keys.admin_key}")
@@ -118,7 +126,7 @@ def _seed_demo(host: str, port: int) -> None:
         typer.echo(f"    her phone (Spanish):  {base}/dev/phone/{guardian_id}")
         typer.echo(
             f'    she replied "{demo.DEMO_REPLY}"; the thread, translated back for the '
-            f"teacher: {base}/api/v1/threads/{thread_id} (teacher key)"
+            f"teacher: {base}/threads/{thread_id} (signed in as {keys.teacher_email})"
         )
     if installed:
         typer.echo("")
@@ -139,26 +147,50 @@ def _seed_demo(host: str, port: int) -> None:
 
 @cli.command()
 def worker(
-    workers: Annotated[int, typer.Option(help="Concurrent jobs in this process.")] = 8,
-    worker_type: Annotated[str, typer.Option(help="thread (I/O: sending) or process.")] = "thread",
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Concurrent jobs per queue in this process.")
+    ] = 8,
+    worker_type: Annotated[
+        str,
+        typer.Option(help="thread (I/O: sending) or process (CPU: translation); one queue."),
+    ] = "thread",
+    queue: Annotated[
+        str,
+        typer.Option(help="send (deliveries), translate (translation, fan-out, imports), or all."),
+    ] = "all",
 ) -> None:
-    """Run queue workers (scale-out: set HEARTH_QUEUE_URL=redis://… and
-    HEARTH_EMBEDDED_WORKERS=0 on the API processes)."""
+    """Run queue workers. Scale-out: HEARTH_QUEUE_URL=redis://… everywhere and
+    HEARTH_EMBEDDED_WORKERS=0 on the API processes, then `hearth worker --queue send` (threads)
+    and `hearth worker --queue translate --worker-type process -w 2` (one process per core)."""
     import app.tasks  # noqa: F401  (registers every job)
-    from app.core.queue import huey
+    from app.core.queue import QUEUES, EmbeddedConsumer, huey, make_consumer, translation_huey
 
     if worker_type not in ("thread", "process"):
         fail("--worker-type is thread or process")
+    if queue not in (*QUEUES, "all"):
+        fail(f"--queue is {', '.join(QUEUES)} or all, not {queue!r}")
+    if queue == "all" and worker_type == "process":
+        fail("--worker-type process serves one queue: add --queue translate (or --queue send)")
+    if workers < 1:
+        fail("--workers must be at least 1")
+    configure_logging(get_settings().log_level)
     get_settings().signing_key()
-    from app.delivery.tasks import sweep_outbox
+    if queue in ("send", "all"):
+        from app.delivery.tasks import sweep_outbox
 
-    # Pick up at once what a crashed worker or a flushed queue left behind.
-    requeued = sweep_outbox.call_local()
-    typer.echo(f"outbox sweep: {requeued} deliveries re-enqueued", err=True)
-    consumer = huey.create_consumer(
-        workers=workers, worker_type=worker_type, periodic=True, check_worker_health=True
-    )
-    consumer.run()
+        # Pick up at once what a crashed worker or a flushed queue left behind.
+        requeued = sweep_outbox.call_local()
+        logging.getLogger("hearth.worker").info("outbox sweep: %s deliveries re-enqueued", requeued)
+    if queue != "all":
+        make_consumer(QUEUES[queue], workers, worker_type).run()
+        return
+    # Both queues in threads of this process; the send consumer owns the signal handlers.
+    translating = EmbeddedConsumer(translation_huey, workers=workers, periodic=False)
+    translating.start()
+    try:
+        make_consumer(huey, workers, "thread").run()
+    finally:
+        translating.stop(graceful=True)
 
 
 @db_cli.command("upgrade")

@@ -32,13 +32,14 @@ from app.core.db import (  # noqa: E402
     get_sessionmaker,
     use_sessionmaker,
 )
-from app.core.queue import huey  # noqa: E402
+from app.core.queue import QUEUES  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.translation import packages  # noqa: E402
 from app.translation.argos import engine as argos_engine  # noqa: E402
 from tests import factories  # noqa: E402
 
-huey.immediate = True  # jobs run synchronously, right after the commit that queued them
+for queue in QUEUES.values():
+    queue.immediate = True  # jobs run synchronously, right after the commit that queued them
 
 
 def _reset_caches() -> None:

@@ -328,21 +328,28 @@ def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Bro
 
 
 def claim(session: Session, broadcast_id: int) -> Broadcast | None:
-    """scheduled → sending, once, when its time has come; whoever loses the race does nothing."""
-    result = session.execute(
-        update(Broadcast)
+    """scheduled → sending, once, when its time has come; whoever loses the race does nothing.
+
+    Not committed here: the claim commits with the fan-out it starts, so a fan-out cut short
+    (a worker killed, the database restarted) leaves the broadcast `scheduled` for its retry or
+    the next due check, rather than `sending` with no deliveries, forever. Meanwhile the row is
+    locked: a second fan-out of it (the due check finds it still `scheduled`) skips it at once
+    on PostgreSQL, and on SQLite waits for the first to commit, then finds it taken."""
+    broadcast = session.scalar(
+        select(Broadcast)
         .where(
             Broadcast.id == broadcast_id,
             Broadcast.status == "scheduled",
             Broadcast.scheduled_at <= utcnow(),
         )
-        .values(status="sending", updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     )
-    session.commit()
-    if result.rowcount != 1:
+    if broadcast is None:
         return None
-    return session.get(Broadcast, broadcast_id, populate_existing=True)
+    broadcast.status, broadcast.updated_at = "sending", utcnow()
+    session.flush()
+    return broadcast
 
 
 def fan_out(session: Session, broadcast_id: int) -> list[int]:

@@ -1,12 +1,12 @@
 from huey import crontab
 
 from app.core.db import get_sessionmaker
-from app.core.queue import enqueue_after_commit, huey
+from app.core.queue import PERIODIC_PRIORITY, enqueue_after_commit, huey, translation_huey
 
 BATCH = 200  # deliveries per sending job
 
 
-@huey.task(retries=2, retry_delay=30)
+@translation_huey.task(retries=2, retry_delay=30)
 def fan_out(broadcast_id: int) -> int:
     from app.broadcasts import service
     from app.delivery import tasks as delivery_tasks
@@ -19,7 +19,7 @@ def fan_out(broadcast_id: int) -> int:
     return len(ready)
 
 
-@huey.periodic_task(crontab(minute="*"))
+@huey.periodic_task(crontab(minute="*"), priority=PERIODIC_PRIORITY)
 def send_due_broadcasts() -> int:
     """Scheduled broadcasts whose time has come, even across restarts; each is claimed once."""
     from app.broadcasts import service

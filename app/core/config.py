@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEAK_SECRETS = {"changeme", "secret", "change-me", "hearth", "password"}
@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     default_region: str = "US"  # phone numbers without a country code are read as this region
     max_body_bytes: int = 1_000_000
     log_level: str = "INFO"
+    # Bearer token that lets a scraper read /metrics outside dev (empty: /metrics is off there).
+    metrics_token: str = ""
 
     # Job queue: empty = SQLite file in the data dir (embedded default); redis://host:6379/0
     # for scale-out with `hearth worker` processes.
@@ -41,6 +43,11 @@ class Settings(BaseSettings):
     sending_stale_seconds: int = 300
     # A queued delivery with no progress for this long is re-enqueued by the sweeper.
     outbox_grace_seconds: int = 900
+    # How often each worker sweeps the outbox and starts due scheduled broadcasts.
+    outbox_sweep_seconds: int = Field(default=60, ge=1)
+    # Waits before the 2nd, 3rd, ... attempt of a send that failed for a passing reason (JSON
+    # list, e.g. [30, 120, 600]); after the last one the delivery fails with the reason.
+    send_retry_seconds: tuple[int, ...] = (30, 120, 600)
 
     # Email: SMTP, or the dev outbox (/dev/mail).
     email_backend: Literal["dev", "smtp"] = "dev"
@@ -55,6 +62,9 @@ class Settings(BaseSettings):
     # A family's text joins their most recent thread on that school sender within this window,
     # else the school office inbox.
     reply_window_days: int = 14
+    # Message bodies (originals, translations, rendered texts, families' raw replies) older than
+    # this many days are erased by a daily job; who, when, status and language stay. 0: never.
+    retention_days: int = Field(default=0, ge=0)
     # What one SMS segment costs, for broadcast previews (Twilio US long code, 2026).
     sms_price_per_segment: float = 0.0083
     sms_price_currency: str = "USD"
@@ -72,6 +82,12 @@ class Settings(BaseSettings):
     # A bulk import that would deactivate more than this share of a school's active
     # students or guardians is refused unless forced (a truncated SIS export looks like this).
     roster_max_deactivate_share: float = 0.25
+
+    # Web app sign-in
+    web_session_idle_minutes: int = 12 * 60  # a teacher signed in at 7:30 stays in all day
+    web_session_max_days: int = 14
+    sign_in_max_failures: int = 5  # per email address (and 4x that per client) per 15 minutes
+    password_reset_minutes: int = 60
 
     @model_validator(mode="after")
     def _check_production(self) -> "Settings":

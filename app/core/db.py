@@ -1,5 +1,6 @@
 """Database engine, declarative Base, and the request session dependency."""
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -82,6 +83,18 @@ def get_engine() -> Engine:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     return make_engine(settings.sqlalchemy_url)
+
+
+def _forget_parent_connections() -> None:
+    # A forked worker process (`hearth worker --worker-type process`) inherits the parent's
+    # pooled connections; two processes talking over one socket corrupt each other's
+    # conversation. The child drops them unclosed (closing would close the parent's) and
+    # opens its own.
+    if get_engine.cache_info().currsize:
+        get_engine().dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
 _override: sessionmaker[Session] | None = None

@@ -1,6 +1,7 @@
 """The two ways a message leaves Hearth: SMS (Twilio, or the dev phone) and email (SMTP, or the
 dev outbox). A channel sends one message and says how it went; it never touches the outbox."""
 
+import os
 import smtplib
 import uuid
 from dataclasses import dataclass, field
@@ -239,3 +240,7 @@ def email_channel() -> DevEmail | SmtpEmail:
 
 def reset_channels() -> None:
     _channels.clear()
+
+
+# A forked worker process makes its own HTTP connections rather than share the parent's.
+os.register_at_fork(after_in_child=reset_channels)

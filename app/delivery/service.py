@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
 from app.core.db import utcnow
+from app.core.schema import MAX_ID
 from app.core.security import sign
 from app.delivery import channels
 from app.delivery.models import FINAL, Delivery, OptOut
@@ -24,8 +25,6 @@ from app.translation.languages import mt_code
 
 log = logging.getLogger("hearth.delivery")
 
-# Backoff after each failed attempt; after the last one the delivery fails with the reason.
-RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
 UNTRANSLATABLE = "No translation into this language is installed: needs an interpreter."
 STATUS_RANK = {"queued": 0, "sending": 1, "review": 1, "sent": 2, "delivered": 3}
 
@@ -35,11 +34,20 @@ def reply_token(thread_id: int) -> str:
     return f"{thread_id}.{sign(key, f'thread:{thread_id}')[:16]}"
 
 
+def _token_id(part: str) -> int | None:
+    """The row id a token starts with: ASCII digits of a possible id, else None (str.isdigit
+    alone lets '²' through to int(), and thousands of digits past int()'s limit)."""
+    if not (part.isascii() and part.isdigit()) or len(part) > len(str(MAX_ID)):
+        return None
+    return int(part)
+
+
 def thread_from_token(token: str) -> int | None:
     thread_part, _, mac = token.partition(".")
-    if not thread_part.isdigit():
+    thread_id = _token_id(thread_part)
+    if thread_id is None:
         return None
-    return int(thread_part) if reply_token(int(thread_part)).endswith(f".{mac}") else None
+    return thread_id if reply_token(thread_id).endswith(f".{mac}") else None
 
 
 def unsubscribe_token(guardian_id: int) -> str:
@@ -50,10 +58,10 @@ def unsubscribe_token(guardian_id: int) -> str:
 def unsubscribe_email(session: Session, token: str) -> Guardian | None:
     """One-click unsubscribe from a note's email: that family gets no more email (texts, if
     chosen, go on). Returns the guardian, or None for a token Hearth did not sign."""
-    guardian_part, _, _ = token.partition(".")
-    if not guardian_part.isdigit() or unsubscribe_token(int(guardian_part)) != token:
+    guardian_id = _token_id(token.partition(".")[0])
+    if guardian_id is None or unsubscribe_token(guardian_id) != token:
         return None
-    guardian = session.get(Guardian, int(guardian_part))
+    guardian = session.get(Guardian, guardian_id)
     if guardian is not None and "email" in guardian.channels:
         guardian.channels = [c for c in guardian.channels if c != "email"]
         guardian.channels_confirmed = True
@@ -209,18 +217,23 @@ def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], st
     return lambda: channels.email_channel().send(email)
 
 
+def retry_delays() -> list[timedelta]:
+    """Backoff after each failed attempt (HEARTH_SEND_RETRY_SECONDS: 30 s, 2 min, 10 min);
+    after the last one the delivery fails with the reason."""
+    return [timedelta(seconds=s) for s in get_settings().send_retry_seconds]
+
+
 def _retry(session: Session, row: Delivery, exc: channels.SendError) -> str:
-    if row.attempts > len(RETRY_DELAYS):
+    delays = retry_delays()
+    if row.attempts > len(delays):
         _finish(row, "failed", exc.code, f"Gave up after {row.attempts} attempts: {exc.text}")
         session.commit()
         return "failed"
     row.status = "queued"
     row.error_code, row.error_text = exc.code, exc.text
-    row.next_attempt_at = utcnow() + RETRY_DELAYS[row.attempts - 1]
+    row.next_attempt_at = utcnow() + delays[row.attempts - 1]
     session.commit()
-    log.info(
-        "delivery %s will retry after %s (%s)", row.id, RETRY_DELAYS[row.attempts - 1], exc.code
-    )
+    log.info("delivery %s will retry after %s (%s)", row.id, delays[row.attempts - 1], exc.code)
     return "retry"
 
 
@@ -233,7 +246,7 @@ def _fail(session: Session, row: Delivery, school: School, exc: channels.Permane
 
 def _after_carrier_error(session: Session, row: Delivery, code: str | None) -> None:
     """What a failed text's error code says about the number: opted out, or cannot take SMS."""
-    if not code or not code.isdigit():
+    if not code or not (code.isascii() and code.isdigit()):
         return
     if int(code) == channels.OPTED_OUT_CODE:
         record_opt_out(session, row.address, row.sender or "", row.school_id, "carrier", None)
@@ -319,6 +332,8 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
     }.get(status, status)
     if row.status in FINAL or row.status == status:
         return False
+    if error_code is not None:
+        error_code = error_code[: Delivery.error_code.type.length]  # Twilio's are 5 digits
     if status in ("failed", "undelivered"):
         row.status = status
         row.error_code = error_code or row.error_code
@@ -345,6 +360,29 @@ def requeue_overdue(session: Session, now: datetime | None = None, limit: int = 
         session.execute(
             update(Delivery)
             .where(Delivery.id.in_(ids), Delivery.status == "queued")
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+    return ids
+
+
+def awaiting_translation(session: Session, now: datetime | None = None) -> list[int]:
+    """Messages whose deliveries still wait for their translation a grace period on: the job
+    translating them was lost (a worker killed mid-translation, a flushed Redis). Marked as
+    just handled, so that each is re-enqueued at most once per grace period."""
+    now = now or utcnow()
+    grace = timedelta(seconds=get_settings().outbox_grace_seconds)
+    waiting = (
+        Delivery.status == "queued",
+        Delivery.body.is_(None),
+        Delivery.updated_at < now - grace,
+    )
+    ids = list(session.scalars(select(Delivery.message_id).where(*waiting).distinct().limit(500)))
+    if ids:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.message_id.in_(ids), *waiting)
             .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -386,13 +424,18 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
     now = now or utcnow()
     stale_after = timedelta(seconds=get_settings().sending_stale_seconds)
     counts = {"found": 0, "requeued": 0, "review": 0}
-    stale = list(
-        session.scalars(
-            select(Delivery).where(
-                Delivery.status == "sending", Delivery.updated_at < now - stale_after
-            )
-        )
-    )
+    # Plain values, read now: what was asked about must not change under a later refresh.
+    stale = session.execute(
+        select(
+            Delivery.id,
+            Delivery.attempts,
+            Delivery.channel,
+            Delivery.sender,
+            Delivery.address,
+            Delivery.body,
+            Delivery.updated_at,
+        ).where(Delivery.status == "sending", Delivery.updated_at < now - stale_after)
+    ).all()
     session.commit()  # ask the provider with no transaction open
     answers: dict[int, str | None | bool] = {}
     for row in stale:
@@ -409,25 +452,36 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
                 answers[row.id] = False
     for row in stale:
         found = answers[row.id]
-        # Only rows still interrupted: another sweeper may have settled one meanwhile.
-        session.refresh(row)
-        if row.status != "sending":
-            continue
         if isinstance(found, str):
-            row.status, row.provider_id, row.sent_at = "sent", found, now
-            counts["found"] += 1
+            outcome, values = "found", {"status": "sent", "provider_id": found, "sent_at": now}
         elif found is None:
-            row.status, row.next_attempt_at = "queued", None
-            row.updated_at = now - timedelta(minutes=2)  # due for the overdue sweep at once
-            counts["requeued"] += 1
+            # updated_at in the past: due for the overdue sweep at once.
+            outcome = "requeued"
+            values = {"status": "queued", "next_attempt_at": None}
+            values["updated_at"] = now - timedelta(minutes=2)
         else:
-            _finish(
-                row,
-                "review",
-                "interrupted",
-                "The worker stopped while sending; check before resending.",
+            outcome = "review"
+            values = {
+                "status": "review",
+                "error_code": "interrupted",
+                "error_text": "The worker stopped while sending; check before resending.",
+                "next_attempt_at": None,
+            }
+        # Only the very attempt that was asked about: another sweeper may have settled it and a
+        # worker claimed it again meanwhile (a new claim counts a new attempt), and that send
+        # must not be put back on the queue behind its back.
+        settled = session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == row.id,
+                Delivery.status == "sending",
+                Delivery.attempts == row.attempts,
             )
-            counts["review"] += 1
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if settled == 1:
+            counts[outcome] += 1
     session.commit()
     return counts
 

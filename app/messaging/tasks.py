@@ -1,8 +1,8 @@
 from app.core.db import get_sessionmaker
-from app.core.queue import enqueue_after_commit, huey
+from app.core.queue import enqueue_after_commit, translation_huey
 
 
-@huey.task(retries=3, retry_delay=30)
+@translation_huey.task(retries=3, retry_delay=30)
 def prepare_message(message_id: int) -> None:
     """Translate a new message once per language, then hand each delivery its body and queue
     it for sending."""

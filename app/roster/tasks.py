@@ -3,14 +3,14 @@
 from huey.api import Task
 
 from app.core.db import get_sessionmaker
-from app.core.queue import huey
+from app.core.queue import translation_huey
 from app.roster import service
 
 RETRIES = 12
 RETRY_DELAY = 300  # seconds: another import may hold the roster for a minute or two
 
 
-@huey.task(retries=RETRIES, retry_delay=RETRY_DELAY, context=True)
+@translation_huey.task(retries=RETRIES, retry_delay=RETRY_DELAY, context=True)
 def run_roster_import(import_id: int, task: Task | None = None) -> None:
     """Runs an uploaded import. Only ImportBusy escapes (so Huey retries it later); every
     other outcome, failures included, is recorded on the import itself."""

@@ -5,6 +5,7 @@ from app.auth.dependencies import Reader, Sender
 from app.broadcasts import service
 from app.broadcasts.schemas import BroadcastDraft, BroadcastRead, Preview
 from app.core.db import SessionDep
+from app.core.schema import Id
 
 router = APIRouter(prefix="/api/v1/broadcasts", tags=["broadcasts"])
 
@@ -23,7 +24,7 @@ def create(draft: BroadcastDraft, session: SessionDep, subject: Sender):
 
 
 @router.get("/{broadcast_id}", response_model=BroadcastRead)
-def get(broadcast_id: int, session: SessionDep, subject: Reader):
+def get(broadcast_id: Id, session: SessionDep, subject: Reader):
     broadcast = service.get(session, subject, broadcast_id)
     read = BroadcastRead.model_validate(broadcast)
     read.report = service.report(session, broadcast)
@@ -31,12 +32,12 @@ def get(broadcast_id: int, session: SessionDep, subject: Reader):
 
 
 @router.post("/{broadcast_id}/cancel", response_model=BroadcastRead)
-def cancel(broadcast_id: int, session: SessionDep, subject: Sender):
+def cancel(broadcast_id: Id, session: SessionDep, subject: Sender):
     return service.cancel(session, subject, broadcast_id)
 
 
 @router.get("/{broadcast_id}/report.csv", response_class=Response)
-def report_csv(broadcast_id: int, session: SessionDep, subject: Reader) -> Response:
+def report_csv(broadcast_id: Id, session: SessionDep, subject: Reader) -> Response:
     broadcast = service.get(session, subject, broadcast_id)
     from app.audit import service as audit
 

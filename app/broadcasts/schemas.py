@@ -3,7 +3,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from app.core.schema import Input, LanguageTag, Output
+from app.core.schema import Id, Input, LanguageTag, Output
 from app.messaging.schemas import MAX_BODY
 
 
@@ -12,8 +12,8 @@ class Audience(Input):
 
     whole_school: bool = False
     grades: list[str] = Field(default_factory=list, max_length=20)
-    section_ids: list[int] = Field(default_factory=list, max_length=500)
-    guardian_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    section_ids: list[Id] = Field(default_factory=list, max_length=500)
+    guardian_ids: list[Id] = Field(default_factory=list, max_length=10_000)
     languages: list[LanguageTag] = Field(default_factory=list, max_length=50)
     channels: list[Literal["sms", "email"]] = Field(default_factory=list, max_length=2)
 
@@ -27,7 +27,7 @@ class Audience(Input):
 
 
 class BroadcastDraft(Input):
-    school_id: int
+    school_id: Id
     audience: Audience
     title: str = Field(default="", max_length=200)
     body: str | None = Field(default=None, min_length=1, max_length=MAX_BODY)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("hearth")
@@ -51,6 +52,34 @@ def error_body(code: str, message: str, details: list[dict[str, Any]] | None = N
     return {"error": {"code": code, "message": message, "details": details or []}}
 
 
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]]
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every error answer, as documented in the OpenAPI schema."""
+
+    error: ErrorInfo
+
+
+# Documented on every operation, so that clients (and schema checks) know the error shape;
+# 422 replaces FastAPI's own validation schema, which this handler never answers with.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in [
+        (400, "Bad request"),
+        (401, "No valid API key"),
+        (403, "Not allowed"),
+        (404, "Not found, or not visible to this key"),
+        (409, "Conflicts with the current state"),
+        (413, "Request body too large"),
+        (422, "Invalid input"),
+    ]
+}
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -74,29 +103,37 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"field": _field_name(tuple(e.get("loc", ()))), "message": _human(e)} for e in errors]
 
 
+def hearth_error_response(exc: HearthError) -> JSONResponse:
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+
+
+def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
+    codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed"}
+    code = codes.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    if exc.status_code == 404 and message == "Not Found":
+        message = "Nothing is here."
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
+    details = validation_details(list(exc.errors()))
+    message = " ".join(d["message"] for d in details[:3]) or "The request is invalid."
+    return JSONResponse(error_body("invalid", message, details), status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HearthError)
     async def _hearth(_: Request, exc: HearthError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code
-        )
+        return hearth_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = validation_details(list(exc.errors()))
-        message = " ".join(d["message"] for d in details[:3]) or "The request is invalid."
-        return JSONResponse(error_body("invalid", message, details), status_code=422)
+        return validation_error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed"}
-        code = codes.get(exc.status_code, "http_error")
-        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
-        if exc.status_code == 404 and message == "Not Found":
-            message = "Nothing is here."
-        return JSONResponse(
-            error_body(code, message), status_code=exc.status_code, headers=exc.headers
-        )
+        return http_error_response(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,8 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from app.core.schema import MAX_ID
+
 T = TypeVar("T")
 
 
@@ -17,7 +19,8 @@ class Page(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    # Bounded like ids: a larger offset skips every row, and would overflow the database driver.
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip")] = 0,
 ) -> Page:
     return Page(limit=limit, offset=offset)
 

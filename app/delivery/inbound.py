@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -45,9 +45,16 @@ def verify_twilio(params: dict[str, str], urls: list[str], signature: str) -> No
         raise Forbidden("The request is not signed by Twilio for this server.")
 
 
+def refuse_nul(params: dict[str, str]) -> None:
+    """Twilio's fields are text; a NUL is no SMS and cannot be stored (PostgreSQL refuses it)."""
+    if any("\x00" in key or "\x00" in value for key, value in params.items()):
+        raise Invalid("The request holds a NUL character (\\u0000), which no SMS field can.")
+
+
 def receive_sms(session: Session, params: dict[str, str], urls: list[str], signature: str) -> bool:
     """Store a signed inbound SMS durably. Returns False when Twilio is retrying one we have."""
     verify_twilio(params, urls, signature)
+    refuse_nul(params)
     sid = params.get("MessageSid") or params.get("SmsSid")
     sender, to = params.get("From"), params.get("To")
     if not sid or not sender or not to:
@@ -74,6 +81,8 @@ def receive_sms(session: Session, params: dict[str, str], urls: list[str], signa
 
         enqueue_after_commit(session, tasks.process_inbound_sms, inbound_id)
     session.commit()
+    if inbound_id is not None:  # ids only: the number and the words stay in the database
+        log.info("inbound SMS %s stored", inbound_id)
     return inbound_id is not None
 
 
@@ -292,18 +301,21 @@ def add_reply(
     )
     family = f"{guardian.given_name} {guardian.family_name}" if guardian else "Unknown number"
     emails = [
-        reply_notification(
-            staff, thread, family, body, detection.language, result.text, reader_language
+        (
+            staff.id,
+            reply_notification(
+                staff, thread, family, body, detection.language, result.text, reader_language
+            ),
         )
         for staff in _readers(session, thread, owner)
     ]
 
     def notify() -> None:
-        for mail in emails:
+        for staff_id, mail in emails:
             try:
                 channels.email_channel().send(mail)
             except channels.SendError as exc:
-                log.warning("could not notify %s of a reply: %s", mail.to, exc.code)
+                log.warning("could not notify staff %s of a reply: %s", staff_id, exc.code)
 
     return message, [notify]
 
@@ -327,6 +339,7 @@ def _readers(session: Session, thread: Thread, owner: Staff | None) -> list[Staf
 # Email replies ---------------------------------------------------------------------------------
 
 _TOKEN_RE = re.compile(r"reply\+([0-9]+\.[0-9a-f]+)@", re.I)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _QUOTE_START = re.compile(
     r"^(On .+wrote:|El .+escribió:|Le .+a écrit ?:|Em .+escreveu:|-----Original Message-----|"
     r"From: .+|De: .+|________________________________)\s*$",
@@ -342,6 +355,23 @@ def visible_reply(text: str) -> str:
     lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
     cleaned = "\n".join(lines).split("\n-- \n")[0]
     return cleaned.strip()
+
+
+def _storable(text: str) -> str:
+    """Text a database can hold: NULs dropped, lone surrogates (8-bit bytes that the parser
+    kept as escapes) shown as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+
+
+def _text_of(part: email.message.EmailMessage) -> str:
+    """A text part's content, however its charset is declared: an unknown or garbled charset
+    is read as UTF-8, and undecodable bytes become U+FFFD."""
+    try:
+        text = part.get_content()
+    except (LookupError, ValueError):
+        payload = part.get_payload(decode=True)
+        text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
+    return _storable(text)
 
 
 def receive_email(session: Session, raw: bytes) -> Message:
@@ -362,14 +392,15 @@ def receive_email(session: Session, raw: bytes) -> Message:
     part = parsed.get_body(preferencelist=("plain", "html"))
     if part is None:
         raise Invalid("The email has no text.")
-    text = part.get_content()
+    text = _text_of(part)
     if part.get_content_type() == "text/html":
         text = re.sub(r"<[^>]+>", " ", text)
-    sender = email.utils.parseaddr(str(parsed.get("From", "")))[1].lower()
+    sender = _storable(email.utils.parseaddr(str(parsed.get("From", "")))[1]).lower()
     guardian = session.scalar(
         select(Guardian)
         .join(ThreadGuardian, ThreadGuardian.guardian_id == Guardian.id)
-        .where(ThreadGuardian.thread_id == thread.id, Guardian.email.ilike(sender))
+        # Compared whole: with LIKE, a '%' in a forged From would match any family.
+        .where(ThreadGuardian.thread_id == thread.id, func.lower(Guardian.email) == sender)
     )
     school = session.get(School, thread.school_id)
     assert school is not None
@@ -377,7 +408,8 @@ def receive_email(session: Session, raw: bytes) -> Message:
     if not body:
         raise Invalid("The email reply is empty.")
     message, after = add_reply(session, thread, school, guardian, body[:5000])
-    session.add(InboundEmail(raw=raw.decode("utf-8", errors="replace"), message_id=message.id))
+    stored_raw = _storable(raw.decode("utf-8", errors="replace"))
+    session.add(InboundEmail(raw=stored_raw, message_id=message.id))
     session.commit()
     for send in after:
         send()

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, status
 from app.auth.dependencies import Reader, Sender, Writer
 from app.core.db import SessionDep
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
+from app.core.schema import Id, Text
 from app.messaging import service
 from app.messaging.schemas import (
     MessageCreate,
@@ -23,11 +24,11 @@ def list_threads(
     session: SessionDep,
     subject: Reader,
     page: PageDep,
-    school_id: int | None = None,
-    student_id: int | None = None,
-    guardian_id: int | None = None,
+    school_id: Id | None = None,
+    student_id: Id | None = None,
+    guardian_id: Id | None = None,
     status: Literal["open", "archived"] | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[Text | None, Query(max_length=100)] = None,
 ):
     stmt = service.thread_filters(
         service.readable_threads(subject),
@@ -47,17 +48,17 @@ def create_thread(data: ThreadCreate, session: SessionDep, subject: Writer):
 
 
 @router.get("/threads/{thread_id}", response_model=ThreadDetail)
-def get_thread(thread_id: int, session: SessionDep, subject: Reader):
+def get_thread(thread_id: Id, session: SessionDep, subject: Reader):
     return service.get_thread(session, subject, thread_id, with_messages=True)
 
 
 @router.patch("/threads/{thread_id}", response_model=ThreadRead)
-def update_thread(thread_id: int, data: ThreadUpdate, session: SessionDep, subject: Writer):
+def update_thread(thread_id: Id, data: ThreadUpdate, session: SessionDep, subject: Writer):
     return service.update_thread(session, subject, thread_id, data)
 
 
 @router.post(
     "/threads/{thread_id}/messages", response_model=MessageRead, status_code=status.HTTP_201_CREATED
 )
-def post_message(thread_id: int, data: MessageCreate, session: SessionDep, subject: Sender):
+def post_message(thread_id: Id, data: MessageCreate, session: SessionDep, subject: Sender):
     return service.post_message(session, subject, thread_id, data)

@@ -3,16 +3,16 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.core.schema import Input, LanguageTag, Output
+from app.core.schema import Id, Input, LanguageTag, Output
 
 MAX_BODY = 1600  # Twilio's limit for one SMS body; longer notes belong in email or a link
 
 
 class ThreadCreate(Input):
-    student_id: int | None = None
-    guardian_ids: list[int] = Field(min_length=1, max_length=20)
+    student_id: Id | None = None
+    guardian_ids: list[Id] = Field(min_length=1, max_length=20)
     subject: str = Field(default="", max_length=200)
-    school_id: int | None = None
+    school_id: Id | None = None
 
 
 class ThreadUpdate(Input):

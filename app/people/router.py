@@ -6,6 +6,7 @@ from sqlalchemy import or_, select
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
+from app.core.schema import Id, Text
 from app.people import service
 from app.people.models import Staff, StaffSchool
 from app.people.schemas import (
@@ -23,7 +24,7 @@ from app.people.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
-Q = Annotated[str | None, Query(max_length=100, description="Free-text search")]
+Q = Annotated[Text | None, Query(max_length=100, description="Free-text search")]
 
 
 @router.get("/staff", response_model=ListResource[StaffRead])
@@ -32,8 +33,8 @@ def list_staff(
     subject: Reader,
     page: PageDep,
     q: Q = None,
-    school_id: int | None = None,
-    role: str | None = None,
+    school_id: Id | None = None,
+    role: Text | None = None,
 ):
     stmt = service.readable_staff(subject)
     if school_id is not None:
@@ -54,12 +55,12 @@ def create_staff(data: StaffCreate, session: SessionDep, subject: Writer):
 
 
 @router.get("/staff/{staff_id}", response_model=StaffRead)
-def get_staff(staff_id: int, session: SessionDep, subject: Reader):
+def get_staff(staff_id: Id, session: SessionDep, subject: Reader):
     return service.get_staff(session, subject, staff_id)
 
 
 @router.patch("/staff/{staff_id}", response_model=StaffRead)
-def update_staff(staff_id: int, data: StaffUpdate, session: SessionDep, subject: Writer):
+def update_staff(staff_id: Id, data: StaffUpdate, session: SessionDep, subject: Writer):
     return service.update_staff(session, subject, staff_id, data)
 
 
@@ -69,9 +70,9 @@ def list_students(
     subject: Reader,
     page: PageDep,
     q: Q = None,
-    school_id: int | None = None,
-    section_id: int | None = None,
-    grade: str | None = None,
+    school_id: Id | None = None,
+    section_id: Id | None = None,
+    grade: Text | None = None,
     active: bool | None = None,
 ):
     stmt = service.student_filters(
@@ -92,22 +93,22 @@ def create_student(data: StudentCreate, session: SessionDep, subject: Writer):
 
 
 @router.get("/students/{student_id}", response_model=StudentRead)
-def get_student(student_id: int, session: SessionDep, subject: Reader):
+def get_student(student_id: Id, session: SessionDep, subject: Reader):
     return service.get_student(session, subject, student_id)
 
 
 @router.patch("/students/{student_id}", response_model=StudentRead)
-def update_student(student_id: int, data: StudentUpdate, session: SessionDep, subject: Writer):
+def update_student(student_id: Id, data: StudentUpdate, session: SessionDep, subject: Writer):
     return service.update_student(session, subject, student_id, data)
 
 
 @router.delete("/students/{student_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_student(student_id: int, session: SessionDep, subject: Writer) -> None:
+def delete_student(student_id: Id, session: SessionDep, subject: Writer) -> None:
     service.delete_student(session, subject, student_id)
 
 
 @router.get("/students/{student_id}/family", response_model=Family)
-def get_family(student_id: int, session: SessionDep, subject: Reader):
+def get_family(student_id: Id, session: SessionDep, subject: Reader):
     """The student's guardians, with their languages, channels and relationship."""
     return service.family(session, subject, student_id)
 
@@ -118,10 +119,10 @@ def list_guardians(
     subject: Reader,
     page: PageDep,
     q: Q = None,
-    school_id: int | None = None,
-    section_id: int | None = None,
-    student_id: int | None = None,
-    language: Annotated[str | None, Query(max_length=35)] = None,
+    school_id: Id | None = None,
+    section_id: Id | None = None,
+    student_id: Id | None = None,
+    language: Annotated[Text | None, Query(max_length=35)] = None,
     active: bool | None = None,
 ):
     stmt = service.guardian_filters(
@@ -143,22 +144,22 @@ def create_guardian(data: GuardianCreate, session: SessionDep, subject: Writer):
 
 
 @router.get("/guardians/{guardian_id}", response_model=GuardianRead)
-def get_guardian(guardian_id: int, session: SessionDep, subject: Reader):
+def get_guardian(guardian_id: Id, session: SessionDep, subject: Reader):
     return service.guardian_read(service.get_guardian(session, subject, guardian_id))
 
 
 @router.patch("/guardians/{guardian_id}", response_model=GuardianRead)
-def update_guardian(guardian_id: int, data: GuardianUpdate, session: SessionDep, subject: Writer):
+def update_guardian(guardian_id: Id, data: GuardianUpdate, session: SessionDep, subject: Writer):
     return service.guardian_read(service.update_guardian(session, subject, guardian_id, data))
 
 
 @router.post("/guardians/{guardian_id}/students", response_model=GuardianRead)
-def link_student(guardian_id: int, data: GuardianLink, session: SessionDep, subject: Writer):
+def link_student(guardian_id: Id, data: GuardianLink, session: SessionDep, subject: Writer):
     return service.guardian_read(
         service.link_student(session, subject, guardian_id, data.student_id, data.relationship)
     )
 
 
 @router.delete("/guardians/{guardian_id}/students/{student_id}", response_model=GuardianRead)
-def unlink_student(guardian_id: int, student_id: int, session: SessionDep, subject: Writer):
+def unlink_student(guardian_id: Id, student_id: Id, session: SessionDep, subject: Writer):
     return service.guardian_read(service.unlink_student(session, subject, guardian_id, student_id))

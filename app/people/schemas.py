@@ -2,7 +2,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from app.core.schema import Email, Input, LanguageTag, Name, Output, Phone
+from app.core.schema import Email, Id, Input, LanguageTag, Name, Output, Phone
 
 RoleField = Literal["admin", "office", "teacher"]
 Channel = Literal["sms", "email"]
@@ -26,7 +26,7 @@ class StaffCreate(Input):
     role: RoleField = "teacher"
     ui_language: LanguageTag = "en"
     password: str | None = Field(default=None, min_length=10, max_length=200)
-    school_ids: list[int] = Field(default_factory=list, max_length=100)
+    school_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class StaffUpdate(Input):
@@ -36,7 +36,7 @@ class StaffUpdate(Input):
     ui_language: LanguageTag | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)
     active: bool | None = None
-    school_ids: list[int] | None = Field(default=None, max_length=100)
+    school_ids: list[Id] | None = Field(default=None, max_length=100)
 
 
 class StaffRead(Output):
@@ -50,7 +50,7 @@ class StaffRead(Output):
 
 
 class StudentCreate(Input):
-    school_id: int
+    school_id: Id
     external_id: str = ExternalId
     given_name: Name
     family_name: Name
@@ -82,7 +82,7 @@ class GuardianCreate(Input):
     email: Email | None = None
     language: LanguageTag = "en"
     channels: list[Channel] = Field(default_factory=lambda: ["sms"], max_length=2)
-    student_ids: list[int] = Field(default_factory=list, max_length=50)
+    student_ids: list[Id] = Field(default_factory=list, max_length=50)
     relationship: Relationship = "guardian"
 
     _check_channels = field_validator("channels")(_channels)
@@ -123,7 +123,7 @@ class GuardianRead(Output):
 
 
 class GuardianLink(Input):
-    student_id: int
+    student_id: Id
     relationship: Relationship = "guardian"
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
@@ -97,7 +97,8 @@ def create_staff(session: Session, subject: AuthSubject, data: StaffCreate) -> S
     if data.role != "admin" and not data.school_ids:
         raise Invalid("A teacher or office staff member must belong to at least one school.")
     school_ids = _check_schools(session, subject, data.school_ids)
-    if session.scalar(select(Staff.id).where(Staff.email == data.email)):
+    # Sign-in matches emails in any case, so two accounts may not differ only by case.
+    if session.scalar(select(Staff.id).where(func.lower(Staff.email) == data.email.lower())):
         raise Conflict(f"A staff member with email {data.email} already exists.")
     staff = Staff(
         name=data.name,
@@ -123,8 +124,10 @@ def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: St
             raise Invalid(f"'{name}' cannot be empty.")
     if (
         "email" in changes
-        and changes["email"] != staff.email
-        and session.scalar(select(Staff.id).where(Staff.email == changes["email"]))
+        and changes["email"].lower() != staff.email.lower()
+        and session.scalar(
+            select(Staff.id).where(func.lower(Staff.email) == changes["email"].lower())
+        )
     ):
         raise Conflict(f"A staff member with email {changes['email']} already exists.")
     if changes.get("school_ids") is not None:

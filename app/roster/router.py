@@ -5,6 +5,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
+from app.core.schema import Id
 from app.roster import service
 from app.roster.models import RosterImport
 from app.roster.schemas import ImportRead, ImportSummary
@@ -57,7 +58,7 @@ def create_guardian_import(
             "family_name, phone, email, language, relationship."
         ),
     ],
-    school_id: Annotated[int, Form(description="The school whose students the file names.")],
+    school_id: Annotated[Id, Form(description="The school whose students the file names.")],
     dry_run: Annotated[bool, Form(description="Report what would change; save nothing.")] = False,
 ):
     """Queue a plain CSV import of guardians for one school (office or admin, `write`)."""
@@ -95,6 +96,6 @@ def list_imports(
 
 
 @router.get("/imports/{import_id}", response_model=ImportRead)
-def get_import(import_id: int, session: SessionDep, subject: Reader):
+def get_import(import_id: Id, session: SessionDep, subject: Reader):
     """An import's status and, once it has run, its report."""
     return ImportRead.of(service.get_import(session, subject, import_id))

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, status
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
+from app.core.schema import Id, Text
 from app.schools import service
 from app.schools.schemas import (
     EnrollmentCreate,
@@ -25,7 +26,7 @@ def list_schools(
     session: SessionDep,
     subject: Reader,
     page: PageDep,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[Text | None, Query(max_length=100)] = None,
 ):
     stmt = service.readable_schools(subject)
     if q:
@@ -40,17 +41,17 @@ def create_school(data: SchoolCreate, session: SessionDep, subject: Writer):
 
 
 @router.get("/schools/{school_id}", response_model=SchoolRead)
-def get_school(school_id: int, session: SessionDep, subject: Reader):
+def get_school(school_id: Id, session: SessionDep, subject: Reader):
     return service.get_school(session, subject, school_id)
 
 
 @router.patch("/schools/{school_id}", response_model=SchoolRead)
-def update_school(school_id: int, data: SchoolUpdate, session: SessionDep, subject: Writer):
+def update_school(school_id: Id, data: SchoolUpdate, session: SessionDep, subject: Writer):
     return service.update_school(session, subject, school_id, data)
 
 
 @router.delete("/schools/{school_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_school(school_id: int, session: SessionDep, subject: Writer) -> None:
+def delete_school(school_id: Id, session: SessionDep, subject: Writer) -> None:
     service.delete_school(session, subject, school_id)
 
 
@@ -59,9 +60,9 @@ def list_sections(
     session: SessionDep,
     subject: Reader,
     page: PageDep,
-    school_id: int | None = None,
-    staff_id: int | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    school_id: Id | None = None,
+    staff_id: Id | None = None,
+    q: Annotated[Text | None, Query(max_length=100)] = None,
 ):
     stmt = service.section_filters(
         service.readable_sections(subject), school_id=school_id, staff_id=staff_id, q=q
@@ -76,35 +77,35 @@ def create_section(data: SectionCreate, session: SessionDep, subject: Writer):
 
 
 @router.get("/sections/{section_id}", response_model=SectionRead)
-def get_section(section_id: int, session: SessionDep, subject: Reader):
+def get_section(section_id: Id, session: SessionDep, subject: Reader):
     return service.section_read(service.get_section(session, subject, section_id))
 
 
 @router.patch("/sections/{section_id}", response_model=SectionRead)
-def update_section(section_id: int, data: SectionUpdate, session: SessionDep, subject: Writer):
+def update_section(section_id: Id, data: SectionUpdate, session: SessionDep, subject: Writer):
     return service.section_read(service.update_section(session, subject, section_id, data))
 
 
 @router.delete("/sections/{section_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_section(section_id: int, session: SessionDep, subject: Writer) -> None:
+def delete_section(section_id: Id, session: SessionDep, subject: Writer) -> None:
     service.delete_section(session, subject, section_id)
 
 
 @router.post("/sections/{section_id}/enrollments", response_model=SectionRead)
-def enroll(section_id: int, data: EnrollmentCreate, session: SessionDep, subject: Writer):
+def enroll(section_id: Id, data: EnrollmentCreate, session: SessionDep, subject: Writer):
     return service.section_read(service.enroll(session, subject, section_id, data.student_id))
 
 
 @router.delete("/sections/{section_id}/enrollments/{student_id}", response_model=SectionRead)
-def unenroll(section_id: int, student_id: int, session: SessionDep, subject: Writer):
+def unenroll(section_id: Id, student_id: Id, session: SessionDep, subject: Writer):
     return service.section_read(service.unenroll(session, subject, section_id, student_id))
 
 
 @router.post("/sections/{section_id}/teachers", response_model=SectionRead)
-def assign_teacher(section_id: int, data: TeacherAssign, session: SessionDep, subject: Writer):
+def assign_teacher(section_id: Id, data: TeacherAssign, session: SessionDep, subject: Writer):
     return service.section_read(service.assign_teacher(session, subject, section_id, data.staff_id))
 
 
 @router.delete("/sections/{section_id}/teachers/{staff_id}", response_model=SectionRead)
-def unassign_teacher(section_id: int, staff_id: int, session: SessionDep, subject: Writer):
+def unassign_teacher(section_id: Id, staff_id: Id, session: SessionDep, subject: Writer):
     return service.section_read(service.unassign_teacher(session, subject, section_id, staff_id))

@@ -3,7 +3,7 @@ from datetime import datetime, time
 
 from pydantic import Field, field_validator
 
-from app.core.schema import Input, LanguageTag, Name, Output, Timezone
+from app.core.schema import Id, Input, LanguageTag, Name, Output, Timezone
 
 _SENDER_RE = re.compile(r"^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$")
 
@@ -55,9 +55,9 @@ class SchoolRead(Output):
 
 
 class SectionCreate(Input):
-    school_id: int
+    school_id: Id
     name: Name
-    teacher_ids: list[int] = Field(default_factory=list, max_length=50)
+    teacher_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class SectionUpdate(Input):
@@ -75,8 +75,8 @@ class SectionRead(Output):
 
 
 class EnrollmentCreate(Input):
-    student_id: int
+    student_id: Id
 
 
 class TeacherAssign(Input):
-    staff_id: int
+    staff_id: Id

@@ -26,6 +26,7 @@ lint: setup
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/ruff format --check app tests migrations bench
 
+# Two catalogs: `messages` (what families read) and `web` (the staff pages).
 # Notice templates and system texts → locales/messages.pot → each locales/<lang>/.../messages.po
 # (new strings arrive empty for translators) → the compiled .mo files Hearth reads. Commit all.
 catalogs: setup
@@ -33,6 +34,10 @@ catalogs: setup
 		--copyright-holder="Hearth contributors" -o locales/messages.pot .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales
 	$(BIN)/pybabel compile -d locales --statistics
+	$(BIN)/pybabel extract -F babel-web.cfg -k translate:2 -k N_ -c TRANSLATORS: --project=Hearth \
+		--copyright-holder="Hearth contributors" -o locales/web.pot .
+	$(BIN)/pybabel update -D web -i locales/web.pot -d locales
+	$(BIN)/pybabel compile -D web -d locales --statistics
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

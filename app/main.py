@@ -2,8 +2,10 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import app.models  # noqa: F401  (every table known before any query)
@@ -12,15 +14,22 @@ from app import __version__
 from app.broadcasts.router import router as broadcasts_router
 from app.core.config import get_settings
 from app.core.db import SessionDep
-from app.core.errors import install_error_handlers
+from app.core.errors import ERROR_RESPONSES, install_error_handlers
+from app.core.logging import RequestContext
 from app.core.queue import huey, start_embedded_consumer
 from app.delivery.router import router as delivery_router
 from app.messaging.router import router as messaging_router
+from app.operations.router import router as operations_router
 from app.people.router import router as people_router
+from app.records.router import router as records_router
 from app.roster.router import router as roster_router
 from app.roster.upload_limit import RosterUploadLimit
 from app.schools.router import router as schools_router
 from app.translation.router import router as translation_router
+from app.web.pages import install_page_errors
+from app.web.router import router as web_router
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app() -> FastAPI:
@@ -41,21 +50,29 @@ def create_app() -> FastAPI:
         version=__version__,
         description="Two-way, translated messaging between schools and families.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
+    install_page_errors(app)
     # BodySizeLimit everywhere, with a larger cap for roster uploads.
     app.add_middleware(
         RosterUploadLimit,
         max_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.roster_max_upload_bytes,
     )
+    # Outermost: every request, a refused one too, gets a request id and an access line.
+    app.add_middleware(RequestContext)
     app.include_router(schools_router)
     app.include_router(people_router)
+    app.include_router(records_router)
     app.include_router(messaging_router)
     app.include_router(roster_router)
     app.include_router(translation_router)
     app.include_router(delivery_router)
     app.include_router(broadcasts_router)
+    app.include_router(operations_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     if settings.env == "dev":
         from app.devtools.router import router as devtools_router

@@ -8,10 +8,13 @@ from sqlalchemy import Connection
 
 
 def project_root() -> Path:
-    """The folder holding alembic.ini: the source tree, or the working directory of an
-    installed copy (the container runs from the folder it copied migrations into)."""
-    source = Path(__file__).resolve().parents[2]
-    return source if (source / "alembic.ini").exists() else Path.cwd()
+    """The folder holding alembic.ini and migrations/: the source tree, else the copy an
+    installed package carries in app/_bundled/ (see setup.py), else the working directory."""
+    package = Path(__file__).resolve().parents[1]
+    for root in (package.parent, package / "_bundled"):
+        if (root / "alembic.ini").exists():
+            return root
+    return Path.cwd()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

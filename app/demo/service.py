@@ -16,6 +16,7 @@ from app.schools.models import Enrollment, School, Section, SectionTeacher
 
 DEMO_SCHOOL_ID = "demo-riverside"
 ADMIN_EMAIL = "admin@riverside.example.org"
+OFFICE_EMAIL = "office@riverside.example.org"
 DEMO_PASSWORD = "riverside-demo"  # dev only: `hearth serve --demo` refuses production mode
 
 TEACHERS = [
@@ -133,7 +134,7 @@ def seed(session: Session) -> bool:
     session.add(
         Staff(
             name="Office – Pat Kim",
-            email="office@riverside.example.org",
+            email=OFFICE_EMAIL,
             role="office",
             password_hash=password,
             school_links=[StaffSchool(school_id=school.id)],

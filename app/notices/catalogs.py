@@ -13,11 +13,13 @@ from babel.support import Translations
 
 
 def project_dir(name: str) -> Path:
-    """A top-level folder of the project: in the source tree, or in the working directory of
-    an installed copy (the container copies locales/ and message_templates/ beside
-    alembic.ini and runs from there)."""
-    source = Path(__file__).resolve().parents[2] / name
-    return source if source.is_dir() else Path.cwd() / name
+    """A top-level folder of the project: in the source tree, else the copy an installed
+    package carries in app/_bundled/ (see setup.py), else in the working directory."""
+    package = Path(__file__).resolve().parents[1]
+    for folder in (package.parent / name, package / "_bundled" / name):
+        if folder.is_dir():
+            return folder
+    return Path.cwd() / name
 
 
 LOCALES_DIR = project_dir("locales")

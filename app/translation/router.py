@@ -1,18 +1,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import select
 
-from app.audit import service as audit
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
-from app.core.errors import Conflict, Invalid, NotFound
-from app.core.schema import LanguageTag
+from app.core.schema import Id, LanguageTag
 from app.people import service as people
-from app.schools import service as schools
 from app.translation import detect, packages, service
 from app.translation.languages import mt_code
-from app.translation.models import GlossaryTerm
 from app.translation.schemas import (
     GlossaryTermCreate,
     GlossaryTermRead,
@@ -76,15 +71,8 @@ def languages(
 
 
 @router.get("/schools/{school_id}/glossary", response_model=list[GlossaryTermRead])
-def list_glossary(school_id: int, session: SessionDep, subject: Reader):
-    schools.get_school(session, subject, school_id)
-    return list(
-        session.scalars(
-            select(GlossaryTerm)
-            .where(GlossaryTerm.school_id == school_id)
-            .order_by(GlossaryTerm.term)
-        )
-    )
+def list_glossary(school_id: Id, session: SessionDep, subject: Reader):
+    return service.glossary_terms(session, subject, school_id)
 
 
 @router.post(
@@ -93,39 +81,11 @@ def list_glossary(school_id: int, session: SessionDep, subject: Reader):
     status_code=status.HTTP_201_CREATED,
 )
 def add_glossary_term(
-    school_id: int, data: GlossaryTermCreate, session: SessionDep, subject: Writer
+    school_id: Id, data: GlossaryTermCreate, session: SessionDep, subject: Writer
 ):
-    schools.get_school(session, subject, school_id)
-    subject.require_role("office", "change the glossary")
-    if not data.keep and not data.renderings:
-        raise Invalid("Give renderings per language, or keep: true to keep the term as written.")
-    term = " ".join(data.term.split())
-    if session.scalar(
-        select(GlossaryTerm.id).where(
-            GlossaryTerm.school_id == school_id, GlossaryTerm.term == term
-        )
-    ):
-        raise Conflict(f"'{term}' is already in this school's glossary.")
-    row = GlossaryTerm(
-        school_id=school_id, term=term, keep=data.keep, renderings=dict(data.renderings)
-    )
-    session.add(row)
-    session.flush()
-    audit.record(
-        session, subject.actor, "glossary.create", "glossary_term", row.id, school_id=school_id
-    )
-    session.commit()
-    return row
+    return service.add_glossary_term(session, subject, school_id, data)
 
 
 @router.delete("/schools/{school_id}/glossary/{term_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_glossary_term(
-    school_id: int, term_id: int, session: SessionDep, subject: Writer
-) -> None:
-    schools.get_school(session, subject, school_id)
-    subject.require_role("office", "change the glossary")
-    row = session.get(GlossaryTerm, term_id)
-    if row is None or row.school_id != school_id:
-        raise NotFound("No such glossary term.")
-    session.delete(row)
-    session.commit()
+def delete_glossary_term(school_id: Id, term_id: Id, session: SessionDep, subject: Writer) -> None:
+    service.delete_glossary_term(session, subject, school_id, term_id)

@@ -13,6 +13,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.auth.service import AuthSubject
+from app.core import metrics
+from app.core.errors import Conflict, Invalid, NotFound
+from app.schools import service as schools
 from app.translation.argos import InstalledPair, engine
 from app.translation.languages import ENGLISH, display_names, mt_code
 from app.translation.models import CachedTranslation, GlossaryTerm, MessageTranslation
@@ -25,6 +30,7 @@ from app.translation.protect import (
     mask,
     restore,
 )
+from app.translation.schemas import GlossaryTermCreate
 
 log = logging.getLogger("hearth.translation")
 
@@ -164,9 +170,12 @@ def translate(
         ).all()
     )
     todo = [i for i, h in enumerate(hashes) if h not in cached]
+    metrics.TRANSLATION_CACHE_HITS.inc(len(texts) - len(todo))
+    metrics.TRANSLATION_CACHE_MISSES.inc(len(todo))
     unique_todo = list({hashes[i]: i for i in todo}.values())
     if unique_todo:
-        fresh = _translate_masked(route, [masked[i] for i in unique_todo])
+        with metrics.TRANSLATION_SECONDS.labels(route=route.coverage).time():
+            fresh = _translate_masked(route, [masked[i] for i in unique_todo])
         new_rows = {hashes[i]: text for i, text in zip(unique_todo, fresh, strict=True)}
         _store(session, src, tgt, engine_id, new_rows)
     else:
@@ -198,11 +207,72 @@ def _store(session: Session, src: str, tgt: str, engine_id: str, rows: dict[str,
     session.execute(insert(CachedTranslation).on_conflict_do_nothing(), values)
 
 
+def cache_text_hash(text: str, protection: Protection | None = None) -> str:
+    """The cache's `text_hash` for `text`, as `translate` computes it: how records deletion
+    finds the cache rows a family's messages left behind."""
+    return _hash(mask(normalize(text), protection).text)
+
+
 def glossary(session: Session, school_id: int) -> list[GlossaryEntry]:
     return [
         GlossaryEntry(g.term, {mt_code(k): v for k, v in g.renderings.items()}, g.keep)
         for g in session.scalars(select(GlossaryTerm).where(GlossaryTerm.school_id == school_id))
     ]
+
+
+# A school's glossary: the same rules for the API and the admin pages --------------------------
+
+
+def glossary_terms(session: Session, subject: AuthSubject, school_id: int) -> list[GlossaryTerm]:
+    schools.get_school(session, subject, school_id)
+    return list(
+        session.scalars(
+            select(GlossaryTerm)
+            .where(GlossaryTerm.school_id == school_id)
+            .order_by(GlossaryTerm.term)
+        )
+    )
+
+
+def add_glossary_term(
+    session: Session, subject: AuthSubject, school_id: int, data: GlossaryTermCreate
+) -> GlossaryTerm:
+    schools.get_school(session, subject, school_id)
+    subject.require_role("office", "change the glossary")
+    if not data.keep and not data.renderings:
+        raise Invalid("Give renderings per language, or keep: true to keep the term as written.")
+    term = " ".join(data.term.split())
+    if session.scalar(
+        select(GlossaryTerm.id).where(
+            GlossaryTerm.school_id == school_id, GlossaryTerm.term == term
+        )
+    ):
+        raise Conflict(f"'{term}' is already in this school's glossary.")
+    row = GlossaryTerm(
+        school_id=school_id, term=term, keep=data.keep, renderings=dict(data.renderings)
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, subject.actor, "glossary.create", "glossary_term", row.id, school_id=school_id
+    )
+    session.commit()
+    return row
+
+
+def delete_glossary_term(
+    session: Session, subject: AuthSubject, school_id: int, term_id: int
+) -> None:
+    schools.get_school(session, subject, school_id)
+    subject.require_role("office", "change the glossary")
+    row = session.get(GlossaryTerm, term_id)
+    if row is None or row.school_id != school_id:
+        raise NotFound("No such glossary term.")
+    audit.record(
+        session, subject.actor, "glossary.delete", "glossary_term", row.id, school_id=school_id
+    )
+    session.delete(row)
+    session.commit()
 
 
 # Messages -------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from alembic import op
 
 import app.core.db
 
-
 revision: str = "68cdcc84719c"
 down_revision: str | None = "965207916222"
 branch_labels: str | Sequence[str] | None = None

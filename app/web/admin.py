@@ -42,7 +42,7 @@ from app.translation.schemas import GlossaryTermCreate
 from app.web import service
 from app.web.i18n import UI_LANGUAGES, gettext_for, ui_language
 from app.web.models import PasswordReset
-from app.web.pages import Viewer, render, request_language, require, translate
+from app.web.pages import Viewer, form_id, render, request_language, require, translate
 from app.web.service import N_
 
 log = logging.getLogger("hearth.web")
@@ -105,9 +105,10 @@ def _ids(values: Iterable[str]) -> list[int]:
     out = []
     for value in values:
         if value.strip():
-            if not value.strip().isdigit() or not 1 <= int(value) <= MAX_ID:
+            school_id = form_id(value)
+            if school_id is None:
                 raise Invalid(N_("Choose schools from the list."))
-            out.append(int(value))
+            out.append(school_id)
     return out
 
 

@@ -42,7 +42,7 @@ from app.schools import service as schools
 from app.schools.models import School
 from app.translation import packages
 from app.translation.languages import mt_code
-from app.web.pages import Viewer, render, request_language, require, translate
+from app.web.pages import Viewer, form_id, render, request_language, require, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -232,7 +232,9 @@ def _audience_options(
     everyone = broadcasts.recipients(session, subject, school.id, Audience(whole_school=True))
     codes = {r.language for r in everyone}
     return {
-        "grades": sorted(grades, key=lambda g: (not g.isdigit(), int(g) if g.isdigit() else 0, g)),
+        "grades": sorted(
+            grades, key=lambda g: (not g.isdecimal(), int(g) if g.isdecimal() else 0, g)
+        ),
         "sections": [s for s in sections if s.active],
         "languages": sorted(((c, language_label(c, lang)) for c in codes), key=lambda x: x[1]),
         "family_count": len(everyone),
@@ -356,9 +358,10 @@ def _draft(state: dict[str, Any], school: School) -> BroadcastDraft:
     whole = state["audience"] == "whole_school"
     section_ids = []
     for raw in state["sections"]:
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        section_id = form_id(raw)
+        if section_id is None:
             raise Invalid("Choose classes from the list.")
-        section_ids.append(int(raw))
+        section_ids.append(section_id)
     if not whole and not state["grades"] and not section_ids:
         raise Invalid("Choose who gets it: the whole school, or at least one grade or class.")
     template = state["template"] or None
@@ -426,10 +429,10 @@ def _school_for(
 
 
 def _form_school(session: Session, subject: AuthSubject, form: FormData) -> School:
-    raw = form.get("school_id")
-    if not isinstance(raw, str) or not raw.strip().isdigit() or int(raw) > MAX_ID:
+    school_id = form_id(form.get("school_id"))
+    if school_id is None:
         raise Invalid("Choose the school.")
-    return schools.get_school(session, subject, int(raw))
+    return schools.get_school(session, subject, school_id)
 
 
 @router.get("/broadcasts/new")
@@ -922,8 +925,8 @@ def roster_guardians(
     require(viewer, "office")
     subject = viewer.subject
     try:
-        raw = form.get("school_id")
-        if not isinstance(raw, str) or not raw.isdigit() or int(raw) > MAX_ID:
+        school_id = form_id(form.get("school_id"))
+        if school_id is None:
             raise Invalid("Choose the school whose families the file lists.")
         data, filename = _upload(form)
         job = roster.queue_guardian_csv(
@@ -931,7 +934,7 @@ def roster_guardians(
             subject,
             data=data,
             filename=filename,
-            school_id=int(raw),
+            school_id=school_id,
             dry_run=_checked(form, "dry_run"),
         )
     except HearthError as exc:

@@ -18,6 +18,7 @@ from app.core.errors import (
     http_error_response,
     validation_error_response,
 )
+from app.core.schema import MAX_ID
 from app.core.security import constant_time_equal
 from app.web import service
 from app.web.i18n import environment, gettext_for, ui_language
@@ -72,6 +73,18 @@ async def checked(
 
 
 Viewer = Annotated[service.SignedIn, Depends(checked)]
+
+
+def form_id(raw: object) -> int | None:
+    """An id typed into a form or query string, or None. `isdecimal` (not `isdigit`, which
+    accepts "²") keeps `int()` from raising, the length cap keeps it from huge numbers."""
+    if not isinstance(raw, str):
+        return None
+    raw = raw.strip()
+    if not raw.isdecimal() or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None
 
 
 def require(viewer: service.SignedIn, role: str) -> None:

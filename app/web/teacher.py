@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, selectinload
 from app.core.db import SessionDep
 from app.core.errors import HearthError, Invalid, NotFound
 from app.core.pagination import Page, paginate
-from app.core.schema import MAX_ID
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
 from app.messaging import service as messaging
@@ -35,7 +34,7 @@ from app.translation import service as translation
 from app.translation.languages import display_names, mt_code
 from app.translation.protect import Protection
 from app.web.i18n import ui_language
-from app.web.pages import Viewer, render, translate
+from app.web.pages import Viewer, form_id, render, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,10 +104,6 @@ def _full_name(person: Guardian | Student) -> str:
     return f"{person.given_name} {person.family_name}"
 
 
-def _parse_id(raw: str | None) -> int | None:
-    if raw and raw.isdigit() and 1 <= int(raw) <= MAX_ID:
-        return int(raw)
-    return None
 
 
 def _excerpt(text: str, limit: int = 140) -> str:
@@ -247,7 +242,7 @@ def _inbox_rows(
 
 @router.get("/inbox")
 def inbox(request: Request, session: SessionDep, viewer: Viewer, page: str = "1") -> Response:
-    number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    number = min(form_id(page) or 1, 100_000)
     threads, total = paginate(
         session, inbox_statement(viewer), Page(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     )
@@ -269,7 +264,7 @@ def inbox(request: Request, session: SessionDep, viewer: Viewer, page: str = "1"
 
 
 def _thread_or_404(session: Session, viewer: Viewer, raw_id: str, with_messages: bool) -> Thread:
-    thread_id = _parse_id(raw_id)
+    thread_id = form_id(raw_id)
     if thread_id is None:
         raise NotFound("No such thread.")
     return messaging.get_thread(session, viewer.subject, thread_id, with_messages=with_messages)
@@ -414,12 +409,12 @@ async def note_form(request: Request) -> NoteForm:
         return value.replace("\r\n", "\n")[:limit] if isinstance(value, str) else ""
 
     return NoteForm(
-        student_id=_parse_id(text("student_id", 12)),
+        student_id=form_id(text("student_id", 12)),
         guardian_ids=sorted(
             {
                 i
                 for raw in form.getlist("guardian_ids")[:50]
-                if isinstance(raw, str) and (i := _parse_id(raw)) is not None
+                if isinstance(raw, str) and (i := form_id(raw)) is not None
             }
         ),
         subject=" ".join(text("subject", 400).split()),
@@ -788,7 +783,7 @@ def compose(
     q: str = "",
 ) -> Response:
     context = _compose_context(
-        request, session, viewer, student_id=_parse_id(student_id), q=q[:100].strip()
+        request, session, viewer, student_id=form_id(student_id), q=q[:100].strip()
     )
     return render(request, "teacher/compose.html", context)
 

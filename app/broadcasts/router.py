@@ -38,20 +38,9 @@ def cancel(broadcast_id: Id, session: SessionDep, subject: Sender):
 
 @router.get("/{broadcast_id}/report.csv", response_class=Response)
 def report_csv(broadcast_id: Id, session: SessionDep, subject: Reader) -> Response:
-    broadcast = service.get(session, subject, broadcast_id)
-    from app.audit import service as audit
-
-    audit.record(
-        session,
-        subject.actor,
-        "broadcast.export",
-        "broadcast",
-        broadcast.id,
-        school_id=broadcast.school_id,
-    )
-    session.commit()
+    name, body = service.export_csv(session, subject, broadcast_id)
     return Response(
-        service.report_csv(session, broadcast),
+        body,
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="broadcast-{broadcast.id}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

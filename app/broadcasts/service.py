@@ -541,6 +541,22 @@ def report(session: Session, broadcast: Broadcast) -> dict[str, Any]:
     }
 
 
+def export_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tuple[str, str]:
+    """(file name, CSV) of a broadcast's report. Every family's address and delivery state
+    leaves Hearth with it, so each export is recorded."""
+    broadcast = get(session, subject, broadcast_id)
+    audit.record(
+        session,
+        subject.actor,
+        "broadcast.export",
+        "broadcast",
+        broadcast.id,
+        school_id=broadcast.school_id,
+    )
+    session.commit()
+    return f"broadcast-{broadcast.id}.csv", report_csv(session, broadcast)
+
+
 def report_csv(session: Session, broadcast: Broadcast) -> str:
     out = io.StringIO()
     writer = csv.writer(out)

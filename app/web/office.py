@@ -18,7 +18,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.broadcasts import service as broadcasts
 from app.broadcasts.models import Broadcast
@@ -641,21 +640,11 @@ def broadcast_report_csv(
     broadcast_id: Id,
 ) -> Response:
     require(viewer, "office")
-    broadcast = broadcasts.get(session, viewer.subject, broadcast_id)
-    # Every family's address and delivery state leaves Hearth: recorded, as from the API.
-    audit.record(
-        session,
-        viewer.subject.actor,
-        "broadcast.export",
-        "broadcast",
-        broadcast.id,
-        school_id=broadcast.school_id,
-    )
-    session.commit()
+    name, body = broadcasts.export_csv(session, viewer.subject, broadcast_id)
     return Response(
-        broadcasts.report_csv(session, broadcast),
+        body,
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="broadcast-{broadcast.id}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -29,6 +29,9 @@ _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*")
 # SQLAlchemy puts a failed statement's parameters (bodies, phones) in its exception text.
 _SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
 
+# Addresses whose last part is a secret (a one-time password link): logged without it.
+_SECRET_PATH = re.compile(r"^(/password-reset/)[^/]+")
+
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -158,7 +161,8 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            method, path = scope.get("method", ""), scope.get("path", "")
+            method = scope.get("method", "")
+            path = _SECRET_PATH.sub(r"\1[token]", scope.get("path", ""))
             access_log.info(
                 "%s %s %s",
                 method,

@@ -19,6 +19,7 @@ from app.people.schemas import (
     StudentUpdate,
 )
 from app.schools.models import Enrollment, School, SectionTeacher
+from app.web import service as web_sessions
 
 # Readable statements: every list and get starts from one of these -------------------------
 
@@ -134,11 +135,15 @@ def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: St
         wanted = _check_schools(session, subject, changes.pop("school_ids"))
         staff.school_links = [StaffSchool(school_id=s) for s in wanted]
     changes.pop("school_ids", None)
+    # A new password or a deactivation signs the account out of every browser.
+    signed_out = "password" in changes or changes.get("active") is False
     if "password" in changes:
         password = changes.pop("password")
         staff.password_hash = hash_password(password) if password else None
     for name, value in changes.items():
         setattr(staff, name, value)
+    if signed_out:
+        web_sessions.end_sessions(session, staff.id)
     audit.record(
         session,
         subject.actor,

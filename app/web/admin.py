@@ -165,7 +165,7 @@ def send_password_link(session: Session, staff: Staff, actor: str) -> None:
         to=staff.email,
         subject=_("Your Hearth account"),
         text=text,
-        html="<p>" + text.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>",
+        html=service.mail_html(text),
         sender=settings.email_from,
     )
     staff_id = staff.id

@@ -644,7 +644,11 @@ def broadcast_report_csv(
     return Response(
         body,
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        # Every family's address: no copy stays in a cache.
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

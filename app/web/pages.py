@@ -3,6 +3,7 @@ language, and errors shown as pages instead of JSON."""
 
 import secrets
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +31,16 @@ FORM_COOKIE = "hearth_form"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Paths that always answer JSON: the API, webhooks and operations endpoints.
 _JSON_PREFIXES = ("/api/", "/webhooks/", "/metrics")
+# Every page: never inside another site's frame (a hidden "Confirm and send" under a decoy
+# button), no guessing of content types, no page address (a reset link) sent elsewhere, and
+# no copy of families' details left in the browser's cache after signing out.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 class SignInRequired(Exception):
@@ -126,7 +137,7 @@ def render(
         **(context or {}),
     }
     html = environment(lang).get_template(template).render(values)
-    return HTMLResponse(html, status_code=status_code, headers=headers)
+    return HTMLResponse(html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
 
 
 def render_public_form(
@@ -180,7 +191,9 @@ def install_page_errors(app: FastAPI) -> None:
     async def _sign_in(request: Request, _: SignInRequired) -> Response:
         target = "/sign-in"
         if request.method == "GET" and request.url.path not in ("/", "/sign-in"):
-            target += f"?next={request.url.path}"
+            # Back to the same page after signing in, its query (a chosen student) included.
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?" + urlencode({"next": back})
         if "hx-request" in request.headers:
             return Response(status_code=401, headers={"HX-Redirect": target})
         if not _wants_page(request):

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.background import BackgroundTask
 
 from app.core.db import SessionDep
 from app.core.errors import HearthError
@@ -29,8 +30,15 @@ PublicForm = Depends(check_form_cookie)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a path on this site: never an open redirect to another host.
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+    # Only a path on this site: never an open redirect to another host. Browsers read "\" as
+    # "/" and drop tabs and line breaks from addresses, so "/\t/evil.example" is "//evil…".
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return "/"
 
@@ -67,6 +75,8 @@ def sign_in(
             {"next": _safe_next(next), "email": email, "error": message},
             status_code=exc.status_code,
         )
+    # A new token at every sign-in; whatever session this browser had before ends here.
+    service.sign_out(session, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_cookie(response, SESSION_COOKIE, token)
     return response
@@ -89,9 +99,14 @@ def reset_request_page(request: Request) -> Response:
 def reset_request(
     request: Request, session: SessionDep, email: Annotated[str, Form(max_length=254)] = ""
 ) -> Response:
-    service.request_reset(session, email)
+    mail = service.request_reset(session, email)
+    # Committed before the link goes out: it never arrives for a token that was rolled back.
     session.commit()
-    return render_public_form(request, "password_reset.html", {"sent": True})
+    response = render_public_form(request, "password_reset.html", {"sent": True})
+    if mail is not None:
+        # Sent once the answer has gone: the time it takes must not tell who has an account.
+        response.background = BackgroundTask(service.send_staff_mail, mail)
+    return response
 
 
 @router.get("/password-reset/{token}")
@@ -146,6 +161,7 @@ def save_settings(
 ) -> Response:
     staff = session.merge(viewer.staff)
     errors: list[str] = []
+    password_changed = False
     if ui_language not in UI_LANGUAGES:
         errors.append(translate(request, "Choose one of the listed languages."))
     if new_password:
@@ -154,6 +170,7 @@ def save_settings(
         else:
             try:
                 staff.password_hash = hash_password(service.check_password(new_password))
+                password_changed = True
             except HearthError as exc:
                 errors.append(translate(request, exc.message))
     if errors:
@@ -162,5 +179,8 @@ def save_settings(
             request, "settings.html", {"languages": UI_LANGUAGES, "errors": errors}, status_code=422
         )
     staff.ui_language = ui_language
+    if password_changed:
+        # Whoever knew the old password is signed out everywhere; this browser stays in.
+        service.end_sessions(session, staff.id, keep=viewer.session_id)
     session.commit()
     return RedirectResponse("/settings?saved=1", status_code=303)

@@ -2,10 +2,12 @@
 CSRF token each, and password reset by a one-time emailed link."""
 
 import hashlib
+import html
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -15,7 +17,6 @@ from app.auth.service import IMPLIED, AuthSubject, load_staff, subject_for_staff
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import HearthError, Invalid
-from app.core.queue import enqueue_after_commit
 from app.core.security import hash_password, verify_password
 from app.delivery import channels
 from app.people.models import Staff
@@ -24,6 +25,8 @@ from app.web.models import PasswordReset, SignInAttempt, WebSession
 log = logging.getLogger("hearth.web")
 
 RATE_WINDOW = timedelta(minutes=15)
+# Reset links one account may be sent per RATE_WINDOW: the form must not flood a mailbox.
+MAX_RESETS = 3
 MIN_PASSWORD = 10
 # Every role works in the browser with the same rules as its API keys; the role and the
 # schools (checked by each service) decide what a staff member may do.
@@ -63,6 +66,26 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@lru_cache
+def _decoy_hash() -> str:
+    """Checked when no account matches, so that an unknown email takes as long to refuse as
+    a wrong password and sign-in cannot be used to find out who works here."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def mail_html(text: str) -> str:
+    """A plain-text staff email as HTML paragraphs, every character of it escaped."""
+    paragraphs = html.escape(text).split("\n\n")
+    return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+def send_staff_mail(mail: channels.Email) -> None:
+    try:
+        channels.email_channel().send(mail)
+    except channels.SendError as exc:
+        log.warning("could not send a staff email: %s", exc.code)
+
+
 def _failures(session: Session, column, value: str) -> int:
     return session.scalar(
         select(func.count())
@@ -85,7 +108,9 @@ def sign_in(session: Session, email: str, password: str, client: str) -> tuple[s
             N_("Too many failed sign-ins. Wait 15 minutes, or reset your password.")
         )
     staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email))
-    ok = staff is not None and staff.active and verify_password(password, staff.password_hash)
+    stored = staff.password_hash if staff is not None and staff.password_hash else None
+    matches = verify_password(password, stored or _decoy_hash())
+    ok = staff is not None and staff.active and stored is not None and matches
     session.add(SignInAttempt(email=email, client=client[:64], succeeded=ok))
     if not ok or staff is None:
         session.commit()
@@ -129,6 +154,9 @@ def current(session: Session, token: str | None) -> SignedIn | None:
         return None
     staff = load_staff(session, row.staff_id)
     if staff is None or not staff.active:
+        # Ended for good: reactivating the account must not bring this browser back in.
+        session.delete(row)
+        session.commit()
         return None
     # Touch at most once a minute: reading pages must not turn into a write each time.
     if (now - row.last_seen_at).total_seconds() > 60:
@@ -144,6 +172,21 @@ def sign_out(session: Session, token: str | None) -> None:
         session.commit()
 
 
+def end_sessions(session: Session, staff_id: int, keep: int | None = None) -> None:
+    """Signs a staff member out of every browser but the session `keep`, and voids their
+    outstanding reset links: after a new password, or when the account is deactivated.
+    The caller commits."""
+    ended = delete(WebSession).where(WebSession.staff_id == staff_id)
+    if keep is not None:
+        ended = ended.where(WebSession.id != keep)
+    session.execute(ended)
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.staff_id == staff_id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise Invalid(N_("Use at least 10 characters for the password."))
@@ -152,17 +195,26 @@ def check_password(password: str) -> str:
     return password
 
 
-def request_reset(session: Session, email: str) -> None:
-    """Email a one-time link if the address belongs to an active account. Says nothing
-    either way, so the form cannot be used to find out who works here."""
+def request_reset(session: Session, email: str) -> channels.Email | None:
+    """The email with a one-time link if the address belongs to an active account (None
+    otherwise, or when it was sent too many links lately). The caller commits, then sends
+    it after answering: the answer is the same, and as quick, either way, so the form
+    cannot be used to find out who works here."""
     settings = get_settings()
     staff = session.scalar(
         select(Staff).where(func.lower(Staff.email) == email.strip().lower()[:254])
     )
     if staff is None or not staff.active:
-        return
-    token = secrets.token_urlsafe(32)
+        return None
     now = utcnow()
+    recent = session.scalar(
+        select(func.count())
+        .select_from(PasswordReset)
+        .where(PasswordReset.staff_id == staff.id, PasswordReset.created_at > now - RATE_WINDOW)
+    )
+    if recent >= MAX_RESETS:
+        return None
+    token = secrets.token_urlsafe(32)
     session.add(
         PasswordReset(
             token_hash=_hash(token),
@@ -179,22 +231,13 @@ def request_reset(session: Session, email: str) -> None:
         f"{settings.password_reset_minutes} minutes):\n{link}\n\n"
         "If it was not you, ignore this email: your password stays as it is."
     )
-    mail = channels.Email(
+    return channels.Email(
         to=staff.email,
         subject="Reset your Hearth password",
         text=text,
-        html="<p>" + text.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>",
+        html=mail_html(text),
         sender=settings.email_from,
     )
-
-    def send() -> None:
-        try:
-            channels.email_channel().send(mail)
-        except channels.SendError as exc:
-            log.warning("could not send a password reset to staff %s: %s", staff.id, exc.code)
-
-    # Sent after the commit: a link must never arrive for a token that was rolled back.
-    enqueue_after_commit(session, send)
 
 
 def reset_password(session: Session, token: str, password: str) -> Staff:
@@ -209,12 +252,7 @@ def reset_password(session: Session, token: str, password: str) -> Staff:
     staff.password_hash = hash_password(password)
     row.used_at = now
     # A new password ends every other session and every other outstanding link.
-    session.execute(delete(WebSession).where(WebSession.staff_id == staff.id))
-    session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.staff_id == staff.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-    )
+    end_sessions(session, staff.id)
     record(session, f"staff:{staff.id}", "staff.password_reset", "staff", staff.id)
     return staff
 

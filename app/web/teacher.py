@@ -104,8 +104,6 @@ def _full_name(person: Guardian | Student) -> str:
     return f"{person.given_name} {person.family_name}"
 
 
-
-
 def _excerpt(text: str, limit: int = 140) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

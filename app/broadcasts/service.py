@@ -557,6 +557,12 @@ def export_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tup
     return f"broadcast-{broadcast.id}.csv", report_csv(session, broadcast)
 
 
+def _inert(text: str) -> str:
+    """A cell a spreadsheet shows as text: names and carrier errors come from outside, and
+    one starting with = + - @ would run as a formula when the office opens the file."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def report_csv(session: Session, broadcast: Broadcast) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -583,12 +589,12 @@ def report_csv(session: Session, broadcast: Broadcast) -> str:
             writer.writerow(
                 [
                     d.guardian_id,
-                    f"{given} {family}",
+                    _inert(f"{given} {family}"),
                     d.language,
                     d.channel,
                     d.address,
                     d.status,
-                    d.error_text or "",
+                    _inert(d.error_text or ""),
                     d.sent_at.isoformat() if d.sent_at else "",
                     d.delivered_at.isoformat() if d.delivered_at else "",
                 ]

@@ -1,5 +1,7 @@
 """Broadcasts: every family in its language, rendered once per language, costs known first."""
 
+import csv
+import io
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -253,6 +255,27 @@ def test_cancel_before_it_goes_and_report(client, auth, session, school, office)
     csv_text = client.get(f"/api/v1/broadcasts/{sent['id']}/report.csv", headers=headers).text
     assert csv_text.splitlines()[0].startswith("guardian_id,guardian,language,channel")
     assert len(csv_text.strip().splitlines()) == 4
+
+
+def test_report_csv_cells_never_run_as_spreadsheet_formulas(client, auth, session, school, office):
+    families(session, school, 2, ["en"])
+    guardian = session.scalars(select(Guardian).where(Guardian.family_name == "F0")).one()
+    guardian.given_name = '=HYPERLINK("http://x.example","click")'
+    session.flush()
+    headers = auth("read,send", staff=office)
+    sent = client.post(
+        "/api/v1/broadcasts", headers=headers, json=draft(school, body="School is closed today.")
+    ).json()
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(f"/api/v1/broadcasts/{sent['id']}/report.csv", headers=headers).text
+            )
+        )
+    )
+    names = sorted(row[1] for row in rows[1:])
+    assert names == ['\'=HYPERLINK("http://x.example","click") F0', "G F1"]
+    assert all(row[4].startswith("+1512556") for row in rows[1:])  # numbers stay numbers
 
 
 def test_bad_drafts_are_refused(client, auth, school, office):

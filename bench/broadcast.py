@@ -124,8 +124,9 @@ def main() -> None:
         else:
             print("PostgreSQL: not reachable, skipped")
         for name, url in backends:
-            results = []
+            results, loads = [], []
             for _ in range(args.runs):
+                loads.append(os.getloadavg()[0])  # other work on the machine skews a run
                 if name == "PostgreSQL":
                     subprocess.run(
                         [
@@ -141,10 +142,11 @@ def main() -> None:
             last = results[-1]
             verdict = "PASS" if seconds <= 10 else "MISS"
             runs = ", ".join(f"{r['seconds']:.2f}" for r in results)
+            started_at = ", ".join(f"{v:.1f}" for v in loads)
             print(
                 f"{name:<11} {seconds:6.2f} s  ({last['queued']:,} deliveries queued in "
                 f"{last['languages']} languages, {last['jobs']} sending jobs)  goal <= 10 s: "
-                f"{verdict}  runs: {runs}"
+                f"{verdict}  runs: {runs}  (load average at each start: {started_at})"
             )
     finally:
         if pg:

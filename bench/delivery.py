@@ -1,29 +1,39 @@
-"""Delivery: how fast one worker sends, how closely it holds the per-sender cap, and how fast
-the inbound SMS webhook answers under 100 concurrent requests.
+"""Delivery: how fast one worker sends, how closely the workers hold the per-sender cap, and
+how fast the inbound SMS webhook answers under 100 concurrent requests.
 
-    .venv/bin/python bench/delivery.py [--recipients 2000] [--skip-postgres]
+    .venv/bin/python bench/delivery.py [--runs 3] [--recipients 2000] [--skip-postgres]
+        [--inbound sqlite-embedded postgres-scale-out-redis ...]
 
 Everything runs on 127.0.0.1 in temporary data dirs that are deleted afterwards; every process
 it starts is stopped at the end. Real processes throughout: `hearth worker` and `hearth serve`
-subprocesses, SQLite files, a SqliteHuey queue, the official Twilio SDK talking to the Twilio
-double (app/devtools/twilio_double.py) that runs in this process.
+subprocesses, SQLite files, a SqliteHuey queue or a redis-server (Debian package redis-server,
+started on a free loopback port per run), the official Twilio SDK talking to the Twilio double
+(app/devtools/twilio_double.py) that runs in this process. With --runs N every measurement is
+taken N times (the configurations taking turns) and the summary gives the median.
 
 1. Sender throughput: N guardians (English: no translation) in one thread, one urgent message
-   posted through messaging.service.post_message, then ONE `hearth worker --workers W` (I/O
-   threads). Timed from the worker's start until every delivery is `sent` (rows' sent_at),
-   which includes the worker's start-up and the prepare_message job that queues the N sends;
+   posted through messaging.service.post_message, then `hearth worker --workers W` (I/O
+   threads, both queues), on the SQLite queue and on the Redis queue (one and two worker
+   processes). Timed from the workers' start until every delivery is `sent` (rows' sent_at),
+   which includes the start-up and the prepare_message job that queues the N sends;
    "sending" is the rate between the double's first and last recorded message.
-2. Rate cap: the same with HEARTH_SMS_SEGMENTS_PER_SECOND=50 and 300 one-segment messages.
-   The limiter lets an idle sender burst max(1, rate) = 50 segments, so the achieved rate is
-   taken after the burst: (N - 50) / (t[N-1] - t[49]) over the double's recorded times (each
-   message is recorded when its POST reaches the double). Also shown: the most messages in any
-   one-second window after the burst, and the same run with TWO worker processes.
-3. Inbound webhook: `hearth serve` (embedded consumer threads, dev SMS backend), a school and
-   guardians seeded beforehand, then 2,000 correctly signed POST /webhooks/twilio/sms (unique
-   MessageSid each, signed with the official RequestValidator) from 100 keep-alive connections
-   each keeping one request in flight, after 100 unmeasured warm-up requests. The client is
-   a minimal asyncio HTTP/1.1 client, so that it takes little of the two cores. Repeated on
-   PostgreSQL (a database created for the run and dropped after) when 127.0.0.1:5432 answers.
+2. Rate cap: the same with HEARTH_SMS_SEGMENTS_PER_SECOND=50 and 400 one-segment messages,
+   from one worker process and from two (SQLite queue: each process paces itself; Redis
+   queue: one budget in Redis). The limiter lets an idle sender burst max(1, rate) = 50
+   segments; the steady rate is taken after the burst (see cap_figures). Also shown: the most
+   messages in any one-second window, and the worst excess over the GCRA bound.
+3. Inbound webhook: `hearth serve` (dev SMS backend), a school and guardians seeded
+   beforehand, 100 unmeasured warm-up requests, 1,000 correctly signed POST
+   /webhooks/twilio/sms at a steady 100/s (open loop), then 2,000 from 100 keep-alive
+   connections each keeping one request in flight (closed loop; unique MessageSid each, signed
+   with the official RequestValidator). The client is a minimal asyncio HTTP/1.1 client, so
+   that it takes little of the two cores. Shapes (--inbound): sqlite-embedded (the default
+   deployment: SQLite, SQLite queue, consumer threads inside `hearth serve`),
+   postgres-scale-out-redis (PostgreSQL, Redis queue, HEARTH_EMBEDDED_WORKERS=0, and beside
+   the server `hearth worker --queue send` and `hearth worker --queue translate --worker-type
+   process -w 2`), and for comparison sqlite-scale-out, postgres-embedded and
+   postgres-scale-out (SQLite queue, one `hearth worker --workers 2`). PostgreSQL: a
+   database created for each run and dropped after, when 127.0.0.1:5432 answers.
 """
 
 import argparse
@@ -33,6 +43,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,6 +74,14 @@ INBOUND_CONCURRENCY = 100
 INBOUND_GUARDIANS = 200
 OPEN_LOOP_RATE = 100.0  # requests per second
 OPEN_LOOP_REQUESTS = 1000
+# name: (database, shape, queue)
+INBOUND_SHAPES = {
+    "sqlite-embedded": ("SQLite", "embedded", "sqlite"),
+    "postgres-scale-out-redis": ("PostgreSQL", "scale-out", "redis"),
+    "sqlite-scale-out": ("SQLite", "scale-out", "sqlite"),
+    "postgres-embedded": ("PostgreSQL", "embedded", "sqlite"),
+    "postgres-scale-out": ("PostgreSQL", "scale-out", "sqlite"),
+}
 TOKEN = "bench-auth-token-" + "0" * 15
 SENDER = "+15125550100"
 PG_URL = "postgresql+psycopg://hearth:hearth@127.0.0.1:5432/{db}"
@@ -102,6 +121,20 @@ OUTBOUND_SEED = textwrap.dedent("""
         subject = subject_for_staff(staff, frozenset({"read", "write", "send"}))
         messaging.post_message(s, subject, thread.id,
                                MessageCreate(body="School is closed today.", urgent=True))
+""")
+
+# The seeded message's prepare_message job sits in the template's SQLite queue; a run on the
+# Redis queue puts it there instead, before the workers start.
+ENQUEUE_PREPARE = textwrap.dedent("""
+    from sqlalchemy import select
+    import app.models, app.tasks
+    from app.core.db import get_sessionmaker
+    from app.messaging.models import Message
+    from app.messaging.tasks import prepare_message
+
+    with get_sessionmaker()() as s:
+        for message_id in s.scalars(select(Message.id)):
+            prepare_message(message_id)
 """)
 
 INBOUND_SEED = textwrap.dedent("""
@@ -194,6 +227,36 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
                 proc.wait(10)
 
 
+@contextmanager
+def redis_server(directory: Path) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port (no persistence); its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (Debian package redis-server)")
+    import redis
+
+    port = free_port()
+    directory.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(directory)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def tail(log: Path, lines: int = 15) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
 
@@ -206,8 +269,8 @@ def sqlite_rows(db: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
-def utc(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
+def utc(value: str | datetime) -> datetime:
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -221,6 +284,7 @@ def pct(values: list[float], q: float) -> float:
 
 @dataclass
 class SendRun:
+    queue: str  # "sqlite" or "redis"
     workers: int
     processes: int
     rate: float
@@ -231,7 +295,7 @@ class SendRun:
     sending_rate: float  # msg/s between the double's first and last message
     twilio_messages: int
     times: list[float]  # the double's recorded times, seconds since worker start
-    results_stored: int  # huey result rows left in queue.db
+    results_stored: int | None  # huey result rows left in queue.db (None: Redis queue)
     worker_cpu_s: float  # CPU of the worker process(es) from first to last send
     bench_cpu_s: float  # CPU of this process (the double, polling) in the same window
 
@@ -243,6 +307,10 @@ class SendRun:
     def window_s(self) -> float:
         return self.times[-1] - self.times[0] if len(self.times) > 1 else 0.0
 
+    @property
+    def label(self) -> str:
+        return f"{self.queue} {self.processes}x{self.workers}"
+
 
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a live process (every thread), from /proc."""
@@ -251,20 +319,46 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def seed_outbound(root: Path, recipients: int) -> Path:
-    template = root / f"seed-{recipients}"
-    env = base_env(template, sms_backend="twilio")
+def seed_outbound(root: Path, recipients: int, database_url: str = "") -> Path:
+    template = root / f"seed-{recipients}{'-pg' if database_url else ''}"
+    settings = {"database_url": database_url} if database_url else {}
+    env = base_env(template, sms_backend="twilio", **settings)
     run_python(OUTBOUND_SEED % {"n": recipients, "sender": SENDER}, env)
     return template
 
 
+def db_value(data_dir: Path, database_url: str, sql: str) -> object:
+    """The one value `sql` selects, from the run's SQLite file or its PostgreSQL database."""
+    if not database_url:
+        return sqlite_rows(data_dir / "hearth.db", sql)[0][0]
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
 def send_run(
-    root: Path, template: Path, recipients: int, workers: int, rate: float, processes: int = 1
+    root: Path,
+    template: Path,
+    recipients: int,
+    workers: int,
+    rate: float,
+    processes: int = 1,
+    queue: str = "sqlite",
+    database_url: str = "",
 ) -> SendRun:
+    """`database_url`: a PostgreSQL database copied from the one `template` was seeded into;
+    empty: the template's SQLite file."""
     data_dir = root / f"run-{uuid.uuid4().hex[:8]}"
     shutil.copytree(template, data_dir)
-    db = data_dir / "hearth.db"
-    with TwilioDouble(auth_token=TOKEN).start() as double:
+    with (
+        TwilioDouble(auth_token=TOKEN).start() as double,
+        redis_server(data_dir / "redis") if queue == "redis" else nullcontext("") as queue_url,
+    ):
+        settings = {"database_url": database_url} if database_url else {}
+        if queue_url:
+            settings["queue_url"] = queue_url
+            (data_dir / "queue.db").unlink(missing_ok=True)
         env = base_env(
             data_dir,
             sms_backend="twilio",
@@ -275,7 +369,10 @@ def send_run(
             # The minute sweep would re-enqueue this backlog once its rows are a minute old
             # (the template is seeded once, then copied): keep it out of the measurement.
             outbox_grace_seconds="3600",
+            **settings,
         )
+        if queue_url:
+            run_python(ENQUEUE_PREPARE, env)
         log = data_dir / "worker.log"
         started_at = datetime.now(UTC)
         began = time.monotonic()
@@ -288,7 +385,9 @@ def send_run(
                 if cpu_first is None and double.attempts:
                     cpu_first = sum(cpu_seconds(p.pid) for p in procs)
                     bench_first = time.process_time()
-                sent = sqlite_rows(db, "SELECT count(*) FROM deliveries WHERE status='sent'")[0][0]
+                sent = db_value(
+                    data_dir, database_url, "SELECT count(*) FROM deliveries WHERE status='sent'"
+                )
                 if sent >= recipients or any(p.poll() is not None for p in procs):
                     break
                 time.sleep(0.02)
@@ -298,11 +397,18 @@ def send_run(
                 print(f"  ! only {sent} of {recipients} sent before the deadline; worker log:")
                 print(textwrap.indent(tail(log), "    "))
         messages = double.messages
-    last_sent = sqlite_rows(db, "SELECT max(sent_at) FROM deliveries WHERE status='sent'")[0][0]
-    results = sqlite_rows(data_dir / "queue.db", "SELECT count(*) FROM kv")[0][0]
+    last_sent = db_value(
+        data_dir, database_url, "SELECT max(sent_at) FROM deliveries WHERE status='sent'"
+    )
+    results = (
+        sqlite_rows(data_dir / "queue.db", "SELECT count(*) FROM kv")[0][0]
+        if queue == "sqlite"
+        else None
+    )
     times = sorted((m.date_created - started_at).total_seconds() for m in messages)
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     return SendRun(
+        queue=queue,
         workers=workers,
         processes=processes,
         rate=rate,
@@ -453,6 +559,7 @@ class Latency:
 class InboundRun:
     backend: str
     shape: str
+    queue: str
     closed: Latency
     open: Latency
     client_cpu_s: float  # this process, during the closed-loop run
@@ -461,12 +568,23 @@ class InboundRun:
     backlog_before_closed: int
 
 
-def inbound_run(root: Path, backend: str, database_url: str, shape: str) -> InboundRun:
+def inbound_run(
+    root: Path, backend: str, database_url: str, shape: str, queue: str = "sqlite"
+) -> InboundRun:
     """shape "embedded": `hearth serve` alone, its consumer threads processing the texts (the
-    default). "scale-out": HEARTH_EMBEDDED_WORKERS=0 and one `hearth worker --workers 2`
-    process beside it, so no job runs inside the server process."""
-    data_dir = root / f"inbound-{backend}-{shape}"
+    default). "scale-out": HEARTH_EMBEDDED_WORKERS=0 and the queue's consumers in separate
+    processes: on the SQLite queue one `hearth worker --workers 2`; on the Redis queue the
+    documented split, `hearth worker --queue send` and `hearth worker --queue translate
+    --worker-type process -w 2`."""
+    data_dir = root / f"inbound-{backend}-{shape}-{queue}-{uuid.uuid4().hex[:6]}"
     data_dir.mkdir(parents=True)
+    with redis_server(data_dir / "redis") if queue == "redis" else nullcontext("") as queue_url:
+        return _inbound_run(data_dir, backend, database_url, shape, queue, queue_url)
+
+
+def _inbound_run(
+    data_dir: Path, backend: str, database_url: str, shape: str, queue: str, queue_url: str
+) -> InboundRun:
     port = free_port()
     settings = {
         "sms_backend": "dev",
@@ -475,12 +593,23 @@ def inbound_run(root: Path, backend: str, database_url: str, shape: str) -> Inbo
     }
     if database_url:
         settings["database_url"] = database_url
+    if queue_url:
+        settings["queue_url"] = queue_url
     if shape == "scale-out":
         settings["embedded_workers"] = "0"
     env = base_env(data_dir, **settings)
     run_python(INBOUND_SEED % {"n": INBOUND_GUARDIANS, "sender": SENDER}, env)
     log = data_dir / "serve.log"
-    workers = [process(["worker", "--workers", "2"], env, log)] if shape == "scale-out" else []
+    if shape == "embedded":
+        workers = []
+    elif queue == "redis":
+        workers = [
+            process(["worker", "--queue", "send"], env, log),
+            process(["worker", "--queue", "translate", "--worker-type", "process", "-w", "2"],
+                    env, log),
+        ]  # fmt: skip
+    else:
+        workers = [process(["worker", "--workers", "2"], env, log)]
     with (
         process(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log) as server,
         contextmanager_all(workers),
@@ -510,7 +639,7 @@ def inbound_run(root: Path, backend: str, database_url: str, shape: str) -> Inbo
         closed = Latency.of(*asyncio.run(_fire(port, requests, INBOUND_CONCURRENCY)))
         cpu = time.process_time() - cpu
         stored, processed = _inbound_counts(data_dir, database_url)
-    return InboundRun(backend, shape, closed, open_loop, cpu, stored, processed, backlog)
+    return InboundRun(backend, shape, queue, closed, open_loop, cpu, stored, processed, backlog)
 
 
 def _inbound_counts(data_dir: Path, database_url: str) -> tuple[int, int]:
@@ -524,9 +653,10 @@ def _inbound_counts(data_dir: Path, database_url: str) -> tuple[int, int]:
 
 
 @contextmanager
-def postgres_database(suffix: str) -> Iterator[str | None]:
-    """A fresh database owned by `hearth` on 127.0.0.1:5432, dropped afterwards; None (and a
-    note) when PostgreSQL is not reachable or the database cannot be made."""
+def postgres_database(suffix: str, template: str = "") -> Iterator[str | None]:
+    """A fresh database owned by `hearth` on 127.0.0.1:5432 (a copy of the database `template`
+    names, if given), dropped afterwards; None (and a note) when PostgreSQL is not reachable
+    or the database cannot be made."""
     import psycopg
 
     name = f"hearth_bench_{os.getpid()}_{suffix}"
@@ -539,8 +669,9 @@ def postgres_database(suffix: str) -> Iterator[str | None]:
         print(f"  PostgreSQL skipped: 127.0.0.1:5432 not reachable as hearth ({exc})")
         yield None
         return
+    copy = f"-T {template.rsplit('/', 1)[1]} " if template else ""
     made = subprocess.run(
-        ["su", "postgres", "-c", f"createdb -O hearth {name}"], capture_output=True, text=True
+        ["su", "postgres", "-c", f"createdb -O hearth {copy}{name}"], capture_output=True, text=True
     )
     if made.returncode != 0:
         print(f"  PostgreSQL skipped: createdb failed: {made.stderr.strip()}")
@@ -557,155 +688,266 @@ def postgres_database(suffix: str) -> Iterator[str | None]:
 # Main ------------------------------------------------------------------------------------------
 
 
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def runs_text(values: list[float], fmt: str = "{:.0f}") -> str:
+    return "/".join(fmt.format(v) for v in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=1, help="take each measurement N times")
     parser.add_argument("--recipients", type=int, default=2000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[8, 16])
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[8, 16], help="threads per worker process"
+    )
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--inbound",
+        nargs="*",
+        choices=list(INBOUND_SHAPES),
+        default=["sqlite-embedded", "postgres-scale-out-redis"],
+        help="webhook shapes to measure (none: skip the webhook)",
+    )
+    parser.add_argument("--skip-send", action="store_true", help="only the webhook")
     args = parser.parse_args()
+    has_redis = shutil.which("redis-server") is not None
     print(machine())
     began = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="hearth-bench-delivery-"))
-    verdicts: list[tuple[str, str, str, bool]] = []
+    verdicts: list[tuple[str, str, str, bool, str]] = []
     try:
-        big = seed_outbound(root, args.recipients)
-        small = seed_outbound(root, CAP_RECIPIENTS)
-        print(
-            f"seeded {args.recipients} and {CAP_RECIPIENTS} English guardians, one urgent "
-            f"message each ({time.monotonic() - began:.0f} s)"
-        )
-
-        print(
-            f"\n1. sender throughput, one `hearth worker` process, {args.recipients} SMS, "
-            "rate cap 1e6/s"
-        )
-        print(
-            f"  {'threads':>7} {'sent':>5} {'1st send':>8} {'all sent':>8} {'msg/s e2e':>9} "
-            f"{'msg/s sending':>13} {'worker cpu':>10} {'ms cpu/msg':>10} {'double cpu':>10} "
-            f"{'huey results':>12}"
-        )
-        best = 0.0
-        for workers in args.workers:
-            run = send_run(root, big, args.recipients, workers, 1e6)
-            best = max(best, run.sending_rate)
-            print(
-                f"  {workers:>7} {run.sent:>5} {run.first_send_s:>7.2f}s {run.all_sent_s:>7.2f}s "
-                f"{run.end_to_end:>9.0f} {run.sending_rate:>13.0f} "
-                f"{run.worker_cpu_s / run.window_s * 100:>9.0f}% "
-                f"{run.worker_cpu_s / run.sent * 1000:>10.2f} "
-                f"{run.bench_cpu_s / run.window_s * 100:>9.0f}% {run.results_stored:>12}"
-            )
-            if run.twilio_messages != run.expected:
-                print(f"  ! the double recorded {run.twilio_messages} messages")
-        print(
-            "  (cpu columns: share of one core during the sending window; the double and the "
-            "poller run in this process; huey results: result rows left in queue.db)"
-        )
-        verdicts.append(
-            (
-                "sender msg/s per worker",
-                f"{best:.0f}",
-                f">= {THROUGHPUT_GOAL:.0f}",
-                best >= THROUGHPUT_GOAL,
-            )
-        )
-
-        print(
-            f"\n2. rate cap: {CAP_RECIPIENTS} one-segment SMS from one sender, "
-            f"HEARTH_SMS_SEGMENTS_PER_SECOND={CAP_RATE:.0f}, burst {CAP_RATE:.0f}"
-        )
-        print(
-            f"  {'workers':>15} {'configured':>10} {'steady':>7} {'error':>7} "
-            f"{'max in 1 s':>10} {'over bound':>10} {'took':>6}"
-        )
-        for processes in (1, 2):
-            run = send_run(root, small, CAP_RECIPIENTS, 8, CAP_RATE, processes)
-            achieved, most, excess = cap_figures(run)
-            error = (achieved - CAP_RATE) / CAP_RATE * 100
-            label = f"{processes} x 8 threads"
-            print(
-                f"  {label:>15} {CAP_RATE:>10.0f} {achieved:>7.2f} {error:>+6.1f}% {most:>10} "
-                f"{excess:>10} {run.window_s:>5.1f}s"
-            )
-            verdicts.append(
-                (
-                    f"rate cap error, {processes} process{'es' if processes > 1 else ''}",
-                    f"{error:+.1f} %",
-                    f"within ±{CAP_ERROR_GOAL:.0f} %",
-                    abs(error) <= CAP_ERROR_GOAL,
-                )
-            )
-        print(
-            f"  (steady: slope after the first {2 * int(CAP_RATE)} messages; max in 1 s may "
-            f"reach rate + burst = {2 * int(CAP_RATE)}; over bound: the most messages beyond "
-            "burst + rate x window in any window, 0 when the cap holds)"
-        )
-
-        print(
-            "\n3. inbound webhook: signed POST /webhooks/twilio/sms to one `hearth serve`; "
-            "shape embedded: its 2 consumer threads process the texts (default), scale-out: "
-            "HEARTH_EMBEDDED_WORKERS=0 and a `hearth worker --workers 2` beside it"
-        )
-        print(
-            f"  closed: {INBOUND_REQUESTS} requests, {INBOUND_CONCURRENCY} connections each "
-            f"keeping one in flight; open: {OPEN_LOOP_REQUESTS} at {OPEN_LOOP_RATE:.0f}/s"
-        )
-        print(
-            f"  {'database':>10} {'shape':>9} {'loop':>6} {'ok':>5} {'p50 ms':>7} {'p95 ms':>7} "
-            f"{'p99 ms':>7} {'max ms':>7} {'req/s':>6}"
-        )
-        backends = ["SQLite"] + ([] if args.skip_postgres else ["PostgreSQL"])
-        if args.skip_postgres:
-            print("  PostgreSQL skipped (--skip-postgres)")
-        for backend in backends:
-            for shape in ("embedded", "scale-out"):
-                database = (
-                    nullcontext("")
-                    if backend == "SQLite"
-                    else postgres_database(shape.replace("-", "_"))
-                )
-                with database as url:
-                    if url is None:
-                        break
-                    run3 = inbound_run(root, backend.lower(), url, shape)
-                for loop, lat in (("open", run3.open), ("closed", run3.closed)):
-                    print(
-                        f"  {backend:>10} {shape:>9} {loop:>6} {lat.ok:>5} {lat.p50_ms:>7.1f} "
-                        f"{lat.p95_ms:>7.1f} {lat.p99_ms:>7.1f} {lat.max_ms:>7.1f} {lat.rps:>6.0f}"
-                    )
-                    if lat.ok != lat.requests:
-                        print(f"  ! statuses {dict(lat.statuses)}")
-                total = INBOUND_CONCURRENCY + OPEN_LOOP_REQUESTS + INBOUND_REQUESTS
-                print(
-                    f"  {'':>20} rows stored {run3.stored}/{total}, processed by the end "
-                    f"{run3.processed_at_end}; backlog as the closed run began "
-                    f"{run3.backlog_before_closed}; client CPU {run3.client_cpu_s:.1f} s"
-                )
-                verdicts.append(
-                    (
-                        f"webhook p99 @100 conc, {backend[:6]} {shape[:5]}",
-                        f"{run3.closed.p99_ms:.0f} ms",
-                        f"<= {WEBHOOK_P99_GOAL_MS:.0f} ms",
-                        run3.closed.p99_ms <= WEBHOOK_P99_GOAL_MS
-                        and run3.closed.ok == run3.closed.requests,
-                    )
-                )
-                verdicts.append(
-                    (
-                        f"(p99 @{OPEN_LOOP_RATE:.0f}/s open, {backend[:6]} {shape[:5]})",
-                        f"{run3.open.p99_ms:.0f} ms",
-                        f"<= {WEBHOOK_P99_GOAL_MS:.0f} ms",
-                        run3.open.p99_ms <= WEBHOOK_P99_GOAL_MS
-                        and run3.open.ok == run3.open.requests,
-                    )
-                )
+        if not args.skip_send:
+            send_part(args, root, has_redis, verdicts)
+        inbound_part(args, root, has_redis, verdicts)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    print(f"\n  {'goal':<33} {'measured':>9} {'goal':>13}  result")
-    for label, measured, goal, met in verdicts:
-        print(f"  {label:<33} {measured:>9} {goal:>13}  {'PASS' if met else 'MISS'}")
+    print(f"\n  {'goal (median of ' + str(args.runs) + ' runs)':<36} {'measured':>9} {'goal':>13}"
+          "  result  runs")  # fmt: skip
+    for label, measured, goal, met, each in verdicts:
+        print(f"  {label:<36} {measured:>9} {goal:>13}  {'PASS' if met else 'MISS':<6}  {each}")
     print(f"\n{machine()}; took {time.monotonic() - began:.0f} s")
+
+
+def send_part(
+    args: argparse.Namespace,
+    root: Path,
+    has_redis: bool,
+    verdicts: list[tuple[str, str, str, bool, str]],
+) -> None:
+    with ExitStack() as stack:
+        pg_big = pg_small = ""
+        if has_redis and not args.skip_postgres:
+            pg_big = stack.enter_context(postgres_database("send_template_big")) or ""
+            pg_small = stack.enter_context(postgres_database("send_template_small")) or ""
+        _send_part(args, root, has_redis, verdicts, pg_big, pg_small)
+
+
+def _send_part(
+    args: argparse.Namespace,
+    root: Path,
+    has_redis: bool,
+    verdicts: list[tuple[str, str, str, bool, str]],
+    pg_big: str,
+    pg_small: str,
+) -> None:
+    templates = {
+        ("sqlite", args.recipients): (seed_outbound(root, args.recipients), ""),
+        ("sqlite", CAP_RECIPIENTS): (seed_outbound(root, CAP_RECIPIENTS), ""),
+    }
+    # (database, queue, processes, threads per process): the embedded default's queue, and
+    # the scale-out shape (PostgreSQL, Redis queue, several worker processes).
+    throughput_configs = [("sqlite", "sqlite", 1, w) for w in args.workers]
+    cap_configs = [("sqlite", "sqlite", 1, 8), ("sqlite", "sqlite", 2, 8)]
+    if pg_big and pg_small:
+        templates[("postgres", args.recipients)] = (
+            seed_outbound(root, args.recipients, pg_big),
+            pg_big,
+        )
+        templates[("postgres", CAP_RECIPIENTS)] = (
+            seed_outbound(root, CAP_RECIPIENTS, pg_small),
+            pg_small,
+        )
+        throughput_configs += [("postgres", "redis", n, args.workers[0]) for n in (1, 2)]
+        cap_configs += [("postgres", "redis", n, 8) for n in (1, 2)]
+    else:
+        print("  PostgreSQL + Redis queue runs skipped (--skip-postgres, or no redis-server)")
+    print(f"seeded {args.recipients} and {CAP_RECIPIENTS} English guardians, one urgent text each")
+
+    def one(config: tuple[str, str, int, int], recipients: int, rate: float, n: int) -> SendRun:
+        database, queue, processes, workers = config
+        template, template_db = templates[(database, recipients)]
+        if not template_db:
+            return send_run(root, template, recipients, workers, rate, processes, queue)
+        with postgres_database(f"send_{n}_{uuid.uuid4().hex[:6]}", template_db) as url:
+            if url is None:
+                raise RuntimeError("could not copy the PostgreSQL template database")
+            return send_run(root, template, recipients, workers, rate, processes, queue, url)
+
+    def label(config: tuple[str, str, int, int]) -> str:
+        database, queue, processes, workers = config
+        return f"{database}/{queue} {processes}x{workers}"
+
+    print(
+        f"\n1. sender throughput, `hearth worker` process(es), {args.recipients} SMS, "
+        "rate cap 1e6/s"
+    )
+    print(
+        f"  {'run':>3} {'db/queue procs x threads':>25} {'sent':>5} {'1st send':>8} "
+        f"{'all sent':>8} {'msg/s e2e':>9} {'msg/s sending':>13} {'/worker':>7} "
+        f"{'worker cpu':>10} {'ms cpu/msg':>10} {'double cpu':>10} {'huey results':>12}"
+    )
+    sending: dict[tuple, list[float]] = {c: [] for c in throughput_configs}
+    for number in range(1, args.runs + 1):
+        print(f"  run {number}: {load()}")
+        for config in throughput_configs:
+            run = one(config, args.recipients, 1e6, number)
+            per_worker = run.sending_rate / run.processes
+            sending[config].append(per_worker)
+            stored = "-" if run.results_stored is None else str(run.results_stored)
+            print(
+                f"  {number:>3} {label(config):>25} {run.sent:>5} {run.first_send_s:>7.2f}s "
+                f"{run.all_sent_s:>7.2f}s {run.end_to_end:>9.0f} {run.sending_rate:>13.0f} "
+                f"{per_worker:>7.0f} {run.worker_cpu_s / run.window_s * 100:>9.0f}% "
+                f"{run.worker_cpu_s / run.sent * 1000:>10.2f} "
+                f"{run.bench_cpu_s / run.window_s * 100:>9.0f}% {stored:>12}"
+            )
+            if run.twilio_messages != run.expected:
+                print(f"  ! the double recorded {run.twilio_messages} messages")
+    print(
+        "  (/worker: sending msg/s divided by the worker processes; cpu columns: share of one "
+        "core during the sending window, all worker processes together; the double and the "
+        "poller run in this process; huey results: result rows left in queue.db)"
+    )
+    for config, values in sending.items():
+        verdicts.append(
+            (
+                f"sender msg/s per worker, {label(config)}",
+                f"{med(values):.0f}",
+                f">= {THROUGHPUT_GOAL:.0f}",
+                med(values) >= THROUGHPUT_GOAL,
+                runs_text(values),
+            )
+        )
+
+    print(
+        f"\n2. rate cap: {CAP_RECIPIENTS} one-segment SMS from one sender, "
+        f"HEARTH_SMS_SEGMENTS_PER_SECOND={CAP_RATE:.0f}, burst {CAP_RATE:.0f}"
+    )
+    print(
+        f"  {'run':>3} {'db/queue procs x threads':>25} {'configured':>10} {'steady':>7} "
+        f"{'error':>7} {'max in 1 s':>10} {'over bound':>10} {'took':>6}"
+    )
+    errors: dict[tuple, list[float]] = {c: [] for c in cap_configs}
+    for number in range(1, args.runs + 1):
+        print(f"  run {number}: {load()}")
+        for config in cap_configs:
+            run = one(config, CAP_RECIPIENTS, CAP_RATE, number)
+            achieved, most, excess = cap_figures(run)
+            error = (achieved - CAP_RATE) / CAP_RATE * 100
+            errors[config].append(error)
+            print(
+                f"  {number:>3} {label(config):>25} {CAP_RATE:>10.0f} {achieved:>7.2f} "
+                f"{error:>+6.1f}% {most:>10} {excess:>10} {run.window_s:>5.1f}s"
+            )
+    print(
+        f"  (steady: slope after the first {2 * int(CAP_RATE)} messages; max in 1 s may "
+        f"reach rate + burst = {2 * int(CAP_RATE)}; over bound: the most messages beyond "
+        "burst + rate x window in any window, 0 when the cap holds)"
+    )
+    for config, values in errors.items():
+        middle = med(values)
+        verdicts.append(
+            (
+                f"rate cap error, {label(config)}",
+                f"{middle:+.1f} %",
+                f"within ±{CAP_ERROR_GOAL:.0f} %",
+                abs(middle) <= CAP_ERROR_GOAL,
+                runs_text(values, "{:+.1f}"),
+            )
+        )
+
+
+def inbound_part(
+    args: argparse.Namespace,
+    root: Path,
+    has_redis: bool,
+    verdicts: list[tuple[str, str, str, bool, str]],
+) -> None:
+    shapes = list(args.inbound)
+    if args.skip_postgres:
+        shapes = [n for n in shapes if INBOUND_SHAPES[n][0] != "PostgreSQL"]
+        print("  PostgreSQL skipped (--skip-postgres)")
+    if not has_redis:
+        shapes = [n for n in shapes if INBOUND_SHAPES[n][2] != "redis"]
+    if not shapes:
+        return
+    print(
+        "\n3. inbound webhook: signed POST /webhooks/twilio/sms to one `hearth serve` "
+        "(shapes: see the top of this script)"
+    )
+    print(
+        f"  closed: {INBOUND_REQUESTS} requests, {INBOUND_CONCURRENCY} connections each "
+        f"keeping one in flight; open: {OPEN_LOOP_REQUESTS} at {OPEN_LOOP_RATE:.0f}/s"
+    )
+    print(
+        f"  {'run':>3} {'shape':>24} {'loop':>6} {'ok':>5} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>7} {'max ms':>7} {'req/s':>6}"
+    )
+    results: dict[str, list[InboundRun]] = {name: [] for name in shapes}
+    for number in range(1, args.runs + 1):
+        print(f"  run {number}: {load()}")
+        for name in shapes:
+            backend, shape, queue = INBOUND_SHAPES[name]
+            database = (
+                nullcontext("")
+                if backend == "SQLite"
+                else postgres_database(f"{name.replace('-', '_')}_{number}")
+            )
+            with database as url:
+                if url is None:
+                    continue
+                run3 = inbound_run(root, backend.lower(), url, shape, queue)
+            results[name].append(run3)
+            for loop, lat in (("open", run3.open), ("closed", run3.closed)):
+                print(
+                    f"  {number:>3} {name:>24} {loop:>6} {lat.ok:>5} {lat.p50_ms:>7.1f} "
+                    f"{lat.p95_ms:>7.1f} {lat.p99_ms:>7.1f} {lat.max_ms:>7.1f} {lat.rps:>6.0f}"
+                )
+                if lat.ok != lat.requests:
+                    print(f"  ! statuses {dict(lat.statuses)}")
+            total = INBOUND_CONCURRENCY + OPEN_LOOP_REQUESTS + INBOUND_REQUESTS
+            print(
+                f"  {'':>28} rows stored {run3.stored}/{total}, processed by the end "
+                f"{run3.processed_at_end}; backlog as the closed run began "
+                f"{run3.backlog_before_closed}; client CPU {run3.client_cpu_s:.1f} s"
+            )
+    for name, runs in results.items():
+        if not runs:
+            continue
+        for loop in ("closed", "open"):
+            lats = [getattr(r, loop) for r in runs]
+            p99s = [lat.p99_ms for lat in lats]
+            all_ok = all(lat.ok == lat.requests for lat in lats)
+            what = "p99 @100 conc" if loop == "closed" else f"(p99 @{OPEN_LOOP_RATE:.0f}/s open"
+            verdicts.append(
+                (
+                    f"webhook {what}, {name}" + (")" if loop == "open" else ""),
+                    f"{med(p99s):.0f} ms",
+                    f"<= {WEBHOOK_P99_GOAL_MS:.0f} ms",
+                    med(p99s) <= WEBHOOK_P99_GOAL_MS and all_ok,
+                    f"p99 {runs_text(p99s)}; "
+                    f"p50 {runs_text([lat.p50_ms for lat in lats], '{:.1f}')}"
+                    f"; req/s {runs_text([lat.rps for lat in lats])}",
+                )
+            )
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from app.core.db import SessionDep
 from app.core.errors import (
     Forbidden,
     HearthError,
+    Invalid,
     hearth_error_response,
     http_error_response,
     validation_error_response,
@@ -80,6 +81,7 @@ async def checked(
         token = await _form_token(request)
         if not token or not constant_time_equal(token, signed.csrf_token):
             raise CsrfFailed("This form has expired or did not come from Hearth. Reload the page.")
+    await _refuse_nul(request)
     return signed
 
 
@@ -109,6 +111,19 @@ async def check_form_cookie(request: Request) -> None:
     token = await _form_token(request)
     if not cookie or not token or not constant_time_equal(cookie, token):
         raise CsrfFailed("This form has expired. Reload the page and try again.")
+    await _refuse_nul(request)
+
+
+async def _refuse_nul(request: Request) -> None:
+    """No page stores a NUL character (PostgreSQL text cannot hold one): refused up front for
+    every field, as the API's schemas do, instead of failing deep in a query."""
+    values = [v for _, v in request.query_params.multi_items()]
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        values += [v for _, v in (await request.form()).multi_items() if isinstance(v, str)]
+    if any("\x00" in value for value in values):
+        raise Invalid(service.N_("Some of what was sent contains a character that is not allowed."))
 
 
 def request_language(request: Request) -> str:
@@ -204,7 +219,7 @@ def install_page_errors(app: FastAPI) -> None:
     async def _hearth(request: Request, exc: HearthError) -> Response:
         if not _wants_page(request):
             return hearth_error_response(exc)
-        return _error_page(request, exc.status_code, exc.message)
+        return _error_page(request, exc.status_code, translate(request, exc.message))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

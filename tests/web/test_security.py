@@ -291,7 +291,9 @@ def test_what_people_typed_is_shown_as_text_on_every_page(signed_in, session, au
     teacher_ = StaffFactory(schools=[school], name=f"Teacher {XSS}")
     office = StaffFactory(role="office", schools=[school], name=f"Office {XSS}")
     admin = StaffFactory(role="admin", name=f"Admin {XSS}")
-    student = StudentFactory(school=school, given_name=f"Kid{XSS}", family_name="Doe", grade=XSS)
+    student = StudentFactory(
+        school=school, given_name=f"Kid{XSS}", family_name="Doe", grade="<b>3</b>"
+    )
     SectionFactory(school=school, teachers=[teacher_], students=[student], name=f"Room {XSS}")
     guardian = GuardianFactory(
         students=[student], language="en", given_name=f"Mom{XSS}", family_name="Doe"
@@ -338,6 +340,7 @@ def test_what_people_typed_is_shown_as_text_on_every_page(signed_in, session, au
         assert "<img src=x" not in page.text, url
         assert "&lt;img src=x onerror=alert(1)&gt;" in page.text, url
     assert "<img src=x" not in created.text
+    assert "&lt;b&gt;3&lt;/b&gt;" in as_office.get("/broadcasts/new").text  # a grade
 
 
 # Previews ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ HEARTH_DATABASE_URL says so); every test runs inside a transaction that is rolle
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,7 @@ from app.main import create_app  # noqa: E402
 from app.translation import packages  # noqa: E402
 from app.translation.argos import engine as argos_engine  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.servers import redis_server  # noqa: E402
 
 for queue in QUEUES.values():
     queue.immediate = True  # jobs run synchronously, right after the commit that queued them
@@ -160,3 +162,12 @@ def run_hearth(
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A real redis-server of this test module's own (the Debian package)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    with redis_server() as url:
+        yield url

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from tests.factories import (
     StaffFactory,
     StudentFactory,
 )
+from tests.servers import free_port
 
 SENDER = "+15125550100"
 PHONE = "+15125558001"
@@ -214,14 +214,8 @@ def test_redaction_masks_phones_emails_and_sql_parameters(logs):
     assert logs.lines[-1]["message"] == "sent %d texts to %s ('[phone]',)"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_hearth_serve_writes_json_lines_with_the_request_id(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env.update(HEARTH_DATA_DIR=str(tmp_path), HEARTH_EMBEDDED_WORKERS="1")
     server = subprocess.Popen(

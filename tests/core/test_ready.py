@@ -8,7 +8,6 @@ from huey import RedisHuey, SqliteHuey
 
 from app.core import queue
 from app.translation.argos import engine
-from tests.delivery.test_ratelimit import redis_url  # noqa: F401  (a real redis-server)
 
 
 def closed_port() -> int:

@@ -9,7 +9,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,9 +23,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
-import redis
 
 from app.devtools.twilio_double import TwilioDouble
+from tests.servers import free_port, redis_server  # noqa: F401  (used by the tests too)
 
 ROOT = Path(__file__).resolve().parents[2]
 SENDER = "+15125550100"
@@ -47,52 +46,11 @@ def skip_reason() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 # Redis -----------------------------------------------------------------------------------------
-
-
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """A redis-server on a free loopback port, nothing saved to disk; yields its URL."""
-    directory = tempfile.mkdtemp(prefix="hearth-redis-")
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", directory],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = redis.Redis.from_url(url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        client.close()
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 # PostgreSQL ------------------------------------------------------------------------------------

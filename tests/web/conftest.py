@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.web import service
 from app.web.pages import SESSION_COOKIE
+from tests.servers import free_port
 
 CHROMIUM = os.environ.get("HEARTH_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
@@ -71,12 +71,6 @@ def signed_in(app, session: Session) -> Iterator[Callable[..., WebClient]]:
         client.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class LiveServer:
     url: str
@@ -87,7 +81,7 @@ class LiveServer:
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     """`hearth serve --demo` in a subprocess: SQLite, embedded workers, dev phone, demo data."""
     data_dir = tmp_path_factory.mktemp("live")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env.update(
         HEARTH_DATA_DIR=str(data_dir),

@@ -5,7 +5,6 @@ domain service as the API, so the pages and the API refuse the same things."""
 import csv
 import io
 import logging
-import secrets
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -23,7 +22,7 @@ from app.audit import service as audit
 from app.auth.models import SCOPES, ApiKey
 from app.auth.service import create_api_key, revoke_api_key
 from app.core.config import get_settings
-from app.core.db import SessionDep, utcnow
+from app.core.db import SessionDep
 from app.core.errors import HearthError, Invalid, NotFound
 from app.core.queue import enqueue_after_commit
 from app.core.schema import MAX_ID
@@ -41,7 +40,6 @@ from app.translation.languages import display_names
 from app.translation.schemas import GlossaryTermCreate
 from app.web import service
 from app.web.i18n import UI_LANGUAGES, gettext_for, ui_language
-from app.web.models import PasswordReset
 from app.web.pages import Viewer, form_id, render, request_language, require, translate
 from app.web.service import N_
 
@@ -138,16 +136,7 @@ def send_password_link(session: Session, staff: Staff, actor: str) -> None:
     page as a forgotten password), so no admin ever knows or sends a password. The mail is
     sent after the commit, in the colleague's page language."""
     settings = get_settings()
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    session.add(
-        PasswordReset(
-            token_hash=service._hash(token),
-            staff_id=staff.id,
-            created_at=now,
-            expires_at=now + timedelta(hours=WELCOME_LINK_HOURS),
-        )
-    )
+    link = service.password_link(session, staff, timedelta(hours=WELCOME_LINK_HOURS))
     audit.record(session, actor, "staff.password_link_sent", "staff", staff.id)
     _ = gettext_for(ui_language(staff.ui_language))
     base = settings.public_url.rstrip("/")
@@ -158,7 +147,7 @@ def send_password_link(session: Session, staff: Staff, actor: str) -> None:
     ) % {
         "email": staff.email,
         "hours": WELCOME_LINK_HOURS,
-        "link": f"{base}/password-reset/{token}",
+        "link": link,
         "sign_in": f"{base}/sign-in",
     }
     mail = channels.Email(

@@ -195,6 +195,22 @@ def check_password(password: str) -> str:
     return password
 
 
+def password_link(session: Session, staff: Staff, valid_for: timedelta) -> str:
+    """A one-time link to the page where `staff` chooses a password: a forgotten password,
+    or a new colleague's first one. Only the token's hash is stored."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        PasswordReset(
+            token_hash=_hash(token),
+            staff_id=staff.id,
+            created_at=now,
+            expires_at=now + valid_for,
+        )
+    )
+    return f"{get_settings().public_url.rstrip('/')}/password-reset/{token}"
+
+
 def request_reset(session: Session, email: str) -> channels.Email | None:
     """The email with a one-time link if the address belongs to an active account (None
     otherwise, or when it was sent too many links lately). The caller commits, then sends
@@ -214,17 +230,8 @@ def request_reset(session: Session, email: str) -> channels.Email | None:
     )
     if recent >= MAX_RESETS:
         return None
-    token = secrets.token_urlsafe(32)
-    session.add(
-        PasswordReset(
-            token_hash=_hash(token),
-            staff_id=staff.id,
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.password_reset_minutes),
-        )
-    )
+    link = password_link(session, staff, timedelta(minutes=settings.password_reset_minutes))
     record(session, f"staff:{staff.id}", "staff.password_reset_requested", "staff", staff.id)
-    link = f"{settings.public_url.rstrip('/')}/password-reset/{token}"
     text = (
         f"Someone asked to reset the Hearth password for {staff.email}.\n\n"
         f"Choose a new password here (the link works once, for "

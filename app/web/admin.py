@@ -157,15 +157,7 @@ def send_password_link(session: Session, staff: Staff, actor: str) -> None:
         html=service.mail_html(text),
         sender=settings.email_from,
     )
-    staff_id = staff.id
-
-    def send() -> None:
-        try:
-            channels.email_channel().send(mail)
-        except channels.SendError as exc:
-            log.warning("could not send a password link to staff %s: %s", staff_id, exc.code)
-
-    enqueue_after_commit(session, send)
+    enqueue_after_commit(session, service.send_staff_mail, mail)
 
 
 # Index ---------------------------------------------------------------------------------------

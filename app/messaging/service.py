@@ -244,26 +244,37 @@ def protection_for(session: Session, message_id: int) -> Protection:
     thread = session.get(Thread, message.thread_id)
     if thread is None:
         return Protection()
-    people_rows: list[tuple[str, str]] = [
-        (g.given_name, g.family_name)
-        for g in session.scalars(
+    people: list[Guardian | Student] = list(
+        session.scalars(
             select(Guardian)
             .join(ThreadGuardian, ThreadGuardian.guardian_id == Guardian.id)
             .where(ThreadGuardian.thread_id == thread.id)
         )
-    ]
+    )
     if thread.student_id is not None:
         student = session.get(Student, thread.student_id)
         if student is not None:
-            people_rows.append((student.given_name, student.family_name))
+            people.append(student)
+    staff = [
+        member
+        for staff_id in {thread.owner_staff_id, message.author_staff_id} - {None}
+        if (member := session.get(Staff, staff_id)) is not None
+    ]
+    return people_protection(session, thread.school_id, people, staff)
+
+
+def people_protection(
+    session: Session, school_id: int, people: list[Guardian | Student], staff: list[Staff]
+) -> Protection:
+    """Names kept as written (full, given and family; staff names word by word) and the
+    school's glossary: for a message being sent, or one being previewed."""
     names: list[str] = []
-    for given, family in people_rows:
+    for person in people:
+        given, family = person.given_name, person.family_name
         names += [f"{given} {family}", given, family]
-    for staff_id in {thread.owner_staff_id, message.author_staff_id} - {None}:
-        staff = session.get(Staff, staff_id)
-        if staff is not None:
-            names += [staff.name, *staff.name.split()]
+    for member in staff:
+        names += [member.name, *member.name.split()]
     return Protection(
         names=[n for n in names if len(n) > 1],
-        glossary=translation.glossary(session, thread.school_id),
+        glossary=translation.glossary(session, school_id),
     )

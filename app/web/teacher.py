@@ -495,19 +495,9 @@ def _protection(
     guardians: list[Guardian],
     staff: Staff,
 ) -> Protection:
-    """What translation keeps as written, as for a sent note (messaging.protection_for): the
-    names of the people concerned and the school's glossary."""
-    people_rows = [(g.given_name, g.family_name) for g in guardians]
-    if student is not None:
-        people_rows.append((student.given_name, student.family_name))
-    names: list[str] = []
-    for given, family in people_rows:
-        names += [f"{given} {family}", given, family]
-    names += [staff.name, *staff.name.split()]
-    return Protection(
-        names=[n for n in names if len(n) > 1],
-        glossary=translation.glossary(session, school_id),
-    )
+    """What translation keeps as written, as for a sent note."""
+    people: list[Guardian | Student] = [*guardians, *([student] if student else [])]
+    return messaging.people_protection(session, school_id, people, [staff])
 
 
 def preview_translations(

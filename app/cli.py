@@ -1,6 +1,7 @@
 """The `hearth` command."""
 
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Iterator
@@ -9,11 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import app.models  # noqa: F401  (every table known before any query)
-from app.core.config import get_settings
+from app.core.config import get_settings, settings_error_line
 from app.core.db import get_sessionmaker
 from app.core.errors import HearthError
 from app.core.logging import configure_logging
@@ -23,6 +25,8 @@ cli = typer.Typer(
     help="Hearth: translated two-way messaging between schools and families.",
     no_args_is_help=True,
     add_completion=False,
+    # A traceback's local variables would print settings, secrets among them.
+    pretty_exceptions_show_locals=False,
 )
 db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
 keys_cli = typer.Typer(help="API keys for other systems and scripts.", no_args_is_help=True)
@@ -71,13 +75,18 @@ def serve(
     from app.core import migrations
 
     settings = get_settings()
-    if demo and settings.env == "production":
-        fail("--demo seeds known passwords and is refused when HEARTH_ENV=production.")
+    if demo and not settings.dev_tools:
+        fail(
+            "--demo seeds known passwords and opens the dev phone: it runs only with "
+            "HEARTH_ENV=dev and the dev SMS and email backends."
+        )
     configure_logging(settings.log_level)
     settings.signing_key()
     migrations.upgrade()
     if demo:
         _seed_demo(host, port)
+    if settings.dev_tools:
+        _dev_tools_banner(host, port)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -86,6 +95,21 @@ def serve(
         log_level=settings.log_level.lower(),
         log_config=None,  # keep Hearth's JSON logging
         access_log=False,  # Hearth writes its own access line, with the request id
+    )
+
+
+def _dev_tools_banner(host: str, port: int) -> None:
+    """Said at every start while the dev tools are open, so nobody runs them by accident."""
+    reach = (
+        "this machine only"
+        if host in ("127.0.0.1", "localhost", "::1")
+        else f"ANYONE who can reach {host}:{port}"
+    )
+    logging.getLogger("hearth").warning(
+        "Dev tools are open to %s: /dev/phone and /dev/mail show every text to families and "
+        "every staff email (password links too), and /metrics needs no token. They close when "
+        "HEARTH_SMS_BACKEND or HEARTH_EMAIL_BACKEND names a real provider.",
+        reach,
     )
 
 
@@ -551,8 +575,16 @@ def schools_set_sender(
 
 
 def main() -> None:
+    # Whatever Hearth writes into its data dir (the database, the queue, the secret key,
+    # models) is for the user it runs as, not for everyone on the machine.
+    os.umask(0o077)
     try:
         cli()
     except HearthError as exc:
         typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
         sys.exit(1)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        typer.secho(f"error: {settings_error_line(exc)}", fg=typer.colors.RED, err=True)
+        sys.exit(2)

@@ -74,7 +74,7 @@ def create_app() -> FastAPI:
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    if settings.env == "dev":
+    if settings.dev_tools:
         from app.devtools.router import router as devtools_router
 
         app.include_router(devtools_router)

@@ -147,13 +147,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_hearth(
-    data_dir: Path, *args: str, database_url: str = "", timeout: float = 180
+    data_dir: Path,
+    *args: str,
+    database_url: str = "",
+    timeout: float = 180,
+    settings: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """The `hearth` command in a subprocess, on its own data dir (and database)."""
+    """The `hearth` command in a subprocess, on its own data dir (and database), with
+    `settings` (HEARTH_* variables) on top of the defaults."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env["HEARTH_DATA_DIR"] = str(data_dir)
     if database_url:
         env["HEARTH_DATABASE_URL"] = database_url
+    env.update(settings or {})
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
         cwd=ROOT,

@@ -1,5 +1,6 @@
 """Who is calling: API keys (and later web sessions) become one AuthSubject."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -59,6 +60,28 @@ class AuthSubject:
         """For writes into a school: not visible is the same as not there."""
         if not self.can_see_school(school_id):
             raise NotFound("No such school.")
+
+    def require_district_admin(self, what: str) -> None:
+        """Schools and admin accounts span the district: only a district-wide admin (not one
+        restricted to a school, like a school's API key) may create or change them."""
+        if self.role != "admin" or not self.sees_all_schools:
+            raise Forbidden(f"Only a district-wide admin can {what}.")
+
+    def require_staff_write(self, role: str, school_ids: Iterable[int]) -> None:
+        """The one rule for every staff account write (API, pages, roster): the caller is an
+        admin (as in the web app, office staff do not manage accounts), every school of the
+        account, before and after the change, is one of the caller's schools, and admin
+        accounts (district-wide by nature) are left to district-wide admins. Checked for the
+        account as it is and as it would be."""
+        self.require_role("admin", "manage staff accounts")
+        if role == "admin":
+            self.require_district_admin("create or change admin accounts")
+        outside = sorted(s for s in set(school_ids) if not self.can_see_school(s))
+        if outside:
+            raise Forbidden(
+                "This staff account belongs to a school outside yours; only an admin of "
+                "every one of its schools can change it."
+            )
 
 
 def _expand(scopes: list[str]) -> frozenset[str]:

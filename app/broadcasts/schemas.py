@@ -3,7 +3,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from app.core.schema import Id, Input, LanguageTag, Output
+from app.core.schema import Id, Input, LanguageTag, OneLine, Output
 from app.messaging.schemas import MAX_BODY
 
 
@@ -29,7 +29,7 @@ class Audience(Input):
 class BroadcastDraft(Input):
     school_id: Id
     audience: Audience
-    title: str = Field(default="", max_length=200)
+    title: OneLine = Field(default="", max_length=200)
     body: str | None = Field(default=None, min_length=1, max_length=MAX_BODY)
     template: str | None = Field(default=None, max_length=64)
     params: dict[str, Any] = Field(default_factory=dict, max_length=20)

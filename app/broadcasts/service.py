@@ -1,8 +1,6 @@
 """Broadcasts: one notice to many families, each in its own language, with what it will cost
 and who cannot be reached known before anyone presses send."""
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +15,7 @@ from app.broadcasts.schemas import Audience, BroadcastDraft
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.spreadsheet import csv_text
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
 from app.delivery.segments import count_segments
@@ -557,16 +556,8 @@ def export_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tup
     return f"broadcast-{broadcast.id}.csv", report_csv(session, broadcast)
 
 
-def _inert(text: str) -> str:
-    """A cell a spreadsheet shows as text: names and carrier errors come from outside, and
-    one starting with = + - @ would run as a formula when the office opens the file."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def report_csv(session: Session, broadcast: Broadcast) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    rows: list[list[object]] = [
         [
             "guardian_id",
             "guardian",
@@ -578,7 +569,7 @@ def report_csv(session: Session, broadcast: Broadcast) -> str:
             "sent_at",
             "delivered_at",
         ]
-    )
+    ]
     if broadcast.message_id is not None:
         for d, given, family in session.execute(
             select(Delivery, Guardian.given_name, Guardian.family_name)
@@ -586,17 +577,17 @@ def report_csv(session: Session, broadcast: Broadcast) -> str:
             .where(Delivery.message_id == broadcast.message_id)
             .order_by(Delivery.id)
         ):
-            writer.writerow(
+            rows.append(
                 [
                     d.guardian_id,
-                    _inert(f"{given} {family}"),
+                    f"{given} {family}",
                     d.language,
                     d.channel,
                     d.address,
                     d.status,
-                    _inert(d.error_text or ""),
+                    d.error_text or "",
                     d.sent_at.isoformat() if d.sent_at else "",
                     d.delivered_at.isoformat() if d.delivered_at else "",
                 ]
             )
-    return out.getvalue()
+    return csv_text(rows)

@@ -2,11 +2,13 @@
 
 import hashlib
 import secrets
-from functools import lru_cache
+from contextlib import suppress
+from functools import cached_property, lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEAK_SECRETS = {"changeme", "secret", "change-me", "hearth", "password"}
@@ -20,6 +22,9 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: SQLite file in the data dir
     secret_key: str = ""  # empty in dev: generated into the data dir on first run
     public_url: str = "http://127.0.0.1:8000"
+    # Reverse proxies whose X-Forwarded-* headers are believed (comma-separated addresses or
+    # networks, e.g. "127.0.0.1,10.0.0.0/8"); empty: nobody's.
+    trusted_proxies: str = ""
     default_region: str = "US"  # phone numbers without a country code are read as this region
     max_body_bytes: int = 1_000_000
     log_level: str = "INFO"
@@ -90,6 +95,25 @@ class Settings(BaseSettings):
     password_reset_minutes: int = 60
 
     @model_validator(mode="after")
+    def _check_proxies(self) -> "Settings":
+        try:
+            _ = self.trusted_proxy_networks
+        except ValueError:
+            raise ValueError(
+                "HEARTH_TRUSTED_PROXIES must be comma-separated IP addresses or networks "
+                "(for example: 127.0.0.1,10.0.0.0/8)"
+            ) from None
+        return self
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(
+            ip_network(part.strip(), strict=False)
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        )
+
+    @model_validator(mode="after")
     def _check_production(self) -> "Settings":
         if self.env == "production":
             key = self.secret_key
@@ -111,6 +135,14 @@ class Settings(BaseSettings):
                     "in production"
                 )
         return self
+
+    @property
+    def dev_tools(self) -> bool:
+        """The dev phone and dev mail (/dev/*), the demo district and keys, open /metrics: only
+        while nothing real is connected. They show every family's texts and every staff email
+        (password links too), so a real SMS or email backend closes them, whatever HEARTH_ENV
+        says."""
+        return self.env == "dev" and self.sms_backend == "dev" and self.email_backend == "dev"
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -136,9 +168,7 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            private_file(path).write_text(secrets.token_urlsafe(48))
         self.secret_key = path.read_text().strip()
         return self.secret_key
 
@@ -146,3 +176,24 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def private_file(path: Path) -> Path:
+    """Create (or tighten) a data file readable by this user only: the database and the
+    queue hold every family's words. SQLite gives its -wal and -shm files the same mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    with suppress(PermissionError):  # someone else's file: theirs to protect
+        path.chmod(0o600)
+    return path
+
+
+def settings_error_line(exc: ValidationError) -> str:
+    """A refused configuration in one line that names the variables, never their values
+    (one of them may be a password or the secret key)."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = error.get("loc") or ()
+        message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+        parts.append(f"HEARTH_{str(loc[0]).upper()}: {message}" if loc else message)
+    return "configuration refused: " + "; ".join(parts)

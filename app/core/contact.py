@@ -45,6 +45,12 @@ def normalize_language(raw: str) -> str:
     if not _TAG_RE.match(text):
         raise ValueError(f"'{raw}' is not a language tag (examples: es, vi, zh-Hans, pt-BR)")
     base = text.replace("_", "-").split("-")[0].lower()
+    if base == "und":
+        # Babel would read "undetermined" as its likeliest language, English (en-US).
+        raise ValueError(
+            f"'{raw}' means an undetermined language: say which language it is "
+            "(examples: es, vi, zh-Hans, pt-BR)"
+        )
     if base in EXTRA_LANGUAGES and "-" not in text.replace("_", "-"):
         return base
     try:

@@ -117,7 +117,12 @@ def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
 
 
 def validation_error_response(exc: RequestValidationError) -> JSONResponse:
-    details = validation_details(list(exc.errors()))
+    errors = list(exc.errors())
+    if errors and all(tuple(e.get("loc", ("",)))[0] == "path" for e in errors):
+        # An address whose id is out of range or not a number (/threads/99999999999,
+        # /threads/abc) names nothing: not there, the same answer as an id nobody may see.
+        return JSONResponse(error_body("not_found", "Nothing is here."), status_code=404)
+    details = validation_details(errors)
     message = " ".join(d["message"] for d in details[:3]) or "The request is invalid."
     return JSONResponse(error_body("invalid", message, details), status_code=422)
 

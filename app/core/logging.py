@@ -29,8 +29,9 @@ _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*")
 # SQLAlchemy puts a failed statement's parameters (bodies, phones) in its exception text.
 _SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
 
-# Addresses whose last part is a secret (a one-time password link): logged without it.
-_SECRET_PATH = re.compile(r"^(/password-reset/)[^/]+")
+# Addresses whose next part is a secret (a one-time password link, an unsubscribe link, a
+# family's link): logged without it. Query strings are never logged.
+_SECRET_PATH = re.compile(r"^(/password-reset/|/unsubscribe/|/f/)[^/]+")
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}

@@ -52,13 +52,14 @@ def webhook_timer(webhook: str) -> Iterator[None]:
 
 
 def check_access(settings: Settings, authorization: str | None) -> None:
-    """Metrics are open in dev; elsewhere only to a scraper with HEARTH_METRICS_TOKEN."""
-    if settings.env == "dev":
+    """Metrics are open with the dev tools; elsewhere only to a scraper with
+    HEARTH_METRICS_TOKEN."""
+    if settings.dev_tools and not settings.metrics_token:
         return
     token = settings.metrics_token
     if not token:
         raise NotFound(
-            "Metrics are off outside dev: set HEARTH_METRICS_TOKEN and scrape /metrics "
+            "Metrics are off: set HEARTH_METRICS_TOKEN and scrape /metrics "
             "with 'Authorization: Bearer <token>'."
         )
     scheme, _, given = (authorization or "").partition(" ")

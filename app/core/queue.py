@@ -10,6 +10,7 @@ and dropped if it rolls back, so a job never sees data that does not exist."""
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
@@ -17,7 +18,7 @@ from huey.consumer import Consumer, Scheduler
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.core.config import get_settings
+from app.core.config import get_settings, private_file
 
 log = logging.getLogger("hearth.queue")
 
@@ -32,8 +33,8 @@ def _make_huey(name: str) -> Huey:
         return PriorityRedisHuey(name, url=url, utc=True, results=False)
     if url == "memory://":
         return MemoryHuey(name, utc=True, results=False)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = url.removeprefix("sqlite:///") if url else str(settings.data_dir / "queue.db")
+    private_file(Path(path))
     # fsync off: a job lost in a power cut is found again by the outbox sweeper, since the
     # outbox itself lives in the main database; the queue stays fast.
     return SqliteHuey(name, filename=path, utc=True, timeout=30, results=False, fsync=False)

@@ -64,6 +64,16 @@ Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
 # Free text outside a body (query strings): anything but NUL.
 Text = Annotated[str, AfterValidator(_no_nul)]
 
+
+def _one_line(value: str) -> str:
+    if any(ch in value for ch in "\r\n\v\f\x85\u2028\u2029"):
+        raise ValueError("must be one line: remove the line breaks")
+    return value
+
+
+# A subject or a title: it becomes an email's Subject header, which is one line.
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
 # Row ids are INTEGER columns (32-bit on PostgreSQL): a larger number names no row, and would
 # fail in the database driver instead of answering 422.
 MAX_ID = 2**31 - 1

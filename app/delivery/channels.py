@@ -179,6 +179,11 @@ class DevEmail:
         )
 
 
+def one_line(value: str) -> str:
+    """A header value on one line: line breaks and other control characters become spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+
+
 class SmtpEmail:
     name = "smtp"
 
@@ -188,16 +193,18 @@ class SmtpEmail:
     def send(self, email: Email) -> str:
         s = self.settings
         message = EmailMessage()
-        message["From"] = email.sender
-        message["To"] = email.to
-        message["Subject"] = email.subject
+        message["From"] = one_line(email.sender)
+        message["To"] = one_line(email.to)
+        # A line break in a header is refused by the email library (and would be header
+        # injection if it were not); one that got past the API must not stop the send.
+        message["Subject"] = one_line(email.subject)
         message_id = make_msgid(domain=s.email_reply_domain)
         message["Message-ID"] = message_id
         message["Content-Language"] = email.language
         if email.reply_to:
-            message["Reply-To"] = email.reply_to
+            message["Reply-To"] = one_line(email.reply_to)
         for name, value in email.headers.items():
-            message[name] = value
+            message[name] = one_line(value)
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         try:

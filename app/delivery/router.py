@@ -9,24 +9,13 @@ from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.core.metrics import webhook_timer
+from app.core.proxy import signed_urls
 from app.core.security import constant_time_equal
 from app.delivery import inbound, service
 
 router = APIRouter(tags=["webhooks"])
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-
-def signed_urls(request: Request) -> list[str]:
-    """The URLs Twilio may have signed: the public URL, and the one a proxy forwarded."""
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    urls = [get_settings().public_url.rstrip("/") + path]
-    proto = request.headers.get("x-forwarded-proto")
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host")
-    if proto and host:
-        urls.append(f"{proto.split(',')[0].strip()}://{host.split(',')[0].strip()}{path}")
-    urls.append(str(request.url))
-    return urls
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -66,9 +55,13 @@ async def twilio_status(request: Request, session: SessionDep) -> Response:
 async def email_inbound(request: Request, session: SessionDep) -> dict[str, int]:
     with webhook_timer("email_inbound"):
         secret = get_settings().inbound_email_secret
-        given = request.headers.get("x-hearth-secret") or request.query_params.get("secret", "")
+        # A header only: a query string ends up in proxies' and servers' access logs.
+        given = request.headers.get("x-hearth-secret", "")
         if not secret or not constant_time_equal(given, secret):
-            raise Forbidden("Inbound email needs the shared secret (HEARTH_INBOUND_EMAIL_SECRET).")
+            raise Forbidden(
+                "Inbound email needs the shared secret (HEARTH_INBOUND_EMAIL_SECRET) in the "
+                "X-Hearth-Secret header."
+            )
         message = await run_in_threadpool(inbound.receive_email, session, await request.body())
     return {"message_id": message.id, "thread_id": message.thread_id}
 

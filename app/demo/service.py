@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import ApiKey
 from app.auth.service import authenticate_api_key, create_api_key
+from app.core.config import get_settings
+from app.core.errors import Invalid
 from app.core.security import hash_password
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.schools.models import Enrollment, School, Section, SectionTeacher
@@ -106,6 +108,11 @@ class DemoKeys:
 
 def seed(session: Session) -> bool:
     """Creates the demo district unless it exists. Returns True when it created it."""
+    if not get_settings().dev_tools:
+        raise Invalid(
+            "The demo district (known passwords, the dev phone) is only for HEARTH_ENV=dev "
+            "with the dev SMS and email backends."
+        )
     if session.scalar(select(School.id).where(School.external_id == DEMO_SCHOOL_ID)):
         return False
     rng = random.Random(7)
@@ -254,7 +261,6 @@ def start_conversation(session: Session) -> tuple[int, int]:
     from twilio.request_validator import RequestValidator
 
     from app.auth.service import load_staff, subject_for_staff
-    from app.core.config import get_settings
     from app.delivery import inbound
     from app.messaging import service as messaging
     from app.messaging.schemas import MessageCreate, ThreadCreate

@@ -13,6 +13,7 @@ from twilio.request_validator import RequestValidator
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import NotFound
+from app.core.schema import Id
 from app.delivery import inbound
 from app.delivery.models import InboundSms, OptOut
 from app.devtools.models import DevOutbox
@@ -63,7 +64,7 @@ def _school_of(session: SessionDep, guardian: Guardian) -> School | None:
 
 
 @router.get("/phone/{guardian_id}", response_class=HTMLResponse)
-def phone(guardian_id: int, request: Request, session: SessionDep):
+def phone(guardian_id: Id, request: Request, session: SessionDep):
     guardian = session.get(Guardian, guardian_id)
     if guardian is None or not guardian.phone:
         raise NotFound("No guardian with a phone has that id.")
@@ -97,7 +98,7 @@ def phone(guardian_id: int, request: Request, session: SessionDep):
 
 
 @router.post("/phone/{guardian_id}/reply")
-def reply(guardian_id: int, session: SessionDep, body: str = Form(..., max_length=1600)):
+def reply(guardian_id: Id, session: SessionDep, body: str = Form(..., max_length=1600)):
     guardian = session.get(Guardian, guardian_id)
     if guardian is None or not guardian.phone:
         raise NotFound("No guardian with a phone has that id.")

@@ -3,7 +3,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.core.schema import Id, Input, LanguageTag, Output
+from app.core.schema import Id, Input, LanguageTag, OneLine, Output
 
 MAX_BODY = 1600  # Twilio's limit for one SMS body; longer notes belong in email or a link
 
@@ -11,12 +11,12 @@ MAX_BODY = 1600  # Twilio's limit for one SMS body; longer notes belong in email
 class ThreadCreate(Input):
     student_id: Id | None = None
     guardian_ids: list[Id] = Field(min_length=1, max_length=20)
-    subject: str = Field(default="", max_length=200)
+    subject: OneLine = Field(default="", max_length=200)
     school_id: Id | None = None
 
 
 class ThreadUpdate(Input):
-    subject: str | None = Field(default=None, max_length=200)
+    subject: OneLine | None = Field(default=None, max_length=200)
     status: Literal["open", "archived"] | None = None
 
 

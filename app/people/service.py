@@ -67,6 +67,10 @@ def readable_staff(subject: AuthSubject) -> Select[tuple[Staff]]:
 
 # Staff ---------------------------------------------------------------------------------------
 
+# What anyone may change on their own account; the rest is an admin's (AuthSubject.
+# require_staff_write).
+SELF_SERVICE = {"name", "ui_language"}
+
 
 def get_staff(session: Session, subject: AuthSubject, staff_id: int) -> Staff:
     staff = session.scalar(readable_staff(subject).where(Staff.id == staff_id))
@@ -86,15 +90,8 @@ def _check_schools(session: Session, subject: AuthSubject, school_ids: list[int]
     return wanted
 
 
-def _check_staff_write(subject: AuthSubject, role: str) -> None:
-    # Office staff manage teachers and office colleagues; only admins create admins.
-    subject.require_role("office", "manage staff accounts")
-    if role == "admin":
-        subject.require_role("admin", "create or change admin accounts")
-
-
 def create_staff(session: Session, subject: AuthSubject, data: StaffCreate) -> Staff:
-    _check_staff_write(subject, data.role)
+    subject.require_staff_write(data.role, data.school_ids)
     if data.role != "admin" and not data.school_ids:
         raise Invalid("A teacher or office staff member must belong to at least one school.")
     school_ids = _check_schools(session, subject, data.school_ids)
@@ -119,7 +116,12 @@ def create_staff(session: Session, subject: AuthSubject, data: StaffCreate) -> S
 def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: StaffUpdate) -> Staff:
     staff = get_staff(session, subject, staff_id)
     changes = data.model_dump(exclude_unset=True)
-    _check_staff_write(subject, changes.get("role") or staff.role)
+    if not (staff.id == subject.staff_id and set(changes) <= SELF_SERVICE):
+        subject.require_staff_write(staff.role, staff.school_ids)
+        subject.require_staff_write(
+            changes.get("role") or staff.role,
+            changes["school_ids"] if changes.get("school_ids") is not None else staff.school_ids,
+        )
     for name in ("name", "email", "role", "ui_language", "active"):
         if name in changes and changes[name] is None:
             raise Invalid(f"'{name}' cannot be empty.")

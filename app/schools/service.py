@@ -28,7 +28,7 @@ def get_school(session: Session, subject: AuthSubject, school_id: int) -> School
 
 
 def create_school(session: Session, subject: AuthSubject, data: SchoolCreate) -> School:
-    subject.require_role("admin", "create schools")
+    subject.require_district_admin("create schools")
     school = School(**data.model_dump())
     session.add(school)
     session.flush()
@@ -41,7 +41,8 @@ def update_school(
     session: Session, subject: AuthSubject, school_id: int, data: SchoolUpdate
 ) -> School:
     school = get_school(session, subject, school_id)
-    subject.require_role("office", "change school settings")
+    # Settings (sender numbers, quiet hours) are the admin's, as on the school settings page.
+    subject.require_role("admin", "change school settings")
     changes = data.model_dump(exclude_unset=True)
     for name in ("name", "timezone", "default_language"):
         if name in changes and changes[name] is None:
@@ -63,7 +64,7 @@ def update_school(
 
 def delete_school(session: Session, subject: AuthSubject, school_id: int) -> None:
     school = get_school(session, subject, school_id)
-    subject.require_role("admin", "delete schools")
+    subject.require_district_admin("delete schools")
     if session.scalar(select(Student.id).where(Student.school_id == school_id).limit(1)):
         raise Invalid("This school still has students; deactivate or move them first.")
     if session.scalar(select(Section.id).where(Section.school_id == school_id).limit(1)):

@@ -238,7 +238,7 @@ def add_glossary_term(
     session: Session, subject: AuthSubject, school_id: int, data: GlossaryTermCreate
 ) -> GlossaryTerm:
     schools.get_school(session, subject, school_id)
-    subject.require_role("office", "change the glossary")
+    subject.require_role("admin", "change the glossary")
     if not data.keep and not data.renderings:
         raise Invalid("Give renderings per language, or keep: true to keep the term as written.")
     term = " ".join(data.term.split())
@@ -264,7 +264,7 @@ def delete_glossary_term(
     session: Session, subject: AuthSubject, school_id: int, term_id: int
 ) -> None:
     schools.get_school(session, subject, school_id)
-    subject.require_role("office", "change the glossary")
+    subject.require_role("admin", "change the glossary")
     row = session.get(GlossaryTerm, term_id)
     if row is None or row.school_id != school_id:
         raise NotFound("No such glossary term.")

@@ -2,8 +2,6 @@
 and the engagement dashboard for office staff and admins. Every write goes through the same
 domain service as the API, so the pages and the API refuse the same things."""
 
-import csv
-import io
 import logging
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
@@ -26,6 +24,7 @@ from app.core.db import SessionDep
 from app.core.errors import HearthError, Invalid, NotFound
 from app.core.queue import enqueue_after_commit
 from app.core.schema import MAX_ID
+from app.core.spreadsheet import csv_text
 from app.delivery import channels
 from app.people import service as people
 from app.people.models import ROLES, Staff
@@ -881,11 +880,9 @@ def dashboard_csv(
     if table not in CSV_TABLES:
         raise NotFound("There is nothing here, or you cannot see it.")
     board = _dashboard(session, viewer, school, weeks)
-    out = io.StringIO()
-    csv.writer(out).writerows(_csv_rows(board, table))
     name = f"hearth-{table}-{board.scope.school_id or 'all'}-{date.today().isoformat()}.csv"
     return Response(
-        out.getvalue(),
+        csv_text(_csv_rows(board, table)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -9,6 +9,7 @@ from starlette.background import BackgroundTask
 
 from app.core.db import SessionDep
 from app.core.errors import HearthError
+from app.core.proxy import client_address
 from app.core.security import hash_password, verify_password
 from app.web import admin, office, service, teacher
 from app.web.i18n import UI_LANGUAGES
@@ -27,6 +28,12 @@ router.include_router(teacher.router)
 router.include_router(office.router)
 router.include_router(admin.router)
 PublicForm = Depends(check_form_cookie)
+
+
+def remember_device(response: Response, staff_id: int) -> None:
+    """Mark this browser as a known device of the account (see service.DEVICE_COOKIE)."""
+    max_age = service.DEVICE_DAYS * 24 * 3600
+    set_cookie(response, service.DEVICE_COOKIE, service.device_token(staff_id), max_age)
 
 
 def _safe_next(target: str | None) -> str:
@@ -64,9 +71,9 @@ def sign_in(
     password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    client = request.client.host if request.client else "unknown"
+    device = request.cookies.get(service.DEVICE_COOKIE)
     try:
-        token, _ = service.sign_in(session, email, password, client)
+        token, staff = service.sign_in(session, email, password, client_address(request), device)
     except (service.SignInFailed, service.TooManyAttempts) as exc:
         message = translate(request, exc.message)
         return render_public_form(
@@ -79,6 +86,7 @@ def sign_in(
     service.sign_out(session, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_cookie(response, SESSION_COOKIE, token)
+    remember_device(response, staff.id)
     return response
 
 
@@ -142,6 +150,8 @@ def reset(
         )
     response = RedirectResponse("/", status_code=303)
     set_cookie(response, SESSION_COOKIE, new_session)
+    # The browser that proved it owns the mailbox is a known device from now on.
+    remember_device(response, staff.id)
     return response
 
 

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from app.auth.service import IMPLIED, AuthSubject, load_staff, subject_for_staff
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import HearthError, Invalid
-from app.core.security import hash_password, verify_password
+from app.core.security import constant_time_equal, hash_password, sign, verify_password
 from app.delivery import channels
 from app.people.models import Staff
 from app.web.models import PasswordReset, SignInAttempt, WebSession
@@ -86,32 +87,75 @@ def send_staff_mail(mail: channels.Email) -> None:
         log.warning("could not send a staff email: %s", exc.code)
 
 
-def _failures(session: Session, column, value: str) -> int:
+def _failures(session: Session, *conditions: Any) -> int:
     return session.scalar(
         select(func.count())
         .select_from(SignInAttempt)
-        .where(column == value, SignInAttempt.at > utcnow() - RATE_WINDOW)
+        .where(*conditions, SignInAttempt.at > utcnow() - RATE_WINDOW)
         .where(SignInAttempt.succeeded.is_(False))
     )
 
 
-def sign_in(session: Session, email: str, password: str, client: str) -> tuple[str, Staff]:
+# Known devices. Counting failures per account alone lets anyone lock a teacher out with five
+# wrong passwords. Instead failures count per account *and client*: a stranger's guesses slow
+# down only the stranger. A browser that signed in to an account before carries a signed
+# device cookie for it, and its attempts count on their own, so a known device keeps working
+# while others hammer the account, even from the school's shared address. An account attacked
+# from many addresses at once refuses unknown devices for a while, never its known ones.
+DEVICE_COOKIE = "hearth_device"
+DEVICE_DAYS = 180
+DEVICE_PREFIX = "device:"
+
+
+def device_token(staff_id: int) -> str:
+    """The device cookie's value for a browser that has just proved it knows the password
+    (or owns the mailbox): `<staff id>.<nonce>.<signature>`."""
+    nonce = secrets.token_urlsafe(12)
+    signature = sign(get_settings().signing_key(), f"device:{staff_id}.{nonce}")[:32]
+    return f"{staff_id}.{nonce}.{signature}"
+
+
+def _device_key(token: str | None, staff_id: int | None) -> str | None:
+    """The key a known device's attempts count under, if `token` is this account's."""
+    if not token or staff_id is None or len(token) > 200:
+        return None
+    owner, _, rest = token.partition(".")
+    nonce, _, signature = rest.partition(".")
+    if owner != str(staff_id) or not nonce:
+        return None
+    expected = sign(get_settings().signing_key(), f"device:{staff_id}.{nonce}")[:32]
+    return DEVICE_PREFIX + nonce[:32] if constant_time_equal(signature, expected) else None
+
+
+def sign_in(
+    session: Session, email: str, password: str, client: str, device: str | None = None
+) -> tuple[str, Staff]:
     """(session token for the cookie, staff). Commits the attempt either way, so failures
-    count even though the caller shows an error."""
+    count even though the caller shows an error. `client` is the caller's address, `device`
+    the device cookie it sent (see DEVICE_COOKIE)."""
     email = email.strip().lower()[:254]
     limit = get_settings().sign_in_max_failures
-    if (
-        _failures(session, SignInAttempt.email, email) >= limit
-        or _failures(session, SignInAttempt.client, client) >= limit * 4
-    ):
+    staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email))
+    known = _device_key(device, staff.id if staff is not None else None)
+    attempt_from = known or client[:64]
+    this_account = SignInAttempt.email == email
+    if known:
+        refused = _failures(session, this_account, SignInAttempt.client == known) >= limit
+    else:
+        refused = (
+            _failures(session, this_account, SignInAttempt.client == attempt_from) >= limit
+            or _failures(session, SignInAttempt.client == attempt_from) >= limit * 4
+            or _failures(session, this_account, SignInAttempt.client.not_like(f"{DEVICE_PREFIX}%"))
+            >= limit * 10
+        )
+    if refused:
         raise TooManyAttempts(
             N_("Too many failed sign-ins. Wait 15 minutes, or reset your password.")
         )
-    staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email))
     stored = staff.password_hash if staff is not None and staff.password_hash else None
     matches = verify_password(password, stored or _decoy_hash())
     ok = staff is not None and staff.active and stored is not None and matches
-    session.add(SignInAttempt(email=email, client=client[:64], succeeded=ok))
+    session.add(SignInAttempt(email=email, client=attempt_from, succeeded=ok))
     if not ok or staff is None:
         session.commit()
         raise SignInFailed(N_("That email and password do not match an active account."))

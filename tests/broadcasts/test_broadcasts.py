@@ -278,6 +278,22 @@ def test_report_csv_cells_never_run_as_spreadsheet_formulas(client, auth, sessio
     assert all(row[4].startswith("+1512556") for row in rows[1:])  # numbers stay numbers
 
 
+def test_report_csv_escapes_formulas_in_every_column(client, auth, session, school, office):
+    """The `to` column too: an email address can start like a formula."""
+    families(session, school, 1, ["en"])
+    guardian = session.scalars(select(Guardian)).one()
+    guardian.email, guardian.channels = "=1+1@example.com", ["email"]
+    session.flush()
+    headers = auth("read,send", staff=office)
+    sent = client.post(
+        "/api/v1/broadcasts", headers=headers, json=draft(school, body="School is closed today.")
+    ).json()
+    text = client.get(f"/api/v1/broadcasts/{sent['id']}/report.csv", headers=headers).text
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][4] == "'=1+1@example.com"
+    assert not any(cell.startswith(("=", "@")) for row in rows for cell in row)
+
+
 def test_bad_drafts_are_refused(client, auth, school, office):
     headers = auth("read,send", staff=office)
     both = client.post(

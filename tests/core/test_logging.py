@@ -247,6 +247,8 @@ def test_hearth_serve_writes_json_lines_with_the_request_id(tmp_path):
         _, stderr = server.communicate(timeout=30)
     lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
     access = [line for line in lines if line["logger"] == "hearth.access"]
+    warnings = [line["message"] for line in lines if line["level"] == "warning"]
+    assert any(m.startswith("Dev tools are open to this machine only") for m in warnings)
     assert access == [
         {
             **access[0],

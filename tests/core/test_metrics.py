@@ -76,11 +76,18 @@ def send_note(client, auth, classroom, body: str) -> None:
 
 
 @pytest.mark.usefixtures("twilio")
-def test_delivery_gauge_counts_the_outbox_by_status_and_channel(client, auth, session, classroom):
-    before = scrape(client)
+def test_delivery_gauge_counts_the_outbox_by_status_and_channel(
+    client, auth, session, classroom, monkeypatch
+):
+    # With a real SMS provider the dev tools are closed: metrics need the scraper's token.
+    assert client.get("/metrics").status_code == 404
+    monkeypatch.setenv("HEARTH_METRICS_TOKEN", "scraper-token-0123456789")
+    get_settings.cache_clear()
+    token = {"Authorization": "Bearer scraper-token-0123456789"}
+    before = scrape(client, **token)
     assert value(before, "hearth_deliveries", status="sent", channel="sms") == 0
     send_note(client, auth, classroom, "Mateo read very well today.")
-    after = scrape(client)
+    after = scrape(client, **token)
     assert value(after, "hearth_deliveries", status="sent", channel="sms") == 2
     assert value(after, "hearth_deliveries", status="queued", channel="sms") == 0
 
@@ -93,7 +100,7 @@ def test_delivery_gauge_counts_the_outbox_by_status_and_channel(client, auth, se
         token=AUTH_TOKEN,
     )
     assert callback.status_code == 204
-    last = scrape(client)
+    last = scrape(client, **token)
     assert value(last, "hearth_deliveries", status="sent", channel="sms") == 1
     assert value(last, "hearth_deliveries", status="delivered", channel="sms") == 1
 

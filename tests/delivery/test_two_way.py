@@ -249,6 +249,38 @@ def test_bad_number_fails_over_to_email(client, auth, session, classroom, twilio
     )
 
 
+def test_a_line_break_in_a_stored_subject_does_not_stop_the_email(
+    client, auth, session, classroom, smtp
+):
+    """The API refuses line breaks in subjects; one stored before that (or by an import) is
+    flattened at send instead of crashing the job and leaving the delivery in `sending`."""
+    from tests.factories import ThreadFactory
+
+    classroom["es"].channels = ["email"]
+    classroom["es"].email = "maria@family.example.org"
+    thread = ThreadFactory(
+        school=classroom["school"],
+        owner_staff_id=classroom["teacher"].id,
+        student_id=classroom["student"].id,
+        subject="Field trip\r\nBcc: everyone@example.org",
+        guardians=[classroom["es"]],
+    )
+    session.commit()
+    headers = auth("read,write,send", staff=classroom["teacher"])
+    response = client.post(
+        f"/api/v1/threads/{thread.id}/messages",
+        headers=headers,
+        json={"body": "Mateo will be absent tomorrow."},
+    )
+    assert response.status_code == 201
+    row = session.scalars(select(Delivery)).one()
+    session.refresh(row)
+    assert row.status == "sent"
+    mail = smtp.messages[-1]
+    assert mail["Subject"] == "Field trip Bcc: everyone@example.org"
+    assert mail["Bcc"] is None
+
+
 def test_email_reply_threads_back(client, auth, session, classroom, smtp):
     classroom["es"].channels = ["email"]
     classroom["es"].email = "maria@family.example.org"

@@ -183,9 +183,6 @@ HUGE = 2**63
 @pytest.mark.parametrize(
     ("method", "url", "body", "field"),
     [
-        ("get", f"/api/v1/sections/{HUGE}", None, "section_id"),
-        ("delete", f"/api/v1/sections/{2**31}", None, "section_id"),
-        ("post", f"/api/v1/broadcasts/{HUGE}/cancel", None, "broadcast_id"),
         ("post", "/api/v1/threads", {"guardian_ids": [HUGE]}, "guardian_ids.0"),
         ("get", f"/api/v1/students?offset={HUGE}", None, "offset"),
         ("get", f"/api/v1/threads?school_id={HUGE}", None, "school_id"),
@@ -201,6 +198,24 @@ def test_found_server_errors_are_422(client, auth, session, method, url, body, f
     error = response.json()["error"]
     assert [d["field"] for d in error["details"]] == [field]
     assert error["message"].startswith(f"'{field}'")
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", f"/api/v1/sections/{HUGE}"),
+        ("delete", f"/api/v1/sections/{2**31}"),
+        ("post", f"/api/v1/broadcasts/{HUGE}/cancel"),
+        ("get", "/api/v1/threads/abc"),
+        ("get", f"/dev/phone/{HUGE}"),
+        ("post", f"/dev/phone/{2**31}/reply"),
+    ],
+)
+def test_ids_out_of_range_in_an_address_are_404(client, auth, session, method, url) -> None:
+    """An id no row can have names nothing: 404 like any id one may not see, never a 500."""
+    kwargs = {"data": {"body": "hi"}} if url.endswith("/reply") else {}
+    response = getattr(client, method)(url, headers=auth(), **kwargs)
+    assert response.status_code == 404, response.text
 
 
 def test_students_with_a_nul_in_a_name_are_refused_before_saving(client, auth, session) -> None:

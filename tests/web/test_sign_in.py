@@ -2,10 +2,13 @@
 
 import re
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.core.security import hash_password
 from app.devtools.models import DevOutbox
+from app.web import service
 from app.web.models import WebSession
 from app.web.pages import FORM_COOKIE, SESSION_COOKIE
 from tests import factories
@@ -63,6 +66,68 @@ def test_wrong_password_is_refused_and_repeated_failures_are_limited(client, ses
     )
     assert blocked.status_code == 429
     assert "Too many failed sign-ins" in blocked.text
+
+
+def test_a_stranger_cannot_lock_a_teacher_out(session):
+    """Five wrong passwords slow down whoever typed them, not the account's owner."""
+    staff = _staff(session)
+    for _ in range(5):
+        with pytest.raises(service.SignInFailed):
+            service.sign_in(session, staff.email, "guess", "203.0.113.9")
+    with pytest.raises(service.TooManyAttempts):
+        service.sign_in(session, staff.email, PASSWORD, "203.0.113.9")
+    token, signed = service.sign_in(session, staff.email, PASSWORD, "198.51.100.4")
+    assert token and signed.id == staff.id
+
+
+def test_a_known_device_keeps_working_from_a_shared_address(app, client, session):
+    """A student on the school's network (same address) hammers a teacher's account: the
+    teacher's own browser, which signed in before, still gets in."""
+    staff = _staff(session)
+    token = _form_token(client)
+    first = client.post(
+        "/sign-in",
+        data={"email": staff.email, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert first.status_code == 303
+    assert service.DEVICE_COOKIE in client.cookies
+    with TestClient(app, raise_server_exceptions=False) as stranger:
+        stranger_token = _form_token(stranger)
+        for _ in range(5):
+            stranger.post(
+                "/sign-in",
+                data={"email": staff.email, "password": "guess", "csrf_token": stranger_token},
+            )
+        blocked = stranger.post(
+            "/sign-in",
+            data={"email": staff.email, "password": PASSWORD, "csrf_token": stranger_token},
+        )
+        assert blocked.status_code == 429
+    again = client.post(
+        "/sign-in",
+        data={"email": staff.email, "password": PASSWORD, "csrf_token": _form_token(client)},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+
+
+def test_an_account_attacked_from_many_addresses_still_opens_on_a_known_device(session):
+    staff = _staff(session)
+    device = service.device_token(staff.id)
+    for n in range(50):
+        with pytest.raises(service.SignInFailed):
+            service.sign_in(session, staff.email, "guess", f"198.18.0.{n}")
+    with pytest.raises(service.TooManyAttempts):
+        service.sign_in(session, staff.email, PASSWORD, "192.0.2.77")
+    _, signed = service.sign_in(session, staff.email, PASSWORD, "192.0.2.77", device)
+    assert signed.id == staff.id
+    # a device cookie made for someone else's account is no key to this one
+    other = _staff(session)
+    with pytest.raises(service.TooManyAttempts):
+        service.sign_in(
+            session, staff.email, PASSWORD, "192.0.2.77", service.device_token(other.id)
+        )
 
 
 def test_sign_in_without_the_form_token_is_forbidden(client, session):

@@ -90,7 +90,24 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def app(session: Session):
     application = create_app()
-    application.dependency_overrides[get_session] = lambda: session
+
+    def request_session() -> Iterator[Session]:
+        # As get_session: one transaction per request, committed on success, undone on error.
+        # What the test set up is committed first (it is in the database before the request);
+        # the request runs in a SAVEPOINT so that its failure undoes only its own writes.
+        session.commit()
+        request = session.begin_nested()
+        try:
+            yield session
+        except BaseException:
+            # (A service that still commits on its own has already ended the SAVEPOINT.)
+            (request if request.is_active else session).rollback()
+            raise
+        if request.is_active:
+            request.commit()
+        session.commit()
+
+    application.dependency_overrides[get_session] = request_session
     return application
 
 

@@ -123,7 +123,12 @@ get_sessionmaker.cache_clear = _default_sessionmaker.cache_clear  # type: ignore
 
 def get_session() -> Iterator[Session]:
     with get_sessionmaker()() as session:
-        yield session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

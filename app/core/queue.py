@@ -10,17 +10,21 @@ and dropped if it rolls back, so a job never sees data that does not exist."""
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
+from huey.api import TaskWrapper
 from huey.consumer import Consumer, Scheduler
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings, private_file
+from app.core.db import get_sessionmaker
 
 log = logging.getLogger("hearth.queue")
+R = TypeVar("R")
 
 
 def _make_huey(name: str) -> Huey:
@@ -49,15 +53,108 @@ PERIODIC_PRIORITY = 100
 
 _PENDING = "hearth_jobs"
 
+# Jobs by name: a service enqueues "delivery.send" without importing the module that defines it,
+# so no service imports its own tasks.py and no import goes in a circle. The Huey identifier of
+# every job is `app.core.queue.<name>` (the wrapper lives here), whatever module defines it.
+_JOBS: dict[str, TaskWrapper] = {}
+QueueName = Literal["send", "translate"]
+
+
+def job(
+    name: str,
+    *,
+    queue: QueueName = "send",
+    retries: int = 0,
+    retry_delay: int = 0,
+    periodic: Callable[[Any], bool] | None = None,
+    priority: int | None = None,
+    context: bool = False,
+    session: bool = True,
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Register `fn(session, *args)` as the job `name`. The runner opens a session, runs the
+    function and commits once (or rolls back if it raises): a job, like a request, is one
+    transaction. `session=False`: a job that only runs other jobs (a batch of sends) and so must
+    hold no transaction while they open theirs (SQLite has one writer). `periodic`: a crontab."""
+
+    def register(fn: Callable[..., R]) -> Callable[..., R]:
+        if name in _JOBS:
+            raise ValueError(f"job {name!r} is registered twice")
+
+        def run(*args: Any, **kwargs: Any) -> R:
+            if not session:
+                return fn(*args, **kwargs)
+            with get_sessionmaker()() as job_session:
+                try:
+                    result = fn(job_session, *args, **kwargs)
+                    job_session.commit()
+                except BaseException:
+                    job_session.rollback()
+                    raise
+                return result
+
+        run.__name__ = run.__qualname__ = name
+        run.__doc__ = fn.__doc__
+        huey_ = QUEUES[queue]
+        options: dict[str, Any] = {"retries": retries, "retry_delay": retry_delay, "name": name}
+        if priority is not None:
+            options["priority"] = priority
+        if periodic is not None:
+            _JOBS[name] = huey_.periodic_task(periodic, **options)(run)
+        else:
+            _JOBS[name] = huey_.task(context=context, **options)(run)
+        return fn
+
+    return register
+
+
+def registered(name: str) -> TaskWrapper:
+    try:
+        return _JOBS[name]
+    except KeyError:
+        raise LookupError(
+            f"no job named {name!r}: the module defining it is not imported (app.tasks)"
+        ) from None
+
+
+def enqueue_job(session: Session, name: str, *args: Any) -> None:
+    """Queue the job `name` once `session` commits; forget it on rollback."""
+    task = registered(name)
+    _pending(session, task, args)
+
+
+def schedule_job(session: Session, name: str, *args: Any, eta: datetime) -> None:
+    """Queue the job `name` to run at `eta` (UTC), once `session` commits."""
+    task = registered(name)
+    when = eta.astimezone(UTC).replace(tzinfo=None)
+    _pending(session, lambda *a: task.schedule(args=a, eta=when), args)
+
+
+def run_job(name: str, *args: Any) -> Any:
+    """Run the job `name` here and now, in a transaction of its own (the CLI, a worker's start,
+    the demo). Never while the caller holds a transaction: SQLite would wait on itself."""
+    return registered(name).call_local(*args)
+
+
+def after_commit(session: Session, fn: Callable[..., object], *args: Any) -> None:
+    """Call `fn(*args)` once `session` commits (an email, a text that must follow the data it
+    speaks of); forget it on rollback."""
+    _pending(session, fn, args)
+
 
 def enqueue_after_commit(session: Session, task: Callable[..., Any], *args: Any) -> None:
-    """Queue `task(*args)` once `session` commits; forget it if the session rolls back."""
-    session.info.setdefault(_PENDING, []).append((task, args))
+    """Queue `task(*args)` once `session` commits; forget it if the session (or the SAVEPOINT
+    it was queued in) rolls back."""
+    _pending(session, task, args)
+
+
+def _pending(session: Session, task: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    where = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((where, task, args))
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
-    for task, args in session.info.pop(_PENDING, []):
+    for _, task, args in session.info.pop(_PENDING, []):
         try:
             task(*args)
         except Exception:  # the outbox sweeper re-enqueues whatever this loses
@@ -66,9 +163,21 @@ def _enqueue_pending(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending(session: Session, previous_transaction: Any) -> None:
-    # Only the outermost rollback drops jobs; a rolled-back SAVEPOINT keeps the others.
+    # The outermost rollback drops every job; a rolled-back SAVEPOINT drops those queued in it.
     if previous_transaction.parent is None and not previous_transaction.nested:
         session.info.pop(_PENDING, None)
+        return
+
+    def inside(transaction: Any) -> bool:
+        while transaction is not None:
+            if transaction is previous_transaction:
+                return True
+            transaction = transaction.parent
+        return False
+
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [job for job in pending if not inside(job[0])]
 
 
 class WorkerConsumer(Consumer):

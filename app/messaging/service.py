@@ -126,7 +126,7 @@ def create_thread(session: Session, subject: AuthSubject, data: ThreadCreate) ->
     session.add(thread)
     session.flush()
     audit.record(session, subject.actor, "thread.create", "thread", thread.id, school_id=school_id)
-    session.commit()
+    session.flush()
     return thread
 
 
@@ -148,7 +148,7 @@ def update_thread(
         school_id=thread.school_id,
         details={"fields": sorted(changes)},
     )
-    session.commit()
+    session.flush()
     return thread
 
 
@@ -210,7 +210,7 @@ def post_message(
         school_id=thread.school_id,
         details={"thread_id": thread.id},
     )
-    session.commit()
+    session.flush()
     return get_message(session, message.id)
 
 

@@ -874,11 +874,11 @@ def send(request: Request, session: SessionDep, viewer: Viewer, form: NoteFormDe
             errors.append(translate(request, "The form was not filled in as expected. Reload it."))
     if not errors:
         try:
-            thread = messaging.create_thread(session, viewer.subject, new_thread)
-            messaging.post_message(session, viewer.subject, thread.id, note)
+            with session.begin_nested():  # all or nothing: no thread without its note
+                thread = messaging.create_thread(session, viewer.subject, new_thread)
+                messaging.post_message(session, viewer.subject, thread.id, note)
             return RedirectResponse(f"/threads/{thread.id}", status_code=303)
         except HearthError as exc:
-            session.rollback()
             errors.append(translate(request, exc.message))
     context = _compose_context(request, session, viewer, student_id=form.student_id, form=form)
     context["errors"] = errors

@@ -53,6 +53,7 @@ SEED = textwrap.dedent("""
         subject = subject_for_staff(staff, frozenset({"read", "write", "send"}))
         messaging.post_message(s, subject, thread.id,
                                MessageCreate(body="School is closed today.", urgent=True))
+        s.commit()
 """) % {"n": RECIPIENTS}
 
 

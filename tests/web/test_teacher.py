@@ -476,3 +476,30 @@ def test_pages_need_a_signed_in_staff_member(client):
     for url in ("/inbox", "/compose", "/threads/1"):
         response = client.get(url, headers={"accept": "text/html"}, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/sign-in")
+
+
+@pytest.mark.parametrize("failure", ["refused", "crash"])
+def test_a_failure_midway_through_compose_leaves_no_thread_behind(
+    session, signed_in, classroom, monkeypatch, failure
+):
+    from app.core.errors import Invalid
+    from app.delivery import service as delivery_service
+
+    c = classroom
+    web = signed_in(c["teacher"])
+    before = _rows_written(session)
+    audits = count_rows(session, "audit_events")
+
+    def planning_fails(*args, **kwargs):
+        # The thread and the message are flushed by now: this is half-way.
+        assert count_rows(session, "threads") == before["threads"] + 1
+        raise Invalid("No outbox today.") if failure == "refused" else RuntimeError("boom")
+
+    monkeypatch.setattr(delivery_service, "plan_many", planning_fails)
+    response = web.post(
+        "/compose",
+        {"student_id": c["student"].id, "guardian_ids": [c["es"].id], "body": NOTE},
+    )
+    assert response.status_code == (422 if failure == "refused" else 500)
+    assert _rows_written(session) == before
+    assert count_rows(session, "audit_events") == audits

@@ -1,0 +1,74 @@
+"""Jobs by name: enqueued only after the transaction that made them commits, dropped with a
+rollback (or with the SAVEPOINT they were queued in), and each job one transaction."""
+
+import pytest
+from sqlalchemy import select
+
+from app.core.queue import _JOBS, enqueue_job, job, registered, run_job
+from app.schools.models import School
+from tests.factories import SchoolFactory
+
+seen: list[tuple[str, int]] = []
+
+
+@job("tests.rename_school")
+def rename_school(session, school_id: int, name: str) -> str:
+    school = session.get(School, school_id)
+    school.name = name
+    seen.append(("rename", school_id))
+    if name == "fail":
+        raise RuntimeError("the job failed half-way")
+    return name
+
+
+@pytest.fixture(autouse=True)
+def _forget():
+    seen.clear()
+    yield
+    seen.clear()
+
+
+def test_a_job_runs_after_commit_and_commits_its_own_work(session):
+    school = SchoolFactory(name="Before")
+    enqueue_job(session, "tests.rename_school", school.id, "After")
+    assert seen == []  # nothing before the commit
+    session.commit()  # the test queues are immediate: the job runs now, in its own session
+    assert seen == [("rename", school.id)]
+    session.expire_all()
+    assert session.scalar(select(School.name).where(School.id == school.id)) == "After"
+
+
+def test_a_job_that_fails_leaves_nothing_half_done(session):
+    school = SchoolFactory(name="Before")
+    session.commit()
+    with pytest.raises(RuntimeError):
+        run_job("tests.rename_school", school.id, "fail")
+    session.expire_all()
+    assert session.scalar(select(School.name).where(School.id == school.id)) == "Before"
+
+
+def test_jobs_queued_in_a_rolled_back_savepoint_or_transaction_never_run(session):
+    school = SchoolFactory(name="Before")
+    with pytest.raises(RuntimeError), session.begin_nested():
+        enqueue_job(session, "tests.rename_school", school.id, "Inside")
+        raise RuntimeError("refused half-way")
+    enqueue_job(session, "tests.rename_school", school.id, "Outside")
+    session.commit()
+    assert seen == [("rename", school.id)]
+    session.expire_all()
+    assert session.get(School, school.id).name == "Outside"
+
+
+def test_an_unknown_job_name_is_a_clear_error(session):
+    with pytest.raises(LookupError, match="no job named 'tests.nothing'"):
+        enqueue_job(session, "tests.nothing", 1)
+
+
+def test_every_job_has_a_stable_queue_identity():
+    """Moving a job's code to another module must not strand queued jobs: the identifier Huey
+    stores is the registry module plus the job's name."""
+    task = registered("tests.rename_school")
+    assert task.huey._registry.task_to_string(task.task_class) == (
+        "app.core.queue.tests.rename_school"
+    )
+    assert "tests.rename_school" in _JOBS

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Bearer token that lets a scraper read /metrics outside dev (empty: /metrics is off there).
     metrics_token: str = ""
+    # /docs, /redoc and /openapi.json. Unset: on in dev, off in production.
+    api_docs: bool | None = None
 
     # Job queue: empty = SQLite file in the data dir (embedded default); redis://host:6379/0
     # for scale-out with `hearth worker` processes.
@@ -88,6 +90,12 @@ class Settings(BaseSettings):
     web_session_max_days: int = 14
     sign_in_max_failures: int = 5  # per email address (and 4x that per client) per 15 minutes
     password_reset_minutes: int = 60
+
+    @model_validator(mode="after")
+    def _default_api_docs(self) -> "Settings":
+        if self.api_docs is None:
+            self.api_docs = self.env == "dev"
+        return self
 
     @model_validator(mode="after")
     def _check_production(self) -> "Settings":

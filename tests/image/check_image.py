@@ -148,6 +148,8 @@ def test_the_image_migrates_serves_and_translates(engine, served):
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "translated"
     assert answer.json()["text"] == "La escuela está cerrada el lunes."
+    # Production: the API docs are off unless HEARTH_API_DOCS=true.
+    assert httpx.get(f"{url}/docs").status_code == 404
 
 
 def test_the_images_health_check_command_passes_inside_it(engine, image, served):

@@ -43,11 +43,15 @@ UPGRADE_FLAGS := $(if $(filter all,$(UPGRADE)),--upgrade,$(addprefix --upgrade-p
 BUILD_REQUIRES := $(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
 UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version=3.11 --generate-hashes \
 	--custom-compile-command="make lock" $(UPGRADE_FLAGS)
+# $(call compile,LOCK,ARGS): uv writes LOCK.new, starting from LOCK's pins; LOCK is replaced
+# only if that changed it (an untouched lock does not make `make setup` start again).
+compile = cp $(1) $(1).new 2>/dev/null; $(BUILD_REQUIRES) | $(UV_COMPILE) $(2) \
+	--output-file=$(1).new pyproject.toml - && { cmp -s $(1).new $(1) && rm $(1).new || mv $(1).new $(1); }
 lock: | $(STAMP)
-	$(BUILD_REQUIRES) | $(UV_COMPILE) --extra=dev --output-file=$(DEV_LOCK) pyproject.toml -
-	$(BUILD_REQUIRES) | $(UV_COMPILE) --constraints=$(DEV_LOCK) --output-file=$(LOCK) pyproject.toml -
-	$(foreach extra,$(EXTRAS),$(BUILD_REQUIRES) | $(UV_COMPILE) --extra=dev --extra=$(extra) \
-		--constraints=$(DEV_LOCK) --output-file=requirements-$(extra).lock pyproject.toml -;)
+	$(call compile,$(DEV_LOCK),--extra=dev)
+	$(call compile,$(LOCK),--constraints=$(DEV_LOCK))
+	$(foreach extra,$(EXTRAS),$(call compile,requirements-$(extra).lock,--extra=dev \
+		--extra=$(extra) --constraints=$(DEV_LOCK));)
 
 run: setup
 	$(BIN)/hearth serve --demo

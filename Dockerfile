@@ -44,7 +44,7 @@ RUN /opt/hearth/bin/python -m pip install --no-compile --no-deps --no-build-isol
 # load every module of Hearth, what they load lazily, and the migrations, once, here. The
 # image's user cannot write there, so whatever was left out is compiled at each start.
 RUN cd /tmp && export HEARTH_ENV=dev HEARTH_DATA_DIR=/tmp/warm-up \
- && /opt/hearth/bin/python -c "import importlib, pkgutil, app; [importlib.import_module(m.name) for m in pkgutil.walk_packages(app.__path__, 'app.') if not m.name.endswith('__main__')]; import uvicorn.main, uvicorn.loops.auto, uvicorn.protocols.http.auto, uvicorn.protocols.websockets.auto, uvicorn.lifespan.on, argostranslate.translate, argostranslate.package, argostranslate.sbd, ctranslate2, langid.langid, twilio.rest, psycopg, sqlalchemy.dialects.postgresql.psycopg, redis" \
+ && /opt/hearth/bin/python -c "import importlib, pkgutil, app; [importlib.import_module(m.name) for m in pkgutil.walk_packages(app.__path__, 'app.') if not m.name.endswith('__main__')]; import uvicorn.main, uvicorn.loops.auto, uvicorn.loops.asyncio, uvicorn.protocols.http.auto, uvicorn.protocols.websockets.auto, uvicorn.lifespan.on, argostranslate.translate, argostranslate.package, argostranslate.sbd, ctranslate2, langid.langid, twilio.rest, psycopg, sqlalchemy.dialects.postgresql.psycopg, redis" \
  && /opt/hearth/bin/hearth db upgrade \
  && rm -rf /tmp/warm-up
 

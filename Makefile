@@ -47,7 +47,8 @@ UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version=3.11 --g
 # only if that changed it (an untouched lock does not make `make setup` start again).
 compile = cp $(1) $(1).new 2>/dev/null; $(BUILD_REQUIRES) | $(UV_COMPILE) $(2) \
 	--output-file=$(1).new pyproject.toml - && { cmp -s $(1).new $(1) && rm $(1).new || mv $(1).new $(1); }
-lock: | $(STAMP)
+lock:
+	test -x $(BIN)/uv || $(MAKE) setup
 	$(call compile,$(DEV_LOCK),--extra=dev)
 	$(call compile,$(LOCK),--constraints=$(DEV_LOCK))
 	$(foreach extra,$(EXTRAS),$(call compile,requirements-$(extra).lock,--extra=dev \

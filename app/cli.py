@@ -19,6 +19,7 @@ from app.core.config import get_settings, settings_error_line
 from app.core.db import get_sessionmaker
 from app.core.errors import HearthError
 from app.core.logging import configure_logging
+from app.operations import cli as operations_cli
 from app.records.cli import records_cli
 
 cli = typer.Typer(
@@ -44,6 +45,21 @@ schools_cli = typer.Typer(help="School settings.", no_args_is_help=True)
 cli.add_typer(roster_cli, name="roster")
 cli.add_typer(schools_cli, name="schools")
 cli.add_typer(records_cli, name="records")
+cli.command()(operations_cli.backup)
+cli.command()(operations_cli.restore)
+
+# Commands that migrate the database themselves or copy it as it is. Every other command
+# refuses an unmigrated or outdated database, in one line, the moment it first touches it.
+TAKES_ANY_SCHEMA = {"db", "serve", "backup", "restore"}
+
+
+@cli.callback()
+def _every_command(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand not in TAKES_ANY_SCHEMA:
+        from app.core import migrations
+        from app.core.db import get_engine
+
+        migrations.refuse_outdated_schema(get_engine())
 
 
 def fail(message: str) -> None:

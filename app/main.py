@@ -12,6 +12,7 @@ import app.models  # noqa: F401  (every table known before any query)
 import app.tasks  # noqa: F401  (every job known to the embedded consumer)
 from app import __version__
 from app.broadcasts.router import router as broadcasts_router
+from app.core import api_docs
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import ERROR_RESPONSES, install_error_handlers
@@ -51,9 +52,14 @@ def create_app() -> FastAPI:
         description="Two-way, translated messaging between schools and families.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        # /docs and /redoc come from api_docs.install, with Hearth's own copies of their scripts.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=api_docs.openapi_url(settings),
     )
     install_error_handlers(app)
     install_page_errors(app)
+    api_docs.install(app)
     # BodySizeLimit everywhere, with a larger cap for roster uploads.
     app.add_middleware(
         RosterUploadLimit,

@@ -40,6 +40,9 @@ from app.translation.argos import engine as argos_engine  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.servers import redis_server  # noqa: E402
 
+# Ends every run with what did not run and why.
+pytest_plugins = ["tests.skip_summary"]
+
 for queue in QUEUES.values():
     queue.immediate = True  # jobs run synchronously, right after the commit that queued them
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Bearer token that lets a scraper read /metrics outside dev (empty: /metrics is off there).
     metrics_token: str = ""
+    # /docs, /redoc and /openapi.json. Unset: on in dev, off in production.
+    api_docs: bool | None = None
 
     # Job queue: empty = SQLite file in the data dir (embedded default); redis://host:6379/0
     # for scale-out with `hearth worker` processes.
@@ -112,6 +114,12 @@ class Settings(BaseSettings):
             for part in self.trusted_proxies.split(",")
             if part.strip()
         )
+
+    @model_validator(mode="after")
+    def _default_api_docs(self) -> "Settings":
+        if self.api_docs is None:
+            self.api_docs = self.env == "dev"
+        return self
 
     @model_validator(mode="after")
     def _check_production(self) -> "Settings":

@@ -1,7 +1,7 @@
 """The Dockerfile, compose.yaml, the Makefile and pyproject.toml describe one install.
 
-No Docker engine runs where the tests run, so the image is never built here; these tests read
-the files and check what can be checked without it, and fail when one side changes alone."""
+These tests read the files and check what can be checked without a container engine, and fail
+when one side changes alone; `make image-check` (tests/image) builds the image and runs it."""
 
 import json
 import os
@@ -89,44 +89,51 @@ def image_env() -> dict[str, str]:
     return env
 
 
-def pip_installs(command: str) -> list[tuple[str, bool]]:
-    """(target, editable) of every `pip install` in a shell command, pip itself left out."""
+@dataclass
+class PipInstall:
+    options: list[str]
+    requirement_files: list[str]
+    targets: list[str]
+
+    @property
+    def editable(self) -> bool:
+        return "-e" in self.options or "--editable" in self.options
+
+
+PIP_INSTALL = re.compile(r"\bpip3? install\b(?P<args>[^;&|}\n]*)")
+
+
+def pip_installs(command: str) -> list[PipInstall]:
+    """Every `pip install` in a shell command, with its options, -r files and targets."""
     found = []
-    for part in re.split(r"&&|;", command):
-        if not re.search(r"\bpip3? .*\binstall\b", part):
-            continue
-        tokens = shlex.split(part)
-        args = tokens[tokens.index("install") + 1 :]
-        editable = False
-        for token in args:
-            if token in ("-e", "--editable"):
-                editable = True
-            elif token.startswith(("-r", "--requirement", "-c", "--constraint")):
-                pytest.fail(f"`{part.strip()}`: install the package itself, not a list of pins")
-            elif not token.startswith("-") and token != "pip":
-                found.append((token, editable))
-                editable = False
+    for match in PIP_INSTALL.finditer(command):
+        options, files, targets = [], [], []
+        tokens = iter(shlex.split(match["args"]))
+        for token in tokens:
+            if token in ("-r", "--requirement"):
+                files.append(next(tokens))
+            elif token.startswith("-"):
+                options.append(token)
+            else:
+                targets.append(token)
+        found.append(PipInstall(options, files, targets))
     return found
 
 
-def split_target(target: str) -> tuple[str, frozenset[str]]:
-    match = re.fullmatch(r"(?P<path>[^\[\]]+)(\[(?P<extras>[^\]]*)\])?", target)
-    assert match, f"cannot read the pip install target {target!r}"
-    extras = frozenset(e.strip() for e in (match["extras"] or "").split(",") if e.strip())
-    return match["path"], extras
+def make_setup_installs() -> list[PipInstall]:
+    """What `make setup` runs on a new clone (make's dry run: printed, not run)."""
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "--always-make", "setup"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert dry_run.returncode == 0, dry_run.stderr
+    return [install for line in dry_run.stdout.splitlines() for install in pip_installs(line)]
 
 
-def make_setup_installs() -> list[tuple[str, bool]]:
-    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
-    recipe = [
-        line.strip()
-        for line in text.splitlines()
-        if line.startswith("\t") and not line.strip().startswith("#")
-    ]
-    return [install for line in recipe for install in pip_installs(line)]
-
-
-def image_installs() -> list[tuple[str, bool]]:
+def image_installs() -> list[PipInstall]:
     found = []
     for stage in dockerfile_stages():
         for run in instructions(stage, "RUN"):
@@ -139,6 +146,18 @@ def hearth_services() -> dict[str, dict]:
     services = {name: s for name, s in COMPOSE["services"].items() if "build" in s}
     assert services, "compose.yaml builds no service from the Dockerfile"
     return services
+
+
+def serving_service() -> str:
+    """The compose service that runs `hearth serve`."""
+    (name,) = [
+        name
+        for name, service in hearth_services().items()
+        if any(
+            parse_hearth(r)[0] == ["serve"] for r in hearth_invocations(service_command(service))
+        )
+    ]
+    return name
 
 
 def service_command(service: dict) -> list[str]:
@@ -217,28 +236,27 @@ def interpolated(value: str, fill: dict[str, str]) -> str:
     return INTERPOLATION.sub(lambda m: fill[m["name"]], value)
 
 
-def test_the_image_installs_what_make_setup_installs_without_the_dev_extra():
-    make = make_setup_installs()
-    image = image_installs()
-    assert len(make) == 1, f"the Makefile should install the package once, found {make}"
-    assert len(image) == 1, f"the Dockerfile should install the package once, found {image}"
-    (make_target, make_editable), (image_target, image_editable) = make[0], image[0]
-    make_path, make_extras = split_target(make_target)
-    image_path, image_extras = split_target(image_target)
-
-    assert make_path == image_path == ".", (
-        f"`make setup` installs {make_target!r} and the image {image_target!r}: both should "
-        "install this project (.) so the image runs what the tests test"
-    )
-    assert make_editable and not image_editable, "make setup: editable; the image: a real install"
-    optional = set(PYPROJECT["project"].get("optional-dependencies", {}))
-    unknown = (make_extras | image_extras) - optional
-    assert not unknown, f"pyproject.toml defines no extra {sorted(unknown)}"
-    assert "dev" in make_extras, "`make setup` must install the dev extra (tests, ruff)"
-    assert make_extras - image_extras == {"dev"}, (
-        f"`make setup` installs extras {sorted(make_extras)}, the image {sorted(image_extras)}: "
-        "the image should have every extra the tests run with except dev"
-    )
+def test_make_setup_and_the_image_install_their_lock_then_hearth_alone():
+    for where, installs, lock, editable in (
+        ("make setup", make_setup_installs(), "requirements-dev.lock", True),
+        ("the Dockerfile", image_installs(), "requirements.lock", False),
+    ):
+        assert len(installs) == 2, f"{where}: a lock, then Hearth; found {installs}"
+        locked, hearth = installs
+        assert locked.requirement_files == [lock] and not locked.targets, (
+            f"{where} should install {lock} first: {locked}"
+        )
+        assert "--require-hashes" in locked.options, f"{where}: check the lock's hashes"
+        assert hearth.targets == ["."] and not hearth.requirement_files, (
+            f"{where} should then install this project (.): {hearth}"
+        )
+        assert "--no-deps" in hearth.options, f"{where}: Hearth's dependencies come from {lock}"
+        assert "--no-build-isolation" in hearth.options, (
+            f"{where}: build Hearth with the locked setuptools, offline"
+        )
+        assert hearth.editable is editable, "make setup: editable; the image: a real install"
+    copied = [c.value.split()[0] for c in instructions(dockerfile_stages()[0], "COPY")]
+    assert copied[0] == "requirements.lock", "copy the lock alone first (its own cached layer)"
 
 
 def test_the_final_stage_runs_the_venv_the_build_stage_filled():
@@ -246,12 +264,16 @@ def test_the_final_stage_runs_the_venv_the_build_stage_filled():
     assert len(stages) >= 2, "the Dockerfile should be multi-stage (build, then a slim runtime)"
     build_name = stages[0][0].value.split()[-1]
     assert " AS " in stages[0][0].value.upper(), "the build stage needs a name"
-    pip = next(
-        shlex.split(r.value.split("&&")[-1])[0]
+    venvs = [
+        m[1]
         for r in instructions(stages[0], "RUN")
-        if "pip install" in r.value
-    )
-    venv = str(Path(pip).parent.parent)
+        for m in re.finditer(r"python3? -m venv (\S+)", r.value)
+    ]
+    assert len(venvs) == 1, f"the build stage should make one venv: {venvs}"
+    venv = venvs[0]
+    for run in instructions(stages[0], "RUN"):
+        for pip in re.findall(r"(\S+) -m pip install", run.value):
+            assert pip == f"{venv}/bin/python", f"{pip} installs outside the venv {venv}"
     copies = [c.value for c in instructions(final_stage(), "COPY")]
     assert f"--from={build_name} {venv} {venv}" in copies, f"{venv} is not copied: {copies}"
     assert image_env()["PATH"].startswith(f"{venv}/bin:"), "`hearth` must be on PATH"
@@ -461,6 +483,16 @@ def test_data_and_models_live_on_named_volumes_and_services_have_health_checks()
             assert (service.get("healthcheck") or {}).get("disable") is True, (
                 f"{name} runs no HTTP server: disable the image's health check"
             )
+            condition = (service.get("depends_on") or {}).get(serving_service(), {})
+            assert condition.get("condition") == "service_healthy", (
+                f"{name} should wait until the app is healthy (it has migrated by then)"
+            )
+        else:
+            # Images in the OCI format drop HEALTHCHECK: compose must carry it itself.
+            health = instructions(final_stage(), "HEALTHCHECK")[-1].value
+            image_check = Instruction("CMD", health.split(" CMD ", 1)[1].strip()).exec_form()
+            test = (service.get("healthcheck") or {}).get("test")
+            assert test == ["CMD", *image_check], f"{name}: the image's health check, please"
 
     for name in ("postgres", "redis"):
         service = COMPOSE["services"][name]

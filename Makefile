@@ -4,7 +4,9 @@ PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup run test lint clean catalogs
+CONVERT_VENV ?= .venv-convert
+
+.PHONY: setup run test test-convert lint clean catalogs
 
 setup: $(STAMP)
 
@@ -21,6 +23,14 @@ run: setup
 test: setup
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/pytest
+
+# `hearth models import` needs the convert extra (transformers, torch). It gets a venv of its
+# own: .venv is the runtime install, and its tests check that it has no torch.
+test-convert:
+	test -x $(CONVERT_VENV)/bin/python || $(PYTHON) -m venv $(CONVERT_VENV)
+	$(CONVERT_VENV)/bin/pip install --quiet --upgrade pip
+	$(CONVERT_VENV)/bin/pip install --quiet -e '.[dev,convert]'
+	$(CONVERT_VENV)/bin/pytest tests/translation/test_importer.py
 
 lint: setup
 	$(BIN)/ruff check app tests migrations bench
@@ -40,4 +50,4 @@ catalogs: setup
 	$(BIN)/pybabel compile -D web -d locales --statistics
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CONVERT_VENV) var .pytest_cache .ruff_cache

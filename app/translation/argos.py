@@ -73,8 +73,13 @@ class _Loaded:
         import ctranslate2
         from argostranslate import settings as argos_settings
         from argostranslate.sbd import MiniSBDSentencizer
+        from argostranslate.tokenizer import SentencePieceTokenizer
 
         self.pkg = pkg
+        # A package imported from an OPUS-MT checkpoint (app/translation/importer.py) keeps
+        # Marian's own target SentencePiece model beside `sentencepiece.model` (the source one).
+        target_spm = Path(pkg.package_path) / "target.spm"
+        self.decoder = SentencePieceTokenizer(target_spm) if target_spm.is_file() else pkg.tokenizer
         self.translator = ctranslate2.Translator(
             str(pkg.package_path / "model"),
             device=argos_settings.device,
@@ -115,7 +120,7 @@ class _Loaded:
         )
         decoded = []
         for result in results:
-            value = self.pkg.tokenizer.decode(result.hypotheses[0])
+            value = self.decoder.decode(result.hypotheses[0])
             if self.pkg.target_prefix and value.startswith(self.pkg.target_prefix):
                 value = value[len(self.pkg.target_prefix) :]
             decoded.append(value.lstrip(" "))

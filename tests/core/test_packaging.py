@@ -117,12 +117,17 @@ def split_target(target: str) -> tuple[str, frozenset[str]]:
 
 
 def make_setup_installs() -> list[tuple[str, bool]]:
+    """The installs of `make setup`'s recipe (the $(STAMP) target; `make test-convert` fills a
+    venv of its own)."""
     text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
-    recipe = [
-        line.strip()
-        for line in text.splitlines()
-        if line.startswith("\t") and not line.strip().startswith("#")
-    ]
+    recipe: list[str] = []
+    in_setup = False
+    for line in text.splitlines():
+        if not line.startswith("\t"):
+            in_setup = line.startswith("$(STAMP):") or (in_setup and not line.strip())
+        elif in_setup and not line.strip().startswith("#"):
+            recipe.append(line.strip())
+    assert recipe, "the Makefile has no $(STAMP) recipe"
     return [install for line in recipe for install in pip_installs(line)]
 
 
@@ -311,8 +316,14 @@ def _dependency_closure(name: str) -> set[str]:
 
 def test_no_torch_in_the_dependencies_the_image_or_compose():
     declared = [*PYPROJECT["project"]["dependencies"]]
-    for extra in PYPROJECT["project"].get("optional-dependencies", {}).values():
-        declared += extra
+    for name, extra in PYPROJECT["project"].get("optional-dependencies", {}).items():
+        # `convert` (hearth models import) is torch by design, installed on purpose only.
+        if name != "convert":
+            declared += extra
+    installed_extras = {
+        e for target, _ in make_setup_installs() + image_installs() for e in split_target(target)[1]
+    }
+    assert "convert" not in installed_extras, "make setup and the image must not install torch"
     names = {canonicalize_name(Requirement(r).name) for r in declared}
     assert not names & TORCH, f"pyproject brings torch in through {sorted(names & TORCH)}"
     assert "argos-translate-lt" in names, "translation needs argos-translate-lt (no torch)"

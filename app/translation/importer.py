@@ -203,12 +203,16 @@ def _package_readme(checkpoint: MarianCheckpoint, names: tuple[str, str]) -> str
 def _write_zip(folder: Path, destination: Path) -> None:
     """Zip `folder` as `<folder name>/...` (what argostranslate extracts), then move it into
     place in one step, so a failed import leaves no half-written package."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            archive.write(file, f"{folder.name}/{file.relative_to(folder).as_posix()}")
-    partial.replace(destination)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+                archive.write(file, f"{folder.name}/{file.relative_to(folder).as_posix()}")
+        partial.replace(destination)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise Invalid(f"Cannot write {destination}: {exc.strerror or exc}") from None
 
 
 def import_checkpoint(

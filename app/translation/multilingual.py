@@ -214,8 +214,11 @@ def install(path: Path, *, accept_licence: bool = False) -> MultilingualModel:
         # argostranslate reads every folder here and fails on one without a metadata.json:
         # the work folder gets one of a type it skips, and the model moves in complete.
         (Path(work) / "metadata.json").write_text('{"type": "hearth-installing"}')
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(work)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                archive.extractall(work)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise Invalid(f"{path} cannot be unpacked: {exc}") from None
         unpacked = Path(work) / top
         if needs_licence_acceptance(metadata):
             metadata["licence_accepted"] = True

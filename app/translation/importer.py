@@ -53,6 +53,7 @@ class MarianCheckpoint:
     licence: str  # from the model card's front matter; "" when it names none
     test_model: bool
     model_card: str
+    max_positions: int
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def inspect_checkpoint(
         licence=licence.group(1).strip("'\"") if licence else "",
         test_model=re.search(rf"^\s*-\s*{TEST_MODEL_TAG}\s*$", front, re.MULTILINE) is not None,
         model_card=card,
+        max_positions=int(config.get("max_position_embeddings") or 512),
     )
 
 
@@ -266,6 +268,8 @@ def import_checkpoint(
             "imported_from": checkpoint.path.resolve().name,
             "licence": checkpoint.licence,
             "target_sentencepiece": "target.spm",
+            # The converter keeps the checkpoint's position table: no longer input than this.
+            "max_positions": checkpoint.max_positions,
         }
         if checkpoint.test_model:
             metadata |= {"hearth_test_model": True, "note": TEST_MODEL_NOTE}

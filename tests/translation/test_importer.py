@@ -184,7 +184,7 @@ def test_the_package_is_an_argos_package_marked_as_a_test_model(imported):
     assert metadata["to_name"] == "Haitian Creole"
     assert metadata["source"] == "opus-mt import" and metadata["licence"] == "mit"
     assert metadata["hearth_test_model"] is True and "Not for families" in metadata["note"]
-    assert model_config["add_source_eos"] is True
+    assert model_config["add_source_eos"] is True and metadata["max_positions"] == 512
     assert "hearth-tiny-mt-en-ht" in readme and "* source languages: en" in readme
 
 
@@ -214,7 +214,10 @@ TRANSLATE = textwrap.dedent(
     sentences = json.loads(sys.stdin.read())
     hearth = engine.translate(sentences, "en", "ht")
     argos = [argos_translate.translate(s, "en", "ht") for s in sentences]
-    print(json.dumps({"hearth": hearth, "argos": argos, "torch": "torch" in sys.modules}))
+    # Longer than the model's 512 positions: cut to fit, not an error.
+    [long] = engine.translate([" ".join(["Monday"] * 700) + "."], "en", "ht")
+    print(json.dumps({"hearth": hearth, "argos": argos, "long": long,
+                      "torch": "torch" in sys.modules}))
     """
 )
 
@@ -246,4 +249,5 @@ def test_installed_package_translates_like_raw_ctranslate2(imported, tmp_path):
     # argostranslate's own loader (LibreTranslate's) reads the same package, decoding with the
     # source SentencePiece model: on these sentences it gives the same text.
     assert out["argos"] == out["hearth"]
+    assert isinstance(out["long"], str)
     assert out["torch"] is False

@@ -14,7 +14,12 @@ SETUP_LOCK := $(if $(EXTRA),requirements-$(EXTRA).lock,$(DEV_LOCK))
 STAMP   := $(VENV)/.installed-$(SETUP_LOCK)
 IMAGE   ?= hearth:latest
 
-.PHONY: setup lock run test prerequisites image image-check docs-assets lint clean catalogs
+# `hearth models import` needs the convert extra (transformers, torch): a venv of its own, so
+# that .venv stays the runtime install (whose tests check it holds no torch).
+CONVERT_VENV ?= .venv-convert
+
+.PHONY: setup lock run test test-convert prerequisites image image-check docs-assets lint clean \
+	catalogs
 
 setup: $(VENV)/.hearth
 
@@ -66,6 +71,12 @@ test: setup prerequisites
 
 prerequisites:
 	@tests/prerequisites.sh
+
+# The checkpoint import (CTranslate2's converter) with the convert extra's lock, in its own venv.
+# torch is pinned to 2.13.0, a CPU build; elsewhere give pip a place to find it (PIP_FIND_LINKS).
+test-convert:
+	$(MAKE) setup VENV=$(CONVERT_VENV) EXTRA=convert
+	$(CONVERT_VENV)/bin/pytest -p no:cacheprovider tests/translation/test_importer.py
 
 # The container image (tests/image/build.py: Docker, buildah or podman; HEARTH_BUILD_CA for a
 # proxy's CA). `make image-check` builds it and runs it: health, readiness, a translation with
@@ -123,4 +134,4 @@ catalogs: setup
 	$(BIN)/pybabel compile -D web -d locales --statistics
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CONVERT_VENV) var .pytest_cache .ruff_cache

@@ -426,6 +426,27 @@ def models_install_file(
         typer.echo(f"{path.name}: {names}")
 
 
+@models_cli.command("import")
+def models_import(
+    checkpoint: Annotated[Path, typer.Argument(help="Folder of a Marian / OPUS-MT checkpoint.")],
+    out: Annotated[Path | None, typer.Option(help="The .argosmodel file to write.")] = None,
+    source: Annotated[str | None, typer.Option("--from", help="Source language code.")] = None,
+    target: Annotated[str | None, typer.Option("--to", help="Target language code.")] = None,
+) -> None:
+    """Convert a Marian (OPUS-MT) checkpoint into an Argos package. Needs hearth[convert]."""
+    from app.translation import importer
+
+    try:
+        package = importer.import_checkpoint(checkpoint, out, source, target)
+    except HearthError as exc:
+        fail(exc.message)
+    licence = package.licence or "not stated: check the model card before use"
+    typer.echo(f"wrote {package.path}: {package.source} → {package.target} (licence {licence})")
+    if package.test_model:
+        typer.echo("  this is a test model: not for families")
+    typer.echo(f"  install it with: hearth models install-file {package.path}")
+
+
 def _print_import(job, as_json: bool) -> None:
     """The import's report as a table (or JSON), then its rejected rows."""
     import json

@@ -5,6 +5,7 @@ the one module that imports it, and only after `configure()` has put Hearth's se
 The distribution is `argos-translate-lt`: the same `argostranslate` package without stanza,
 so nothing here ever imports torch."""
 
+import json
 import os
 import re
 import threading
@@ -73,8 +74,17 @@ class _Loaded:
         import ctranslate2
         from argostranslate import settings as argos_settings
         from argostranslate.sbd import MiniSBDSentencizer
+        from argostranslate.tokenizer import SentencePieceTokenizer
 
         self.pkg = pkg
+        # A package imported from an OPUS-MT checkpoint (app/translation/importer.py) keeps
+        # Marian's own target SentencePiece model beside `sentencepiece.model` (the source one).
+        target_spm = Path(pkg.package_path) / "target.spm"
+        self.decoder = SentencePieceTokenizer(target_spm) if target_spm.is_file() else pkg.tokenizer
+        # Such a model also has a fixed table of positions: longer sentences are cut to fit
+        # instead of failing (1024 is CTranslate2's own cut).
+        metadata = json.loads((Path(pkg.package_path) / "metadata.json").read_text())
+        self.max_input_length = int(metadata.get("max_positions") or 1024)
         self.translator = ctranslate2.Translator(
             str(pkg.package_path / "model"),
             device=argos_settings.device,
@@ -112,10 +122,11 @@ class _Loaded:
             beam_size=self.beam_size,
             num_hypotheses=1,
             length_penalty=0.2,
+            max_input_length=self.max_input_length,
         )
         decoded = []
         for result in results:
-            value = self.pkg.tokenizer.decode(result.hypotheses[0])
+            value = self.decoder.decode(result.hypotheses[0])
             if self.pkg.target_prefix and value.startswith(self.pkg.target_prefix):
                 value = value[len(self.pkg.target_prefix) :]
             decoded.append(value.lstrip(" "))

@@ -333,11 +333,24 @@ def _dependency_closure(name: str) -> set[str]:
 
 def test_no_torch_in_the_dependencies_the_image_or_compose():
     declared = [*PYPROJECT["project"]["dependencies"]]
-    for extra in PYPROJECT["project"].get("optional-dependencies", {}).values():
-        declared += extra
+    for name, extra in PYPROJECT["project"].get("optional-dependencies", {}).items():
+        # `convert` (hearth models import) is torch by design, installed on purpose only, in
+        # a venv of its own (`make test-convert`).
+        if name != "convert":
+            declared += extra
     names = {canonicalize_name(Requirement(r).name) for r in declared}
     assert not names & TORCH, f"pyproject brings torch in through {sorted(names & TORCH)}"
     assert "argos-translate-lt" in names, "translation needs argos-translate-lt (no torch)"
+    # What make setup and the image install: exactly their locks, which hold no torch.
+    files = {f for i in make_setup_installs() + image_installs() for f in i.requirement_files}
+    assert files and not any("convert" in f for f in files), files
+    for lock in files:
+        pinned = {
+            canonicalize_name(line.split("==")[0])
+            for line in (ROOT / lock).read_text().splitlines()
+            if "==" in line and not line.startswith((" ", "#"))
+        }
+        assert not pinned & TORCH, f"{lock} pins {sorted(pinned & TORCH)}"
 
     installed = _dependency_closure("hearth")
     assert "ctranslate2" in installed, "the closure walk found nothing: is hearth installed?"

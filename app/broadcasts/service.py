@@ -12,13 +12,13 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject, load_staff, subject_for_staff
 from app.broadcasts.models import Broadcast
 from app.broadcasts.schemas import Audience, BroadcastDraft
+from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.spreadsheet import csv_text
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
-from app.delivery.segments import count_segments
 from app.messaging.models import Message, Thread, ThreadGuardian
 from app.notices import service as notices
 from app.people import service as people

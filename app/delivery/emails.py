@@ -1,26 +1,13 @@
 """The emails Hearth writes: a note to a family, and a family's reply to a staff member."""
 
-import html
-
 from sqlalchemy.orm import Session
 
+from app.channels.email import Email, text_as_html
 from app.core.config import get_settings
-from app.delivery.channels import Email
 from app.delivery.models import Delivery
 from app.messaging.models import Message, Thread
 from app.people.models import Staff
 from app.schools.models import School
-
-
-def _html(text: str, lang: str) -> str:
-    direction = "rtl" if lang in {"ar", "fa", "ur", "he", "ps", "prs"} else "ltr"
-    paragraphs = "".join(
-        f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in text.split("\n\n")
-    )
-    return (
-        f'<!doctype html><html lang="{lang}" dir="{direction}"><body style="font-family:'
-        f'sans-serif;font-size:16px;line-height:1.5">{paragraphs}</body></html>'
-    )
 
 
 def note_email(session: Session, row: Delivery, school: School) -> Email:
@@ -40,7 +27,7 @@ def note_email(session: Session, row: Delivery, school: School) -> Email:
         to=row.address,
         subject=subject,
         text=text,
-        html=_html(text, row.language),
+        html=text_as_html(text, row.language),
         sender=row.sender or get_settings().email_from,
         reply_to=reply_to,
         language=row.language,
@@ -74,7 +61,7 @@ def reply_notification(
         to=staff.email,
         subject=f"Reply from {family_name}: {thread.subject or ''}".strip(),
         text=text,
-        html=_html(text, language),
+        html=text_as_html(text, language),
         sender=settings.email_from,
         language=language,
     )

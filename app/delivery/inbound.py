@@ -19,11 +19,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
+from app import channels
+from app.channels import sms
+from app.channels.email import email_channel
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.queue import enqueue_after_commit
-from app.delivery import channels, service, system_texts
+from app.delivery import service, system_texts
 from app.delivery.emails import reply_notification
 from app.delivery.keywords import classify_keyword
 from app.delivery.models import InboundEmail, InboundSms
@@ -138,7 +141,7 @@ def _confirm(
 
     def send() -> None:
         try:
-            channels.sms_channel().send(sender, phone, text, None)
+            sms.sms_channel().send(sender, phone, text, None)
         except channels.SendError as exc:
             log.warning("could not send the %s confirmation: %s", code, exc.code)
 
@@ -313,7 +316,7 @@ def add_reply(
     def notify() -> None:
         for staff_id, mail in emails:
             try:
-                channels.email_channel().send(mail)
+                email_channel().send(mail)
             except channels.SendError as exc:
                 log.warning("could not notify staff %s of a reply: %s", staff_id, exc.code)
 

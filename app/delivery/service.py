@@ -11,14 +11,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from app import channels
+from app.channels import sms
+from app.channels.email import email_channel
+from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.schema import MAX_ID
 from app.core.security import sign
-from app.delivery import channels
 from app.delivery.models import FINAL, Delivery, OptOut
 from app.delivery.ratelimit import rate_limit_for
-from app.delivery.segments import count_segments
 from app.people.models import Guardian
 from app.schools.models import School
 from app.translation.languages import mt_code
@@ -210,11 +212,11 @@ def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], st
     if row.channel == "sms":
         callback = get_settings().public_url.rstrip("/") + "/webhooks/twilio/status"
         sender, to, body = row.sender or "", row.address, row.body or ""
-        return lambda: channels.sms_channel().send(sender, to, body, callback)
+        return lambda: sms.sms_channel().send(sender, to, body, callback)
     from app.delivery.emails import note_email
 
     email = note_email(session, row, school)
-    return lambda: channels.email_channel().send(email)
+    return lambda: email_channel().send(email)
 
 
 def retry_delays() -> list[timedelta]:
@@ -442,7 +444,7 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
         answers[row.id] = False  # unknown: a person decides
         if row.channel == "sms":
             try:
-                answers[row.id] = channels.sms_channel().find_sent(
+                answers[row.id] = sms.sms_channel().find_sent(
                     row.sender or "",
                     row.address,
                     row.body or "",

@@ -10,13 +10,13 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, or_, select
 from twilio.request_validator import RequestValidator
 
+from app.channels.models import DevOutbox
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.schema import Id
 from app.delivery import inbound
 from app.delivery.models import InboundSms, OptOut
-from app.devtools.models import DevOutbox
 from app.people.models import Guardian, Student, StudentGuardian
 from app.schools.models import School
 

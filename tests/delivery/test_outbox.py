@@ -4,9 +4,9 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from app.channels.models import DevOutbox
 from app.delivery import service
 from app.delivery.models import Delivery
-from app.devtools.models import DevOutbox
 from tests.factories import (
     GuardianFactory,
     SchoolFactory,

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from app.audit.models import AuditEvent
+from app.channels.models import DevOutbox
 from app.cli import cli
 from app.delivery import service as delivery
 from app.delivery.models import Delivery, OptOut
-from app.devtools.models import DevOutbox
 from app.messaging.models import Message
 from app.people.models import Guardian, StudentGuardian
 from app.translation.models import CachedTranslation

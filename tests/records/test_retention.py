@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from app.audit.models import AuditEvent
 from app.broadcasts.models import Broadcast
+from app.channels.models import DevOutbox
 from app.cli import cli
 from app.core.config import Settings, get_settings
 from app.core.queue import huey
 from app.delivery import service as delivery
 from app.delivery.models import Delivery, InboundEmail, InboundSms
-from app.devtools.models import DevOutbox
 from app.messaging.models import Message
 from app.records import service
 from app.records.tasks import purge_expired_records

@@ -278,8 +278,9 @@ def test_fan_out_cut_short_leaves_the_broadcast_to_its_retry(session, monkeypatc
 def test_reconcile_leaves_alone_a_row_claimed_again_while_it_asked(session, monkeypatch):
     from sqlalchemy import update
 
+    from app.channels import sms
     from app.core.db import get_sessionmaker
-    from app.delivery import channels, service
+    from app.delivery import service
     from app.delivery.models import Delivery
     from app.messaging.models import Message
     from tests.factories import GuardianFactory, SchoolFactory, ThreadFactory
@@ -312,7 +313,7 @@ def test_reconcile_leaves_alone_a_row_claimed_again_while_it_asked(session, monk
                 other.commit()
             return None
 
-    monkeypatch.setattr(channels, "sms_channel", lambda: Twilio())
+    monkeypatch.setattr(sms, "sms_channel", lambda: Twilio())
     counts = service.reconcile_interrupted(session)
     session.refresh(row)
     # Requeueing it now would send it a second time behind the sending worker's back.

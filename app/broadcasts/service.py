@@ -16,6 +16,7 @@ from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.queue import enqueue_job
 from app.core.spreadsheet import csv_text
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
@@ -316,11 +317,8 @@ def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Bro
     audit.record(
         session, subject.actor, "broadcast.create", "broadcast", broadcast.id, school_id=school.id
     )
-    from app.broadcasts import tasks
-    from app.core.queue import enqueue_after_commit
-
     if at <= utcnow():
-        enqueue_after_commit(session, tasks.fan_out, broadcast.id)
+        enqueue_job(session, "broadcasts.fan_out", broadcast.id)
     session.commit()
     session.refresh(broadcast)  # the fan-out may already have run (embedded queue)
     return broadcast

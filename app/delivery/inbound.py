@@ -25,7 +25,7 @@ from app.channels.email import email_channel
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
-from app.core.queue import enqueue_after_commit
+from app.core.queue import enqueue_job
 from app.delivery import service, system_texts
 from app.delivery.emails import reply_notification
 from app.delivery.keywords import classify_keyword
@@ -80,9 +80,7 @@ def receive_sms(session: Session, params: dict[str, str], urls: list[str], signa
     )
     inbound_id = result.scalar()
     if inbound_id is not None:
-        from app.delivery import tasks
-
-        enqueue_after_commit(session, tasks.process_inbound_sms, inbound_id)
+        enqueue_job(session, "messaging.route_sms", inbound_id)
     session.commit()
     if inbound_id is not None:  # ids only: the number and the words stay in the database
         log.info("inbound SMS %s stored", inbound_id)

@@ -17,6 +17,7 @@ from app.channels.email import email_channel
 from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
+from app.core.queue import enqueue_job
 from app.core.schema import MAX_ID
 from app.core.security import sign
 from app.delivery.models import FINAL, Delivery, OptOut
@@ -285,10 +286,7 @@ def failover_to_email(session: Session, row: Delivery) -> Delivery | None:
     )
     session.add(email)
     session.flush()
-    from app.core.queue import enqueue_after_commit
-    from app.delivery import tasks
-
-    enqueue_after_commit(session, tasks.send_delivery, email.id)
+    enqueue_job(session, "delivery.send", email.id)
     return email
 
 

@@ -9,9 +9,8 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
-from app.core.queue import enqueue_after_commit
+from app.core.queue import enqueue_job
 from app.delivery import service as delivery
-from app.messaging import tasks as messaging_tasks
 from app.messaging.models import Message, Thread, ThreadGuardian
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
 from app.people import service as people
@@ -200,7 +199,7 @@ def post_message(
         texts=texts,
         urgent=data.urgent,
     )
-    enqueue_after_commit(session, messaging_tasks.prepare_message, message.id)
+    enqueue_job(session, "messaging.prepare", message.id)
     audit.record(
         session,
         subject.actor,

@@ -237,9 +237,10 @@ def test_fan_out_cut_short_leaves_the_broadcast_to_its_retry(session, monkeypatc
     from sqlalchemy import func, select
 
     from app.auth.service import AuthSubject
-    from app.broadcasts import service, tasks
+    from app.broadcasts import service
     from app.broadcasts.models import Broadcast
     from app.broadcasts.schemas import BroadcastDraft
+    from app.core.queue import run_job
     from app.delivery.models import Delivery
     from tests.factories import GuardianFactory, SchoolFactory, StudentFactory
 
@@ -268,8 +269,8 @@ def test_fan_out_cut_short_leaves_the_broadcast_to_its_retry(session, monkeypatc
     assert broadcast.status == "scheduled" and broadcast.message_id is None
 
     monkeypatch.setattr(service.delivery, "plan_many", planned)
-    assert tasks.fan_out.call_local(broadcast.id) == 3  # its retry does the whole fan-out
-    assert tasks.fan_out.call_local(broadcast.id) == 0  # once
+    assert run_job("broadcasts.fan_out", broadcast.id) == 3  # its retry does the whole fan-out
+    assert run_job("broadcasts.fan_out", broadcast.id) == 0  # once
     session.expire_all()
     assert session.get(Broadcast, broadcast.id).status == "sent"
     assert session.scalar(select(func.count()).select_from(Delivery)) == 3
@@ -324,7 +325,7 @@ def test_reconcile_leaves_alone_a_row_claimed_again_while_it_asked(session, monk
 def test_a_note_whose_translation_job_was_lost_is_translated_and_sent_by_the_sweep(
     session, argos_models
 ):
-    from app.delivery import tasks
+    from app.core.queue import run_job
     from app.delivery.models import Delivery
     from app.messaging.models import Message
     from app.translation.models import MessageTranslation
@@ -346,9 +347,9 @@ def test_a_note_whose_translation_job_was_lost_is_translated_and_sent_by_the_swe
     session.add(row)
     session.commit()
 
-    tasks.sweep_outbox.call_local()  # jobs run at once in tests: translate, then send
+    run_job("messaging.sweep")  # jobs run at once in tests: translate, then send
     session.refresh(row)
     assert row.status in ("sent", "delivered") and row.body and row.body != BODY
-    tasks.sweep_outbox.call_local()  # nothing left waiting
+    run_job("messaging.sweep")  # nothing left waiting
     session.refresh(row)
     assert row.attempts == 1

@@ -214,10 +214,15 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     school = _check_draft(session, subject, draft)
     people_ = recipients(session, subject, school.id, draft.audience)
     author = _author_language(subject, draft, school)
-    rendered = render(
-        session, draft, author, {r.language for r in people_}, school, back_translate=True
-    )
-    session.rollback()  # the translation cache may have been filled; a preview saves nothing
+    # A preview saves nothing: the cache rows its translations add are undone with a SAVEPOINT
+    # (the caller's own writes stay).
+    savepoint = session.begin_nested()
+    try:
+        rendered = render(
+            session, draft, author, {r.language for r in people_}, school, back_translate=True
+        )
+    finally:
+        savepoint.rollback()
     stopped = delivery.opted_out_phones(
         session, school.sms_sender, [r.phone for r in people_ if r.phone]
     )
@@ -319,8 +324,6 @@ def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Bro
     )
     if at <= utcnow():
         enqueue_job(session, "broadcasts.fan_out", broadcast.id)
-    session.commit()
-    session.refresh(broadcast)  # the fan-out may already have run (embedded queue)
     return broadcast
 
 
@@ -488,8 +491,7 @@ def cancel(session: Session, subject: AuthSubject, broadcast_id: int) -> Broadca
         broadcast.id,
         school_id=broadcast.school_id,
     )
-    session.commit()
-    session.refresh(broadcast)
+    session.refresh(broadcast)  # the UPDATEs above went around the objects this session holds
     return broadcast
 
 
@@ -550,7 +552,6 @@ def export_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tup
         broadcast.id,
         school_id=broadcast.school_id,
     )
-    session.commit()
     return f"broadcast-{broadcast.id}.csv", report_csv(session, broadcast)
 
 

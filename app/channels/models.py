@@ -36,9 +36,9 @@ def dev_store(
     """Keep what a dev backend "sent" and return its provider id. Called with no transaction
     open, like a real provider: the send happens between the outbox's transactions."""
     provider_id = ("DEVSM" if channel == "sms" else "DEVEM") + uuid.uuid4().hex
-    # commits on purpose: the dev phone and outbox stand in for the provider, so what they
-    # received is recorded in a transaction of its own, whatever becomes of the sender's.
-    with get_sessionmaker().begin() as session:
+    # The dev phone and outbox stand in for the provider: what they received is recorded in a
+    # transaction of its own, whatever becomes of the sender's.
+    with get_sessionmaker().begin() as session:  # commits on purpose: the provider's own record
         session.add(
             DevOutbox(
                 channel=channel,

@@ -25,7 +25,7 @@ from app.channels.email import email_channel
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
-from app.core.queue import enqueue_job
+from app.core.queue import after_commit, enqueue_job
 from app.delivery import service, system_texts
 from app.delivery.emails import reply_notification
 from app.delivery.keywords import classify_keyword
@@ -81,7 +81,6 @@ def receive_sms(session: Session, params: dict[str, str], urls: list[str], signa
     inbound_id = result.scalar()
     if inbound_id is not None:
         enqueue_job(session, "messaging.route_sms", inbound_id)
-    session.commit()
     if inbound_id is not None:  # ids only: the number and the words stay in the database
         log.info("inbound SMS %s stored", inbound_id)
     return inbound_id is not None
@@ -166,14 +165,13 @@ def process_sms(session: Session, inbound_id: int) -> str:
         .values(status="processing")
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.commit()
+    session.commit()  # commits on purpose: claimed before it is answered, by one job only
     row = session.get(InboundSms, inbound_id)
     if not claimed or row is None:
         return "skipped"
     school = _school_for(session, row.params, row.to_number)
     if school is None:
         row.status, row.result, row.processed_at = "processed", "unknown_sender", utcnow()
-        session.commit()
         log.warning("inbound SMS to a number no school uses")
         return "unknown_sender"
     guardians = _guardians_at(session, row.from_number, school.id)
@@ -212,9 +210,8 @@ def process_sms(session: Session, inbound_id: int) -> str:
         row.message_id = message.id
         result = "routed"
     row.status, row.result, row.processed_at = "processed", result, utcnow()
-    session.commit()
     for send in after:  # replies and notifications go out once the reply is safely stored
-        send()
+        after_commit(session, send)
     return result
 
 
@@ -411,7 +408,6 @@ def receive_email(session: Session, raw: bytes) -> Message:
     message, after = add_reply(session, thread, school, guardian, body[:5000])
     stored_raw = _storable(raw.decode("utf-8", errors="replace"))
     session.add(InboundEmail(raw=stored_raw, message_id=message.id))
-    session.commit()
-    for send in after:
-        send()
+    for send in after:  # the staff are told once the reply is safely stored
+        after_commit(session, send)
     return message

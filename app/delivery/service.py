@@ -71,7 +71,6 @@ def unsubscribe_email(session: Session, token: str) -> Guardian | None:
         from app.audit import service as audit
 
         audit.record(session, "family", "guardian.unsubscribe_email", "guardian", guardian.id)
-        session.commit()
     return guardian
 
 
@@ -159,7 +158,8 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
         .values(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    session.commit()
+    # Of any number of workers holding this job (a retry, a sweep's duplicate), one sends.
+    session.commit()  # commits on purpose: the claim holds before the provider call
     if result.rowcount != 1:
         return None
     return session.get(Delivery, delivery_id, populate_existing=True)
@@ -177,18 +177,17 @@ def send(session: Session, delivery_id: int) -> str:
     if row.channel == "sms":
         if opted_out_phones(session, row.sender, [row.address]):
             _finish(row, "suppressed", "opted_out", "This number replied STOP to the school.")
-            session.commit()
             return "suppressed"
         wait = None if row.urgent else quiet_until(school, now)
         if wait is not None:
             row.status, row.next_attempt_at = "queued", wait
             row.attempts -= 1  # waiting for morning is not a failed attempt
-            session.commit()
             return "deferred"
     send_now = _prepare(session, row, school)
-    # No transaction stays open across the provider call: it may take seconds, and the dev
-    # backends write through a session of their own.
-    session.commit()
+    # No transaction stays open across the provider call: it may take seconds, on SQLite the
+    # write lock would stop every other writer meanwhile, and the dev backends write through a
+    # session of their own.
+    session.commit()  # commits on purpose: nothing held open across the provider call
     if row.channel == "sms":
         settings = get_settings()
         rate_limit_for(settings.queue_url).acquire(
@@ -204,7 +203,6 @@ def send(session: Session, delivery_id: int) -> str:
     row.provider_id = provider_id
     row.sent_at = utcnow()
     row.error_code = row.error_text = None
-    session.commit()
     return "sent"
 
 
@@ -230,12 +228,10 @@ def _retry(session: Session, row: Delivery, exc: channels.SendError) -> str:
     delays = retry_delays()
     if row.attempts > len(delays):
         _finish(row, "failed", exc.code, f"Gave up after {row.attempts} attempts: {exc.text}")
-        session.commit()
         return "failed"
     row.status = "queued"
     row.error_code, row.error_text = exc.code, exc.text
     row.next_attempt_at = utcnow() + delays[row.attempts - 1]
-    session.commit()
     log.info("delivery %s will retry after %s (%s)", row.id, delays[row.attempts - 1], exc.code)
     return "retry"
 
@@ -243,7 +239,6 @@ def _retry(session: Session, row: Delivery, exc: channels.SendError) -> str:
 def _fail(session: Session, row: Delivery, school: School, exc: channels.PermanentError) -> str:
     _finish(row, "failed", exc.code, exc.text)
     _after_carrier_error(session, row, exc.code)
-    session.commit()
     return "failed"
 
 
@@ -347,7 +342,6 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
             row.delivered_at = utcnow()
     else:
         return False
-    session.commit()
     return True
 
 
@@ -363,7 +357,6 @@ def requeue_overdue(session: Session, now: datetime | None = None, limit: int = 
             .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    session.commit()
     return ids
 
 
@@ -386,7 +379,6 @@ def awaiting_translation(session: Session, now: datetime | None = None) -> list[
             .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    session.commit()
     return ids
 
 
@@ -436,7 +428,9 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
             Delivery.updated_at,
         ).where(Delivery.status == "sending", Delivery.updated_at < now - stale_after)
     ).all()
-    session.commit()  # ask the provider with no transaction open
+    # The provider is asked with no transaction open (SQLite's write lock; the dev phone
+    # answers through a session of its own).
+    session.commit()  # commits on purpose: nothing held open while the provider is asked
     answers: dict[int, str | None | bool] = {}
     for row in stale:
         answers[row.id] = False  # unknown: a person decides
@@ -482,7 +476,6 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
         ).rowcount
         if settled == 1:
             counts[outcome] += 1
-    session.commit()
     return counts
 
 

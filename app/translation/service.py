@@ -256,7 +256,6 @@ def add_glossary_term(
     audit.record(
         session, subject.actor, "glossary.create", "glossary_term", row.id, school_id=school_id
     )
-    session.commit()
     return row
 
 
@@ -272,7 +271,7 @@ def delete_glossary_term(
         session, subject.actor, "glossary.delete", "glossary_term", row.id, school_id=school_id
     )
     session.delete(row)
-    session.commit()
+    session.flush()
 
 
 # Messages -------------------------------------------------------------------------------------

@@ -141,7 +141,9 @@ def email_reply(session: Session, guardian: Guardian, thread_id: int, body: str)
         f"To: {reply_address(thread_id)}\r\nSubject: Re: Attendance\r\n"
         f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     ).encode()
-    return inbound.receive_email(session, raw)
+    message = inbound.receive_email(session, raw)
+    session.commit()  # as the webhook's request does: the staff are told after it
+    return message
 
 
 def deliveries_to(session: Session, guardian: Guardian) -> list[Delivery]:

@@ -265,6 +265,7 @@ def test_fan_out_cut_short_leaves_the_broadcast_to_its_retry(session, monkeypatc
         session, office, BroadcastDraft(school_id=school.id, audience={"whole_school": True},
                                         urgent=True, body=BODY)
     )  # fmt: skip
+    session.commit()  # as the request does: the fan-out job runs now, and dies
     session.refresh(broadcast)
     assert broadcast.status == "scheduled" and broadcast.message_id is None
 

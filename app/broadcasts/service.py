@@ -18,9 +18,10 @@ from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.queue import enqueue_job
 from app.core.spreadsheet import csv_text
+from app.delivery import optouts
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
-from app.messaging.models import Message, Thread, ThreadGuardian
+from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.notices import service as notices
 from app.people import service as people
 from app.people.models import Guardian, Student, StudentGuardian
@@ -28,7 +29,6 @@ from app.schools import service as schools
 from app.schools.models import Enrollment, School
 from app.translation import service as translation
 from app.translation.languages import display_names, mt_code
-from app.translation.models import MessageTranslation
 from app.translation.protect import Protection
 
 
@@ -223,7 +223,7 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
         )
     finally:
         savepoint.rollback()
-    stopped = delivery.opted_out_phones(
+    stopped = optouts.opted_out_phones(
         session, school.sms_sender, [r.phone for r in people_ if r.phone]
     )
     settings = get_settings()
@@ -412,7 +412,8 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         )
         for code, r in rendered.items()
     )
-    texts = {code: (r.status, r.text) for code, r in rendered.items()}
+    # A rendering without text has no translation: those deliveries fail with the reason.
+    texts = {code: delivery.TranslatedText(r.text) for code, r in rendered.items()}
     ready = delivery.plan_many(
         session,
         message_id=message.id,

@@ -26,17 +26,17 @@ from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.queue import after_commit, enqueue_job
-from app.delivery import service, system_texts
+from app.delivery import optouts, system_texts
 from app.delivery.emails import reply_notification
 from app.delivery.keywords import classify_keyword
 from app.delivery.models import InboundEmail, InboundSms
-from app.messaging.models import Message, Thread, ThreadGuardian
+from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
+from app.messaging.tokens import thread_from_token
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.schools.models import School
 from app.translation import detect
 from app.translation import service as translation
 from app.translation.languages import ENGLISH, mt_code
-from app.translation.models import MessageTranslation
 from app.translation.protect import Protection
 
 log = logging.getLogger("hearth.inbound")
@@ -180,12 +180,12 @@ def process_sms(session: Session, inbound_id: int) -> str:
     keyword = classify_keyword(row.body)
     sender = school.sms_sender or ""
     if keyword == "stop":
-        service.record_opt_out(
+        optouts.record_opt_out(
             session, row.from_number, sender, school.id, "keyword", row.body.strip()[:40]
         )
         after = [_confirm(session, school, row.from_number, system_texts.STOP_CONFIRMED, preferred)]
         result = "opted_out"
-    elif keyword == "start" and service.resume(session, row.from_number, sender):
+    elif keyword == "start" and optouts.resume(session, row.from_number, sender):
         # Only a number that had opted out is resumed: from anyone else "Yes" is a reply.
         after = [
             _confirm(session, school, row.from_number, system_texts.START_CONFIRMED, preferred)
@@ -381,7 +381,7 @@ def receive_email(session: Session, raw: bytes) -> Message:
         str(parsed.get(h, "")) for h in ("To", "Cc", "Delivered-To", "X-Original-To")
     )
     match = _TOKEN_RE.search(addresses)
-    thread_id = service.thread_from_token(match.group(1)) if match else None
+    thread_id = thread_from_token(match.group(1)) if match else None
     if thread_id is None:
         raise NotFound("This email is not a reply to a Hearth conversation.")
     thread = session.get(Thread, thread_id)

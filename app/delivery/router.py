@@ -11,7 +11,7 @@ from app.core.errors import Forbidden, NotFound
 from app.core.metrics import webhook_timer
 from app.core.proxy import signed_urls
 from app.core.security import constant_time_equal
-from app.delivery import inbound, service
+from app.delivery import inbound, optouts, service
 
 router = APIRouter(tags=["webhooks"])
 
@@ -81,7 +81,7 @@ def unsubscribe_page(token: str) -> Response:
 
 @router.post("/unsubscribe/{token}", include_in_schema=False)
 def unsubscribe(token: str, session: SessionDep) -> Response:
-    if service.unsubscribe_email(session, token) is None:
+    if optouts.unsubscribe_email(session, token) is None:
         raise NotFound("This unsubscribe link is not valid.")
     return Response(
         "<!doctype html><p style='font:18px sans-serif;margin:2rem'>"

@@ -11,7 +11,9 @@ from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
-from app.messaging.models import Message, Thread, ThreadGuardian
+from app.messaging import translations
+from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
+from app.messaging.recipients import recipient_of
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
 from app.people import service as people
 from app.people.models import Guardian, Staff, Student, StudentGuardian
@@ -186,16 +188,17 @@ def post_message(
     )
     school = session.get(School, thread.school_id)
     assert school is not None
-    pending = translation.plan_message(
+    pending = translations.plan_translations(
         session, message.id, message.language, {g.language for g in recipients}
     )
-    src = mt_code(message.language)
-    texts = {src: ("same_language", message.body)} | {code: ("pending", None) for code in pending}
+    texts = {mt_code(message.language): delivery.TranslatedText(message.body)} | {
+        code: delivery.TranslatedText(pending=True) for code in pending
+    }
     delivery.plan_many(
         session,
         message_id=message.id,
         school=school,
-        recipients=[delivery.Recipient.of(g) for g in recipients],
+        recipients=[recipient_of(g) for g in recipients],
         texts=texts,
         urgent=data.urgent,
     )
@@ -223,9 +226,7 @@ def get_message(session: Session, message_id: int) -> Message:
 
 
 def translated_texts(session: Session, message_id: int) -> dict[str, tuple[str, str | None]]:
-    """language → (translation status, text) of a message."""
-    from app.translation.models import MessageTranslation
-
+    """language → (translation status, text) of a message, as the pages show it."""
     return {
         t.language: (t.status, t.text)
         for t in session.scalars(

@@ -8,15 +8,17 @@ from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job
 from app.delivery import inbound
 from app.delivery import service as delivery
 from app.messaging import service as messaging
-from app.translation import service as translation
+from app.messaging import translations
 
 
 @job("messaging.prepare", queue="translate", retries=3, retry_delay=30)
 def prepare_message(session: Session, message_id: int) -> None:
     """Translate a new message once per language, then hand each delivery its body and queue
     it for sending."""
-    translation.fill_message(session, message_id, messaging.protection_for(session, message_id))
-    texts = messaging.translated_texts(session, message_id)
+    translations.fill_translations(
+        session, message_id, messaging.protection_for(session, message_id)
+    )
+    texts = translations.texts_for_delivery(session, message_id)
     for delivery_id in delivery.release(session, message_id, texts):
         enqueue_job(session, "delivery.send", delivery_id)
 

@@ -422,6 +422,18 @@ def update_guardian(
     return guardian
 
 
+def stop_email(session: Session, guardian_id: int, actor: str) -> Guardian | None:
+    """The family asked for no more email (one click in a note's email): email leaves its
+    channels, and imports leave its channels alone from now on. Texts, if chosen, go on."""
+    guardian = session.get(Guardian, guardian_id)
+    if guardian is not None and "email" in guardian.channels:
+        guardian.channels = [c for c in guardian.channels if c != "email"]
+        guardian.channels_confirmed = True
+        audit.record(session, actor, "guardian.unsubscribe_email", "guardian", guardian.id)
+        session.flush()
+    return guardian
+
+
 def link_student(
     session: Session, subject: AuthSubject, guardian_id: int, student_id: int, relationship: str
 ) -> Guardian:

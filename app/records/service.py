@@ -42,12 +42,12 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, Invalid
 from app.delivery.models import FINAL, STATUSES, Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging import service as messaging
-from app.messaging.models import Message, Thread, ThreadGuardian
+from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.people import service as people
 from app.people.models import Guardian, Student, StudentGuardian
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.models import CachedTranslation, MessageTranslation
+from app.translation.models import CachedTranslation
 
 # messages.body is NOT NULL: an erased message keeps an empty text.
 ERASED = ""

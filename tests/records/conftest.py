@@ -13,8 +13,8 @@ from twilio.request_validator import RequestValidator
 from app.core.config import get_settings
 from app.delivery import inbound
 from app.delivery.models import Delivery, InboundSms
-from app.delivery.service import reply_address
 from app.messaging.models import Message
+from app.messaging.tokens import reply_address
 from app.people.models import Guardian, Staff, Student
 from app.schools.models import School
 from tests.factories import (

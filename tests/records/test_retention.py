@@ -16,9 +16,9 @@ from app.core.config import Settings, get_settings
 from app.core.queue import huey, registered, run_job
 from app.delivery import service as delivery
 from app.delivery.models import Delivery, InboundEmail, InboundSms
-from app.messaging.models import Message
+from app.messaging.models import Message, MessageTranslation
 from app.records import service
-from app.translation.models import CachedTranslation, MessageTranslation
+from app.translation.models import CachedTranslation
 from tests.records.conftest import deliveries_to, email_reply, post_note, text_from
 
 OLD_DAYS = 800

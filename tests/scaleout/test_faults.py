@@ -328,8 +328,7 @@ def test_a_note_whose_translation_job_was_lost_is_translated_and_sent_by_the_swe
 ):
     from app.core.queue import run_job
     from app.delivery.models import Delivery
-    from app.messaging.models import Message
-    from app.translation.models import MessageTranslation
+    from app.messaging.models import Message, MessageTranslation
     from tests.factories import GuardianFactory, SchoolFactory, ThreadFactory
 
     school = SchoolFactory(sms_sender="+15125550100")

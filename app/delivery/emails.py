@@ -1,4 +1,4 @@
-"""The emails Hearth writes: a note to a family, and a family's reply to a staff member."""
+"""A note to a family as an email."""
 
 from sqlalchemy.orm import Session
 
@@ -8,7 +8,6 @@ from app.delivery.models import Delivery
 from app.delivery.optouts import unsubscribe_token
 from app.messaging.models import Message, Thread
 from app.messaging.tokens import reply_address
-from app.people.models import Staff
 from app.schools.models import School
 
 
@@ -34,32 +33,4 @@ def note_email(session: Session, row: Delivery, school: School) -> Email:
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "X-Hearth-Delivery": str(row.id),
         },
-    )
-
-
-def reply_notification(
-    staff: Staff,
-    thread: Thread,
-    family_name: str,
-    original: str,
-    original_language: str,
-    translated: str | None,
-    language: str,
-) -> Email:
-    settings = get_settings()
-    link = f"{settings.public_url.rstrip('/')}/threads/{thread.id}"
-    if translated and translated != original:
-        text = (
-            f"{family_name} replied ({original_language}):\n\n{translated}\n\n"
-            f"Original:\n{original}\n\nOpen the conversation: {link}"
-        )
-    else:
-        text = f"{family_name} replied:\n\n{original}\n\nOpen the conversation: {link}"
-    return Email(
-        to=staff.email,
-        subject=f"Reply from {family_name}: {thread.subject or ''}".strip(),
-        text=text,
-        html=text_as_html(text, language),
-        sender=settings.email_from,
-        language=language,
     )

@@ -17,7 +17,7 @@ from app.core.errors import Invalid
 from app.core.migrations import project_root
 from app.core.queue import after_commit, run_job
 from app.core.security import hash_password
-from app.delivery import inbound
+from app.messaging import replies
 from app.messaging import service as messaging
 from app.messaging.models import Thread
 from app.messaging.schemas import MessageCreate, ThreadCreate
@@ -322,4 +322,4 @@ def family_replies(session: Session, note: FirstNote) -> None:
         "Body": DEMO_REPLY,
     }
     signature = RequestValidator(settings.webhook_auth_token()).compute_signature(url, params)
-    inbound.receive_sms(session, params, [url], signature)
+    replies.receive_sms(session, params, [url], signature)

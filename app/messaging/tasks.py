@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job
 from app.delivery import inbound
 from app.delivery import service as delivery
+from app.messaging import replies, translations
 from app.messaging import service as messaging
-from app.messaging import translations
 
 
 @job("messaging.prepare", queue="translate", retries=3, retry_delay=30)
@@ -26,7 +26,7 @@ def prepare_message(session: Session, message_id: int) -> None:
 @job("messaging.route_sms", queue="translate", retries=5, retry_delay=10)
 def route_sms(session: Session, inbound_id: int) -> None:
     """Read a family's stored text: a keyword, or a reply routed to its thread."""
-    inbound.process_sms(session, inbound_id)
+    replies.route_sms(session, inbound_id)
 
 
 @job("messaging.sweep", periodic=crontab(minute="*"), priority=PERIODIC_PRIORITY)

@@ -4,7 +4,8 @@ the same catalogs; `_confirm` falls back to machine translation, then English.""
 import pytest
 
 from app.channels import sms
-from app.delivery import inbound, system_texts
+from app.delivery import system_texts
+from app.messaging import system_replies
 from app.notices import catalogs
 from tests.factories import SchoolFactory
 
@@ -87,6 +88,8 @@ def test_confirm_uses_the_catalog_else_english(session, monkeypatch, language, e
     phone = _Phone()
     monkeypatch.setattr(sms, "sms_channel", lambda: phone)
     school = SchoolFactory(name=SCHOOL)
-    send = inbound._confirm(session, school, "+15125552001", system_texts.STOP_CONFIRMED, language)
+    send = system_replies.confirm(
+        session, school, "+15125552001", system_texts.STOP_CONFIRMED, language
+    )
     send()
     assert phone.texts[0].startswith(expected)

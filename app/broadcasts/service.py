@@ -22,6 +22,7 @@ from app.delivery import optouts
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
+from app.messaging.tokens import reply_address
 from app.notices import service as notices
 from app.people import service as people
 from app.people.models import Guardian, Student, StudentGuardian
@@ -421,6 +422,8 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         recipients=people_,
         texts=texts,
         urgent=broadcast.urgent,
+        email_subject=thread.subject or None,
+        reply_to=reply_address(thread.id),
     )
     broadcast.thread_id, broadcast.message_id = thread.id, message.id
     broadcast.recipients, broadcast.status, broadcast.sent_at = len(people_), "sent", utcnow()

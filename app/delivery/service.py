@@ -160,7 +160,7 @@ def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], st
         callback = get_settings().public_url.rstrip("/") + "/webhooks/twilio/status"
         sender, to, body = row.sender or "", row.address, row.body or ""
         return lambda: sms.sms_channel().send(sender, to, body, callback)
-    email = note_email(session, row, school)
+    email = note_email(row, school)
     return lambda: email_channel().send(email)
 
 
@@ -224,6 +224,8 @@ def failover_to_email(session: Session, row: Delivery) -> Delivery | None:
         sender=email_sender(school),
         language=row.language,
         body=row.body,
+        email_subject=row.email_subject,
+        reply_to=row.reply_to,
         urgent=row.urgent,
         status="queued",
     )
@@ -428,10 +430,13 @@ def plan_many(
     recipients: list[Recipient],
     texts: Mapping[str, TranslatedText],
     urgent: bool,
+    email_subject: str | None = None,
+    reply_to: str | None = None,
 ) -> list[int]:
     """One delivery per recipient and channel, in the message's transaction, in a few bulk
     INSERTs. `texts`: language → text; a pending language's deliveries wait for its
-    translation (see `release`). Returns the ids ready to send now."""
+    translation (see `release`). `email_subject` and `reply_to`: the envelope of its emails.
+    Returns the ids ready to send now."""
     stopped = optouts.opted_out_phones(
         session, school.sms_sender, [r.phone for r in recipients if r.phone]
     )
@@ -452,6 +457,8 @@ def plan_many(
                 "language": r.language,
                 "sender": school.sms_sender if channel == "sms" else email_from,
                 "body": text.text,
+                "email_subject": email_subject,
+                "reply_to": reply_to,
                 "urgent": urgent,
                 "status": "queued",
                 "attempts": 0,

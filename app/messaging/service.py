@@ -15,6 +15,7 @@ from app.messaging import translations
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
+from app.messaging.tokens import reply_address
 from app.people import service as people
 from app.people.models import Guardian, Staff, Student, StudentGuardian
 from app.schools.models import School
@@ -201,6 +202,8 @@ def post_message(
         recipients=[recipient_of(g) for g in recipients],
         texts=texts,
         urgent=data.urgent,
+        email_subject=thread.subject or None,
+        reply_to=reply_address(thread.id),
     )
     enqueue_job(session, "messaging.prepare", message.id)
     audit.record(

@@ -353,6 +353,7 @@ def users_create_admin(
 def models_list() -> None:
     """Installed language pairs, languages reachable directly or through English, and the
     families' languages that have no route."""
+    from app.people import service as people
     from app.translation import packages
     from app.translation.languages import display_names
 
@@ -363,7 +364,7 @@ def models_list() -> None:
     for pair in pairs:
         typer.echo(f"  {pair.source} → {pair.target}   version {pair.version}")
     with session_scope() as session:
-        counts = packages.guardian_languages(session)
+        counts = people.language_counts(session)
     codes = sorted(set(counts) | packages.installed_languages())
     typer.echo("Languages (from English / back to English), with guardians who read them:")
     unreachable: list[str] = []

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -21,8 +21,9 @@ from app.core.spreadsheet import csv_text
 from app.delivery import optouts
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
-from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
-from app.messaging.tokens import reply_address
+from app.messaging import service as messaging
+from app.messaging.models import Message
+from app.messaging.translations import PreparedTranslation
 from app.notices import service as notices
 from app.people import service as people
 from app.people.models import Guardian, Student, StudentGuardian
@@ -379,53 +380,23 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         body, body_language = own.text, broadcast.language  # rendered once, reused
     else:
         body, body_language = _original(draft, school, broadcast.language)
-    thread = Thread(
-        school_id=school.id, owner_staff_id=broadcast.author_staff_id, subject=broadcast.title
-    )
-    session.add(thread)
-    session.flush()
-    message = Message(
-        thread_id=thread.id,
-        direction="outbound",
-        kind="broadcast",
+    thread_id, message_id, ready = messaging.post_broadcast(
+        session,
+        school=school,
         author_staff_id=broadcast.author_staff_id,
+        subject=broadcast.title,
         body=body,
         language=body_language,
-    )
-    session.add(message)
-    session.flush()
-    for start in range(0, len(people_), 5000):
-        session.execute(
-            insert(ThreadGuardian),
-            [
-                {"thread_id": thread.id, "guardian_id": r.guardian_id}
-                for r in people_[start : start + 5000]
-            ],
-        )
-    session.add_all(
-        MessageTranslation(
-            message_id=message.id,
-            language=code,
-            status=r.status,
-            text=r.text,
-            reason=r.reason,
-            engine="catalog" if r.source == "human" else None,
-        )
-        for code, r in rendered.items()
-    )
-    # A rendering without text has no translation: those deliveries fail with the reason.
-    texts = {code: delivery.TranslatedText(r.text) for code, r in rendered.items()}
-    ready = delivery.plan_many(
-        session,
-        message_id=message.id,
-        school=school,
         recipients=people_,
-        texts=texts,
+        translated={
+            code: PreparedTranslation(
+                r.status, r.text, r.reason, "catalog" if r.source == "human" else None
+            )
+            for code, r in rendered.items()
+        },
         urgent=broadcast.urgent,
-        email_subject=thread.subject or None,
-        reply_to=reply_address(thread.id),
     )
-    broadcast.thread_id, broadcast.message_id = thread.id, message.id
+    broadcast.thread_id, broadcast.message_id = thread_id, message_id
     broadcast.recipients, broadcast.status, broadcast.sent_at = len(people_), "sent", utcnow()
     return ready
 
@@ -479,14 +450,7 @@ def cancel(session: Session, subject: AuthSubject, broadcast_id: int) -> Broadca
     ).rowcount
     if not changed and broadcast.message_id is not None:
         # Already going out: stop what has not left yet.
-        session.execute(
-            update(Delivery)
-            .where(Delivery.message_id == broadcast.message_id, Delivery.status == "queued")
-            .values(
-                status="canceled", error_text="The broadcast was canceled.", updated_at=utcnow()
-            )
-            .execution_options(synchronize_session=False)
-        )
+        delivery.cancel_queued(session, broadcast.message_id, "The broadcast was canceled.")
     audit.record(
         session,
         subject.actor,

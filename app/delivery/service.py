@@ -235,6 +235,17 @@ def failover_to_email(session: Session, row: Delivery) -> Delivery | None:
     return email
 
 
+def cancel_queued(session: Session, message_id: int, reason: str) -> int:
+    """What of a message has not left yet stays home: its queued deliveries are canceled
+    (one being sent right now goes). Returns how many."""
+    return session.execute(
+        update(Delivery)
+        .where(Delivery.message_id == message_id, Delivery.status == "queued")
+        .values(status="canceled", error_text=reason, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 # Status callbacks and the sweeper --------------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 """Threads and messages between staff and families."""
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
@@ -11,11 +12,13 @@ from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
+from app.delivery.service import Recipient
 from app.messaging import translations
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
 from app.messaging.tokens import reply_address
+from app.messaging.translations import PreparedTranslation
 from app.people import service as people
 from app.people.models import Guardian, Staff, Student, StudentGuardian
 from app.schools.models import School
@@ -217,6 +220,66 @@ def post_message(
     )
     session.flush()
     return get_message(session, message.id)
+
+
+def post_broadcast(
+    session: Session,
+    *,
+    school: School,
+    author_staff_id: int | None,
+    subject: str,
+    body: str,
+    language: str,
+    recipients: list[Recipient],
+    translated: Mapping[str, PreparedTranslation],
+    urgent: bool,
+) -> tuple[int, int, list[int]]:
+    """A broadcast posted: its own thread with every family in it, the message as the author
+    sees it, its translations (rendered beforehand, once per language) and every delivery, in
+    a few bulk INSERTs. Returns (thread id, message id, the delivery ids ready to send)."""
+    thread = Thread(school_id=school.id, owner_staff_id=author_staff_id, subject=subject)
+    session.add(thread)
+    session.flush()
+    message = Message(
+        thread_id=thread.id,
+        direction="outbound",
+        kind="broadcast",
+        author_staff_id=author_staff_id,
+        body=body,
+        language=language,
+    )
+    session.add(message)
+    session.flush()
+    for start in range(0, len(recipients), 5000):
+        session.execute(
+            insert(ThreadGuardian),
+            [
+                {"thread_id": thread.id, "guardian_id": r.guardian_id}
+                for r in recipients[start : start + 5000]
+            ],
+        )
+    session.add_all(
+        MessageTranslation(
+            message_id=message.id,
+            language=code,
+            status=t.status,
+            text=t.text,
+            reason=t.reason,
+            engine=t.engine,
+        )
+        for code, t in translated.items()
+    )
+    ready = delivery.plan_many(
+        session,
+        message_id=message.id,
+        school=school,
+        recipients=recipients,
+        texts={code: translations.for_delivery(t.status, t.text) for code, t in translated.items()},
+        urgent=urgent,
+        email_subject=thread.subject or None,
+        reply_to=reply_address(thread.id),
+    )
+    return thread.id, message.id, ready
 
 
 def get_message(session: Session, message_id: int) -> Message:

@@ -3,6 +3,7 @@ filled by its translation job (one model call per language, never per recipient)
 to the outbox as the text each language's deliveries carry."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,17 @@ from app.translation.languages import mt_code
 from app.translation.protect import Protection
 
 SENDABLE = ("translated", "same_language")
+
+
+@dataclass(frozen=True)
+class PreparedTranslation:
+    """A message's text in one language, made before the message is posted (a broadcast is
+    rendered once per language first)."""
+
+    status: str  # translated | same_language | unavailable
+    text: str | None
+    reason: str | None = None
+    engine: str | None = None
 
 
 def plan_translations(

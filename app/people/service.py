@@ -3,6 +3,7 @@
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
@@ -19,6 +20,7 @@ from app.people.schemas import (
     StudentUpdate,
 )
 from app.schools.models import Enrollment, School, SectionTeacher
+from app.translation.languages import mt_code
 from app.web import service as web_sessions
 
 # Readable statements: every list and get starts from one of these -------------------------
@@ -254,14 +256,17 @@ def update_student(
 def delete_student(session: Session, subject: AuthSubject, student_id: int) -> None:
     student = get_student(session, subject, student_id)
     subject.require_role("office", "delete students")
-    from app.messaging.models import Thread
-
-    if session.scalar(select(Thread.id).where(Thread.student_id == student.id).limit(1)):
-        raise Conflict("This student has message history; set active to false instead.")
     audit.record(
         session, subject.actor, "student.delete", "student", student.id, school_id=student.school_id
     )
-    session.delete(student)
+    try:
+        with session.begin_nested():
+            session.delete(student)
+            # A thread about the student keeps it: threads.student_id is the one reference to
+            # a student that does not cascade, and the database refuses the delete.
+            session.flush()
+    except IntegrityError:
+        raise Conflict("This student has message history; set active to false instead.") from None
     session.commit()
 
 
@@ -420,6 +425,20 @@ def update_guardian(
     )
     session.commit()
     return guardian
+
+
+def language_counts(session: Session) -> dict[str, int]:
+    """MT code → how many active guardians read it."""
+    counts: dict[str, int] = {}
+    rows = session.execute(
+        select(Guardian.language, func.count())
+        .where(Guardian.active.is_(True))
+        .group_by(Guardian.language)
+    )
+    for tag, count in rows:
+        code = mt_code(tag)
+        counts[code] = counts.get(code, 0) + count
+    return counts
 
 
 def stop_email(session: Session, guardian_id: int, actor: str) -> Guardian | None:

@@ -4,9 +4,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from app.core.errors import HearthError, Invalid
 from app.translation.argos import InstalledPair, argos, engine
 from app.translation.languages import ENGLISH, display_names, mt_code
@@ -40,22 +37,6 @@ def coverage_for(code: str, source: str = ENGLISH) -> LanguageCoverage:
     return LanguageCoverage(
         code, name, native, find_route(source, code).coverage, find_route(code, source).coverage
     )
-
-
-def guardian_languages(session: Session) -> dict[str, int]:
-    """MT code → number of active guardians who read it."""
-    from app.people.models import Guardian
-
-    counts: dict[str, int] = {}
-    rows = session.execute(
-        select(Guardian.language, func.count())
-        .where(Guardian.active.is_(True))
-        .group_by(Guardian.language)
-    )
-    for tag, count in rows:
-        code = mt_code(tag)
-        counts[code] = counts.get(code, 0) + count
-    return counts
 
 
 def install_file(path: Path) -> list[InstalledPair]:

@@ -216,7 +216,6 @@ def test_a_number_shared_with_another_guardian_stays_theirs(client, auth, sessio
     assert help_text.body == "HELP" and help_text.from_number == "+15125552001"
 
 
-
 def test_her_name_leaves_the_email_subjects_of_a_thread_another_family_keeps(
     client, auth, session, district
 ):
@@ -240,6 +239,7 @@ def test_her_name_leaves_the_email_subjects_of_a_thread_another_family_keeps(
     assert lan_row.email_subject == "Meeting with (deleted)"
     assert lan_row.reply_to  # Lan can still answer in the thread
     assert "deliveries" not in tables_mentioning(session, "Quintanilla")
+
 
 def test_cli_delete_needs_yes(session, district, family_history):
     guardian_id = str(district.marisol.id)

@@ -364,7 +364,7 @@ def models_list() -> None:
     for pair in pairs:
         typer.echo(f"  {pair.source} → {pair.target}   version {pair.version}")
     with session_scope() as session:
-        counts = people.language_counts(session)
+        counts = packages.by_model_language(people.language_counts(session))
     codes = sorted(set(counts) | packages.installed_languages())
     typer.echo("Languages (from English / back to English), with guardians who read them:")
     unreachable: list[str] = []

@@ -88,7 +88,7 @@ class TwilioSms:
 
     def find_sent(self, sender: str, to: str, body: str, since: datetime) -> str | None:
         """The sid of a message Twilio already has with this body, or None if it has none."""
-        from twilio.base.exceptions import TwilioException  # Twilio backend only
+        from twilio.base.exceptions import TwilioException  # the Twilio backend only
 
         kwargs: dict[str, object] = {"to": to, "date_sent_after": since, "limit": 200}
         if not sender.startswith("MG"):

@@ -1,5 +1,5 @@
 """Who asked not to be written to: numbers that texted STOP to a school's sender (or that the
-carrier reports opted out), and families who unsubscribed from email with one click."""
+carrier reports opted out), and the signed link that unsubscribes a family from email."""
 
 from collections.abc import Iterable
 
@@ -10,8 +10,6 @@ from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.security import parse_token_id, sign
 from app.delivery.models import OptOut
-from app.people import service as people
-from app.people.models import Guardian
 
 
 def opted_out_phones(session: Session, sender: str | None, phones: Iterable[str]) -> set[str]:
@@ -77,10 +75,10 @@ def unsubscribe_token(guardian_id: int) -> str:
     return f"{guardian_id}.{sign(key, f'unsubscribe:{guardian_id}')[:20]}"
 
 
-def unsubscribe_email(session: Session, token: str) -> Guardian | None:
-    """One-click unsubscribe from a note's email: that family gets no more email (texts, if
-    chosen, go on). Returns the guardian, or None for a token Hearth did not sign."""
+def unsubscribed_guardian(token: str) -> int | None:
+    """The guardian a one-click unsubscribe link (in every note's email) names, or None for
+    a token Hearth did not sign."""
     guardian_id = parse_token_id(token.partition(".")[0])
     if guardian_id is None or unsubscribe_token(guardian_id) != token:
         return None
-    return people.stop_email(session, guardian_id, actor="family")
+    return guardian_id

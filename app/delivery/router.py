@@ -10,6 +10,7 @@ from app.core.errors import NotFound
 from app.core.metrics import webhook_timer
 from app.core.proxy import signed_urls
 from app.delivery import inbound, optouts, service
+from app.people import service as people
 
 router = APIRouter(tags=["webhooks"])
 
@@ -51,7 +52,9 @@ def unsubscribe_page(token: str) -> Response:
 
 @router.post("/unsubscribe/{token}", include_in_schema=False)
 def unsubscribe(token: str, session: SessionDep) -> Response:
-    if optouts.unsubscribe_email(session, token) is None:
+    # That family gets no more email; texts, if chosen, go on.
+    guardian_id = optouts.unsubscribed_guardian(token)
+    if guardian_id is None or people.stop_email(session, guardian_id, actor="family") is None:
         raise NotFound("This unsubscribe link is not valid.")
     return Response(
         "<!doctype html><p style='font:18px sans-serif;margin:2rem'>"

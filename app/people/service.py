@@ -20,7 +20,6 @@ from app.people.schemas import (
     StudentUpdate,
 )
 from app.schools.models import Enrollment, School, SectionTeacher
-from app.translation.languages import mt_code
 from app.web import service as web_sessions
 
 # Readable statements: every list and get starts from one of these -------------------------
@@ -428,17 +427,13 @@ def update_guardian(
 
 
 def language_counts(session: Session) -> dict[str, int]:
-    """MT code → how many active guardians read it."""
-    counts: dict[str, int] = {}
+    """Language tag → how many active guardians read it."""
     rows = session.execute(
         select(Guardian.language, func.count())
         .where(Guardian.active.is_(True))
         .group_by(Guardian.language)
     )
-    for tag, count in rows:
-        code = mt_code(tag)
-        counts[code] = counts.get(code, 0) + count
-    return counts
+    return {tag: count for tag, count in rows}
 
 
 def stop_email(session: Session, guardian_id: int, actor: str) -> Guardian | None:

@@ -1,6 +1,7 @@
 """Installing and listing Argos model packages (`hearth models ...`)."""
 
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,15 @@ def coverage_for(code: str, source: str = ENGLISH) -> LanguageCoverage:
     return LanguageCoverage(
         code, name, native, find_route(source, code).coverage, find_route(code, source).coverage
     )
+
+
+def by_model_language(tag_counts: Mapping[str, int]) -> dict[str, int]:
+    """Counts by language tag (es-MX, zh-Hant...) added up by the models' code (es, zt...)."""
+    counts: dict[str, int] = {}
+    for tag, count in tag_counts.items():
+        code = mt_code(tag)
+        counts[code] = counts.get(code, 0) + count
+    return counts
 
 
 def install_file(path: Path) -> list[InstalledPair]:

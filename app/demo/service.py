@@ -267,7 +267,7 @@ def ensure_models(models_dir: Path) -> list[str]:
 
 @dataclass(frozen=True)
 class FirstNote:
-    """The demo's first note, written and committed; its jobs not run yet."""
+    """The demo's first note, written in the command's first scope; its jobs run after."""
 
     thread_id: int
     guardian_id: int

@@ -72,6 +72,7 @@ def session_scope() -> Iterator[Session]:
     with get_sessionmaker()() as session:
         try:
             yield session
+            session.commit()  # the command's one transaction
         except HearthError as exc:
             session.rollback()
             fail(exc.message)
@@ -137,7 +138,13 @@ def _seed_demo(host: str, port: int) -> None:
     with session_scope() as session:
         created = demo.seed(session)
         keys = demo.demo_keys(session, settings.data_dir)
-        conversation = demo.start_conversation(session) if created else None
+        note = demo.write_first_note(session) if created else None
+    conversation = None
+    if note is not None:
+        demo.deliver_first_note(note)  # its jobs, between the two scopes: no transaction open
+        with session_scope() as session:
+            demo.family_replies(session, note)
+        conversation = note.thread_id, note.guardian_id
     base = f"http://{host}:{port}"
 
     typer.echo("")
@@ -203,7 +210,14 @@ def worker(
     HEARTH_EMBEDDED_WORKERS=0 on the API processes, then `hearth worker --queue send` (threads)
     and `hearth worker --queue translate --worker-type process -w 2` (one process per core)."""
     import app.tasks  # noqa: F401  (registers every job)
-    from app.core.queue import QUEUES, EmbeddedConsumer, huey, make_consumer, translation_huey
+    from app.core.queue import (
+        QUEUES,
+        EmbeddedConsumer,
+        huey,
+        make_consumer,
+        run_job,
+        translation_huey,
+    )
 
     if worker_type not in ("thread", "process"):
         fail("--worker-type is thread or process")
@@ -216,10 +230,9 @@ def worker(
     configure_logging(get_settings().log_level)
     get_settings().signing_key()
     if queue in ("send", "all"):
-        from app.delivery.tasks import sweep_outbox
-
         # Pick up at once what a crashed worker or a flushed queue left behind.
-        requeued = sweep_outbox.call_local()
+        requeued = run_job("delivery.sweep")
+        run_job("messaging.sweep")
         logging.getLogger("hearth.worker").info("outbox sweep: %s deliveries re-enqueued", requeued)
     if queue != "all":
         make_consumer(QUEUES[queue], workers, worker_type).run()
@@ -356,6 +369,7 @@ def users_create_admin(
 def models_list() -> None:
     """Installed language pairs, languages reachable directly or through English, and the
     families' languages that have no route."""
+    from app.people import service as people
     from app.translation import packages
     from app.translation.languages import display_names
 
@@ -366,7 +380,7 @@ def models_list() -> None:
     for pair in pairs:
         typer.echo(f"  {pair.source} → {pair.target}   version {pair.version}")
     with session_scope() as session:
-        counts = packages.guardian_languages(session)
+        counts = packages.by_model_language(people.language_counts(session))
     codes = sorted(set(counts) | packages.installed_languages())
     typer.echo("Languages (from English / back to English), with guardians who read them:")
     unreachable: list[str] = []

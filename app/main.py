@@ -20,6 +20,7 @@ from app.core.logging import RequestContext
 from app.core.queue import huey, start_embedded_consumer
 from app.delivery.router import router as delivery_router
 from app.messaging.router import router as messaging_router
+from app.messaging.webhooks import router as messaging_webhooks
 from app.operations.router import router as operations_router
 from app.people.router import router as people_router
 from app.records.router import router as records_router
@@ -74,6 +75,7 @@ def create_app() -> FastAPI:
     app.include_router(messaging_router)
     app.include_router(roster_router)
     app.include_router(translation_router)
+    app.include_router(messaging_webhooks)
     app.include_router(delivery_router)
     app.include_router(broadcasts_router)
     app.include_router(operations_router)

@@ -3,13 +3,13 @@
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey
 from app.broadcasts.models import Broadcast
+from app.channels.models import DevOutbox
 from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
-from app.devtools.models import DevOutbox
-from app.messaging.models import Message, Thread, ThreadGuardian
+from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
-from app.translation.models import CachedTranslation, GlossaryTerm, MessageTranslation
+from app.translation.models import CachedTranslation, GlossaryTerm
 from app.web.models import PasswordReset, SignInAttempt, WebSession
 
 __all__ = [

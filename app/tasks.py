@@ -1,4 +1,5 @@
-"""Every queue task, imported in one place so a worker knows them all."""
+"""Every job module, imported in one place: jobs are enqueued by name, so whatever runs or
+queues them (the server, `hearth worker`, the demo, the tests) imports this first."""
 
 from app.broadcasts import tasks as broadcast_tasks
 from app.delivery import tasks as delivery_tasks

@@ -27,10 +27,10 @@ from sqlalchemy import insert, func, select
 import app.models, app.tasks
 from app.core import migrations
 from app.core.db import get_sessionmaker
-from app.core.queue import huey
+from app.core.queue import huey, run_job
 from app.translation import packages
 from app.auth.service import AuthSubject
-from app.broadcasts import service, tasks
+from app.broadcasts import service
 from app.broadcasts.schemas import BroadcastDraft
 from app.delivery.models import Delivery
 from app.people.models import Guardian, Student, StudentGuardian
@@ -62,7 +62,7 @@ with get_sessionmaker()() as s:
     started = time.perf_counter()
     broadcast = service.create(s, office, draft)
     s.commit()  # the fan-out job uses its own session
-    tasks.fan_out.call_local(broadcast.id)
+    run_job("broadcasts.fan_out", broadcast.id)
     elapsed = time.perf_counter() - started
     queued = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "queued"))
     languages_done = s.scalar(select(func.count(func.distinct(Delivery.language))))

@@ -15,7 +15,7 @@ taken N times (the configurations taking turns) and the summary gives the median
    posted through messaging.service.post_message, then `hearth worker --workers W` (I/O
    threads, both queues), on the SQLite queue and on the Redis queue (one and two worker
    processes). Timed from the workers' start until every delivery is `sent` (rows' sent_at),
-   which includes the start-up and the prepare_message job that queues the N sends;
+   which includes the start-up and the messaging.prepare job that queues the N sends;
    "sending" is the rate between the double's first and last recorded message.
 2. Rate cap: the same with HEARTH_SMS_SEGMENTS_PER_SECOND=50 and 400 one-segment messages,
    from one worker process and from two (SQLite queue: each process paces itself; Redis
@@ -121,20 +121,22 @@ OUTBOUND_SEED = textwrap.dedent("""
         subject = subject_for_staff(staff, frozenset({"read", "write", "send"}))
         messaging.post_message(s, subject, thread.id,
                                MessageCreate(body="School is closed today.", urgent=True))
+        s.commit()
 """)
 
-# The seeded message's prepare_message job sits in the template's SQLite queue; a run on the
+# The seeded message's messaging.prepare job sits in the template's SQLite queue; a run on the
 # Redis queue puts it there instead, before the workers start.
 ENQUEUE_PREPARE = textwrap.dedent("""
     from sqlalchemy import select
     import app.models, app.tasks
     from app.core.db import get_sessionmaker
+    from app.core.queue import enqueue_job
     from app.messaging.models import Message
-    from app.messaging.tasks import prepare_message
 
     with get_sessionmaker()() as s:
         for message_id in s.scalars(select(Message.id)):
-            prepare_message(message_id)
+            enqueue_job(s, "messaging.prepare", message_id)
+        s.commit()  # the jobs go on the queue once this commits
 """)
 
 INBOUND_SEED = textwrap.dedent("""

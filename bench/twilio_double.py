@@ -10,7 +10,7 @@ delivery worker's I/O pool does. Everything stays on 127.0.0.1.
 import threading
 import time
 
-from app.delivery.twilio_http import make_client
+from app.channels.twilio_http import make_client
 from app.devtools.twilio_double import TwilioDouble
 
 SECONDS = 3.0

@@ -5,21 +5,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.service import AuthSubject, load_staff, subject_for_staff
 from app.broadcasts.models import Broadcast
 from app.broadcasts.schemas import Audience, BroadcastDraft
+from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.queue import enqueue_job
 from app.core.spreadsheet import csv_text
+from app.delivery import optouts
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
-from app.delivery.segments import count_segments
-from app.messaging.models import Message, Thread, ThreadGuardian
+from app.messaging import service as messaging
+from app.messaging.models import Message
+from app.messaging.translations import PreparedTranslation
 from app.notices import service as notices
 from app.people import service as people
 from app.people.models import Guardian, Student, StudentGuardian
@@ -27,7 +31,6 @@ from app.schools import service as schools
 from app.schools.models import Enrollment, School
 from app.translation import service as translation
 from app.translation.languages import display_names, mt_code
-from app.translation.models import MessageTranslation
 from app.translation.protect import Protection
 
 
@@ -213,11 +216,16 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     school = _check_draft(session, subject, draft)
     people_ = recipients(session, subject, school.id, draft.audience)
     author = _author_language(subject, draft, school)
-    rendered = render(
-        session, draft, author, {r.language for r in people_}, school, back_translate=True
-    )
-    session.rollback()  # the translation cache may have been filled; a preview saves nothing
-    stopped = delivery.opted_out_phones(
+    # A preview saves nothing: the cache rows its translations add are undone with a SAVEPOINT
+    # (the caller's own writes stay).
+    savepoint = session.begin_nested()
+    try:
+        rendered = render(
+            session, draft, author, {r.language for r in people_}, school, back_translate=True
+        )
+    finally:
+        savepoint.rollback()
+    stopped = optouts.opted_out_phones(
         session, school.sms_sender, [r.phone for r in people_ if r.phone]
     )
     settings = get_settings()
@@ -316,13 +324,8 @@ def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Bro
     audit.record(
         session, subject.actor, "broadcast.create", "broadcast", broadcast.id, school_id=school.id
     )
-    from app.broadcasts import tasks
-    from app.core.queue import enqueue_after_commit
-
     if at <= utcnow():
-        enqueue_after_commit(session, tasks.fan_out, broadcast.id)
-    session.commit()
-    session.refresh(broadcast)  # the fan-out may already have run (embedded queue)
+        enqueue_job(session, "broadcasts.fan_out", broadcast.id)
     return broadcast
 
 
@@ -377,50 +380,23 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         body, body_language = own.text, broadcast.language  # rendered once, reused
     else:
         body, body_language = _original(draft, school, broadcast.language)
-    thread = Thread(
-        school_id=school.id, owner_staff_id=broadcast.author_staff_id, subject=broadcast.title
-    )
-    session.add(thread)
-    session.flush()
-    message = Message(
-        thread_id=thread.id,
-        direction="outbound",
-        kind="broadcast",
+    thread_id, message_id, ready = messaging.post_broadcast(
+        session,
+        school=school,
         author_staff_id=broadcast.author_staff_id,
+        subject=broadcast.title,
         body=body,
         language=body_language,
-    )
-    session.add(message)
-    session.flush()
-    for start in range(0, len(people_), 5000):
-        session.execute(
-            insert(ThreadGuardian),
-            [
-                {"thread_id": thread.id, "guardian_id": r.guardian_id}
-                for r in people_[start : start + 5000]
-            ],
-        )
-    session.add_all(
-        MessageTranslation(
-            message_id=message.id,
-            language=code,
-            status=r.status,
-            text=r.text,
-            reason=r.reason,
-            engine="catalog" if r.source == "human" else None,
-        )
-        for code, r in rendered.items()
-    )
-    texts = {code: (r.status, r.text) for code, r in rendered.items()}
-    ready = delivery.plan_many(
-        session,
-        message_id=message.id,
-        school=school,
         recipients=people_,
-        texts=texts,
+        translated={
+            code: PreparedTranslation(
+                r.status, r.text, r.reason, "catalog" if r.source == "human" else None
+            )
+            for code, r in rendered.items()
+        },
         urgent=broadcast.urgent,
     )
-    broadcast.thread_id, broadcast.message_id = thread.id, message.id
+    broadcast.thread_id, broadcast.message_id = thread_id, message_id
     broadcast.recipients, broadcast.status, broadcast.sent_at = len(people_), "sent", utcnow()
     return ready
 
@@ -474,14 +450,7 @@ def cancel(session: Session, subject: AuthSubject, broadcast_id: int) -> Broadca
     ).rowcount
     if not changed and broadcast.message_id is not None:
         # Already going out: stop what has not left yet.
-        session.execute(
-            update(Delivery)
-            .where(Delivery.message_id == broadcast.message_id, Delivery.status == "queued")
-            .values(
-                status="canceled", error_text="The broadcast was canceled.", updated_at=utcnow()
-            )
-            .execution_options(synchronize_session=False)
-        )
+        delivery.cancel_queued(session, broadcast.message_id, "The broadcast was canceled.")
     audit.record(
         session,
         subject.actor,
@@ -490,8 +459,7 @@ def cancel(session: Session, subject: AuthSubject, broadcast_id: int) -> Broadca
         broadcast.id,
         school_id=broadcast.school_id,
     )
-    session.commit()
-    session.refresh(broadcast)
+    session.refresh(broadcast)  # the UPDATEs above went around the objects this session holds
     return broadcast
 
 
@@ -552,7 +520,6 @@ def export_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tup
         broadcast.id,
         school_id=broadcast.school_id,
     )
-    session.commit()
     return f"broadcast-{broadcast.id}.csv", report_csv(session, broadcast)
 
 

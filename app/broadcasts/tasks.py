@@ -1,31 +1,28 @@
-from huey import crontab
+"""A broadcast's jobs: fan it out to its families, and start those whose time has come."""
 
-from app.core.db import get_sessionmaker
-from app.core.queue import PERIODIC_PRIORITY, enqueue_after_commit, huey, translation_huey
+from huey import crontab
+from sqlalchemy.orm import Session
+
+from app.broadcasts import service
+from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job
 
 BATCH = 200  # deliveries per sending job
 
 
-@translation_huey.task(retries=2, retry_delay=30)
-def fan_out(broadcast_id: int) -> int:
-    from app.broadcasts import service
-    from app.delivery import tasks as delivery_tasks
-
-    with get_sessionmaker()() as session:
-        ready = service.fan_out(session, broadcast_id)
-        for start in range(0, len(ready), BATCH):
-            enqueue_after_commit(session, delivery_tasks.send_batch, ready[start : start + BATCH])
-        session.commit()
+@job("broadcasts.fan_out", queue="translate", retries=2, retry_delay=30)
+def fan_out(session: Session, broadcast_id: int) -> int:
+    """Render, write the message and its deliveries, then queue them in batches. Returns how
+    many deliveries are ready to send."""
+    ready = service.fan_out(session, broadcast_id)
+    for start in range(0, len(ready), BATCH):
+        enqueue_job(session, "delivery.send_batch", ready[start : start + BATCH])
     return len(ready)
 
 
-@huey.periodic_task(crontab(minute="*"), priority=PERIODIC_PRIORITY)
-def send_due_broadcasts() -> int:
+@job("broadcasts.send_due", periodic=crontab(minute="*"), priority=PERIODIC_PRIORITY)
+def send_due(session: Session) -> int:
     """Scheduled broadcasts whose time has come, even across restarts; each is claimed once."""
-    from app.broadcasts import service
-
-    with get_sessionmaker()() as session:
-        ids = service.due(session)
+    ids = service.due(session)
     for broadcast_id in ids:
-        fan_out(broadcast_id)
+        enqueue_job(session, "broadcasts.fan_out", broadcast_id)
     return len(ids)

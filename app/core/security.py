@@ -6,6 +6,8 @@ import secrets
 
 from pwdlib import PasswordHash
 
+from app.core.schema import MAX_ID
+
 _passwords = PasswordHash.recommended()  # argon2id
 
 API_KEY_PREFIX = "hearth_"
@@ -50,3 +52,12 @@ def constant_time_equal(a: str, b: str) -> bool:
 
 def sign(secret: str, value: str) -> str:
     return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def parse_token_id(part: str) -> int | None:
+    """The row id a signed token starts with: ASCII digits of a possible id, else None
+    (str.isdigit alone lets '²' through to int(), and thousands of digits past int()'s
+    limit)."""
+    if not (part.isascii() and part.isdigit()) or len(part) > len(str(MAX_ID)):
+        return None
+    return int(part)

@@ -1,80 +1,30 @@
-"""The emails Hearth writes: a note to a family, and a family's reply to a staff member."""
+"""A note to a family as an email."""
 
-import html
-
-from sqlalchemy.orm import Session
-
+from app.channels.email import Email, text_as_html
 from app.core.config import get_settings
-from app.delivery.channels import Email
 from app.delivery.models import Delivery
-from app.messaging.models import Message, Thread
-from app.people.models import Staff
+from app.delivery.optouts import unsubscribe_token
 from app.schools.models import School
 
 
-def _html(text: str, lang: str) -> str:
-    direction = "rtl" if lang in {"ar", "fa", "ur", "he", "ps", "prs"} else "ltr"
-    paragraphs = "".join(
-        f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in text.split("\n\n")
-    )
-    return (
-        f'<!doctype html><html lang="{lang}" dir="{direction}"><body style="font-family:'
-        f'sans-serif;font-size:16px;line-height:1.5">{paragraphs}</body></html>'
-    )
-
-
-def note_email(session: Session, row: Delivery, school: School) -> Email:
-    from app.delivery.service import reply_address
-
-    message = session.get(Message, row.message_id)
-    thread = session.get(Thread, message.thread_id) if message else None
-    subject = thread.subject if thread and thread.subject else school.name
+def note_email(row: Delivery, school: School) -> Email:
+    """The delivery as an email, in the envelope it was planned with (its subject, and the
+    Reply-To that brings a family's answer back to its conversation)."""
     text = row.body or ""
-    reply_to = reply_address(thread.id) if thread else None
-    from app.delivery.service import unsubscribe_token
-
     unsubscribe = (
         f"{get_settings().public_url.rstrip('/')}/unsubscribe/{unsubscribe_token(row.guardian_id)}"
     )
     return Email(
         to=row.address,
-        subject=subject,
+        subject=row.email_subject or school.name,
         text=text,
-        html=_html(text, row.language),
+        html=text_as_html(text, row.language),
         sender=row.sender or get_settings().email_from,
-        reply_to=reply_to,
+        reply_to=row.reply_to,
         language=row.language,
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "X-Hearth-Delivery": str(row.id),
         },
-    )
-
-
-def reply_notification(
-    staff: Staff,
-    thread: Thread,
-    family_name: str,
-    original: str,
-    original_language: str,
-    translated: str | None,
-    language: str,
-) -> Email:
-    settings = get_settings()
-    link = f"{settings.public_url.rstrip('/')}/threads/{thread.id}"
-    if translated and translated != original:
-        text = (
-            f"{family_name} replied ({original_language}):\n\n{translated}\n\n"
-            f"Original:\n{original}\n\nOpen the conversation: {link}"
-        )
-    else:
-        text = f"{family_name} replied:\n\n{original}\n\nOpen the conversation: {link}"
-    return Email(
-        to=staff.email,
-        subject=f"Reply from {family_name}: {thread.subject or ''}".strip(),
-        text=text,
-        html=_html(text, language),
-        sender=settings.email_from,
-        language=language,
     )

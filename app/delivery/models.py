@@ -41,6 +41,10 @@ class Delivery(Base):
     sender: Mapped[str | None] = mapped_column(String(254))  # school number / MG… / from address
     language: Mapped[str] = mapped_column(String(16))  # MT code the body is in
     body: Mapped[str | None] = mapped_column(Text)  # None until its translation is ready
+    # The envelope of the message as an email, set when it is planned (on every row of it: a
+    # text that fails over to email takes it along). None: the school's name, no Reply-To.
+    email_subject: Mapped[str | None] = mapped_column(String(200))
+    reply_to: Mapped[str | None] = mapped_column(String(254))
     segments: Mapped[int] = mapped_column(Integer, default=0)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="queued")

@@ -1,37 +1,23 @@
-"""Webhooks: Twilio's inbound SMS and status callbacks, and inbound email (raw MIME)."""
+"""The outbox's webhooks: Twilio's status callbacks, and one-click email unsubscribe."""
 
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.core.config import get_settings
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import NotFound
 from app.core.metrics import webhook_timer
 from app.core.proxy import signed_urls
-from app.core.security import constant_time_equal
-from app.delivery import inbound, service
+from app.delivery import inbound, optouts, service
+from app.people import service as people
 
 router = APIRouter(tags=["webhooks"])
-
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: str(v) for k, v in form.multi_items()}
-
-
-@router.post("/webhooks/twilio/sms", include_in_schema=False)
-async def twilio_sms(request: Request, session: SessionDep) -> Response:
-    with webhook_timer("twilio_sms"):
-        params = await _form(request)
-        signature = request.headers.get("x-twilio-signature", "")
-        await run_in_threadpool(
-            inbound.receive_sms, session, params, signed_urls(request), signature
-        )
-    return Response(EMPTY_TWIML, media_type="text/xml")
 
 
 @router.post("/webhooks/twilio/status", include_in_schema=False)
@@ -51,21 +37,6 @@ async def twilio_status(request: Request, session: SessionDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/webhooks/email/inbound", include_in_schema=False)
-async def email_inbound(request: Request, session: SessionDep) -> dict[str, int]:
-    with webhook_timer("email_inbound"):
-        secret = get_settings().inbound_email_secret
-        # A header only: a query string ends up in proxies' and servers' access logs.
-        given = request.headers.get("x-hearth-secret", "")
-        if not secret or not constant_time_equal(given, secret):
-            raise Forbidden(
-                "Inbound email needs the shared secret (HEARTH_INBOUND_EMAIL_SECRET) in the "
-                "X-Hearth-Secret header."
-            )
-        message = await run_in_threadpool(inbound.receive_email, session, await request.body())
-    return {"message_id": message.id, "thread_id": message.thread_id}
-
-
 @router.get("/unsubscribe/{token}", include_in_schema=False)
 def unsubscribe_page(token: str) -> Response:
     # The token comes from the address bar: quoted, so that it cannot close the attribute.
@@ -81,7 +52,9 @@ def unsubscribe_page(token: str) -> Response:
 
 @router.post("/unsubscribe/{token}", include_in_schema=False)
 def unsubscribe(token: str, session: SessionDep) -> Response:
-    if service.unsubscribe_email(session, token) is None:
+    # That family gets no more email; texts, if chosen, go on.
+    guardian_id = optouts.unsubscribed_guardian(token)
+    if guardian_id is None or people.stop_email(session, guardian_id, actor="family") is None:
         raise NotFound("This unsubscribe link is not valid.")
     return Response(
         "<!doctype html><p style='font:18px sans-serif;margin:2rem'>"

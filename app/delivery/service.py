@@ -2,26 +2,28 @@
 can be retried, failing over from SMS to email, and following Twilio's status callbacks."""
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from app import channels
+from app.channels import sms
+from app.channels.email import email_channel
+from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.schema import MAX_ID
-from app.core.security import sign
-from app.delivery import channels
-from app.delivery.models import FINAL, Delivery, OptOut
+from app.core.queue import enqueue_job
+from app.delivery import optouts
+from app.delivery.emails import note_email
+from app.delivery.models import FINAL, Delivery
 from app.delivery.ratelimit import rate_limit_for
-from app.delivery.segments import count_segments
 from app.people.models import Guardian
 from app.schools.models import School
-from app.translation.languages import mt_code
 
 log = logging.getLogger("hearth.delivery")
 
@@ -29,85 +31,33 @@ UNTRANSLATABLE = "No translation into this language is installed: needs an inter
 STATUS_RANK = {"queued": 0, "sending": 1, "review": 1, "sent": 2, "delivered": 3}
 
 
-def reply_token(thread_id: int) -> str:
-    key = get_settings().signing_key()
-    return f"{thread_id}.{sign(key, f'thread:{thread_id}')[:16]}"
+@dataclass(frozen=True)
+class TranslatedText:
+    """A message's body in one language, as the outbox takes it: the text to send; or, with
+    no text, its translation still on the way (`pending`: the deliveries wait) or impossible
+    (they fail, never sent in another language)."""
+
+    text: str | None = None
+    pending: bool = False
 
 
-def _token_id(part: str) -> int | None:
-    """The row id a token starts with: ASCII digits of a possible id, else None (str.isdigit
-    alone lets '²' through to int(), and thousands of digits past int()'s limit)."""
-    if not (part.isascii() and part.isdigit()) or len(part) > len(str(MAX_ID)):
-        return None
-    return int(part)
+NO_TRANSLATION = TranslatedText()
 
 
-def thread_from_token(token: str) -> int | None:
-    thread_part, _, mac = token.partition(".")
-    thread_id = _token_id(thread_part)
-    if thread_id is None:
-        return None
-    return thread_id if reply_token(thread_id).endswith(f".{mac}") else None
-
-
-def unsubscribe_token(guardian_id: int) -> str:
-    key = get_settings().signing_key()
-    return f"{guardian_id}.{sign(key, f'unsubscribe:{guardian_id}')[:20]}"
-
-
-def unsubscribe_email(session: Session, token: str) -> Guardian | None:
-    """One-click unsubscribe from a note's email: that family gets no more email (texts, if
-    chosen, go on). Returns the guardian, or None for a token Hearth did not sign."""
-    guardian_id = _token_id(token.partition(".")[0])
-    if guardian_id is None or unsubscribe_token(guardian_id) != token:
-        return None
-    guardian = session.get(Guardian, guardian_id)
-    if guardian is not None and "email" in guardian.channels:
-        guardian.channels = [c for c in guardian.channels if c != "email"]
-        guardian.channels_confirmed = True
-        from app.audit import service as audit
-
-        audit.record(session, "family", "guardian.unsubscribe_email", "guardian", guardian.id)
-        session.commit()
-    return guardian
-
-
-def reply_address(thread_id: int) -> str:
-    return f"reply+{reply_token(thread_id)}@{get_settings().email_reply_domain}"
-
-
-# Planning ------------------------------------------------------------------------------------
-
-
-def opted_out_phones(session: Session, sender: str | None, phones: Iterable[str]) -> set[str]:
-    wanted = {p for p in phones if p}
-    if not sender or not wanted:
-        return set()
-    return set(
-        session.scalars(
-            select(OptOut.phone).where(
-                OptOut.sender == sender, OptOut.active.is_(True), OptOut.phone.in_(wanted)
-            )
-        )
-    )
-
-
-def release(
-    session: Session, message_id: int, texts: dict[str, tuple[str, str | None]]
-) -> list[int]:
-    """Give waiting deliveries their translated body. `texts` maps language → (status, text).
-    A language with no translation fails its deliveries with the reason: never sent in English
-    to a family that reads something else. Returns the ids ready to send."""
+def release(session: Session, message_id: int, texts: Mapping[str, TranslatedText]) -> list[int]:
+    """Give waiting deliveries their translated body (`texts`: language → text). A language
+    with no translation fails its deliveries with the reason: never sent in English to a
+    family that reads something else. Returns the ids ready to send."""
     ready = []
     for row in session.scalars(
         select(Delivery).where(Delivery.message_id == message_id, Delivery.status == "queued")
     ):
         if row.body is None:
-            status, text = texts.get(row.language, ("unavailable", None))
-            if status in ("translated", "same_language") and text:
-                row.body = text
-                row.segments = count_segments(text).segments if row.channel == "sms" else 0
-            elif status == "pending":
+            text = texts.get(row.language, NO_TRANSLATION)
+            if text.text:
+                row.body = text.text
+                row.segments = count_segments(text.text).segments if row.channel == "sms" else 0
+            elif text.pending:
                 continue
             else:
                 _finish(row, "failed", "untranslatable", UNTRANSLATABLE)
@@ -156,7 +106,8 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
         .values(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    session.commit()
+    # Of any number of workers holding this job (a retry, a sweep's duplicate), one sends.
+    session.commit()  # commits on purpose: the claim holds before the provider call
     if result.rowcount != 1:
         return None
     return session.get(Delivery, delivery_id, populate_existing=True)
@@ -172,20 +123,19 @@ def send(session: Session, delivery_id: int) -> str:
     assert school is not None
     now = utcnow()
     if row.channel == "sms":
-        if opted_out_phones(session, row.sender, [row.address]):
+        if optouts.opted_out_phones(session, row.sender, [row.address]):
             _finish(row, "suppressed", "opted_out", "This number replied STOP to the school.")
-            session.commit()
             return "suppressed"
         wait = None if row.urgent else quiet_until(school, now)
         if wait is not None:
             row.status, row.next_attempt_at = "queued", wait
             row.attempts -= 1  # waiting for morning is not a failed attempt
-            session.commit()
             return "deferred"
     send_now = _prepare(session, row, school)
-    # No transaction stays open across the provider call: it may take seconds, and the dev
-    # backends write through a session of their own.
-    session.commit()
+    # No transaction stays open across the provider call: it may take seconds, on SQLite the
+    # write lock would stop every other writer meanwhile, and the dev backends write through a
+    # session of their own.
+    session.commit()  # commits on purpose: nothing held open across the provider call
     if row.channel == "sms":
         settings = get_settings()
         rate_limit_for(settings.queue_url).acquire(
@@ -201,7 +151,6 @@ def send(session: Session, delivery_id: int) -> str:
     row.provider_id = provider_id
     row.sent_at = utcnow()
     row.error_code = row.error_text = None
-    session.commit()
     return "sent"
 
 
@@ -210,11 +159,9 @@ def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], st
     if row.channel == "sms":
         callback = get_settings().public_url.rstrip("/") + "/webhooks/twilio/status"
         sender, to, body = row.sender or "", row.address, row.body or ""
-        return lambda: channels.sms_channel().send(sender, to, body, callback)
-    from app.delivery.emails import note_email
-
-    email = note_email(session, row, school)
-    return lambda: channels.email_channel().send(email)
+        return lambda: sms.sms_channel().send(sender, to, body, callback)
+    email = note_email(row, school)
+    return lambda: email_channel().send(email)
 
 
 def retry_delays() -> list[timedelta]:
@@ -227,12 +174,10 @@ def _retry(session: Session, row: Delivery, exc: channels.SendError) -> str:
     delays = retry_delays()
     if row.attempts > len(delays):
         _finish(row, "failed", exc.code, f"Gave up after {row.attempts} attempts: {exc.text}")
-        session.commit()
         return "failed"
     row.status = "queued"
     row.error_code, row.error_text = exc.code, exc.text
     row.next_attempt_at = utcnow() + delays[row.attempts - 1]
-    session.commit()
     log.info("delivery %s will retry after %s (%s)", row.id, delays[row.attempts - 1], exc.code)
     return "retry"
 
@@ -240,7 +185,6 @@ def _retry(session: Session, row: Delivery, exc: channels.SendError) -> str:
 def _fail(session: Session, row: Delivery, school: School, exc: channels.PermanentError) -> str:
     _finish(row, "failed", exc.code, exc.text)
     _after_carrier_error(session, row, exc.code)
-    session.commit()
     return "failed"
 
 
@@ -249,7 +193,9 @@ def _after_carrier_error(session: Session, row: Delivery, code: str | None) -> N
     if not code or not (code.isascii() and code.isdigit()):
         return
     if int(code) == channels.OPTED_OUT_CODE:
-        record_opt_out(session, row.address, row.sender or "", row.school_id, "carrier", None)
+        optouts.record_opt_out(
+            session, row.address, row.sender or "", row.school_id, "carrier", None
+        )
     elif int(code) in channels.BAD_NUMBER_CODES:
         failover_to_email(session, row)
 
@@ -278,41 +224,26 @@ def failover_to_email(session: Session, row: Delivery) -> Delivery | None:
         sender=email_sender(school),
         language=row.language,
         body=row.body,
+        email_subject=row.email_subject,
+        reply_to=row.reply_to,
         urgent=row.urgent,
         status="queued",
     )
     session.add(email)
     session.flush()
-    from app.core.queue import enqueue_after_commit
-    from app.delivery import tasks
-
-    enqueue_after_commit(session, tasks.send_delivery, email.id)
+    enqueue_job(session, "delivery.send", email.id)
     return email
 
 
-def record_opt_out(
-    session: Session,
-    phone: str,
-    sender: str,
-    school_id: int | None,
-    source: str,
-    keyword: str | None,
-) -> OptOut:
-    row = session.scalar(select(OptOut).where(OptOut.phone == phone, OptOut.sender == sender))
-    if row is None:
-        row = OptOut(phone=phone, sender=sender, school_id=school_id)
-        session.add(row)
-    row.active, row.source, row.keyword = True, source, keyword
-    row.opted_out_at, row.resumed_at = utcnow(), None
-    return row
-
-
-def resume(session: Session, phone: str, sender: str) -> bool:
-    row = session.scalar(select(OptOut).where(OptOut.phone == phone, OptOut.sender == sender))
-    if row is None or not row.active:
-        return False
-    row.active, row.resumed_at = False, utcnow()
-    return True
+def cancel_queued(session: Session, message_id: int, reason: str) -> int:
+    """What of a message has not left yet stays home: its queued deliveries are canceled
+    (one being sent right now goes). Returns how many."""
+    return session.execute(
+        update(Delivery)
+        .where(Delivery.message_id == message_id, Delivery.status == "queued")
+        .values(status="canceled", error_text=reason, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 # Status callbacks and the sweeper --------------------------------------------------------------
@@ -347,7 +278,6 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
             row.delivered_at = utcnow()
     else:
         return False
-    session.commit()
     return True
 
 
@@ -363,7 +293,6 @@ def requeue_overdue(session: Session, now: datetime | None = None, limit: int = 
             .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    session.commit()
     return ids
 
 
@@ -386,7 +315,6 @@ def awaiting_translation(session: Session, now: datetime | None = None) -> list[
             .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    session.commit()
     return ids
 
 
@@ -436,13 +364,15 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
             Delivery.updated_at,
         ).where(Delivery.status == "sending", Delivery.updated_at < now - stale_after)
     ).all()
-    session.commit()  # ask the provider with no transaction open
+    # The provider is asked with no transaction open (SQLite's write lock; the dev phone
+    # answers through a session of its own).
+    session.commit()  # commits on purpose: nothing held open while the provider is asked
     answers: dict[int, str | None | bool] = {}
     for row in stale:
         answers[row.id] = False  # unknown: a person decides
         if row.channel == "sms":
             try:
-                answers[row.id] = channels.sms_channel().find_sent(
+                answers[row.id] = sms.sms_channel().find_sent(
                     row.sender or "",
                     row.address,
                     row.body or "",
@@ -482,7 +412,6 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
         ).rowcount
         if settled == 1:
             counts[outcome] += 1
-    session.commit()
     return counts
 
 
@@ -499,18 +428,6 @@ class Recipient:
     phone: str | None
     email: str | None
 
-    @classmethod
-    def of(cls, guardian: Guardian) -> "Recipient":
-        return cls(
-            guardian.id,
-            f"{guardian.given_name} {guardian.family_name}",
-            guardian.language,
-            mt_code(guardian.language),
-            tuple(guardian.channels),
-            guardian.phone,
-            guardian.email,
-        )
-
 
 def email_sender(school: School | None) -> str:
     return (school.email_sender if school else None) or get_settings().email_from
@@ -522,21 +439,24 @@ def plan_many(
     message_id: int,
     school: School,
     recipients: list[Recipient],
-    texts: dict[str, tuple[str, str | None]],
+    texts: Mapping[str, TranslatedText],
     urgent: bool,
+    email_subject: str | None = None,
+    reply_to: str | None = None,
 ) -> list[int]:
     """One delivery per recipient and channel, in the message's transaction, in a few bulk
-    INSERTs. `texts` maps language → (status, text); a `pending` language's deliveries wait for
-    its translation (see `release`). Returns the ids ready to send now."""
-    stopped = opted_out_phones(session, school.sms_sender, [r.phone for r in recipients if r.phone])
+    INSERTs. `texts`: language → text; a pending language's deliveries wait for its
+    translation (see `release`). `email_subject` and `reply_to`: the envelope of its emails.
+    Returns the ids ready to send now."""
+    stopped = optouts.opted_out_phones(
+        session, school.sms_sender, [r.phone for r in recipients if r.phone]
+    )
     email_from = email_sender(school)
-    segments = {
-        lang: count_segments(text).segments if text else 0 for lang, (_, text) in texts.items()
-    }
+    segments = {lang: count_segments(t.text).segments if t.text else 0 for lang, t in texts.items()}
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for r in recipients:
-        status_text = texts.get(r.language, ("unavailable", None))
+        text = texts.get(r.language, NO_TRANSLATION)
         for channel in r.channels:
             address = r.phone if channel == "sms" else r.email
             row: dict[str, Any] = {
@@ -547,7 +467,9 @@ def plan_many(
                 "address": address or "",
                 "language": r.language,
                 "sender": school.sms_sender if channel == "sms" else email_from,
-                "body": status_text[1],
+                "body": text.text,
+                "email_subject": email_subject,
+                "reply_to": reply_to,
                 "urgent": urgent,
                 "status": "queued",
                 "attempts": 0,
@@ -575,9 +497,9 @@ def plan_many(
                     error_code="opted_out",
                     error_text="This number replied STOP to the school.",
                 )
-            elif status_text[0] == "pending":
+            elif text.pending:
                 pass  # its translation is on the way
-            elif status_text[0] not in ("translated", "same_language") or not status_text[1]:
+            elif not text.text:
                 row.update(status="failed", error_code="untranslatable", error_text=UNTRANSLATABLE)
             rows.append(row)
     ready: list[int] = []
@@ -589,3 +511,19 @@ def plan_many(
         ).all()
         ready += [i for i, status, has_body in inserted if status == "queued" and has_body]
     return ready
+
+
+def status_counts(session: Session, message_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Message id → its deliveries counted by status."""
+    counts: dict[int, dict[str, int]] = {}
+    wanted = set(message_ids)
+    if not wanted:
+        return counts
+    rows = session.execute(
+        select(Delivery.message_id, Delivery.status, func.count())
+        .where(Delivery.message_id.in_(wanted))
+        .group_by(Delivery.message_id, Delivery.status)
+    )
+    for message_id, status, count in rows:
+        counts.setdefault(message_id, {})[status] = count
+    return counts

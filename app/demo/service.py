@@ -7,14 +7,23 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
 
+import app.tasks  # noqa: F401  (the demo runs jobs by name: every job known)
 from app.auth.models import ApiKey
-from app.auth.service import authenticate_api_key, create_api_key
+from app.auth.service import authenticate_api_key, create_api_key, load_staff, subject_for_staff
 from app.core.config import get_settings
 from app.core.errors import Invalid
+from app.core.migrations import project_root
+from app.core.queue import after_commit, run_job
 from app.core.security import hash_password
+from app.messaging import replies
+from app.messaging import service as messaging
+from app.messaging.models import Thread
+from app.messaging.schemas import MessageCreate, ThreadCreate
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.schools.models import Enrollment, School, Section, SectionTeacher
+from app.translation import packages
 
 DEMO_SCHOOL_ID = "demo-riverside"
 ADMIN_EMAIL = "admin@riverside.example.org"
@@ -209,7 +218,7 @@ def seed(session: Session) -> bool:
                     ],
                 )
             )
-    session.commit()
+    session.flush()
     return True
 
 
@@ -227,11 +236,16 @@ def demo_keys(session: Session, data_dir: Path) -> DemoKeys:
     _, teacher_key = create_api_key(
         session, name="demo teacher", scopes=["read", "write", "send"], staff_email=teacher_email
     )
-    session.commit()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{admin_key}\n{teacher_key}\n")
-    path.chmod(0o600)
+    # Written once the keys are committed: a file naming keys that were rolled back would
+    # be read at the next start and refused.
+    after_commit(session, _keep_keys, path, f"{admin_key}\n{teacher_key}\n")
     return DemoKeys(admin_key, teacher_key, teacher_email)
+
+
+def _keep_keys(path: Path, keys: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(keys)
+    path.chmod(0o600)
 
 
 DEMO_NOTE = "Sofía did well on the test. Have a nice weekend."
@@ -241,9 +255,6 @@ DEMO_REPLY = "Muchas gracias."
 def ensure_models(models_dir: Path) -> list[str]:
     """With no translation models installed, install the project's own tiny ones (the test
     fixtures). Returns what was installed."""
-    from app.core.migrations import project_root
-    from app.translation import packages
-
     if packages.installed():
         return []
     folder = project_root() / "tests" / "fixtures" / "argos" / "packages"
@@ -254,17 +265,18 @@ def ensure_models(models_dir: Path) -> list[str]:
     return installed
 
 
-def start_conversation(session: Session) -> tuple[int, int]:
-    """A first note from a teacher to a Spanish-speaking family, and the family's reply from
-    the dev phone, through the real paths: jobs translate, deliver, and translate back.
-    Returns (thread id, guardian id)."""
-    from twilio.request_validator import RequestValidator
+@dataclass(frozen=True)
+class FirstNote:
+    """The demo's first note, written in the command's first scope; its jobs run after."""
 
-    from app.auth.service import load_staff, subject_for_staff
-    from app.delivery import inbound
-    from app.messaging import service as messaging
-    from app.messaging.schemas import MessageCreate, ThreadCreate
+    thread_id: int
+    guardian_id: int
+    message_id: int
+    delivery_ids: list[int]
 
+
+def write_first_note(session: Session) -> FirstNote:
+    """A first note from a teacher to a Spanish-speaking family, through the real path."""
     teacher = session.scalar(select(Staff).where(Staff.email == TEACHERS[0][1]))
     student = session.scalar(select(Student).where(Student.given_name == "Sofía"))
     guardian = session.scalar(
@@ -283,17 +295,23 @@ def start_conversation(session: Session) -> tuple[int, int]:
         ThreadCreate(student_id=student.id, guardian_ids=[guardian.id], subject="Sofía's progress"),
     )
     note = messaging.post_message(session, subject, thread.id, MessageCreate(body=DEMO_NOTE))
-    # Translate and deliver the note now, so the reply below comes after it on the phone.
-    from app.delivery import tasks as delivery_tasks
-    from app.messaging import tasks as messaging_tasks
+    return FirstNote(thread.id, guardian.id, note.id, [row.id for row in note.deliveries])
 
-    delivery_ids = [row.id for row in note.deliveries]
-    session.commit()  # the jobs use sessions of their own: hold no lock meanwhile
-    messaging_tasks.prepare_message.call_local(note.id)
-    for delivery_id in delivery_ids:
-        delivery_tasks.send_delivery.call_local(delivery_id)
 
-    school = session.get(School, student.school_id)
+def deliver_first_note(note: FirstNote) -> None:
+    """Translate and deliver the note now, so that the family's reply comes after it on the
+    phone. Each job is a transaction of its own: call this with none open."""
+    run_job("messaging.prepare", note.message_id)
+    for delivery_id in note.delivery_ids:
+        run_job("delivery.send", delivery_id)
+
+
+def family_replies(session: Session, note: FirstNote) -> None:
+    """The family's reply from the dev phone: a correctly signed Twilio webhook, read by the
+    jobs once the caller commits (they translate it back for the teacher)."""
+    guardian = session.get(Guardian, note.guardian_id)
+    thread = session.get(Thread, note.thread_id)
+    school = session.get(School, thread.school_id)
     settings = get_settings()
     url = settings.public_url.rstrip("/") + "/webhooks/twilio/sms"
     params = {
@@ -304,5 +322,4 @@ def start_conversation(session: Session) -> tuple[int, int]:
         "Body": DEMO_REPLY,
     }
     signature = RequestValidator(settings.webhook_auth_token()).compute_signature(url, params)
-    inbound.receive_sms(session, params, [url], signature)
-    return thread.id, guardian.id
+    replies.receive_sms(session, params, [url], signature)

@@ -10,13 +10,13 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, or_, select
 from twilio.request_validator import RequestValidator
 
+from app.channels.models import DevOutbox
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.schema import Id
-from app.delivery import inbound
 from app.delivery.models import InboundSms, OptOut
-from app.devtools.models import DevOutbox
+from app.messaging import replies
 from app.people.models import Guardian, Student, StudentGuardian
 from app.schools.models import School
 
@@ -116,7 +116,7 @@ def reply(guardian_id: Id, session: SessionDep, body: str = Form(..., max_length
         "NumMedia": "0",
     }
     signature = RequestValidator(settings.webhook_auth_token()).compute_signature(url, params)
-    inbound.receive_sms(session, params, [url], signature)
+    replies.receive_sms(session, params, [url], signature)
     return RedirectResponse(f"/dev/phone/{guardian_id}", status_code=303)
 
 

@@ -1,7 +1,7 @@
 """A local stand-in for Twilio's Messages REST API, for tests, benchmarks and the dev server.
 
 It is a real HTTP server on 127.0.0.1 that the official SDK talks to once pointed at it
-(`app.delivery.twilio_http.make_client(..., api_url=double.url)`), so the SDK's own request
+(`app.channels.twilio_http.make_client(..., api_url=double.url)`), so the SDK's own request
 building, auth and error parsing are exercised, not imitated. It answers the way Twilio does:
 201 with the message resource for a send, and Twilio's error JSON
 (`{"code", "message", "more_info", "status"}`, which the SDK raises as TwilioRestException)
@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from twilio.request_validator import RequestValidator
 
-from app.delivery.segments import MAX_SMS_CHARS, count_segments
+from app.channels.segments import MAX_SMS_CHARS, count_segments
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32

@@ -1,10 +1,13 @@
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from app.delivery.models import Delivery
 
 ThreadStatus = Literal["open", "archived"]
 Direction = Literal["outbound", "inbound"]
@@ -64,9 +67,27 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     thread: Mapped[Thread] = relationship(lazy="raise", back_populates="messages")
-    translations: Mapped[list["MessageTranslation"]] = relationship(  # noqa: F821
+    translations: Mapped[list["MessageTranslation"]] = relationship(
         lazy="raise", order_by="MessageTranslation.language"
     )
-    deliveries: Mapped[list["Delivery"]] = relationship(  # noqa: F821
-        lazy="raise", order_by="Delivery.id"
-    )
+    deliveries: Mapped[list["Delivery"]] = relationship(lazy="raise", order_by="Delivery.id")
+
+
+class MessageTranslation(Base):
+    """A message in one language: outbound into each recipient language, inbound into the
+    staff member's. The original always stays on the message."""
+
+    __tablename__ = "message_translations"
+    __table_args__ = (UniqueConstraint("message_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(16))  # MT code: es, vi, zh, zt, pt...
+    # pending | translated | same_language | unavailable
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    text: Mapped[str | None] = mapped_column(Text)
+    engine: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

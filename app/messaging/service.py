@@ -1,19 +1,24 @@
 """Threads and messages between staff and families."""
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
-from app.core.queue import enqueue_after_commit
+from app.core.queue import enqueue_job
 from app.delivery import service as delivery
-from app.messaging import tasks as messaging_tasks
-from app.messaging.models import Message, Thread, ThreadGuardian
+from app.delivery.service import Recipient
+from app.messaging import translations
+from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
+from app.messaging.recipients import recipient_of
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
+from app.messaging.tokens import reply_address
+from app.messaging.translations import PreparedTranslation
 from app.people import service as people
 from app.people.models import Guardian, Staff, Student, StudentGuardian
 from app.schools.models import School
@@ -187,20 +192,23 @@ def post_message(
     )
     school = session.get(School, thread.school_id)
     assert school is not None
-    pending = translation.plan_message(
+    pending = translations.plan_translations(
         session, message.id, message.language, {g.language for g in recipients}
     )
-    src = mt_code(message.language)
-    texts = {src: ("same_language", message.body)} | {code: ("pending", None) for code in pending}
+    texts = {mt_code(message.language): delivery.TranslatedText(message.body)} | {
+        code: delivery.TranslatedText(pending=True) for code in pending
+    }
     delivery.plan_many(
         session,
         message_id=message.id,
         school=school,
-        recipients=[delivery.Recipient.of(g) for g in recipients],
+        recipients=[recipient_of(g) for g in recipients],
         texts=texts,
         urgent=data.urgent,
+        email_subject=thread.subject or None,
+        reply_to=reply_address(thread.id),
     )
-    enqueue_after_commit(session, messaging_tasks.prepare_message, message.id)
+    enqueue_job(session, "messaging.prepare", message.id)
     audit.record(
         session,
         subject.actor,
@@ -214,6 +222,66 @@ def post_message(
     return get_message(session, message.id)
 
 
+def post_broadcast(
+    session: Session,
+    *,
+    school: School,
+    author_staff_id: int | None,
+    subject: str,
+    body: str,
+    language: str,
+    recipients: list[Recipient],
+    translated: Mapping[str, PreparedTranslation],
+    urgent: bool,
+) -> tuple[int, int, list[int]]:
+    """A broadcast posted: its own thread with every family in it, the message as the author
+    sees it, its translations (rendered beforehand, once per language) and every delivery, in
+    a few bulk INSERTs. Returns (thread id, message id, the delivery ids ready to send)."""
+    thread = Thread(school_id=school.id, owner_staff_id=author_staff_id, subject=subject)
+    session.add(thread)
+    session.flush()
+    message = Message(
+        thread_id=thread.id,
+        direction="outbound",
+        kind="broadcast",
+        author_staff_id=author_staff_id,
+        body=body,
+        language=language,
+    )
+    session.add(message)
+    session.flush()
+    for start in range(0, len(recipients), 5000):
+        session.execute(
+            insert(ThreadGuardian),
+            [
+                {"thread_id": thread.id, "guardian_id": r.guardian_id}
+                for r in recipients[start : start + 5000]
+            ],
+        )
+    session.add_all(
+        MessageTranslation(
+            message_id=message.id,
+            language=code,
+            status=t.status,
+            text=t.text,
+            reason=t.reason,
+            engine=t.engine,
+        )
+        for code, t in translated.items()
+    )
+    ready = delivery.plan_many(
+        session,
+        message_id=message.id,
+        school=school,
+        recipients=recipients,
+        texts={code: translations.for_delivery(t.status, t.text) for code, t in translated.items()},
+        urgent=urgent,
+        email_subject=thread.subject or None,
+        reply_to=reply_address(thread.id),
+    )
+    return thread.id, message.id, ready
+
+
 def get_message(session: Session, message_id: int) -> Message:
     return session.scalars(
         select(Message)
@@ -224,9 +292,7 @@ def get_message(session: Session, message_id: int) -> Message:
 
 
 def translated_texts(session: Session, message_id: int) -> dict[str, tuple[str, str | None]]:
-    """language → (translation status, text) of a message."""
-    from app.translation.models import MessageTranslation
-
+    """language → (translation status, text) of a message, as the pages show it."""
     return {
         t.language: (t.status, t.text)
         for t in session.scalars(

@@ -1,19 +1,39 @@
-from app.core.db import get_sessionmaker
-from app.core.queue import enqueue_after_commit, translation_huey
+"""The conversation's jobs: translate a new message and release its deliveries, read a family's
+text, and the sweep that finds what was lost."""
+
+from huey import crontab
+from sqlalchemy.orm import Session
+
+from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job
+from app.delivery import inbound
+from app.delivery import service as delivery
+from app.messaging import replies, translations
+from app.messaging import service as messaging
 
 
-@translation_huey.task(retries=3, retry_delay=30)
-def prepare_message(message_id: int) -> None:
+@job("messaging.prepare", queue="translate", retries=3, retry_delay=30)
+def prepare_message(session: Session, message_id: int) -> None:
     """Translate a new message once per language, then hand each delivery its body and queue
     it for sending."""
-    from app.delivery import service as delivery
-    from app.delivery import tasks as delivery_tasks
-    from app.messaging import service as messaging
-    from app.translation import service as translation
+    translations.fill_translations(
+        session, message_id, messaging.protection_for(session, message_id)
+    )
+    texts = translations.texts_for_delivery(session, message_id)
+    for delivery_id in delivery.release(session, message_id, texts):
+        enqueue_job(session, "delivery.send", delivery_id)
 
-    with get_sessionmaker()() as session:
-        translation.fill_message(session, message_id, messaging.protection_for(session, message_id))
-        texts = messaging.translated_texts(session, message_id)
-        for delivery_id in delivery.release(session, message_id, texts):
-            enqueue_after_commit(session, delivery_tasks.send_delivery, delivery_id)
-        session.commit()
+
+@job("messaging.route_sms", queue="translate", retries=5, retry_delay=10)
+def route_sms(session: Session, inbound_id: int) -> None:
+    """Read a family's stored text: a keyword, or a reply routed to its thread."""
+    replies.route_sms(session, inbound_id)
+
+
+@job("messaging.sweep", periodic=crontab(minute="*"), priority=PERIODIC_PRIORITY)
+def sweep(session: Session) -> None:
+    """Every minute (HEARTH_OUTBOX_SWEEP_SECONDS): messages whose translation job was lost are
+    translated, then sent; texts from families stored but never read are read."""
+    for message_id in delivery.awaiting_translation(session):
+        enqueue_job(session, "messaging.prepare", message_id)
+    for inbound_id in inbound.unprocessed(session):
+        enqueue_job(session, "messaging.route_sms", inbound_id)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
@@ -254,14 +255,17 @@ def update_student(
 def delete_student(session: Session, subject: AuthSubject, student_id: int) -> None:
     student = get_student(session, subject, student_id)
     subject.require_role("office", "delete students")
-    from app.messaging.models import Thread
-
-    if session.scalar(select(Thread.id).where(Thread.student_id == student.id).limit(1)):
-        raise Conflict("This student has message history; set active to false instead.")
     audit.record(
         session, subject.actor, "student.delete", "student", student.id, school_id=student.school_id
     )
-    session.delete(student)
+    try:
+        with session.begin_nested():
+            session.delete(student)
+            # A thread about the student keeps it: threads.student_id is the one reference to
+            # a student that does not cascade, and the database refuses the delete.
+            session.flush()
+    except IntegrityError:
+        raise Conflict("This student has message history; set active to false instead.") from None
     session.commit()
 
 
@@ -419,6 +423,28 @@ def update_guardian(
         details={"fields": sorted(changes)},
     )
     session.commit()
+    return guardian
+
+
+def language_counts(session: Session) -> dict[str, int]:
+    """Language tag → how many active guardians read it."""
+    rows = session.execute(
+        select(Guardian.language, func.count())
+        .where(Guardian.active.is_(True))
+        .group_by(Guardian.language)
+    )
+    return {tag: count for tag, count in rows}
+
+
+def stop_email(session: Session, guardian_id: int, actor: str) -> Guardian | None:
+    """The family asked for no more email (one click in a note's email): email leaves its
+    channels, and imports leave its channels alone from now on. Texts, if chosen, go on."""
+    guardian = session.get(Guardian, guardian_id)
+    if guardian is not None and "email" in guardian.channels:
+        guardian.channels = [c for c in guardian.channels if c != "email"]
+        guardian.channels_confirmed = True
+        audit.record(session, actor, "guardian.unsubscribe_email", "guardian", guardian.id)
+        session.flush()
     return guardian
 
 

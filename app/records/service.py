@@ -42,12 +42,12 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, Invalid
 from app.delivery.models import FINAL, STATUSES, Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging import service as messaging
-from app.messaging.models import Message, Thread, ThreadGuardian
+from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.people import service as people
 from app.people.models import Guardian, Student, StudentGuardian
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.models import CachedTranslation, MessageTranslation
+from app.translation.models import CachedTranslation
 
 # messages.body is NOT NULL: an erased message keeps an empty text.
 ERASED = ""
@@ -554,7 +554,14 @@ def delete_guardian(
     counts["deliveries_erased"] = session.execute(
         update(Delivery)
         .where(Delivery.guardian_id == guardian.id)
-        .values(body=None, address="", provider_id=None, updated_at=now)
+        .values(
+            body=None,
+            address="",
+            provider_id=None,
+            email_subject=None,
+            reply_to=None,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     # Another family's copy of an erased message (a thread they have since left) loses its text.
@@ -599,7 +606,20 @@ def delete_guardian(
         .execution_options(synchronize_session=False)
     )
     for thread in threads:
-        thread.subject = _scrub_subject(thread.subject, full_name, phone)
+        scrubbed = _scrub_subject(thread.subject, full_name, phone)
+        if scrubbed != thread.subject:  # the emails planned in it carry the subject too
+            session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.message_id.in_(
+                        select(Message.id).where(Message.thread_id == thread.id)
+                    ),
+                    Delivery.email_subject.is_not(None),
+                )
+                .values(email_subject=scrubbed)
+                .execution_options(synchronize_session=False)
+            )
+        thread.subject = scrubbed
     counts["threads_erased"] = len(solo)
     counts["threads_kept_for_other_families"] = len(threads) - len(solo)
     counts["student_links_removed"] = session.execute(

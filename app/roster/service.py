@@ -19,7 +19,7 @@ from app.auth.service import AuthSubject
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, HearthError, NotFound
-from app.core.queue import enqueue_after_commit
+from app.core.queue import enqueue_job
 from app.roster.guardian_csv import import_guardian_csv
 from app.roster.models import RosterImport
 from app.roster.oneroster import import_oneroster
@@ -125,12 +125,10 @@ def queue_guardian_csv(
 
 
 def _queue(session: Session, job: RosterImport) -> RosterImport:
-    from app.roster.tasks import run_roster_import
-
     job.status = "queued"
     session.add(job)
     session.flush()
-    enqueue_after_commit(session, run_roster_import, job.id)
+    enqueue_job(session, "roster.import", job.id)
     session.commit()
     return job
 

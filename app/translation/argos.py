@@ -45,6 +45,7 @@ def argos() -> tuple[ModuleType, ModuleType, ModuleType]:
     with _lock:
         if not _modules:
             configure(get_settings())
+            # Only now: argostranslate reads its settings from the environment at import.
             import argostranslate.package
             import argostranslate.settings
             import argostranslate.translate
@@ -71,6 +72,7 @@ class _Loaded:
     """One package's model, tokenizer and sentence splitter, loaded once per process."""
 
     def __init__(self, pkg: Any) -> None:
+        # With the first model, not at start-up: heavy, and after argos() set the environment.
         import ctranslate2
         from argostranslate import settings as argos_settings
         from argostranslate.sbd import MiniSBDSentencizer

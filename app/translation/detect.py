@@ -41,6 +41,7 @@ class Detection:
 def _langid():
     global _identifier, _known
     if _identifier is None:
+        # On first use: langid loads its model when imported.
         from langid.langid import LanguageIdentifier, model
 
         _identifier = LanguageIdentifier.from_modelstring(model, norm_probs=True)

@@ -21,26 +21,6 @@ class CachedTranslation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class MessageTranslation(Base):
-    """A message in one language: outbound into each recipient language, inbound into the
-    staff member's. The original always stays on the message."""
-
-    __tablename__ = "message_translations"
-    __table_args__ = (UniqueConstraint("message_id", "language"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    language: Mapped[str] = mapped_column(String(16))  # MT code: es, vi, zh, zt, pt...
-    # pending | translated | same_language | unavailable
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    text: Mapped[str | None] = mapped_column(Text)
-    engine: Mapped[str | None] = mapped_column(String(200))
-    reason: Mapped[str | None] = mapped_column(String(300))
-    cached: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
 class GlossaryTerm(Base):
     """A school's fixed wording: kept as written, or rendered one way per language."""
 

@@ -1,11 +1,9 @@
 """Installing and listing Argos model packages (`hearth models ...`)."""
 
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from app.core.errors import HearthError, Invalid
 from app.translation.argos import InstalledPair, argos, engine
@@ -42,17 +40,10 @@ def coverage_for(code: str, source: str = ENGLISH) -> LanguageCoverage:
     )
 
 
-def guardian_languages(session: Session) -> dict[str, int]:
-    """MT code → number of active guardians who read it."""
-    from app.people.models import Guardian
-
+def by_model_language(tag_counts: Mapping[str, int]) -> dict[str, int]:
+    """Counts by language tag (es-MX, zh-Hant...) added up by the models' code (es, zt...)."""
     counts: dict[str, int] = {}
-    rows = session.execute(
-        select(Guardian.language, func.count())
-        .where(Guardian.active.is_(True))
-        .group_by(Guardian.language)
-    )
-    for tag, count in rows:
+    for tag, count in tag_counts.items():
         code = mt_code(tag)
         counts[code] = counts.get(code, 0) + count
     return counts

@@ -33,7 +33,6 @@ def translate(data: TranslateRequest, session: SessionDep, subject: Reader):
     back = None
     if data.back_translate and result.status == "translated" and result.text:
         back = service.translate(session, [result.text], result.target, result.source)[0].text
-    session.commit()
     return {**result.__dict__, "detected": detected, "back_translation": back}
 
 

@@ -1,5 +1,5 @@
 """Translating text offline: routing (same language, direct, English pivot, unavailable),
-protected spans, the cache, and the translations of messages."""
+protected spans, the cache, and a school's glossary."""
 
 import hashlib
 import logging
@@ -20,7 +20,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.schools import service as schools
 from app.translation.argos import InstalledPair, engine
 from app.translation.languages import ENGLISH, display_names, mt_code
-from app.translation.models import CachedTranslation, GlossaryTerm, MessageTranslation
+from app.translation.models import CachedTranslation, GlossaryTerm
 from app.translation.protect import (
     PLACEHOLDER_RE,
     GlossaryEntry,
@@ -256,7 +256,6 @@ def add_glossary_term(
     audit.record(
         session, subject.actor, "glossary.create", "glossary_term", row.id, school_id=school_id
     )
-    session.commit()
     return row
 
 
@@ -272,51 +271,4 @@ def delete_glossary_term(
         session, subject.actor, "glossary.delete", "glossary_term", row.id, school_id=school_id
     )
     session.delete(row)
-    session.commit()
-
-
-# Messages -------------------------------------------------------------------------------------
-
-
-def plan_message(session: Session, message_id: int, source: str, targets: set[str]) -> set[str]:
-    """One translation row per distinct target language, in the message's transaction.
-    Returns the MT codes that still need machine translation."""
-    src = mt_code(source)
-    pending: set[str] = set()
-    for code in sorted({mt_code(t) for t in targets}):
-        same = code == src
-        session.add(
-            MessageTranslation(
-                message_id=message_id, language=code, status="same_language" if same else "pending"
-            )
-        )
-        if not same:
-            pending.add(code)
-    return pending
-
-
-def fill_message(session: Session, message_id: int, protection: Protection) -> int:
-    """Translates a message's pending rows: one model call per language, never per recipient.
-    Returns how many languages were translated or found unavailable."""
-    from app.messaging.models import Message
-
-    message = session.get(Message, message_id)
-    if message is None:
-        return 0
-    rows = list(
-        session.scalars(
-            select(MessageTranslation).where(
-                MessageTranslation.message_id == message_id, MessageTranslation.status == "pending"
-            )
-        )
-    )
-    for row in rows:
-        result = translate(
-            session, [message.body], message.language, row.language, protection=protection
-        )[0]
-        row.status = result.status
-        row.text = result.text
-        row.engine = result.engine
-        row.reason = result.reason
-        row.cached = result.cached
-    return len(rows)
+    session.flush()

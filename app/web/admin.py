@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.models import SCOPES, ApiKey
 from app.auth.service import create_api_key, revoke_api_key
+from app.channels.email import Email
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import HearthError, Invalid, NotFound
 from app.core.queue import enqueue_after_commit
 from app.core.schema import MAX_ID
 from app.core.spreadsheet import csv_text
-from app.delivery import channels
 from app.people import service as people
 from app.people.models import ROLES, Staff
 from app.people.schemas import StaffCreate, StaffUpdate
@@ -149,7 +149,7 @@ def send_password_link(session: Session, staff: Staff, actor: str) -> None:
         "link": link,
         "sign_in": f"{base}/sign-in",
     }
-    mail = channels.Email(
+    mail = Email(
         to=staff.email,
         subject=_("Your Hearth account"),
         text=text,

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.service import IMPLIED, AuthSubject, load_staff, subject_for_staff
+from app.channels import SendError
+from app.channels.email import Email, email_channel
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import HearthError, Invalid
 from app.core.security import constant_time_equal, hash_password, sign, verify_password
-from app.delivery import channels
 from app.people.models import Staff
 from app.web.models import PasswordReset, SignInAttempt, WebSession
 
@@ -80,10 +81,10 @@ def mail_html(text: str) -> str:
     return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
-def send_staff_mail(mail: channels.Email) -> None:
+def send_staff_mail(mail: Email) -> None:
     try:
-        channels.email_channel().send(mail)
-    except channels.SendError as exc:
+        email_channel().send(mail)
+    except SendError as exc:
         log.warning("could not send a staff email: %s", exc.code)
 
 
@@ -255,7 +256,7 @@ def password_link(session: Session, staff: Staff, valid_for: timedelta) -> str:
     return f"{get_settings().public_url.rstrip('/')}/password-reset/{token}"
 
 
-def request_reset(session: Session, email: str) -> channels.Email | None:
+def request_reset(session: Session, email: str) -> Email | None:
     """The email with a one-time link if the address belongs to an active account (None
     otherwise, or when it was sent too many links lately). The caller commits, then sends
     it after answering: the answer is the same, and as quick, either way, so the form
@@ -282,7 +283,7 @@ def request_reset(session: Session, email: str) -> channels.Email | None:
         f"{settings.password_reset_minutes} minutes):\n{link}\n\n"
         "If it was not you, ignore this email: your password stays as it is."
     )
-    return channels.Email(
+    return Email(
         to=staff.email,
         subject="Reset your Hearth password",
         text=text,

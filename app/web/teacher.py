@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.core.db import SessionDep
 from app.core.errors import HearthError, Invalid, NotFound
 from app.core.pagination import Page, paginate
-from app.delivery import service as delivery
+from app.delivery import optouts
 from app.delivery.models import Delivery
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread, ThreadGuardian
@@ -645,7 +645,7 @@ def _guardian_rows(
     """The student's guardians as the compose page shows them: language and whether a
     translation reaches it, each channel and whether it can be used, opt-out state."""
     phones = [g["phone"] for g in family["guardians"] if g["phone"]]
-    stopped = delivery.opted_out_phones(session, school.sms_sender, phones)
+    stopped = optouts.opted_out_phones(session, school.sms_sender, phones)
     rows = []
     for g in family["guardians"]:
         channels = []

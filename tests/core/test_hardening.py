@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
+from app import channels
 from app.core.config import get_settings
 from app.core.db import get_session
-from app.delivery import channels
 from app.demo import service as demo
 from app.main import create_app
 from tests.conftest import ROOT, run_hearth

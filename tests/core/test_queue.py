@@ -72,3 +72,38 @@ def test_every_job_has_a_stable_queue_identity():
         "app.core.queue.tests.rename_school"
     )
     assert "tests.rename_school" in _JOBS
+
+
+def test_every_job_named_in_the_code_is_registered():
+    """A job is queued by its name alone: a name with no job behind it would fail only when
+    that code path runs. Every literal name given to enqueue_job, schedule_job or run_job in
+    app/ (and the CLI) must be a registered job."""
+    import ast
+    from pathlib import Path
+
+    import app.tasks  # noqa: F401  (registers every job, as the server and the worker do)
+
+    callers = {"enqueue_job", "schedule_job", "run_job"}
+    named: dict[str, str] = {}
+    root = Path(app.tasks.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if called not in callers:
+                continue
+            name = next(
+                (
+                    a.value
+                    for a in node.args
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                ),
+                None,
+            )
+            assert name is not None, f"{path}:{node.lineno}: a job named by a literal"
+            named[name] = f"{path.relative_to(root.parent)}:{node.lineno}"
+    assert {"delivery.send", "messaging.prepare", "broadcasts.fan_out"} <= set(named)
+    unknown = {name: where for name, where in named.items() if name not in _JOBS}
+    assert unknown == {}

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
+from app import channels
 from app.core.config import get_settings
-from app.delivery import channels
 from app.devtools.twilio_double import TwilioDouble
 
 ACCOUNT_SID = "AC" + "1" * 32

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from app.channels.models import DevOutbox
 from app.delivery import service
 from app.delivery.models import Delivery
-from app.devtools.models import DevOutbox
 from tests.factories import (
     GuardianFactory,
     SchoolFactory,
@@ -110,7 +110,7 @@ def test_segments_are_stored_per_delivery(client, auth, session):
 
 
 def test_a_stored_reply_whose_job_was_lost_is_processed_by_the_sweep(session):
-    from app.delivery import tasks
+    from app.core.queue import run_job
     from app.delivery.models import InboundSms
 
     school = SchoolFactory(sms_sender="+15125550100")
@@ -124,9 +124,9 @@ def test_a_stored_reply_whose_job_was_lost_is_processed_by_the_sweep(session):
     )
     session.add(row)
     session.commit()
-    tasks.sweep_outbox.call_local()
+    run_job("messaging.sweep")
     session.refresh(row)
     assert row.status == "processed" and row.result == "routed" and row.message_id
-    tasks.sweep_outbox.call_local()  # and only once
+    run_job("messaging.sweep")  # and only once
     session.refresh(row)
     assert row.status == "processed"

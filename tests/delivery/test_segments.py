@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.delivery.segments import (
+from app.channels.segments import (
     GSM7_BASIC_CHARS,
     GSM7_EXTENSION_CHARS,
     SegmentCount,

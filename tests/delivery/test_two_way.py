@@ -8,6 +8,7 @@ from twilio.request_validator import RequestValidator
 from app.core.config import get_settings
 from app.delivery.models import Delivery, InboundSms, OptOut
 from app.messaging.models import Message
+from app.messaging.tokens import reply_address
 from tests.conftest import count_rows
 from tests.factories import (
     GuardianFactory,
@@ -350,3 +351,37 @@ def test_one_click_unsubscribe_from_email(client, auth, session, classroom, smtp
     assert client.post(path).status_code == 200
     session.refresh(classroom["es"])
     assert classroom["es"].channels == ["sms"]
+
+
+# The envelope of a note's email ---------------------------------------------------------------
+
+
+def test_the_envelope_is_planned_with_the_note_and_sent_as_planned(
+    client, auth, session, classroom, smtp
+):
+    classroom["es"].channels = ["email"]
+    classroom["es"].email = "maria@family.example.org"
+    session.commit()
+    thread, note = post_note(client, auth, classroom, "Mateo will be absent tomorrow.", ("es",))
+    row = session.get(Delivery, note["deliveries"][0]["id"])
+    session.refresh(row)
+    assert (row.email_subject, row.reply_to) == ("Attendance", reply_address(thread["id"]))
+    mail = smtp.messages[-1]
+    assert mail["Subject"] == "Attendance" and mail["Reply-To"] == reply_address(thread["id"])
+
+
+def test_a_text_failing_over_to_email_takes_the_envelope_along(
+    client, auth, session, classroom, twilio, smtp
+):
+    classroom["es"].channels = ["sms"]
+    classroom["es"].email = "maria@family.example.org"
+    session.commit()
+    twilio.fail_number("+15125552001", 400, 21211)  # not a mobile number
+    thread, _ = post_note(client, auth, classroom, "Mateo will be absent tomorrow.", ("es",))
+    rows = {d.channel: d for d in session.scalars(select(Delivery))}
+    assert rows["sms"].status == "failed" and rows["email"].status == "sent"
+    assert (rows["email"].email_subject, rows["email"].reply_to) == (
+        "Attendance",
+        reply_address(thread["id"]),
+    )
+    assert smtp.messages[-1]["Reply-To"] == reply_address(thread["id"])

@@ -12,7 +12,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from app.delivery.twilio_http import RedirectingHttpClient, make_client
+from app.channels.twilio_http import RedirectingHttpClient, make_client
 from app.devtools.twilio_double import TwilioDouble
 
 FAMILY = "+15551230001"

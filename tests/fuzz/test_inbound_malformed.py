@@ -16,8 +16,8 @@ from twilio.request_validator import RequestValidator
 
 from app.core.config import get_settings
 from app.delivery.models import Delivery, InboundSms
-from app.delivery.service import reply_token
 from app.messaging.models import Message
+from app.messaging.tokens import reply_token
 from tests.conftest import count_rows
 from tests.factories import GuardianFactory, SchoolFactory, StudentFactory, ThreadFactory
 

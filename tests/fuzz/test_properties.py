@@ -10,8 +10,7 @@ from babel.localedata import locale_identifiers
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app.core.contact import EXTRA_LANGUAGES, language_names, normalize_language, normalize_phone
-from app.delivery.segments import (
+from app.channels.segments import (
     GSM7_BASIC_CHARS,
     GSM7_EXTENSION_CHARS,
     GSM7_PART_LIMIT,
@@ -21,6 +20,7 @@ from app.delivery.segments import (
     UCS2_SINGLE_LIMIT,
     count_segments,
 )
+from app.core.contact import EXTRA_LANGUAGES, language_names, normalize_language, normalize_phone
 
 # Every code point, lone surrogates included: Python strings can hold them (a broken UTF-16
 # pair from a form or a file decoded with surrogateescape) and nothing should crash on them.

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
+from app.channels.segments import count_segments
 from app.core.errors import Invalid
-from app.delivery.segments import count_segments
 from app.notices import catalogs, service
 
 TEMPLATES = service.list_templates()

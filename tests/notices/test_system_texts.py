@@ -3,7 +3,9 @@ the same catalogs; `_confirm` falls back to machine translation, then English.""
 
 import pytest
 
-from app.delivery import channels, inbound, system_texts
+from app.channels import sms
+from app.delivery import system_texts
+from app.messaging import system_replies
 from app.notices import catalogs
 from tests.factories import SchoolFactory
 
@@ -84,8 +86,10 @@ class _Phone:
 )
 def test_confirm_uses_the_catalog_else_english(session, monkeypatch, language, expected):
     phone = _Phone()
-    monkeypatch.setattr(channels, "sms_channel", lambda: phone)
+    monkeypatch.setattr(sms, "sms_channel", lambda: phone)
     school = SchoolFactory(name=SCHOOL)
-    send = inbound._confirm(session, school, "+15125552001", system_texts.STOP_CONFIRMED, language)
+    send = system_replies.confirm(
+        session, school, "+15125552001", system_texts.STOP_CONFIRMED, language
+    )
     send()
     assert phone.texts[0].startswith(expected)

@@ -115,3 +115,29 @@ def test_office_cannot_create_an_admin(client, auth):
         json={"name": "Evil", "email": "evil@example.org", "role": "admin"},
     )
     assert response.status_code == 403
+
+
+def test_a_student_with_message_history_is_kept(client, auth, session):
+    from sqlalchemy import func, select
+
+    from app.audit.models import AuditEvent
+    from app.people.models import Student
+    from tests.factories import ThreadFactory
+
+    talked_about, quiet = StudentFactory(), StudentFactory()
+    ThreadFactory(school_id=talked_about.school_id, student_id=talked_about.id)
+    headers = auth("admin")
+
+    refused = client.delete(f"/api/v1/students/{talked_about.id}", headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == (
+        "This student has message history; set active to false instead."
+    )
+    assert session.get(Student, talked_about.id, populate_existing=True) is not None
+    deleted = select(func.count()).where(AuditEvent.action == "student.delete")
+    assert session.scalar(deleted) == 0  # nothing half-saved, not even the audit line
+
+    assert client.delete(f"/api/v1/students/{quiet.id}", headers=headers).status_code == 204
+    session.expire_all()
+    assert session.get(Student, quiet.id) is None
+    assert session.scalar(deleted) == 1

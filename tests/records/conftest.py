@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from app.core.config import get_settings
-from app.delivery import inbound
 from app.delivery.models import Delivery, InboundSms
-from app.delivery.service import reply_address
+from app.messaging import replies
 from app.messaging.models import Message
+from app.messaging.tokens import reply_address
 from app.people.models import Guardian, Staff, Student
 from app.schools.models import School
 from tests.factories import (
@@ -141,7 +141,9 @@ def email_reply(session: Session, guardian: Guardian, thread_id: int, body: str)
         f"To: {reply_address(thread_id)}\r\nSubject: Re: Attendance\r\n"
         f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     ).encode()
-    return inbound.receive_email(session, raw)
+    message = replies.receive_email(session, raw)
+    session.commit()  # as the webhook's request does: the staff are told after it
+    return message
 
 
 def deliveries_to(session: Session, guardian: Guardian) -> list[Delivery]:

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from app.audit.models import AuditEvent
+from app.channels.models import DevOutbox
 from app.cli import cli
 from app.delivery import service as delivery
 from app.delivery.models import Delivery, OptOut
-from app.devtools.models import DevOutbox
 from app.messaging.models import Message
 from app.people.models import Guardian, StudentGuardian
 from app.translation.models import CachedTranslation
@@ -214,6 +214,31 @@ def test_a_number_shared_with_another_guardian_stays_theirs(client, auth, sessio
     assert spouse.phone == "+15125552001" and spouse.active
     session.refresh(help_text)
     assert help_text.body == "HELP" and help_text.from_number == "+15125552001"
+
+
+def test_her_name_leaves_the_email_subjects_of_a_thread_another_family_keeps(
+    client, auth, session, district
+):
+    thread, _ = post_note(
+        client,
+        auth,
+        district,
+        "The meeting is on Monday.",
+        [district.marisol, district.lan],
+        subject="Meeting with Marisol Quintanilla",
+    )
+    lan_row = deliveries_to(session, district.lan)[0]
+    assert lan_row.email_subject == "Meeting with Marisol Quintanilla"
+
+    response = client.delete(
+        f"/api/v1/guardians/{district.marisol.id}?confirm=true", headers=auth("admin")
+    )
+
+    assert response.status_code == 200, response.text
+    session.refresh(lan_row)
+    assert lan_row.email_subject == "Meeting with (deleted)"
+    assert lan_row.reply_to  # Lan can still answer in the thread
+    assert "deliveries" not in tables_mentioning(session, "Quintanilla")
 
 
 def test_cli_delete_needs_yes(session, district, family_history):

@@ -10,16 +10,15 @@ from typer.testing import CliRunner
 
 from app.audit.models import AuditEvent
 from app.broadcasts.models import Broadcast
+from app.channels.models import DevOutbox
 from app.cli import cli
 from app.core.config import Settings, get_settings
-from app.core.queue import huey
+from app.core.queue import huey, registered, run_job
 from app.delivery import service as delivery
 from app.delivery.models import Delivery, InboundEmail, InboundSms
-from app.devtools.models import DevOutbox
-from app.messaging.models import Message
+from app.messaging.models import Message, MessageTranslation
 from app.records import service
-from app.records.tasks import purge_expired_records
-from app.translation.models import CachedTranslation, MessageTranslation
+from app.translation.models import CachedTranslation
 from tests.records.conftest import deliveries_to, email_reply, post_note, text_from
 
 OLD_DAYS = 800
@@ -247,15 +246,17 @@ def test_cli_purge_prints_counts(session, district, history):
 
 
 def test_daily_task_runs_at_night_with_the_setting(session, district, history, monkeypatch):
-    assert "purge_expired_records" in {t.name for t in huey._registry.periodic_tasks}
-    assert purge_expired_records.task_class().validate_datetime(datetime(2026, 3, 2, 3, 17))
-    assert not purge_expired_records.task_class().validate_datetime(datetime(2026, 3, 2, 4, 17))
+    assert "records.purge" in {t.name for t in huey._registry.periodic_tasks}
+    assert registered("records.purge").task_class().validate_datetime(datetime(2026, 3, 2, 3, 17))
+    assert (
+        not registered("records.purge").task_class().validate_datetime(datetime(2026, 3, 2, 4, 17))
+    )
 
-    assert purge_expired_records.call_local()["messages"] == 0  # 0 days: keeps everything
+    assert run_job("records.purge")["messages"] == 0  # 0 days: keeps everything
     monkeypatch.setenv("HEARTH_RETENTION_DAYS", "730")
     get_settings.cache_clear()
     try:
-        counts = purge_expired_records.call_local()
+        counts = run_job("records.purge")
     finally:
         monkeypatch.delenv("HEARTH_RETENTION_DAYS")
         get_settings.cache_clear()

@@ -266,7 +266,9 @@ _SEED = textwrap.dedent("""
                              school_ids=frozenset({school.id}))
         draft = BroadcastDraft(school_id=school.id, audience={"whole_school": True},
                                urgent=True, body=spec["body"])
-        print(service.create(s, office, draft).id)
+        broadcast = service.create(s, office, draft)
+        s.commit()  # its fan-out job goes on the queue with this commit
+        print(broadcast.id)
 """)
 
 

@@ -237,9 +237,10 @@ def test_fan_out_cut_short_leaves_the_broadcast_to_its_retry(session, monkeypatc
     from sqlalchemy import func, select
 
     from app.auth.service import AuthSubject
-    from app.broadcasts import service, tasks
+    from app.broadcasts import service
     from app.broadcasts.models import Broadcast
     from app.broadcasts.schemas import BroadcastDraft
+    from app.core.queue import run_job
     from app.delivery.models import Delivery
     from tests.factories import GuardianFactory, SchoolFactory, StudentFactory
 
@@ -264,12 +265,13 @@ def test_fan_out_cut_short_leaves_the_broadcast_to_its_retry(session, monkeypatc
         session, office, BroadcastDraft(school_id=school.id, audience={"whole_school": True},
                                         urgent=True, body=BODY)
     )  # fmt: skip
+    session.commit()  # as the request does: the fan-out job runs now, and dies
     session.refresh(broadcast)
     assert broadcast.status == "scheduled" and broadcast.message_id is None
 
     monkeypatch.setattr(service.delivery, "plan_many", planned)
-    assert tasks.fan_out.call_local(broadcast.id) == 3  # its retry does the whole fan-out
-    assert tasks.fan_out.call_local(broadcast.id) == 0  # once
+    assert run_job("broadcasts.fan_out", broadcast.id) == 3  # its retry does the whole fan-out
+    assert run_job("broadcasts.fan_out", broadcast.id) == 0  # once
     session.expire_all()
     assert session.get(Broadcast, broadcast.id).status == "sent"
     assert session.scalar(select(func.count()).select_from(Delivery)) == 3
@@ -278,8 +280,9 @@ def test_fan_out_cut_short_leaves_the_broadcast_to_its_retry(session, monkeypatc
 def test_reconcile_leaves_alone_a_row_claimed_again_while_it_asked(session, monkeypatch):
     from sqlalchemy import update
 
+    from app.channels import sms
     from app.core.db import get_sessionmaker
-    from app.delivery import channels, service
+    from app.delivery import service
     from app.delivery.models import Delivery
     from app.messaging.models import Message
     from tests.factories import GuardianFactory, SchoolFactory, ThreadFactory
@@ -312,7 +315,7 @@ def test_reconcile_leaves_alone_a_row_claimed_again_while_it_asked(session, monk
                 other.commit()
             return None
 
-    monkeypatch.setattr(channels, "sms_channel", lambda: Twilio())
+    monkeypatch.setattr(sms, "sms_channel", lambda: Twilio())
     counts = service.reconcile_interrupted(session)
     session.refresh(row)
     # Requeueing it now would send it a second time behind the sending worker's back.
@@ -323,10 +326,9 @@ def test_reconcile_leaves_alone_a_row_claimed_again_while_it_asked(session, monk
 def test_a_note_whose_translation_job_was_lost_is_translated_and_sent_by_the_sweep(
     session, argos_models
 ):
-    from app.delivery import tasks
+    from app.core.queue import run_job
     from app.delivery.models import Delivery
-    from app.messaging.models import Message
-    from app.translation.models import MessageTranslation
+    from app.messaging.models import Message, MessageTranslation
     from tests.factories import GuardianFactory, SchoolFactory, ThreadFactory
 
     school = SchoolFactory(sms_sender="+15125550100")
@@ -345,9 +347,9 @@ def test_a_note_whose_translation_job_was_lost_is_translated_and_sent_by_the_swe
     session.add(row)
     session.commit()
 
-    tasks.sweep_outbox.call_local()  # jobs run at once in tests: translate, then send
+    run_job("messaging.sweep")  # jobs run at once in tests: translate, then send
     session.refresh(row)
     assert row.status in ("sent", "delivered") and row.body and row.body != BODY
-    tasks.sweep_outbox.call_local()  # nothing left waiting
+    run_job("messaging.sweep")  # nothing left waiting
     session.refresh(row)
     assert row.attempts == 1

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey
 from app.auth.service import IMPLIED, subject_for_staff
-from app.devtools.models import DevOutbox
+from app.channels.models import DevOutbox
 from app.people.models import Staff
 from app.reports import service as reports
 from app.translation.models import GlossaryTerm

@@ -14,7 +14,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from app.auth.service import load_staff, subject_for_staff
-from app.delivery import inbound
+from app.messaging import replies
 from app.messaging import service as messaging
 from app.messaging.models import Thread
 from app.messaging.schemas import MessageCreate, ThreadCreate
@@ -181,7 +181,7 @@ def test_a_spanish_speaking_teachers_inbox_is_in_spanish(session, signed_in, arg
         session, who, thread.id, MessageCreate(body="La excursión es el viernes.")
     )
     session.commit()
-    inbound.add_reply(
+    replies.add_reply(
         session,
         session.get(Thread, thread.id),
         session.get(School, school.id),

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.channels.models import DevOutbox
 from app.core.db import utcnow
 from app.core.security import hash_password
-from app.devtools.models import DevOutbox
 from app.messaging.models import Thread
 from app.web import service, teacher
 from app.web.models import PasswordReset, WebSession

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.channels.models import DevOutbox
 from app.core.security import hash_password
-from app.devtools.models import DevOutbox
 from app.web import service
 from app.web.models import WebSession
 from app.web.pages import FORM_COOKIE, SESSION_COOKIE

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.auth.service import load_staff, subject_for_staff
 from app.core.db import utcnow
-from app.delivery import inbound
 from app.delivery.models import Delivery, OptOut
+from app.messaging import replies
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
 from app.messaging.schemas import MessageCreate, ThreadCreate
@@ -98,7 +98,7 @@ def _note(session, staff, student, guardians, body=NOTE, subject="Field trip"):
 def _reply(session, thread, guardian, body="Muchas gracias."):
     school = session.get(School, thread.school_id)
     thread = session.get(Thread, thread.id)
-    message, _ = inbound.add_reply(session, thread, school, guardian, body)
+    message, _ = replies.add_reply(session, thread, school, guardian, body)
     session.commit()
     return message
 

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
+from app.auth.passwords import check_password
 from app.auth.service import IMPLIED, AuthSubject, load_staff, subject_for_staff
 from app.core.config import get_settings
 from app.core.db import utcnow
@@ -28,7 +29,6 @@ log = logging.getLogger("hearth.web")
 RATE_WINDOW = timedelta(minutes=15)
 # Reset links one account may be sent per RATE_WINDOW: the form must not flood a mailbox.
 MAX_RESETS = 3
-MIN_PASSWORD = 10
 # Every role works in the browser with the same rules as its API keys; the role and the
 # schools (checked by each service) decide what a staff member may do.
 WEB_SCOPES = {
@@ -229,14 +229,6 @@ def end_sessions(session: Session, staff_id: int, keep: int | None = None) -> No
         .where(PasswordReset.staff_id == staff_id, PasswordReset.used_at.is_(None))
         .values(used_at=utcnow())
     )
-
-
-def check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(N_("Use at least 10 characters for the password."))
-    if len(password) > 256:
-        raise Invalid(N_("That password is too long (256 characters at most)."))
-    return password
 
 
 def password_link(session: Session, staff: Staff, valid_for: timedelta) -> str:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.auth.service import AuthSubject
+from app.auth.sessions import end_sessions
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.security import hash_password
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
@@ -19,7 +20,6 @@ from app.people.schemas import (
     StudentUpdate,
 )
 from app.schools.models import Enrollment, School, SectionTeacher
-from app.web import service as web_sessions
 
 # Readable statements: every list and get starts from one of these -------------------------
 
@@ -145,7 +145,7 @@ def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: St
     for name, value in changes.items():
         setattr(staff, name, value)
     if signed_out:
-        web_sessions.end_sessions(session, staff.id)
+        end_sessions(session, staff.id)
     audit.record(
         session,
         subject.actor,

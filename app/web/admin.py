@@ -2,9 +2,8 @@
 and the engagement dashboard for office staff and admins. Every write goes through the same
 domain service as the API, so the pages and the API refuse the same things."""
 
-import logging
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -17,15 +16,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.auth.dependencies import Viewer
 from app.auth.models import SCOPES, ApiKey
+from app.auth.passwords import send_welcome_link
 from app.auth.service import create_api_key, revoke_api_key
-from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import HearthError, Invalid, NotFound
-from app.core.queue import enqueue_after_commit
+from app.core.i18n import N_
 from app.core.schema import MAX_ID
 from app.core.spreadsheet import csv_text
-from app.delivery import channels
 from app.people import service as people
 from app.people.models import ROLES, Staff
 from app.people.schemas import StaffCreate, StaffUpdate
@@ -37,18 +36,12 @@ from app.translation import packages
 from app.translation import service as translation
 from app.translation.languages import display_names
 from app.translation.schemas import GlossaryTermCreate
-from app.web import service
 from app.web.i18n import UI_LANGUAGES, gettext_for, ui_language
-from app.web.pages import Viewer, form_id, render, request_language, require, translate
-from app.web.service import N_
-
-log = logging.getLogger("hearth.web")
+from app.web.pages import form_id, render, request_language, require, translate
 
 router = APIRouter(include_in_schema=False)
 
 STAFF_PAGE = 100
-# A new colleague may not open their mail the same hour: the first link lasts three days.
-WELCOME_LINK_HOURS = 72
 ROLE_LABELS = {"teacher": N_("Teacher"), "office": N_("Office"), "admin": N_("Admin")}
 SCOPE_LABELS = {
     "read": N_("read: see records and threads"),
@@ -131,32 +124,8 @@ def _after(path: str, done: str) -> RedirectResponse:
 
 
 def send_password_link(session: Session, staff: Staff, actor: str) -> None:
-    """Email a new colleague a one-time link to choose their own password (the same reset
-    page as a forgotten password), so no admin ever knows or sends a password. The mail is
-    sent after the commit, in the colleague's page language."""
-    settings = get_settings()
-    link = service.password_link(session, staff, timedelta(hours=WELCOME_LINK_HOURS))
-    audit.record(session, actor, "staff.password_link_sent", "staff", staff.id)
-    _ = gettext_for(ui_language(staff.ui_language))
-    base = settings.public_url.rstrip("/")
-    text = _(
-        "A Hearth account was made for you (%(email)s).\n\n"
-        "Choose your password here; the link works once, for %(hours)s hours:\n%(link)s\n\n"
-        "Then sign in at %(sign_in)s with this email address."
-    ) % {
-        "email": staff.email,
-        "hours": WELCOME_LINK_HOURS,
-        "link": link,
-        "sign_in": f"{base}/sign-in",
-    }
-    mail = channels.Email(
-        to=staff.email,
-        subject=_("Your Hearth account"),
-        text=text,
-        html=service.mail_html(text),
-        sender=settings.email_from,
-    )
-    enqueue_after_commit(session, service.send_staff_mail, mail)
+    """A one-time link for the colleague to choose their password, in their page language."""
+    send_welcome_link(session, staff, actor, gettext_for(ui_language(staff.ui_language)))
 
 
 # Index ---------------------------------------------------------------------------------------

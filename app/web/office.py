@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from app.auth.dependencies import Viewer
 from app.auth.service import AuthSubject
 from app.broadcasts import service as broadcasts
 from app.broadcasts.models import Broadcast
@@ -41,7 +42,7 @@ from app.schools import service as schools
 from app.schools.models import School
 from app.translation import packages
 from app.translation.languages import mt_code
-from app.web.pages import Viewer, form_id, render, request_language, require, translate
+from app.web.pages import form_id, render, request_language, require, translate
 
 router = APIRouter(include_in_schema=False)
 

@@ -3,37 +3,31 @@ modules (teacher, office, admin) and are included here."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.background import BackgroundTask
 
+from app.auth import passwords, sessions
+from app.auth.dependencies import SESSION_COOKIE, PublicForm, Viewer
+from app.auth.mail import send_staff_mail
 from app.core.db import SessionDep
-from app.core.errors import HearthError
+from app.core.errors import HearthError, Invalid
+from app.core.i18n import N_
 from app.core.proxy import client_address
-from app.core.security import hash_password, verify_password
-from app.web import admin, office, service, teacher
+from app.web import admin, office, teacher
 from app.web.i18n import UI_LANGUAGES
-from app.web.pages import (
-    SESSION_COOKIE,
-    Viewer,
-    check_form_cookie,
-    render,
-    render_public_form,
-    set_cookie,
-    translate,
-)
+from app.web.pages import render, render_public_form, set_cookie, translate
 
 router = APIRouter(include_in_schema=False)
 router.include_router(teacher.router)
 router.include_router(office.router)
 router.include_router(admin.router)
-PublicForm = Depends(check_form_cookie)
 
 
 def remember_device(response: Response, staff_id: int) -> None:
-    """Mark this browser as a known device of the account (see service.DEVICE_COOKIE)."""
-    max_age = service.DEVICE_DAYS * 24 * 3600
-    set_cookie(response, service.DEVICE_COOKIE, service.device_token(staff_id), max_age)
+    """Mark this browser as a known device of the account (see sessions.DEVICE_COOKIE)."""
+    max_age = sessions.DEVICE_DAYS * 24 * 3600
+    set_cookie(response, sessions.DEVICE_COOKIE, sessions.device_token(staff_id), max_age)
 
 
 def _safe_next(target: str | None) -> str:
@@ -52,7 +46,7 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/")
 def home(request: Request, session: SessionDep) -> Response:
-    signed = service.current(session, request.cookies.get(SESSION_COOKIE))
+    signed = sessions.current(session, request.cookies.get(SESSION_COOKIE))
     if signed is None:
         return RedirectResponse("/sign-in", status_code=303)
     return RedirectResponse("/inbox", status_code=303)
@@ -71,10 +65,10 @@ def sign_in(
     password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    device = request.cookies.get(service.DEVICE_COOKIE)
+    device = request.cookies.get(sessions.DEVICE_COOKIE)
     try:
-        token, staff = service.sign_in(session, email, password, client_address(request), device)
-    except (service.SignInFailed, service.TooManyAttempts) as exc:
+        token, staff = sessions.sign_in(session, email, password, client_address(request), device)
+    except (sessions.SignInFailed, sessions.TooManyAttempts) as exc:
         message = translate(request, exc.message)
         return render_public_form(
             request,
@@ -83,7 +77,7 @@ def sign_in(
             status_code=exc.status_code,
         )
     # A new token at every sign-in; whatever session this browser had before ends here.
-    service.sign_out(session, request.cookies.get(SESSION_COOKIE))
+    sessions.sign_out(session, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_cookie(response, SESSION_COOKIE, token)
     remember_device(response, staff.id)
@@ -92,7 +86,7 @@ def sign_in(
 
 @router.post("/sign-out")
 def sign_out(request: Request, session: SessionDep, _: Viewer) -> Response:
-    service.sign_out(session, request.cookies.get(SESSION_COOKIE))
+    sessions.sign_out(session, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -107,13 +101,13 @@ def reset_request_page(request: Request) -> Response:
 def reset_request(
     request: Request, session: SessionDep, email: Annotated[str, Form(max_length=254)] = ""
 ) -> Response:
-    mail = service.request_reset(session, email)
-    # Committed before the link goes out: it never arrives for a token that was rolled back.
-    session.commit()
+    mail = passwords.request_reset(session, email)
     response = render_public_form(request, "password_reset.html", {"sent": True})
     if mail is not None:
         # Sent once the answer has gone: the time it takes must not tell who has an account.
-        response.background = BackgroundTask(service.send_staff_mail, mail)
+        # The request's session commits before the answer goes, so the link never arrives
+        # for a token that was rolled back.
+        response.background = BackgroundTask(send_staff_mail, mail)
     return response
 
 
@@ -122,7 +116,7 @@ def reset_page(request: Request, session: SessionDep, token: str) -> Response:
     return render_public_form(
         request,
         "password_new.html",
-        {"token": token, "valid": service.reset_valid(session, token)},
+        {"token": token, "valid": passwords.reset_valid(session, token)},
     )
 
 
@@ -136,12 +130,12 @@ def reset(
 ) -> Response:
     try:
         if password != confirm:
-            raise HearthError(service.N_("The two passwords are not the same."))
-        staff = service.reset_password(session, token, password)
-        new_session = service.start_session(session, staff)
-        session.commit()
+            raise Invalid(N_("The two passwords are not the same."))
+        # All or nothing: a refused reset leaves the link as it was.
+        with session.begin_nested():
+            staff = passwords.reset_password(session, token, password)
+            new_session = sessions.start_session(session, staff)
     except HearthError as exc:
-        session.rollback()
         return render_public_form(
             request,
             "password_new.html",
@@ -171,26 +165,20 @@ def save_settings(
 ) -> Response:
     staff = session.merge(viewer.staff)
     errors: list[str] = []
-    password_changed = False
     if ui_language not in UI_LANGUAGES:
         errors.append(translate(request, "Choose one of the listed languages."))
     if new_password:
-        if not verify_password(current_password, staff.password_hash):
-            errors.append(translate(request, "The current password is not right."))
-        else:
-            try:
-                staff.password_hash = hash_password(service.check_password(new_password))
-                password_changed = True
-            except HearthError as exc:
-                errors.append(translate(request, exc.message))
+        try:
+            passwords.check_new_password(staff, current_password, new_password)
+        except HearthError as exc:
+            errors.append(translate(request, exc.message))
     if errors:
-        session.rollback()
+        # Checked before anything is written: nothing to undo.
         return render(
             request, "settings.html", {"languages": UI_LANGUAGES, "errors": errors}, status_code=422
         )
     staff.ui_language = ui_language
-    if password_changed:
+    if new_password:
         # Whoever knew the old password is signed out everywhere; this browser stays in.
-        service.end_sessions(session, staff.id, keep=viewer.session_id)
-    session.commit()
+        passwords.set_password(session, staff, new_password, keep=viewer.session_id)
     return RedirectResponse("/settings?saved=1", status_code=303)

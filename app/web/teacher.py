@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.auth.dependencies import Viewer
 from app.core.db import SessionDep
 from app.core.errors import HearthError, Invalid, NotFound
 from app.core.pagination import Page, paginate
@@ -34,7 +35,7 @@ from app.translation import service as translation
 from app.translation.languages import display_names, mt_code
 from app.translation.protect import Protection
 from app.web.i18n import ui_language
-from app.web.pages import Viewer, form_id, render, translate
+from app.web.pages import form_id, render, translate
 
 router = APIRouter(include_in_schema=False)
 

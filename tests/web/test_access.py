@@ -11,7 +11,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.auth.models import ApiKey
+from app.auth.dependencies import check_form_cookie, checked
+from app.auth.models import ApiKey, PasswordReset
 from app.auth.service import create_api_key
 from app.broadcasts.models import Broadcast
 from app.core.db import utcnow
@@ -19,8 +20,6 @@ from app.people.models import Guardian, Staff
 from app.roster.models import RosterImport
 from app.translation.models import GlossaryTerm
 from app.web import admin, office, router, teacher
-from app.web.models import PasswordReset
-from app.web.pages import check_form_cookie, checked
 from tests.conftest import count_rows
 from tests.factories import (
     GuardianFactory,

@@ -9,13 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.auth import mail, passwords, sessions
+from app.auth.dependencies import SESSION_COOKIE
+from app.auth.models import PasswordReset, WebSession
 from app.core.db import utcnow
 from app.core.security import hash_password
 from app.devtools.models import DevOutbox
 from app.messaging.models import Thread
-from app.web import service, teacher
-from app.web.models import PasswordReset, WebSession
-from app.web.pages import SESSION_COOKIE
+from app.web import teacher
 from tests.conftest import count_rows
 from tests.factories import (
     GuardianFactory,
@@ -70,7 +71,7 @@ def _signed_out(web) -> bool:
 def test_a_new_password_in_settings_signs_out_every_other_browser(signed_in, session):
     staff = _staff(session)
     here, elsewhere = signed_in(staff), signed_in(staff)
-    service.request_reset(session, staff.email)
+    passwords.request_reset(session, staff.email)
     session.commit()
     changed = here.post(
         "/settings",
@@ -136,7 +137,7 @@ def test_a_session_of_a_deactivated_account_is_deleted_when_it_is_next_used(sign
 def test_signing_in_again_ends_the_browsers_previous_session(client, session):
     staff = _staff(session)
     other = _staff(session)
-    old = service.start_session(session, other)
+    old = sessions.start_session(session, other)
     session.commit()
     client.cookies.set(SESSION_COOKIE, old)
     token = _form_token(client)
@@ -148,7 +149,7 @@ def test_signing_in_again_ends_the_browsers_previous_session(client, session):
     assert response.status_code == 303
     new = response.cookies.get(SESSION_COOKIE) or client.cookies.get(SESSION_COOKIE)
     assert new and new != old
-    assert service.current(session, old) is None
+    assert sessions.current(session, old) is None
     assert _sessions(session, other) == 0 and _sessions(session, staff) == 1
 
 
@@ -200,13 +201,13 @@ def test_sign_in_comes_back_to_the_page_asked_for_with_its_query(client, session
 def test_an_unknown_email_costs_a_password_check_like_a_known_one(client, session, monkeypatch):
     staff = _staff(session)
     checked: list[str | None] = []
-    real = service.verify_password
+    real = sessions.verify_password
 
     def counting(password, password_hash):
         checked.append(password_hash)
         return real(password, password_hash)
 
-    monkeypatch.setattr(service, "verify_password", counting)
+    monkeypatch.setattr(sessions, "verify_password", counting)
     token = _form_token(client)
     for email in ("nobody@school.example.org", staff.email):
         answer = client.post(
@@ -221,20 +222,20 @@ def test_reset_links_are_limited_per_account_and_the_answer_never_changes(client
     staff = _staff(session)
     token = _form_token(client, "/password-reset")
     answers = set()
-    for email in [staff.email] * (service.MAX_RESETS + 2) + ["nobody@school.example.org"]:
+    for email in [staff.email] * (passwords.MAX_RESETS + 2) + ["nobody@school.example.org"]:
         sent = client.post("/password-reset", data={"email": email, "csrf_token": token})
         assert sent.status_code == 200
         answers.add(re.sub(r'value="[^"]*"', "", sent.text))
     assert len(answers) == 1
     mails = session.scalars(select(DevOutbox).where(DevOutbox.to == staff.email)).all()
-    assert len(mails) == service.MAX_RESETS
+    assert len(mails) == passwords.MAX_RESETS
     # The limit is per window: an old request does not count.
     for row in session.scalars(select(PasswordReset)):
-        row.created_at = utcnow() - service.RATE_WINDOW - timedelta(minutes=1)
+        row.created_at = utcnow() - passwords.RATE_WINDOW - timedelta(minutes=1)
     session.commit()
     client.post("/password-reset", data={"email": staff.email, "csrf_token": token})
     assert len(session.scalars(select(DevOutbox).where(DevOutbox.to == staff.email)).all()) == (
-        service.MAX_RESETS + 1
+        passwords.MAX_RESETS + 1
     )
 
 
@@ -253,7 +254,7 @@ def test_the_reset_link_is_not_written_to_the_access_log(client, session, caplog
 
 
 def test_staff_emails_escape_what_they_quote():
-    html = service.mail_html("Hi <b>&\n\nbye")
+    html = mail.mail_html("Hi <b>&\n\nbye")
     assert html == "<p>Hi &lt;b&gt;&amp;</p><p>bye</p>"
 
 

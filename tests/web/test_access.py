@@ -19,7 +19,8 @@ from app.core.db import utcnow
 from app.people.models import Guardian, Staff
 from app.roster.models import RosterImport
 from app.translation.models import GlossaryTerm
-from app.web import admin, office, router, teacher
+from app.web import teacher
+from app.web.router import PAGE_ROUTERS
 from tests.conftest import count_rows
 from tests.factories import (
     GuardianFactory,
@@ -44,11 +45,10 @@ WRITTEN_TABLES = (
     "audit_events",
 )
 PUBLIC_PAGES = {"/", "/sign-in", "/password-reset", "/password-reset/{token}"}
-ROUTERS = (router.router, teacher.router, office.router, admin.router)
 
 
 def web_routes() -> list[APIRoute]:
-    return [r for rt in ROUTERS for r in rt.routes if isinstance(r, APIRoute)]
+    return [r for rt in PAGE_ROUTERS for r in rt.routes if isinstance(r, APIRoute)]
 
 
 def _dependencies(route: APIRoute) -> set:

@@ -10,7 +10,7 @@ from starlette.background import BackgroundTask
 from app.auth import passwords, sessions
 from app.auth.dependencies import SESSION_COOKIE, PublicForm, Viewer
 from app.auth.mail import send_staff_mail
-from app.core.db import SessionDep
+from app.core.db import SessionDep, all_or_nothing
 from app.core.errors import HearthError, Invalid
 from app.core.i18n import N_
 from app.core.proxy import client_address
@@ -128,7 +128,7 @@ def reset(
         if password != confirm:
             raise Invalid(N_("The two passwords are not the same."))
         # All or nothing: a refused reset leaves the link as it was.
-        with session.begin_nested():
+        with all_or_nothing(session):
             staff = passwords.reset_password(session, token, password)
             new_session = sessions.start_session(session, staff)
     except HearthError as exc:

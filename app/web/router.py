@@ -3,10 +3,18 @@ the office's and admins'."""
 
 from fastapi import APIRouter
 
-from app.web import account, admin, office, teacher
+from app.web import account, admin, office
+from app.web.teacher import compose, inbox, thread
 
 # Each page module's routes; a module not listed here serves nothing.
-PAGE_ROUTERS = (teacher.router, office.router, admin.router, account.router)
+PAGE_ROUTERS = (
+    inbox.router,
+    thread.router,
+    compose.router,
+    office.router,
+    admin.router,
+    account.router,
+)
 
 router = APIRouter(include_in_schema=False)
 for page_router in PAGE_ROUTERS:

@@ -19,8 +19,8 @@ from app.core.db import utcnow
 from app.people.models import Guardian, Staff
 from app.roster.models import RosterImport
 from app.translation.models import GlossaryTerm
-from app.web import teacher
 from app.web.router import PAGE_ROUTERS
+from app.web.teacher.compose import note_templates
 from tests.conftest import count_rows
 from tests.factories import (
     GuardianFactory,
@@ -201,7 +201,7 @@ def test_a_teacher_gets_404_for_another_teachers_thread_student_and_family(
     }[whose]
     web = signed_in(world["t_a"])
     note = {"student_id": str(student.id), "guardian_ids": [str(guardian.id)], "body": "Hi"}
-    template = teacher.note_templates()[0].name
+    template = note_templates()[0].name
     before = _written(session)
 
     assert web.get(f"/threads/{thread.id}").status_code == 404

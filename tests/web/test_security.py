@@ -16,7 +16,8 @@ from app.core.db import utcnow
 from app.core.security import hash_password
 from app.devtools.models import DevOutbox
 from app.messaging.models import Thread
-from app.web import teacher
+from app.web.teacher import inbox
+from app.web.teacher.compose import note_templates
 from tests.conftest import count_rows
 from tests.factories import (
     GuardianFactory,
@@ -280,7 +281,7 @@ def test_an_unexpected_error_shows_no_internals(signed_in, session, monkeypatch)
     def broken(viewer):
         raise RuntimeError("secret internal detail at /srv/hearth/app.py")
 
-    monkeypatch.setattr(teacher, "inbox_statement", broken)
+    monkeypatch.setattr(inbox, "inbox_statement", broken)
     response = signed_in(staff).get("/inbox")
     assert response.status_code == 500
     assert "secret internal detail" not in response.text
@@ -364,7 +365,7 @@ def test_every_teacher_preview_saves_nothing_and_sends_nothing(signed_in, sessio
         "student_id": str(student.id),
         "guardian_ids": [str(maria.id)],
         "body": "The field trip is on Friday.",
-        "template": teacher.note_templates()[0].name,
+        "template": note_templates()[0].name,
     }
     for url, headers in [
         (f"/threads/{thread.id}/preview", HTMX),

@@ -3,7 +3,8 @@ the office's and admins'."""
 
 from fastapi import APIRouter
 
-from app.web import account, admin, office
+from app.web import account, admin
+from app.web.office import broadcasts, families, roster
 from app.web.teacher import compose, inbox, thread
 
 # Each page module's routes; a module not listed here serves nothing.
@@ -11,7 +12,9 @@ PAGE_ROUTERS = (
     inbox.router,
     thread.router,
     compose.router,
-    office.router,
+    broadcasts.router,
+    families.router,
+    roster.router,
     admin.router,
     account.router,
 )

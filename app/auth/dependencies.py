@@ -1,5 +1,5 @@
 """FastAPI dependencies that name who may call: API keys by the scope they need (`Reader`,
-`Writer`, ...), staff pages by the role they need (`Viewer`, `OfficeViewer`),
+`Writer`, ...), staff pages by the role they need (`Viewer`, `OfficeViewer`, `AdminViewer`),
 each with its CSRF check."""
 
 from typing import Annotated
@@ -107,8 +107,9 @@ def _role(role: str):
     return dependency
 
 
-# Office pages are for office staff and admins.
+# Office pages are for office staff and admins; admin pages for admins.
 OfficeViewer = Annotated[sessions.SignedIn, Depends(_role("office"))]
+AdminViewer = Annotated[sessions.SignedIn, Depends(_role("admin"))]
 
 
 async def check_form_cookie(request: Request) -> None:

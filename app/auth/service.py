@@ -184,6 +184,28 @@ def create_api_key(
     return api_key, key
 
 
+def list_api_keys(
+    session: Session, limit: int = 1000
+) -> list[tuple[ApiKey, str | None, str | None]]:
+    """Every API key (the live ones first, the newest first) with the email of its staff
+    member and the name of its school, if it has them."""
+    rows = session.execute(
+        select(ApiKey, Staff.email, School.name)
+        .outerjoin(Staff, Staff.id == ApiKey.staff_id)
+        .outerjoin(School, School.id == ApiKey.school_id)
+        .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc())
+        .limit(limit)
+    )
+    return [(key, email, school) for key, email, school in rows]
+
+
+def get_api_key(session: Session, key_id: int) -> ApiKey:
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFound("No such API key.")
+    return api_key
+
+
 def revoke_api_key(session: Session, key_id: int) -> ApiKey:
     api_key = session.get(ApiKey, key_id)
     if api_key is None:

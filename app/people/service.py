@@ -9,6 +9,7 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.auth.sessions import end_sessions
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.pagination import Page, paginate
 from app.core.security import hash_password
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.people.schemas import (
@@ -77,6 +78,18 @@ def get_staff(session: Session, subject: AuthSubject, staff_id: int) -> Staff:
     if staff is None:
         raise NotFound("No such staff member.")
     return staff
+
+
+def staff_page(
+    session: Session, subject: AuthSubject, page: Page, q: str = ""
+) -> tuple[list[Staff], int]:
+    """One page of the staff the caller may see whose name or email contains `q`, the active
+    first, then by name; and how many there are in all."""
+    stmt = readable_staff(subject)
+    if q.strip():
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(Staff.name.ilike(like), Staff.email.ilike(like)))
+    return paginate(session, stmt.order_by(Staff.active.desc(), Staff.name, Staff.id), page)
 
 
 def _check_schools(session: Session, subject: AuthSubject, school_ids: list[int]) -> list[int]:

@@ -1,14 +1,15 @@
 """How pages say things, in the staff member's language: delivery statuses (label and tone),
-channels, language names, dates and times, page numbers, and what was wrong with a form."""
+channels, language names, dates and times, percentages, page numbers, and what was wrong with
+a form."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_percent
 from fastapi import Query, Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.auth.service import AuthSubject
 from app.auth.sessions import SignedIn
 from app.core.contact import EXTRA_LANGUAGES, normalize_language
+from app.core.errors import HearthError
 from app.core.i18n import N_
 from app.core.pagination import Page
 from app.core.schema import MAX_ID
@@ -24,7 +26,7 @@ from app.people.models import Guardian, Student
 from app.translation import packages
 from app.translation.languages import display_names
 from app.web.i18n import ui_language
-from app.web.pages import translate
+from app.web.pages import request_language, translate
 
 # Delivery statuses -------------------------------------------------------------------------
 
@@ -145,6 +147,25 @@ def when(value: datetime, timezone: str, ui: str) -> str:
     return format_datetime(value, "short", tzinfo=ZoneInfo(timezone), locale=ui)
 
 
+def date_time(request: Request, value: datetime | None, timezone: str = "UTC") -> str:
+    """Medium, for admin tables: "Dec 3, 2026, 7:00:00 AM"; empty for no date."""
+    if value is None:
+        return ""
+    return format_datetime(
+        value.astimezone(ZoneInfo(timezone)), "medium", locale=request_language(request)
+    )
+
+
+def week_label(request: Request, start: date) -> str:
+    return format_date(start, "medium", locale=request_language(request))
+
+
+def percent(request: Request, part: int, whole: int) -> str:
+    if not whole:
+        return "–"
+    return format_percent(part / whole, locale=request_language(request))
+
+
 @dataclass(frozen=True)
 class Formats:
     """Dates, numbers and language names in the staff member's language; times in the
@@ -196,3 +217,22 @@ def validation_message(exc: ValidationError) -> str:
         text = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         messages.append(text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."))
     return " ".join(messages) or "That is not valid."
+
+
+def error_lines(request: Request, exc: Exception, field_labels: dict[str, str]) -> list[str]:
+    """What went wrong, for a person: one line per field for a schema error, each led by the
+    field's label as the form shows it."""
+    if isinstance(exc, ValidationError):
+        out = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ())]
+            label = field_labels.get(loc[0], loc[0]) if loc else ""
+            message = str(err.get("msg", "")).removeprefix("Value error, ")
+            if label:
+                out.append(f"{translate(request, label)}: {message}")
+            else:
+                out.append(message)
+        return out
+    if isinstance(exc, HearthError):
+        return [translate(request, exc.message)]
+    raise exc

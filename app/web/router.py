@@ -3,7 +3,8 @@ the office's and admins'."""
 
 from fastapi import APIRouter
 
-from app.web import account, admin
+from app.web import account
+from app.web.admin import api_keys, dashboard, schools, staff
 from app.web.office import broadcasts, families, roster
 from app.web.teacher import compose, inbox, thread
 
@@ -15,7 +16,10 @@ PAGE_ROUTERS = (
     broadcasts.router,
     families.router,
     roster.router,
-    admin.router,
+    schools.router,
+    staff.router,
+    api_keys.router,
+    dashboard.router,
     account.router,
 )
 

@@ -42,6 +42,17 @@ class SignInFailed(HearthError):
 
 
 @dataclass(frozen=True)
+class StaffCard:
+    """Who is signed in, as plain values: still readable once the request's session has ended
+    (an error page is drawn after the session rolled back and closed)."""
+
+    id: int
+    name: str
+    role: str
+    ui_language: str
+
+
+@dataclass(frozen=True)
 class SignedIn:
     """What a page knows about who is looking at it."""
 
@@ -49,6 +60,7 @@ class SignedIn:
     subject: AuthSubject
     csrf_token: str
     session_id: int
+    card: StaffCard
 
 
 def token_hash(token: str) -> str:
@@ -180,7 +192,8 @@ def current(session: Session, token: str | None) -> SignedIn | None:
     if (now - row.last_seen_at).total_seconds() > 60:
         row.last_seen_at = now
     subject = subject_for_staff(staff, WEB_SCOPES[staff.role])
-    return SignedIn(staff=staff, subject=subject, csrf_token=row.csrf_token, session_id=row.id)
+    card = StaffCard(staff.id, staff.name, staff.role, staff.ui_language)
+    return SignedIn(staff, subject, row.csrf_token, row.id, card)
 
 
 def sign_out(session: Session, token: str | None) -> None:

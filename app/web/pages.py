@@ -61,7 +61,7 @@ FormDep = Annotated[FormData, Depends(form_data)]
 def request_language(request: Request) -> str:
     signed = getattr(request.state, "signed", None)
     if signed is not None:
-        return ui_language(signed.staff.ui_language)
+        return ui_language(signed.card.ui_language)
     accept = request.headers.get("accept-language", "")
     return ui_language(accept.split(",")[0].split(";")[0])
 
@@ -78,7 +78,8 @@ def render(
     signed = getattr(request.state, "signed", None)
     values = {
         "request": request,
-        "viewer": signed,
+        # Plain values, not the staff row: an error page is drawn after the session has ended.
+        "viewer": signed.card if signed else None,
         "csrf_token": signed.csrf_token if signed else getattr(request.state, "form_token", ""),
         "path": request.url.path,
         **(context or {}),

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.auth import mail, passwords, sessions
@@ -15,6 +16,7 @@ from app.auth.models import PasswordReset, WebSession
 from app.core.db import utcnow
 from app.core.security import hash_password
 from app.devtools.models import DevOutbox
+from app.main import create_app
 from app.messaging.models import Thread
 from app.web.teacher import inbox
 from app.web.teacher.compose import note_templates
@@ -273,6 +275,21 @@ def test_pages_cannot_be_framed_or_cached(client, signed_in, session):
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "no-store"
+
+
+def test_error_pages_name_the_viewer_after_the_request_has_ended(session):
+    """The session dependency as it runs in production (not the tests' override): a refused
+    request rolls back and closes its session before the error page is drawn, and the page
+    still says who is signed in, in their language."""
+    staff = _staff(session, name="Ana Rivera", role="office", ui_language="es")
+    token = sessions.start_session(session, staff)
+    session.commit()
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        client.cookies.set(SESSION_COOKIE, token)
+        for url, status in [("/threads/999999", 404), ("/admin/staff", 403)]:
+            page = client.get(url, headers={"accept": "text/html"})
+            assert page.status_code == status, (url, page.text[:300])
+            assert "Ana Rivera" in page.text and 'lang="es"' in page.text, url
 
 
 def test_an_unexpected_error_shows_no_internals(signed_in, session, monkeypatch):

@@ -1,7 +1,7 @@
 """Every model, imported in one place so metadata (Alembic, tests) sees all tables."""
 
 from app.audit.models import AuditEvent
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, PasswordReset, SignInAttempt, WebSession
 from app.broadcasts.models import Broadcast
 from app.channels.models import DevOutbox
 from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
@@ -10,7 +10,6 @@ from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuar
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.translation.models import CachedTranslation, GlossaryTerm
-from app.web.models import PasswordReset, SignInAttempt, WebSession
 
 __all__ = [
     "ApiKey",

@@ -1,12 +1,19 @@
-"""FastAPI dependencies that name the scope they need."""
+"""FastAPI dependencies that name who may call: API keys by the scope they need (`Reader`,
+`Writer`, ...), staff pages by the role they need (`Viewer`, `OfficeViewer`, `AdminViewer`),
+each with its CSRF check."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.auth import sessions
 from app.auth.service import AuthSubject, authenticate_api_key
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import Forbidden, Invalid, Unauthorized
+from app.core.i18n import N_
+from app.core.security import constant_time_equal
+
+# API keys -----------------------------------------------------------------------------------
 
 
 def current_subject(request: Request, session: SessionDep) -> AuthSubject:
@@ -37,3 +44,93 @@ Reader = Annotated[AuthSubject, Depends(_scoped("read"))]
 Writer = Annotated[AuthSubject, Depends(_scoped("write"))]
 Sender = Annotated[AuthSubject, Depends(_scoped("send"))]
 AdminScope = Annotated[AuthSubject, Depends(_scoped("admin"))]
+
+
+# Staff pages --------------------------------------------------------------------------------
+
+SESSION_COOKIE = "hearth_session"
+# Before sign-in there is no session to hold a CSRF token: the sign-in and reset forms use a
+# random cookie that the form must echo (double submit).
+FORM_COOKIE = "hearth_form"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class SignInRequired(Exception):
+    pass
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+
+
+def signed_in(request: Request, session: SessionDep) -> sessions.SignedIn:
+    signed = sessions.current(session, request.cookies.get(SESSION_COOKIE))
+    if signed is None:
+        raise SignInRequired()
+    request.state.signed = signed
+    return signed
+
+
+async def _form_token(request: Request) -> str:
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get("csrf_token")
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def checked(
+    request: Request, signed: Annotated[sessions.SignedIn, Depends(signed_in)]
+) -> sessions.SignedIn:
+    """Every page's dependency: signed in, and any state-changing request carries the
+    session's CSRF token (form field `csrf_token` or the `X-CSRF-Token` header htmx sends)."""
+    if request.method not in SAFE_METHODS:
+        token = await _form_token(request)
+        if not token or not constant_time_equal(token, signed.csrf_token):
+            raise CsrfFailed("This form has expired or did not come from Hearth. Reload the page.")
+    await _refuse_nul(request)
+    return signed
+
+
+Viewer = Annotated[sessions.SignedIn, Depends(checked)]
+
+
+def _role(role: str):
+    def dependency(viewer: Viewer) -> sessions.SignedIn:
+        viewer.subject.require_role(role, "open this page")
+        return viewer
+
+    return dependency
+
+
+# Office pages are for office staff and admins; admin pages for admins.
+OfficeViewer = Annotated[sessions.SignedIn, Depends(_role("office"))]
+AdminViewer = Annotated[sessions.SignedIn, Depends(_role("admin"))]
+
+
+async def check_form_cookie(request: Request) -> None:
+    """CSRF for the pages used before sign-in (sign-in, password reset)."""
+    cookie = request.cookies.get(FORM_COOKIE, "")
+    token = await _form_token(request)
+    if not cookie or not token or not constant_time_equal(cookie, token):
+        raise CsrfFailed("This form has expired. Reload the page and try again.")
+    await _refuse_nul(request)
+
+
+PublicForm = Depends(check_form_cookie)
+
+
+async def _refuse_nul(request: Request) -> None:
+    """No page stores a NUL character (PostgreSQL text cannot hold one): refused up front for
+    every field, as the API's schemas do, instead of failing deep in a query."""
+    values = [v for _, v in request.query_params.multi_items()]
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        values += [v for _, v in (await request.form()).multi_items() if isinstance(v, str)]
+    if any("\x00" in value for value in values):
+        raise Invalid(N_("Some of what was sent contains a character that is not allowed."))

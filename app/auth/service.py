@@ -1,4 +1,5 @@
-"""Who is calling: API keys (and later web sessions) become one AuthSubject."""
+"""Who is calling: an API key or a signed-in staff member becomes one AuthSubject; API keys
+are made, listed and revoked here."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.security import api_key_lookup, constant_time_equal, hash_api_key, new_api_key
 from app.people.models import Staff
+from app.schools.models import School
 
 # What each scope also grants.
 IMPLIED = {
@@ -143,7 +145,6 @@ def authenticate_api_key(session: Session, key: str) -> AuthSubject | None:
     # Touch at most once a minute: a busy key must not turn every read into a write.
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
         api_key.last_used_at = now
-        session.commit()
     return subject
 
 
@@ -167,11 +168,8 @@ def create_api_key(
         if staff is None:
             raise NotFound(f"No staff member with email {staff_email}.")
         staff_id = staff.id
-    if school_id is not None:
-        from app.schools.models import School
-
-        if session.get(School, school_id) is None:
-            raise NotFound(f"No school with id {school_id}.")
+    if school_id is not None and session.get(School, school_id) is None:
+        raise NotFound(f"No school with id {school_id}.")
     key, lookup, key_hash = new_api_key()
     api_key = ApiKey(
         name=name.strip() or "key",
@@ -184,6 +182,28 @@ def create_api_key(
     session.add(api_key)
     session.flush()
     return api_key, key
+
+
+def list_api_keys(
+    session: Session, limit: int = 1000
+) -> list[tuple[ApiKey, str | None, str | None]]:
+    """Every API key (the live ones first, the newest first) with the email of its staff
+    member and the name of its school, if it has them."""
+    rows = session.execute(
+        select(ApiKey, Staff.email, School.name)
+        .outerjoin(Staff, Staff.id == ApiKey.staff_id)
+        .outerjoin(School, School.id == ApiKey.school_id)
+        .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc())
+        .limit(limit)
+    )
+    return [(key, email, school) for key, email, school in rows]
+
+
+def get_api_key(session: Session, key_id: int) -> ApiKey:
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFound("No such API key.")
+    return api_key
 
 
 def revoke_api_key(session: Session, key_id: int) -> ApiKey:

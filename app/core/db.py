@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -132,3 +133,20 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@contextmanager
+def all_or_nothing(session: Session) -> Iterator[None]:
+    """A write that may be refused half-way while the request goes on (a form shown again with
+    its errors): undone by a SAVEPOINT, the jobs queued in it dropped with it. Tolerant of a
+    service that still commits (or rolls back) by itself inside it: then there is nothing left
+    to release or undo."""
+    savepoint = session.begin_nested()
+    try:
+        yield
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    if savepoint.is_active:
+        savepoint.commit()

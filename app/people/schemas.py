@@ -2,6 +2,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from app.auth.passwords import Password
 from app.core.schema import Email, Id, Input, LanguageTag, Name, Output, Phone
 
 RoleField = Literal["admin", "office", "teacher"]
@@ -25,7 +26,7 @@ class StaffCreate(Input):
     email: Email
     role: RoleField = "teacher"
     ui_language: LanguageTag = "en"
-    password: str | None = Field(default=None, min_length=10, max_length=200)
+    password: Password | None = None
     school_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
@@ -34,7 +35,7 @@ class StaffUpdate(Input):
     email: Email | None = None
     role: RoleField | None = None
     ui_language: LanguageTag | None = None
-    password: str | None = Field(default=None, min_length=10, max_length=200)
+    password: Password | None = None
     active: bool | None = None
     school_ids: list[Id] | None = Field(default=None, max_length=100)
 

@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.auth.service import AuthSubject
+from app.auth.sessions import end_sessions
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.pagination import Page, paginate
 from app.core.security import hash_password
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.people.schemas import (
@@ -20,7 +22,6 @@ from app.people.schemas import (
     StudentUpdate,
 )
 from app.schools.models import Enrollment, School, SectionTeacher
-from app.web import service as web_sessions
 
 # Readable statements: every list and get starts from one of these -------------------------
 
@@ -78,6 +79,18 @@ def get_staff(session: Session, subject: AuthSubject, staff_id: int) -> Staff:
     if staff is None:
         raise NotFound("No such staff member.")
     return staff
+
+
+def staff_page(
+    session: Session, subject: AuthSubject, page: Page, q: str = ""
+) -> tuple[list[Staff], int]:
+    """One page of the staff the caller may see whose name or email contains `q`, the active
+    first, then by name; and how many there are in all."""
+    stmt = readable_staff(subject)
+    if q.strip():
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(Staff.name.ilike(like), Staff.email.ilike(like)))
+    return paginate(session, stmt.order_by(Staff.active.desc(), Staff.name, Staff.id), page)
 
 
 def _check_schools(session: Session, subject: AuthSubject, school_ids: list[int]) -> list[int]:
@@ -146,7 +159,7 @@ def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: St
     for name, value in changes.items():
         setattr(staff, name, value)
     if signed_out:
-        web_sessions.end_sessions(session, staff.id)
+        end_sessions(session, staff.id)
     audit.record(
         session,
         subject.actor,

@@ -1,5 +1,6 @@
-"""What every page shares: who is signed in, the CSRF check, rendering in the staff member's
-language, and errors shown as pages instead of JSON."""
+"""What every page shares: rendering in the staff member's language, cookies, the posted form,
+ids typed into forms, and errors shown as pages instead of JSON. Who is signed in, and the
+CSRF check, are the dependencies of app.auth.dependencies (`Viewer`, `OfficeViewer`, ...)."""
 
 import secrets
 from typing import Annotated, Any
@@ -8,28 +9,20 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth.dependencies import FORM_COOKIE, SignInRequired
 from app.core.config import get_settings
-from app.core.db import SessionDep
 from app.core.errors import (
-    Forbidden,
     HearthError,
-    Invalid,
     hearth_error_response,
     http_error_response,
     validation_error_response,
 )
 from app.core.schema import MAX_ID
-from app.core.security import constant_time_equal
-from app.web import service
 from app.web.i18n import environment, gettext_for, ui_language
 
-SESSION_COOKIE = "hearth_session"
-# Before sign-in there is no session to hold a CSRF token: the sign-in and reset forms use a
-# random cookie that the form must echo (double submit).
-FORM_COOKIE = "hearth_form"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Paths that always answer JSON: the API, webhooks and operations endpoints.
 _JSON_PREFIXES = ("/api/", "/webhooks/", "/metrics")
 # Every page: never inside another site's frame (a hidden "Confirm and send" under a decoy
@@ -44,50 +37,6 @@ PAGE_HEADERS = {
 }
 
 
-class SignInRequired(Exception):
-    pass
-
-
-class CsrfFailed(Forbidden):
-    code = "csrf_failed"
-
-
-def signed_in(request: Request, session: SessionDep) -> service.SignedIn:
-    signed = service.current(session, request.cookies.get(SESSION_COOKIE))
-    if signed is None:
-        raise SignInRequired()
-    request.state.signed = signed
-    return signed
-
-
-async def _form_token(request: Request) -> str:
-    header = request.headers.get("x-csrf-token")
-    if header:
-        return header
-    if request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        value = (await request.form()).get("csrf_token")
-        return value if isinstance(value, str) else ""
-    return ""
-
-
-async def checked(
-    request: Request, signed: Annotated[service.SignedIn, Depends(signed_in)]
-) -> service.SignedIn:
-    """Every page's dependency: signed in, and any state-changing request carries the
-    session's CSRF token (form field `csrf_token` or the `X-CSRF-Token` header htmx sends)."""
-    if request.method not in SAFE_METHODS:
-        token = await _form_token(request)
-        if not token or not constant_time_equal(token, signed.csrf_token):
-            raise CsrfFailed("This form has expired or did not come from Hearth. Reload the page.")
-    await _refuse_nul(request)
-    return signed
-
-
-Viewer = Annotated[service.SignedIn, Depends(checked)]
-
-
 def form_id(raw: object) -> int | None:
     """An id typed into a form or query string, or None. `isdecimal` (not `isdigit`, which
     accepts "²") keeps `int()` from raising, the length cap keeps it from huge numbers."""
@@ -100,36 +49,19 @@ def form_id(raw: object) -> int | None:
     return value if 1 <= value <= MAX_ID else None
 
 
-def require(viewer: service.SignedIn, role: str) -> None:
-    """Office pages for office staff and admins; admin pages for admins."""
-    viewer.subject.require_role(role, "open this page")
+async def form_data(request: Request) -> FormData:
+    """The whole posted form (repeated checkboxes, template fields named by the template,
+    uploads); the CSRF check has already read it, so this is the cached copy."""
+    return await request.form()
 
 
-async def check_form_cookie(request: Request) -> None:
-    """CSRF for the pages used before sign-in (sign-in, password reset)."""
-    cookie = request.cookies.get(FORM_COOKIE, "")
-    token = await _form_token(request)
-    if not cookie or not token or not constant_time_equal(cookie, token):
-        raise CsrfFailed("This form has expired. Reload the page and try again.")
-    await _refuse_nul(request)
-
-
-async def _refuse_nul(request: Request) -> None:
-    """No page stores a NUL character (PostgreSQL text cannot hold one): refused up front for
-    every field, as the API's schemas do, instead of failing deep in a query."""
-    values = [v for _, v in request.query_params.multi_items()]
-    if request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        values += [v for _, v in (await request.form()).multi_items() if isinstance(v, str)]
-    if any("\x00" in value for value in values):
-        raise Invalid(service.N_("Some of what was sent contains a character that is not allowed."))
+FormDep = Annotated[FormData, Depends(form_data)]
 
 
 def request_language(request: Request) -> str:
     signed = getattr(request.state, "signed", None)
     if signed is not None:
-        return ui_language(signed.staff.ui_language)
+        return ui_language(signed.card.ui_language)
     accept = request.headers.get("accept-language", "")
     return ui_language(accept.split(",")[0].split(";")[0])
 
@@ -146,7 +78,8 @@ def render(
     signed = getattr(request.state, "signed", None)
     values = {
         "request": request,
-        "viewer": signed,
+        # Plain values, not the staff row: an error page is drawn after the session has ended.
+        "viewer": signed.card if signed else None,
         "csrf_token": signed.csrf_token if signed else getattr(request.state, "form_token", ""),
         "path": request.url.path,
         **(context or {}),

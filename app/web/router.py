@@ -1,196 +1,28 @@
-"""Sign-in, sign-out, password reset and personal settings; the other pages live in their own
-modules (teacher, office, admin) and are included here."""
+"""Every staff page, by audience: everyone's own (sign-in, password, settings), teachers',
+the office's and admins'."""
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
-from starlette.background import BackgroundTask
+from app.web import account
+from app.web.admin import api_keys, dashboard, schools, staff
+from app.web.office import broadcasts, families, roster
+from app.web.teacher import compose, inbox, thread
 
-from app.core.db import SessionDep
-from app.core.errors import HearthError
-from app.core.proxy import client_address
-from app.core.security import hash_password, verify_password
-from app.web import admin, office, service, teacher
-from app.web.i18n import UI_LANGUAGES
-from app.web.pages import (
-    SESSION_COOKIE,
-    Viewer,
-    check_form_cookie,
-    render,
-    render_public_form,
-    set_cookie,
-    translate,
+# Each page module's routes; a module not listed here serves nothing.
+PAGE_ROUTERS = (
+    inbox.router,
+    thread.router,
+    compose.router,
+    broadcasts.router,
+    families.router,
+    roster.router,
+    schools.router,
+    staff.router,
+    api_keys.router,
+    dashboard.router,
+    account.router,
 )
 
 router = APIRouter(include_in_schema=False)
-router.include_router(teacher.router)
-router.include_router(office.router)
-router.include_router(admin.router)
-PublicForm = Depends(check_form_cookie)
-
-
-def remember_device(response: Response, staff_id: int) -> None:
-    """Mark this browser as a known device of the account (see service.DEVICE_COOKIE)."""
-    max_age = service.DEVICE_DAYS * 24 * 3600
-    set_cookie(response, service.DEVICE_COOKIE, service.device_token(staff_id), max_age)
-
-
-def _safe_next(target: str | None) -> str:
-    # Only a path on this site: never an open redirect to another host. Browsers read "\" as
-    # "/" and drop tabs and line breaks from addresses, so "/\t/evil.example" is "//evil…".
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and target.isprintable()
-    ):
-        return target
-    return "/"
-
-
-@router.get("/")
-def home(request: Request, session: SessionDep) -> Response:
-    signed = service.current(session, request.cookies.get(SESSION_COOKIE))
-    if signed is None:
-        return RedirectResponse("/sign-in", status_code=303)
-    return RedirectResponse("/inbox", status_code=303)
-
-
-@router.get("/sign-in")
-def sign_in_page(request: Request, next: str = "/") -> Response:
-    return render_public_form(request, "sign_in.html", {"next": _safe_next(next)})
-
-
-@router.post("/sign-in", dependencies=[PublicForm])
-def sign_in(
-    request: Request,
-    session: SessionDep,
-    email: Annotated[str, Form(max_length=254)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
-) -> Response:
-    device = request.cookies.get(service.DEVICE_COOKIE)
-    try:
-        token, staff = service.sign_in(session, email, password, client_address(request), device)
-    except (service.SignInFailed, service.TooManyAttempts) as exc:
-        message = translate(request, exc.message)
-        return render_public_form(
-            request,
-            "sign_in.html",
-            {"next": _safe_next(next), "email": email, "error": message},
-            status_code=exc.status_code,
-        )
-    # A new token at every sign-in; whatever session this browser had before ends here.
-    service.sign_out(session, request.cookies.get(SESSION_COOKIE))
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    set_cookie(response, SESSION_COOKIE, token)
-    remember_device(response, staff.id)
-    return response
-
-
-@router.post("/sign-out")
-def sign_out(request: Request, session: SessionDep, _: Viewer) -> Response:
-    service.sign_out(session, request.cookies.get(SESSION_COOKIE))
-    response = RedirectResponse("/sign-in", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
-
-
-@router.get("/password-reset")
-def reset_request_page(request: Request) -> Response:
-    return render_public_form(request, "password_reset.html", {})
-
-
-@router.post("/password-reset", dependencies=[PublicForm])
-def reset_request(
-    request: Request, session: SessionDep, email: Annotated[str, Form(max_length=254)] = ""
-) -> Response:
-    mail = service.request_reset(session, email)
-    # Committed before the link goes out: it never arrives for a token that was rolled back.
-    session.commit()
-    response = render_public_form(request, "password_reset.html", {"sent": True})
-    if mail is not None:
-        # Sent once the answer has gone: the time it takes must not tell who has an account.
-        response.background = BackgroundTask(service.send_staff_mail, mail)
-    return response
-
-
-@router.get("/password-reset/{token}")
-def reset_page(request: Request, session: SessionDep, token: str) -> Response:
-    return render_public_form(
-        request,
-        "password_new.html",
-        {"token": token, "valid": service.reset_valid(session, token)},
-    )
-
-
-@router.post("/password-reset/{token}", dependencies=[PublicForm])
-def reset(
-    request: Request,
-    session: SessionDep,
-    token: str,
-    password: Annotated[str, Form(max_length=256)] = "",
-    confirm: Annotated[str, Form(max_length=256)] = "",
-) -> Response:
-    try:
-        if password != confirm:
-            raise HearthError(service.N_("The two passwords are not the same."))
-        staff = service.reset_password(session, token, password)
-        new_session = service.start_session(session, staff)
-        session.commit()
-    except HearthError as exc:
-        session.rollback()
-        return render_public_form(
-            request,
-            "password_new.html",
-            {"token": token, "valid": True, "error": translate(request, exc.message)},
-            status_code=400,
-        )
-    response = RedirectResponse("/", status_code=303)
-    set_cookie(response, SESSION_COOKIE, new_session)
-    # The browser that proved it owns the mailbox is a known device from now on.
-    remember_device(response, staff.id)
-    return response
-
-
-@router.get("/settings")
-def settings_page(request: Request, viewer: Viewer) -> Response:
-    return render(request, "settings.html", {"languages": UI_LANGUAGES})
-
-
-@router.post("/settings")
-def save_settings(
-    request: Request,
-    session: SessionDep,
-    viewer: Viewer,
-    ui_language: Annotated[str, Form(max_length=8)] = "en",
-    current_password: Annotated[str, Form(max_length=256)] = "",
-    new_password: Annotated[str, Form(max_length=256)] = "",
-) -> Response:
-    staff = session.merge(viewer.staff)
-    errors: list[str] = []
-    password_changed = False
-    if ui_language not in UI_LANGUAGES:
-        errors.append(translate(request, "Choose one of the listed languages."))
-    if new_password:
-        if not verify_password(current_password, staff.password_hash):
-            errors.append(translate(request, "The current password is not right."))
-        else:
-            try:
-                staff.password_hash = hash_password(service.check_password(new_password))
-                password_changed = True
-            except HearthError as exc:
-                errors.append(translate(request, exc.message))
-    if errors:
-        session.rollback()
-        return render(
-            request, "settings.html", {"languages": UI_LANGUAGES, "errors": errors}, status_code=422
-        )
-    staff.ui_language = ui_language
-    if password_changed:
-        # Whoever knew the old password is signed out everywhere; this browser stays in.
-        service.end_sessions(session, staff.id, keep=viewer.session_id)
-    session.commit()
-    return RedirectResponse("/settings?saved=1", status_code=303)
+for page_router in PAGE_ROUTERS:
+    router.include_router(page_router)

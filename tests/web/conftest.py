@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.web import service
-from app.web.pages import SESSION_COOKIE
+from app.auth import sessions
+from app.auth.dependencies import SESSION_COOKIE
 from tests.servers import free_port
 
 CHROMIUM = os.environ.get("HEARTH_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
@@ -57,9 +57,9 @@ def signed_in(app, session: Session) -> Iterator[Callable[..., WebClient]]:
     clients: list[TestClient] = []
 
     def make(staff) -> WebClient:
-        token = service.start_session(session, staff)
+        token = sessions.start_session(session, staff)
         session.commit()
-        signed = service.current(session, token)
+        signed = sessions.current(session, token)
         assert signed is not None
         client = TestClient(app, raise_server_exceptions=False)
         client.cookies.set(SESSION_COOKIE, token)

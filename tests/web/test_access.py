@@ -11,16 +11,16 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.auth.models import ApiKey
+from app.auth.dependencies import check_form_cookie, checked
+from app.auth.models import ApiKey, PasswordReset
 from app.auth.service import create_api_key
 from app.broadcasts.models import Broadcast
 from app.core.db import utcnow
 from app.people.models import Guardian, Staff
 from app.roster.models import RosterImport
 from app.translation.models import GlossaryTerm
-from app.web import admin, office, router, teacher
-from app.web.models import PasswordReset
-from app.web.pages import check_form_cookie, checked
+from app.web.router import PAGE_ROUTERS
+from app.web.teacher.compose import note_templates
 from tests.conftest import count_rows
 from tests.factories import (
     GuardianFactory,
@@ -45,11 +45,10 @@ WRITTEN_TABLES = (
     "audit_events",
 )
 PUBLIC_PAGES = {"/", "/sign-in", "/password-reset", "/password-reset/{token}"}
-ROUTERS = (router.router, teacher.router, office.router, admin.router)
 
 
 def web_routes() -> list[APIRoute]:
-    return [r for rt in ROUTERS for r in rt.routes if isinstance(r, APIRoute)]
+    return [r for rt in PAGE_ROUTERS for r in rt.routes if isinstance(r, APIRoute)]
 
 
 def _dependencies(route: APIRoute) -> set:
@@ -202,7 +201,7 @@ def test_a_teacher_gets_404_for_another_teachers_thread_student_and_family(
     }[whose]
     web = signed_in(world["t_a"])
     note = {"student_id": str(student.id), "guardian_ids": [str(guardian.id)], "body": "Hi"}
-    template = teacher.note_templates()[0].name
+    template = note_templates()[0].name
     before = _written(session)
 
     assert web.get(f"/threads/{thread.id}").status_code == 404

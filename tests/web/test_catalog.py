@@ -49,11 +49,15 @@ def _makefile_keywords() -> dict:
     return {**DEFAULT_KEYWORDS, **parse_keywords(names)}
 
 
+# The staff pages' words: the web app's, and the sign-in and password messages of app/auth.
+WEB_WORDS = ("app/web", "app/auth")
+
+
 def _in_web_app(dirpath: str) -> bool:
     relative = Path(dirpath).resolve().relative_to(ROOT).as_posix()
     if Path(relative).name.startswith((".", "_")):
         return False
-    return relative in (".", "app") or relative.startswith("app/web")
+    return relative in (".", "app") or relative.startswith(WEB_WORDS)
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +84,14 @@ def spanish():
 def test_the_extraction_finds_a_known_page_string_and_a_python_side_message(extracted):
     assert extracted["Inbox"] == ("Inbox",)
     assert extracted["%(num)s account"] == ("%(num)s account", "%(num)s accounts")
-    assert "The current password is not right." in extracted  # translate(request, "…")
+    assert "The current password is not right." in extracted  # N_("…") in app/auth
 
 
 def test_every_literal_handed_to_translate_or_n_is_extracted(extracted):
     """`translate(request, "…")` carries its message second: an extraction keyword that reads
     the first argument would silently leave these pages in English."""
     literals = set()
-    for path in (ROOT / "app" / "web").glob("*.py"):
+    for path in [p for folder in WEB_WORDS for p in (ROOT / folder).rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                 continue

@@ -7,15 +7,19 @@ import re
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.auth import mail, passwords, sessions
+from app.auth.dependencies import SESSION_COOKIE
+from app.auth.models import PasswordReset, WebSession
 from app.channels.models import DevOutbox
 from app.core.db import utcnow
 from app.core.security import hash_password
+from app.main import create_app
 from app.messaging.models import Thread
-from app.web import service, teacher
-from app.web.models import PasswordReset, WebSession
-from app.web.pages import SESSION_COOKIE
+from app.web.teacher import inbox
+from app.web.teacher.compose import note_templates
 from tests.conftest import count_rows
 from tests.factories import (
     GuardianFactory,
@@ -70,7 +74,7 @@ def _signed_out(web) -> bool:
 def test_a_new_password_in_settings_signs_out_every_other_browser(signed_in, session):
     staff = _staff(session)
     here, elsewhere = signed_in(staff), signed_in(staff)
-    service.request_reset(session, staff.email)
+    passwords.request_reset(session, staff.email)
     session.commit()
     changed = here.post(
         "/settings",
@@ -136,7 +140,7 @@ def test_a_session_of_a_deactivated_account_is_deleted_when_it_is_next_used(sign
 def test_signing_in_again_ends_the_browsers_previous_session(client, session):
     staff = _staff(session)
     other = _staff(session)
-    old = service.start_session(session, other)
+    old = sessions.start_session(session, other)
     session.commit()
     client.cookies.set(SESSION_COOKIE, old)
     token = _form_token(client)
@@ -148,7 +152,7 @@ def test_signing_in_again_ends_the_browsers_previous_session(client, session):
     assert response.status_code == 303
     new = response.cookies.get(SESSION_COOKIE) or client.cookies.get(SESSION_COOKIE)
     assert new and new != old
-    assert service.current(session, old) is None
+    assert sessions.current(session, old) is None
     assert _sessions(session, other) == 0 and _sessions(session, staff) == 1
 
 
@@ -200,13 +204,13 @@ def test_sign_in_comes_back_to_the_page_asked_for_with_its_query(client, session
 def test_an_unknown_email_costs_a_password_check_like_a_known_one(client, session, monkeypatch):
     staff = _staff(session)
     checked: list[str | None] = []
-    real = service.verify_password
+    real = sessions.verify_password
 
     def counting(password, password_hash):
         checked.append(password_hash)
         return real(password, password_hash)
 
-    monkeypatch.setattr(service, "verify_password", counting)
+    monkeypatch.setattr(sessions, "verify_password", counting)
     token = _form_token(client)
     for email in ("nobody@school.example.org", staff.email):
         answer = client.post(
@@ -221,20 +225,20 @@ def test_reset_links_are_limited_per_account_and_the_answer_never_changes(client
     staff = _staff(session)
     token = _form_token(client, "/password-reset")
     answers = set()
-    for email in [staff.email] * (service.MAX_RESETS + 2) + ["nobody@school.example.org"]:
+    for email in [staff.email] * (passwords.MAX_RESETS + 2) + ["nobody@school.example.org"]:
         sent = client.post("/password-reset", data={"email": email, "csrf_token": token})
         assert sent.status_code == 200
         answers.add(re.sub(r'value="[^"]*"', "", sent.text))
     assert len(answers) == 1
     mails = session.scalars(select(DevOutbox).where(DevOutbox.to == staff.email)).all()
-    assert len(mails) == service.MAX_RESETS
+    assert len(mails) == passwords.MAX_RESETS
     # The limit is per window: an old request does not count.
     for row in session.scalars(select(PasswordReset)):
-        row.created_at = utcnow() - service.RATE_WINDOW - timedelta(minutes=1)
+        row.created_at = utcnow() - passwords.RATE_WINDOW - timedelta(minutes=1)
     session.commit()
     client.post("/password-reset", data={"email": staff.email, "csrf_token": token})
     assert len(session.scalars(select(DevOutbox).where(DevOutbox.to == staff.email)).all()) == (
-        service.MAX_RESETS + 1
+        passwords.MAX_RESETS + 1
     )
 
 
@@ -253,7 +257,7 @@ def test_the_reset_link_is_not_written_to_the_access_log(client, session, caplog
 
 
 def test_staff_emails_escape_what_they_quote():
-    html = service.mail_html("Hi <b>&\n\nbye")
+    html = mail.mail_html("Hi <b>&\n\nbye")
     assert html == "<p>Hi &lt;b&gt;&amp;</p><p>bye</p>"
 
 
@@ -273,13 +277,28 @@ def test_pages_cannot_be_framed_or_cached(client, signed_in, session):
         assert response.headers["cache-control"] == "no-store"
 
 
+def test_error_pages_name_the_viewer_after_the_request_has_ended(session):
+    """The session dependency as it runs in production (not the tests' override): a refused
+    request rolls back and closes its session before the error page is drawn, and the page
+    still says who is signed in, in their language."""
+    staff = _staff(session, name="Ana Rivera", role="office", ui_language="es")
+    token = sessions.start_session(session, staff)
+    session.commit()
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        client.cookies.set(SESSION_COOKIE, token)
+        for url, status in [("/threads/999999", 404), ("/admin/staff", 403)]:
+            page = client.get(url, headers={"accept": "text/html"})
+            assert page.status_code == status, (url, page.text[:300])
+            assert "Ana Rivera" in page.text and 'lang="es"' in page.text, url
+
+
 def test_an_unexpected_error_shows_no_internals(signed_in, session, monkeypatch):
     staff = _staff(session)
 
     def broken(viewer):
         raise RuntimeError("secret internal detail at /srv/hearth/app.py")
 
-    monkeypatch.setattr(teacher, "inbox_statement", broken)
+    monkeypatch.setattr(inbox, "inbox_statement", broken)
     response = signed_in(staff).get("/inbox")
     assert response.status_code == 500
     assert "secret internal detail" not in response.text
@@ -363,7 +382,7 @@ def test_every_teacher_preview_saves_nothing_and_sends_nothing(signed_in, sessio
         "student_id": str(student.id),
         "guardian_ids": [str(maria.id)],
         "body": "The field trip is on Friday.",
-        "template": teacher.note_templates()[0].name,
+        "template": note_templates()[0].name,
     }
     for url, headers in [
         (f"/threads/{thread.id}/preview", HTMX),

@@ -6,11 +6,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.auth import sessions
+from app.auth.dependencies import FORM_COOKIE, SESSION_COOKIE
+from app.auth.models import WebSession
 from app.channels.models import DevOutbox
 from app.core.security import hash_password
-from app.web import service
-from app.web.models import WebSession
-from app.web.pages import FORM_COOKIE, SESSION_COOKIE
 from tests import factories
 
 PASSWORD = "correct horse battery"
@@ -72,11 +72,11 @@ def test_a_stranger_cannot_lock_a_teacher_out(session):
     """Five wrong passwords slow down whoever typed them, not the account's owner."""
     staff = _staff(session)
     for _ in range(5):
-        with pytest.raises(service.SignInFailed):
-            service.sign_in(session, staff.email, "guess", "203.0.113.9")
-    with pytest.raises(service.TooManyAttempts):
-        service.sign_in(session, staff.email, PASSWORD, "203.0.113.9")
-    token, signed = service.sign_in(session, staff.email, PASSWORD, "198.51.100.4")
+        with pytest.raises(sessions.SignInFailed):
+            sessions.sign_in(session, staff.email, "guess", "203.0.113.9")
+    with pytest.raises(sessions.TooManyAttempts):
+        sessions.sign_in(session, staff.email, PASSWORD, "203.0.113.9")
+    token, signed = sessions.sign_in(session, staff.email, PASSWORD, "198.51.100.4")
     assert token and signed.id == staff.id
 
 
@@ -91,7 +91,7 @@ def test_a_known_device_keeps_working_from_a_shared_address(app, client, session
         follow_redirects=False,
     )
     assert first.status_code == 303
-    assert service.DEVICE_COOKIE in client.cookies
+    assert sessions.DEVICE_COOKIE in client.cookies
     with TestClient(app, raise_server_exceptions=False) as stranger:
         stranger_token = _form_token(stranger)
         for _ in range(5):
@@ -114,19 +114,19 @@ def test_a_known_device_keeps_working_from_a_shared_address(app, client, session
 
 def test_an_account_attacked_from_many_addresses_still_opens_on_a_known_device(session):
     staff = _staff(session)
-    device = service.device_token(staff.id)
+    device = sessions.device_token(staff.id)
     for n in range(50):
-        with pytest.raises(service.SignInFailed):
-            service.sign_in(session, staff.email, "guess", f"198.18.0.{n}")
-    with pytest.raises(service.TooManyAttempts):
-        service.sign_in(session, staff.email, PASSWORD, "192.0.2.77")
-    _, signed = service.sign_in(session, staff.email, PASSWORD, "192.0.2.77", device)
+        with pytest.raises(sessions.SignInFailed):
+            sessions.sign_in(session, staff.email, "guess", f"198.18.0.{n}")
+    with pytest.raises(sessions.TooManyAttempts):
+        sessions.sign_in(session, staff.email, PASSWORD, "192.0.2.77")
+    _, signed = sessions.sign_in(session, staff.email, PASSWORD, "192.0.2.77", device)
     assert signed.id == staff.id
     # a device cookie made for someone else's account is no key to this one
     other = _staff(session)
-    with pytest.raises(service.TooManyAttempts):
-        service.sign_in(
-            session, staff.email, PASSWORD, "192.0.2.77", service.device_token(other.id)
+    with pytest.raises(sessions.TooManyAttempts):
+        sessions.sign_in(
+            session, staff.email, PASSWORD, "192.0.2.77", sessions.device_token(other.id)
         )
 
 

@@ -1,0 +1,173 @@
+"""The broadcast form: what the office typed, kept as typed to show the form again, and the
+BroadcastDraft it describes (with a message for the office when it describes none)."""
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from app.broadcasts.schemas import Audience, BroadcastDraft
+from app.core.db import utcnow
+from app.core.errors import Invalid
+from app.notices import service as notices
+from app.schools.models import School
+from app.web.formatting import validation_message
+from app.web.pages import form_id
+
+# Template parameters the page fills in itself (the school's own name).
+AUTOMATIC_PARAMS = {"school_name"}
+
+
+def template_fields(name: str) -> dict[str, Any]:
+    """The chosen template and the fields the office fills in (not the automatic ones)."""
+    if not name:
+        return {"template": None, "fields": []}
+    template = next((t for t in notices.list_templates() if t.name == name), None)
+    if template is None:
+        return {"template": None, "fields": []}
+    return {
+        "template": template,
+        "fields": [p for p in template.params if p.name not in AUTOMATIC_PARAMS],
+    }
+
+
+def blank_state(school: School, viewer_language: str) -> dict[str, Any]:
+    return {
+        "school_id": school.id,
+        "audience": "whole_school",
+        "grades": [],
+        "sections": [],
+        "languages": [],
+        "channels": [],
+        "template": "",
+        "params": {},
+        "title": "",
+        "body": "",
+        "language": viewer_language,
+        "urgent": False,
+        "when": "now",
+        "send_date": "",
+        "send_time": "",
+    }
+
+
+def state_from_form(form: FormData, school: School) -> dict[str, Any]:
+    """What the office typed, kept as typed, to show the form again."""
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    def many(name: str) -> list[str]:
+        return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+
+    template = text("template")
+    fields = template_fields(template)["fields"]
+    return {
+        "school_id": school.id,
+        "audience": "groups" if text("audience") == "groups" else "whole_school",
+        "grades": many("grades"),
+        "sections": many("sections"),
+        "languages": many("languages"),
+        "channels": many("channels"),
+        "template": template,
+        "params": {p.name: text(f"param_{p.name}") for p in fields},
+        "title": text("title"),
+        "body": text("body"),
+        "language": text("language"),
+        "urgent": bool(text("urgent")),
+        "when": "later" if text("when") == "later" else "now",
+        "send_date": text("send_date"),
+        "send_time": text("send_time"),
+    }
+
+
+def state_from_draft(draft: BroadcastDraft, school: School) -> dict[str, Any]:
+    local = draft.scheduled_at.astimezone(ZoneInfo(school.timezone)) if draft.scheduled_at else None
+    audience = draft.audience
+    return {
+        "school_id": school.id,
+        "audience": "whole_school" if audience.whole_school else "groups",
+        "grades": list(audience.grades),
+        "sections": [str(s) for s in audience.section_ids],
+        "languages": list(audience.languages),
+        "channels": list(audience.channels),
+        "template": draft.template or "",
+        "params": {k: str(v) for k, v in draft.params.items()},
+        "title": draft.title,
+        "body": draft.body or "",
+        "language": draft.language or "",
+        "urgent": draft.urgent,
+        "when": "later" if local else "now",
+        "send_date": local.date().isoformat() if local else "",
+        "send_time": local.strftime("%H:%M") if local else "",
+    }
+
+
+def _scheduled_at(state: dict[str, Any], school: School) -> datetime | None:
+    if state["when"] != "later":
+        return None
+    if not state["send_date"] or not state["send_time"]:
+        raise Invalid("Choose the day and the time to send it, or choose Send now.")
+    try:
+        day = date.fromisoformat(state["send_date"])
+    except ValueError:
+        raise Invalid(f"'{state['send_date']}' is not a date like 2026-12-03.") from None
+    try:
+        at = time.fromisoformat(state["send_time"])
+    except ValueError:
+        raise Invalid(f"'{state['send_time']}' is not a time like 14:30.") from None
+    when = datetime.combine(day, at.replace(tzinfo=None), tzinfo=ZoneInfo(school.timezone))
+    check_not_past(when, school)
+    return when
+
+
+def check_not_past(when: datetime, school: School) -> None:
+    # A minute's grace: the time the office previewed may have just gone by.
+    if when < utcnow() - timedelta(minutes=1):
+        raise Invalid(
+            f"That time has already passed ({school.timezone}). Choose a later time, or Send now."
+        )
+
+
+def draft_from_state(state: dict[str, Any], school: School) -> BroadcastDraft:
+    """The BroadcastDraft the form describes; Invalid with a message for the office."""
+    whole = state["audience"] == "whole_school"
+    section_ids = []
+    for raw in state["sections"]:
+        section_id = form_id(raw)
+        if section_id is None:
+            raise Invalid("Choose classes from the list.")
+        section_ids.append(section_id)
+    if not whole and not state["grades"] and not section_ids:
+        raise Invalid("Choose who gets it: the whole school, or at least one grade or class.")
+    template = state["template"] or None
+    body = None if template else state["body"]
+    if not template and not body:
+        raise Invalid("Write the message, or choose a notice template.")
+    if template:
+        fields = template_fields(template)
+        if fields["template"] is None:
+            raise Invalid("Choose a notice template from the list.")
+    try:
+        return BroadcastDraft(
+            school_id=school.id,
+            audience=Audience(
+                whole_school=whole,
+                grades=[] if whole else state["grades"],
+                section_ids=[] if whole else section_ids,
+                languages=state["languages"],
+                channels=state["channels"],
+            ),
+            title=state["title"],
+            body=body,
+            template=template,
+            params={k: v for k, v in state["params"].items() if v} if template else {},
+            language=state["language"] or None,
+            urgent=state["urgent"],
+            scheduled_at=_scheduled_at(state, school),
+        )
+    except ValidationError as exc:
+        raise Invalid(validation_message(exc)) from None

@@ -1,0 +1,206 @@
+"""What the compose and reply forms share: the posted note, what is wrong with it, and the live
+preview of what each family will read (and what that says back in the teacher's language)."""
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.auth.dependencies import Viewer
+from app.messaging import service as messaging
+from app.messaging.schemas import MAX_BODY, MessageCreate
+from app.people.models import Guardian, Staff, Student
+from app.translation import service as translation
+from app.translation.languages import mt_code
+from app.translation.protect import Protection
+from app.web.formatting import full_name, language_name, viewer_language
+from app.web.pages import form_id, render, translate
+
+
+def note_problems(request: Request, body: str) -> list[str]:
+    if not body.strip():
+        return [translate(request, "Write the note first.")]
+    if len(body) > MAX_BODY:
+        return [
+            translate(
+                request,
+                "The note is longer than %(max)s characters. Shorten it, or send it as two notes.",
+                max=MAX_BODY,
+            )
+        ]
+    return []
+
+
+@dataclass
+class NoteForm:
+    """What the compose and reply forms post (read once, for every route that takes them)."""
+
+    student_id: int | None = None
+    guardian_ids: list[int] = field(default_factory=list)
+    subject: str = ""
+    body: str = ""
+    language: str = ""
+    template: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+
+async def note_form(request: Request) -> NoteForm:
+    form = await request.form()
+
+    def text(name: str, limit: int) -> str:
+        value = form.get(name)
+        # Browsers send a textarea's line breaks as CRLF; its maxlength counts them as one.
+        return value.replace("\r\n", "\n")[:limit] if isinstance(value, str) else ""
+
+    return NoteForm(
+        student_id=form_id(text("student_id", 12)),
+        guardian_ids=sorted(
+            {
+                i
+                for raw in form.getlist("guardian_ids")[:50]
+                if isinstance(raw, str) and (i := form_id(raw)) is not None
+            }
+        ),
+        subject=" ".join(text("subject", 400).split()),
+        # One past the limit is enough to say it is too long, whatever was sent.
+        body=text("body", MAX_BODY + 1),
+        language=text("language", 35),
+        template=text("template", 40),
+        params={
+            key.removeprefix("param_"): value[:400]
+            for key, value in form.items()
+            if key.startswith("param_") and isinstance(value, str)
+        },
+    )
+
+
+NoteFormDep = Annotated[NoteForm, Depends(note_form)]
+
+
+def note_language(raw: str, viewer: Viewer) -> str:
+    """The language the note is written in: the teacher's own (as the API assumes), or the
+    language a template was rendered in."""
+    try:
+        return MessageCreate(body="x", language=raw or None).language or viewer.staff.ui_language
+    except ValidationError:
+        return viewer.staff.ui_language
+
+
+# The preview -------------------------------------------------------------------------------
+
+
+@dataclass
+class PreviewLanguage:
+    code: str
+    name: str
+    readers: list[str]
+    status: str  # same | translated | unavailable
+    text: str | None = None
+    back: str | None = None
+    reason: str | None = None
+
+
+def _protection(
+    session: Session,
+    school_id: int,
+    student: Student | None,
+    guardians: list[Guardian],
+    staff: Staff,
+) -> Protection:
+    """What translation keeps as written, as for a sent note."""
+    people: list[Guardian | Student] = [*guardians, *([student] if student else [])]
+    return messaging.people_protection(session, school_id, people, [staff])
+
+
+def preview_translations(
+    session: Session,
+    *,
+    body: str,
+    source: str,
+    back_to: str,
+    guardians: list[Guardian],
+    protection: Protection,
+) -> list[PreviewLanguage]:
+    """The note in each guardian language, and each translation translated back into the
+    teacher's language, by the translation service that will translate the note. Nothing is
+    kept: the cache rows the service adds are rolled back with a savepoint."""
+    readers: dict[str, list[str]] = {}
+    for g in guardians:
+        readers.setdefault(mt_code(g.language), []).append(full_name(g))
+    out: list[PreviewLanguage] = []
+    savepoint = session.begin_nested()
+    try:
+        for code in sorted(readers):
+            item = PreviewLanguage(code, "", readers[code], "same")
+            result = translation.translate(session, [body], source, code, protection=protection)[0]
+            if result.status == "same_language":
+                item.text = body
+            elif result.status == "translated" and result.text:
+                item.status, item.text = "translated", result.text
+                back = translation.translate(
+                    session, [result.text], code, back_to, protection=protection
+                )[0]
+                item.back = back.text if back.status != "unavailable" else None
+            else:
+                item.status, item.reason = "unavailable", result.reason
+            out.append(item)
+    finally:
+        savepoint.rollback()
+    return out
+
+
+def preview_context(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    school_id: int,
+    student: Student | None,
+    guardians: list[Guardian],
+    body: str,
+    language: str,
+) -> dict[str, Any]:
+    ui = viewer_language(viewer)
+    context: dict[str, Any] = {"preview": [], "preview_errors": [], "preview_empty": False}
+    if not body.strip():
+        context["preview_empty"] = True
+        return context
+    errors = note_problems(request, body)
+    if not guardians:
+        errors.append(translate(request, "Choose at least one guardian to see the preview."))
+    if errors:
+        context["preview_errors"] = errors
+        return context
+    items = preview_translations(
+        session,
+        body=body,
+        source=note_language(language, viewer),
+        back_to=ui,
+        guardians=guardians,
+        protection=_protection(session, school_id, student, guardians, viewer.staff),
+    )
+    for item in items:
+        item.name = language_name(item.code, ui)
+    context["preview"] = items
+    context["back_name"] = language_name(ui, ui)
+    return context
+
+
+def preview_response(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    school_id: int,
+    student: Student | None,
+    guardians: list[Guardian],
+    body: str,
+    language: str,
+) -> Response:
+    """The preview alone, as htmx swaps it in below the form."""
+    context = preview_context(
+        request, session, viewer, school_id, student, guardians, body, language
+    )
+    status = 422 if context["preview_errors"] else 200
+    return render(request, "teacher/_preview.html", context, status_code=status)

@@ -1,0 +1,219 @@
+"""One thread: every message with its translations and deliveries, the family it is with, and
+the reply form with its live preview."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.dependencies import Viewer
+from app.core.db import SessionDep, all_or_nothing
+from app.core.errors import HearthError, NotFound
+from app.messaging import service as messaging
+from app.messaging.models import Thread, ThreadGuardian
+from app.messaging.schemas import MessageCreate
+from app.people.models import Guardian, Staff, Student
+from app.schools.models import School
+from app.translation.languages import mt_code
+from app.web.formatting import (
+    CHANNEL_LABELS,
+    full_name,
+    language_name,
+    status,
+    viewer_language,
+    when,
+)
+from app.web.pages import form_id, render, translate
+from app.web.teacher.notes import NoteFormDep, note_problems, preview_response
+
+router = APIRouter(include_in_schema=False)
+
+# A broadcast thread may reach thousands of families: name a few, count the rest.
+NAMED_GUARDIANS = 6
+DELIVERY_ROWS = 100
+PREVIEW_GUARDIANS = 500
+
+
+def _thread_or_404(session: Session, viewer: Viewer, raw_id: str, with_messages: bool) -> Thread:
+    thread_id = form_id(raw_id)
+    if thread_id is None:
+        raise NotFound("No such thread.")
+    return messaging.get_thread(session, viewer.subject, thread_id, with_messages=with_messages)
+
+
+# What the page reads besides the thread itself, read here until messaging offers a thread's
+# details (and its preview readers) as one read.
+
+
+@dataclass
+class ThreadPeople:
+    zone: str
+    student: Student | None
+    guardians: dict[int, Guardian]
+    staff_names: dict[int, str]
+
+
+def read_thread_people(session: Session, thread: Thread) -> ThreadPeople:
+    """The school's timezone, the student, every guardian the thread shows (members, authors,
+    recipients of the deliveries listed) and the staff who wrote in it."""
+    school = session.get(School, thread.school_id)
+    student = session.get(Student, thread.student_id) if thread.student_id else None
+    guardian_ids = set(thread.guardian_ids)
+    for m in thread.messages:
+        guardian_ids.update(d.guardian_id for d in m.deliveries[:DELIVERY_ROWS])
+        if m.author_guardian_id:
+            guardian_ids.add(m.author_guardian_id)
+    guardians = {
+        g.id: g for g in session.scalars(select(Guardian).where(Guardian.id.in_(guardian_ids)))
+    }
+    staff_ids = {m.author_staff_id for m in thread.messages if m.author_staff_id}
+    staff = dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).all())
+    return ThreadPeople(school.timezone if school else "UTC", student, guardians, staff)
+
+
+def read_preview_readers(session: Session, thread: Thread) -> tuple[Student | None, list[Guardian]]:
+    """The thread's student and its active guardians: who a reply's preview is for."""
+    guardians = list(
+        session.scalars(
+            select(Guardian)
+            .join(ThreadGuardian, ThreadGuardian.guardian_id == Guardian.id)
+            .where(ThreadGuardian.thread_id == thread.id, Guardian.active.is_(True))
+            .order_by(Guardian.id)
+            .limit(PREVIEW_GUARDIANS)
+        )
+    )
+    student = session.get(Student, thread.student_id) if thread.student_id else None
+    return student, guardians
+
+
+# The page ----------------------------------------------------------------------------------
+
+
+def _translation_view(row: Any, ui: str) -> dict[str, Any]:
+    return {
+        "language": row.language,
+        "name": language_name(row.language, ui),
+        "status": row.status,
+        "text": row.text,
+        "reason": row.reason,
+    }
+
+
+def _message_view(
+    request: Request, m: Any, people: ThreadPeople, ui: str, reader: str
+) -> dict[str, Any]:
+    guardians, zone = people.guardians, people.zone
+    if m.direction == "inbound":
+        guardian = guardians.get(m.author_guardian_id) if m.author_guardian_id else None
+        author = full_name(guardian) if guardian else translate(request, "Unknown number")
+    else:
+        author = people.staff_names.get(m.author_staff_id) or translate(request, "The school")
+    translations = [_translation_view(t, ui) for t in m.translations]
+    mine = next((t for t in translations if t["language"] == reader), None)
+    counts: dict[str, dict[str, Any]] = {}
+    for d in m.deliveries:
+        shown = status(request, d.status, d.error_code)
+        counts.setdefault(shown["label"], {**shown, "n": 0})["n"] += 1
+    deliveries = [
+        {
+            "guardian": full_name(guardians[d.guardian_id])
+            if d.guardian_id in guardians
+            else f"#{d.guardian_id}",
+            "channel": translate(request, CHANNEL_LABELS.get(d.channel, d.channel)),
+            "address": d.address,
+            "language": language_name(d.language, ui),
+            "error": d.error_text if d.status not in ("sent", "delivered") else None,
+            "at": when(d.delivered_at or d.sent_at or d.updated_at, zone, ui),
+            **status(request, d.status, d.error_code),
+        }
+        for d in m.deliveries[:DELIVERY_ROWS]
+    ]
+    return {
+        "id": m.id,
+        "direction": m.direction,
+        "kind": m.kind,
+        "author": author,
+        "body": m.body,
+        "language": mt_code(m.language),
+        "language_name": language_name(m.language, ui),
+        "when": when(m.created_at, zone, ui),
+        "when_iso": m.created_at.isoformat(),
+        "translations": translations,
+        "mine": mine,
+        "others": [t for t in translations if t is not mine],
+        "deliveries": deliveries,
+        "delivery_total": len(m.deliveries),
+        "delivery_counts": list(counts.values()),
+    }
+
+
+def _thread_view(
+    request: Request, session: Session, viewer: Viewer, thread: Thread
+) -> dict[str, Any]:
+    ui = viewer_language(viewer)
+    reader = mt_code(ui)
+    people = read_thread_people(session, thread)
+    guardians, student = people.guardians, people.student
+    family = [
+        {
+            "name": full_name(g),
+            "language": language_name(g.language, ui),
+            "channels": [translate(request, CHANNEL_LABELS.get(c, c)) for c in g.channels],
+            "active": g.active,
+        }
+        for g in sorted(
+            (guardians[i] for i in thread.guardian_ids[:NAMED_GUARDIANS] if i in guardians),
+            key=lambda g: (g.family_name, g.given_name),
+        )
+    ]
+    return {
+        "thread": thread,
+        "title": thread.subject or (full_name(student) if student else ""),
+        "student": full_name(student) if student else None,
+        "family": family,
+        "family_count": len(thread.guardian_ids),
+        "messages": [_message_view(request, m, people, ui, reader) for m in thread.messages],
+    }
+
+
+@router.get("/threads/{thread_id}")
+def thread_page(request: Request, session: SessionDep, viewer: Viewer, thread_id: str) -> Response:
+    thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
+    return render(request, "teacher/thread.html", _thread_view(request, session, viewer, thread))
+
+
+@router.post("/threads/{thread_id}/reply")
+def reply(
+    request: Request, session: SessionDep, viewer: Viewer, thread_id: str, form: NoteFormDep
+) -> Response:
+    thread = _thread_or_404(session, viewer, thread_id, with_messages=False)
+    errors = note_problems(request, form.body)
+    if not errors:
+        try:
+            with all_or_nothing(session):  # a refused reply leaves no trace
+                message = messaging.post_message(
+                    session, viewer.subject, thread.id, MessageCreate(body=form.body)
+                )
+            return RedirectResponse(f"/threads/{thread.id}#m{message.id}", status_code=303)
+        except HearthError as exc:
+            errors = [translate(request, exc.message)]
+    thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
+    context = _thread_view(request, session, viewer, thread) | {
+        "errors": errors,
+        "body": form.body,
+    }
+    return render(request, "teacher/thread.html", context, status_code=422)
+
+
+@router.post("/threads/{thread_id}/preview")
+def reply_preview(
+    request: Request, session: SessionDep, viewer: Viewer, thread_id: str, form: NoteFormDep
+) -> Response:
+    thread = _thread_or_404(session, viewer, thread_id, with_messages=False)
+    student, guardians = read_preview_readers(session, thread)
+    return preview_response(
+        request, session, viewer, thread.school_id, student, guardians, form.body, ""
+    )

@@ -7,10 +7,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.auth.service import AuthSubject
+from app.core.config import get_settings
 from app.core.errors import Invalid, NotFound
 from app.people.models import Staff, StaffSchool, Student
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.schools.schemas import SchoolCreate, SchoolUpdate, SectionCreate, SectionUpdate
+from app.schools.senders import normalize_sms_sender
 
 
 def readable_schools(subject: AuthSubject) -> Select[tuple[School]]:
@@ -72,6 +74,27 @@ def delete_school(session: Session, subject: AuthSubject, school_id: int) -> Non
     audit.record(session, subject.actor, "school.delete", "school", school.id, school_id=school.id)
     session.delete(school)
     session.commit()
+
+
+def set_sms_sender(session: Session, school: School, sender: str, *, actor: str) -> str:
+    """Sets the number (or Messaging Service) the school's texts are sent from, by the one
+    sender rule; returns it as stored."""
+    try:
+        value = normalize_sms_sender(sender, get_settings().default_region)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    previous = school.sms_sender
+    school.sms_sender = value
+    audit.record(
+        session,
+        actor,
+        "school.set_sender",
+        "school",
+        school.id,
+        school_id=school.id,
+        details={"from": previous, "to": value},
+    )
+    return value
 
 
 # Sections -----------------------------------------------------------------------------------

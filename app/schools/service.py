@@ -35,7 +35,6 @@ def create_school(session: Session, subject: AuthSubject, data: SchoolCreate) ->
     session.add(school)
     session.flush()
     audit.record(session, subject.actor, "school.create", "school", school.id, school_id=school.id)
-    session.commit()
     return school
 
 
@@ -60,7 +59,6 @@ def update_school(
         school_id=school.id,
         details={"fields": sorted(changes)},
     )
-    session.commit()
     return school
 
 
@@ -73,7 +71,7 @@ def delete_school(session: Session, subject: AuthSubject, school_id: int) -> Non
         raise Invalid("This school still has sections; delete them first.")
     audit.record(session, subject.actor, "school.delete", "school", school.id, school_id=school.id)
     session.delete(school)
-    session.commit()
+    session.flush()  # a refused delete fails here, not at the request's commit
 
 
 def set_sms_sender(session: Session, school: School, sender: str, *, actor: str) -> str:
@@ -169,7 +167,6 @@ def create_section(session: Session, subject: AuthSubject, data: SectionCreate) 
     audit.record(
         session, subject.actor, "section.create", "section", section.id, school_id=section.school_id
     )
-    session.commit()
     return get_section(session, subject, section.id)
 
 
@@ -192,7 +189,6 @@ def update_section(
         school_id=section.school_id,
         details={"fields": sorted(changes)},
     )
-    session.commit()
     return section
 
 
@@ -203,7 +199,7 @@ def delete_section(session: Session, subject: AuthSubject, section_id: int) -> N
         session, subject.actor, "section.delete", "section", section.id, school_id=section.school_id
     )
     session.delete(section)
-    session.commit()
+    session.flush()  # a refused delete fails here, not at the request's commit
 
 
 def enroll(session: Session, subject: AuthSubject, section_id: int, student_id: int) -> Section:
@@ -223,7 +219,6 @@ def enroll(session: Session, subject: AuthSubject, section_id: int, student_id: 
             school_id=section.school_id,
             details={"student_id": student_id},
         )
-        session.commit()
     return section
 
 
@@ -243,7 +238,6 @@ def unenroll(session: Session, subject: AuthSubject, section_id: int, student_id
         school_id=section.school_id,
         details={"student_id": student_id},
     )
-    session.commit()
     return section
 
 
@@ -264,7 +258,6 @@ def assign_teacher(
             school_id=section.school_id,
             details={"staff_id": staff_id},
         )
-        session.commit()
     return section
 
 
@@ -286,5 +279,4 @@ def unassign_teacher(
         school_id=section.school_id,
         details={"staff_id": staff_id},
     )
-    session.commit()
     return section

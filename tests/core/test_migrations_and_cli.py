@@ -77,6 +77,17 @@ def test_admin_commands(empty_database, tmp_path):
         "too-short",
     )
     assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    long = hearth(
+        empty_database,
+        tmp_path,
+        "users",
+        "create-admin",
+        "--email",
+        "it2@district.org",
+        "--password",
+        "x" * 257,
+    )
+    assert long.returncode == 1 and "256 characters at most" in long.stderr
 
     created = hearth(
         empty_database,

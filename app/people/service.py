@@ -104,7 +104,10 @@ def _check_schools(session: Session, subject: AuthSubject, school_ids: list[int]
     return wanted
 
 
-def create_staff(session: Session, subject: AuthSubject, data: StaffCreate) -> Staff:
+def create_staff(
+    session: Session, subject: AuthSubject, data: StaffCreate, *, actor: str | None = None
+) -> Staff:
+    """`actor` names who did it in the audit log when the subject is no one's (the CLI)."""
     subject.require_staff_write(data.role, data.school_ids)
     if data.role != "admin" and not data.school_ids:
         raise Invalid("A teacher or office staff member must belong to at least one school.")
@@ -122,7 +125,7 @@ def create_staff(session: Session, subject: AuthSubject, data: StaffCreate) -> S
     )
     session.add(staff)
     session.flush()
-    audit.record(session, subject.actor, "staff.create", "staff", staff.id)
+    audit.record(session, actor or subject.actor, "staff.create", "staff", staff.id)
     session.commit()
     return staff
 

@@ -4,6 +4,12 @@ from typing import Annotated
 
 import typer
 
+from app.core.cli import fail, session_scope
+from app.records.schemas import GuardianExport
+
+# Each command imports records.service when it runs: the service imports the job queue, which
+# builds the queues (and their files) as it loads, and every `hearth` command loads this module.
+
 records_cli = typer.Typer(
     help="Records requests: retention of message texts, a family's export and deletion.",
     no_args_is_help=True,
@@ -22,7 +28,6 @@ def purge(
 ) -> None:
     """Erase message texts older than the retention period, keeping who, when, status and
     language. Safe to run while Hearth sends; running it twice erases nothing more."""
-    from app.cli import session_scope
     from app.records import service
 
     with session_scope() as session:
@@ -49,15 +54,14 @@ def purge(
 @records_cli.command("export-guardian")
 def export_guardian(guardian_id: Annotated[int, typer.Argument(help="The guardian's id.")]) -> None:
     """Print everything Hearth holds about one family as JSON (for a records request)."""
-    from app.cli import session_scope
     from app.records import service
-    from app.records.schemas import GuardianExport
 
     with session_scope() as session:
         export = service.export_guardian(
             session, service.system_subject(), guardian_id, actor="cli"
         )
-        typer.echo(GuardianExport.model_validate(export).model_dump_json(indent=2))
+        document = GuardianExport.model_validate(export).model_dump_json(indent=2)
+    typer.echo(document)  # once the export's audit event is saved
 
 
 @records_cli.command("delete-guardian")
@@ -69,7 +73,6 @@ def delete_guardian(
 ) -> None:
     """Erase one family for good: name, phone, email, links, the messages only they received
     or wrote; cancel what has not been sent. A STOP from their number is kept."""
-    from app.cli import fail, session_scope
     from app.records import service
 
     if not yes:

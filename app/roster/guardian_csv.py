@@ -8,10 +8,8 @@ leave what Hearth has; a language or channels a person confirmed in Hearth are n
 The import adds and updates; it never deactivates anyone or removes a link.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import islice
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -21,8 +19,8 @@ from app.core.contact import normalize_email, normalize_phone
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.people.models import Guardian, Student, StudentGuardian
+from app.roster.bulk import GUARDIAN_FIELDS, bulk_insert, bulk_update, chunks, default_channels
 from app.roster.language import resolve_language
-from app.roster.oneroster import GUARDIAN_FIELDS, bulk_insert, bulk_update
 from app.roster.parse import read_guardian_csv
 from app.roster.report import Report
 from app.schools.models import School
@@ -43,7 +41,6 @@ RELATIONSHIPS: dict[str, str | None] = {
     "other": "other",
     "relative": "other",
 }
-T = TypeVar("T")
 FIELDS = ("given_name", "family_name", "phone", "email", "language", "channels", "active")
 
 
@@ -55,12 +52,6 @@ class Person:
     language_confirmed: bool = False
     channels_confirmed: bool = False
     students: set[int] = field(default_factory=set)
-
-
-def _chunks(values: Iterable[T], size: int = 500) -> Iterable[list[T]]:
-    it = iter(values)
-    while chunk := list(islice(it, size)):
-        yield chunk
 
 
 def import_guardian_csv(
@@ -200,7 +191,9 @@ def import_guardian_csv(
             if row["language"] and not person.language_confirmed:
                 values["language"] = row["language"]
         if not person.channels_confirmed:
-            person.values["channels"] = _channels(person.values["phone"], person.values["email"])
+            person.values["channels"] = default_channels(
+                person.values["phone"], person.values["email"]
+            )
         if not person.values["phone"] and not person.values["email"]:
             report.warn(filename, line, "no phone or email: the guardian cannot be reached")
         person.students.add(student_id)
@@ -225,12 +218,6 @@ def import_guardian_csv(
     return report
 
 
-def _channels(phone: str | None, email: str | None) -> list[str]:
-    if phone:
-        return ["sms"]
-    return ["email"] if email else []
-
-
 def _load(
     session: Session, school_id: int, phones: set[str], emails: set[str]
 ) -> tuple[dict[int, Person], dict[tuple[int, int], str]]:
@@ -243,9 +230,9 @@ def _load(
         .where(Student.school_id == school_id)
     )
     found = list(session.execute(select(*columns).where(Guardian.id.in_(school_guardians))))
-    for chunk in _chunks(sorted(phones)):
+    for chunk in chunks(sorted(phones)):
         found += session.execute(select(*columns).where(Guardian.phone.in_(chunk))).all()
-    for chunk in _chunks(sorted(emails)):
+    for chunk in chunks(sorted(emails)):
         found += session.execute(
             select(*columns).where(func.lower(Guardian.email).in_(chunk))
         ).all()
@@ -262,7 +249,7 @@ def _load(
             channels_confirmed=r.channels_confirmed,
         )
     links: dict[tuple[int, int], str] = {}
-    for chunk in _chunks(list(people)):
+    for chunk in chunks(list(people)):
         for student_id, guardian_id, relationship in session.execute(
             select(
                 StudentGuardian.student_id,

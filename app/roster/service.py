@@ -1,8 +1,9 @@
 """Roster imports as jobs: check an upload and queue it, run it, read how it went.
 
 An import is one transaction: it commits whole or not at all, and a dry run always rolls
-back. Either way the import's row gets its report (or its error) and an audit event, in a
-transaction of their own after the import's."""
+back. Its row is marked `running` in a commit of its own before it starts; whatever happens
+to the import, the row then gets its report (or its error) and an audit event in the
+caller's transaction (the job's, or the command's), which commits them."""
 
 import logging
 from datetime import timedelta
@@ -129,7 +130,6 @@ def _queue(session: Session, job: RosterImport) -> RosterImport:
     session.add(job)
     session.flush()
     enqueue_job(session, "roster.import", job.id)
-    session.commit()
     return job
 
 
@@ -176,7 +176,7 @@ def import_oneroster_path(
         actor=actor,
     )
     session.add(job)
-    session.commit()
+    session.flush()  # committed with the running mark
     return _execute(session, job, files)
 
 
@@ -202,7 +202,7 @@ def import_guardians_path(
         actor=actor,
     )
     session.add(job)
-    session.commit()
+    session.flush()  # committed with the running mark
     return _execute(session, job, data)
 
 
@@ -224,7 +224,9 @@ def _execute(session: Session, job: RosterImport, source: RosterFiles | bytes) -
     mode, force, dry_run, school_id = job.mode, job.force, job.dry_run, job.school_id
     _check_not_busy(session, job_id)
     job.status, job.started_at = "running", utcnow()
-    session.commit()
+    # Every process sees the running mark before the import starts (ImportBusy), and a failed
+    # import rolls back to here, keeping its row.
+    session.commit()  # commits on purpose: the running mark, before the import
     settings = get_settings()
     started = perf_counter()
     try:
@@ -307,5 +309,4 @@ def _finish(
         school_id=job.school_id,
         details=details,
     )
-    session.commit()
     return job

@@ -1,21 +1,16 @@
-import re
 from datetime import datetime, time
 
 from pydantic import Field, field_validator
 
+from app.core.config import get_settings
 from app.core.schema import Id, Input, LanguageTag, Name, Output, Timezone
-
-_SENDER_RE = re.compile(r"^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$")
+from app.schools.senders import normalize_sms_sender
 
 
 def _sender(value: str | None) -> str | None:
-    if value in (None, ""):
+    if not value:
         return None
-    if not _SENDER_RE.match(value):
-        raise ValueError(
-            "must be a phone number in E.164 form (+15551234567) or a Messaging Service SID (MG…)"
-        )
-    return value
+    return normalize_sms_sender(value, get_settings().default_region)
 
 
 class SchoolCreate(Input):

@@ -7,10 +7,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.auth.service import AuthSubject
+from app.core.config import get_settings
 from app.core.errors import Invalid, NotFound
 from app.people.models import Staff, StaffSchool, Student
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.schools.schemas import SchoolCreate, SchoolUpdate, SectionCreate, SectionUpdate
+from app.schools.senders import normalize_sms_sender
 
 
 def readable_schools(subject: AuthSubject) -> Select[tuple[School]]:
@@ -33,7 +35,6 @@ def create_school(session: Session, subject: AuthSubject, data: SchoolCreate) ->
     session.add(school)
     session.flush()
     audit.record(session, subject.actor, "school.create", "school", school.id, school_id=school.id)
-    session.commit()
     return school
 
 
@@ -58,7 +59,6 @@ def update_school(
         school_id=school.id,
         details={"fields": sorted(changes)},
     )
-    session.commit()
     return school
 
 
@@ -71,7 +71,28 @@ def delete_school(session: Session, subject: AuthSubject, school_id: int) -> Non
         raise Invalid("This school still has sections; delete them first.")
     audit.record(session, subject.actor, "school.delete", "school", school.id, school_id=school.id)
     session.delete(school)
-    session.commit()
+    session.flush()  # a refused delete fails here, not at the request's commit
+
+
+def set_sms_sender(session: Session, school: School, sender: str, *, actor: str) -> str:
+    """Sets the number (or Messaging Service) the school's texts are sent from, by the one
+    sender rule; returns it as stored."""
+    try:
+        value = normalize_sms_sender(sender, get_settings().default_region)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    previous = school.sms_sender
+    school.sms_sender = value
+    audit.record(
+        session,
+        actor,
+        "school.set_sender",
+        "school",
+        school.id,
+        school_id=school.id,
+        details={"from": previous, "to": value},
+    )
+    return value
 
 
 # Sections -----------------------------------------------------------------------------------
@@ -146,7 +167,6 @@ def create_section(session: Session, subject: AuthSubject, data: SectionCreate) 
     audit.record(
         session, subject.actor, "section.create", "section", section.id, school_id=section.school_id
     )
-    session.commit()
     return get_section(session, subject, section.id)
 
 
@@ -169,7 +189,6 @@ def update_section(
         school_id=section.school_id,
         details={"fields": sorted(changes)},
     )
-    session.commit()
     return section
 
 
@@ -180,7 +199,7 @@ def delete_section(session: Session, subject: AuthSubject, section_id: int) -> N
         session, subject.actor, "section.delete", "section", section.id, school_id=section.school_id
     )
     session.delete(section)
-    session.commit()
+    session.flush()  # a refused delete fails here, not at the request's commit
 
 
 def enroll(session: Session, subject: AuthSubject, section_id: int, student_id: int) -> Section:
@@ -200,7 +219,6 @@ def enroll(session: Session, subject: AuthSubject, section_id: int, student_id: 
             school_id=section.school_id,
             details={"student_id": student_id},
         )
-        session.commit()
     return section
 
 
@@ -220,7 +238,6 @@ def unenroll(session: Session, subject: AuthSubject, section_id: int, student_id
         school_id=section.school_id,
         details={"student_id": student_id},
     )
-    session.commit()
     return section
 
 
@@ -241,7 +258,6 @@ def assign_teacher(
             school_id=section.school_id,
             details={"staff_id": staff_id},
         )
-        session.commit()
     return section
 
 
@@ -263,5 +279,4 @@ def unassign_teacher(
         school_id=section.school_id,
         details={"staff_id": staff_id},
     )
-    session.commit()
     return section

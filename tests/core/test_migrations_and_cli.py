@@ -63,6 +63,31 @@ def test_admin_commands(empty_database, tmp_path):
     assert "password:" in admin.stdout
     again = hearth(empty_database, tmp_path, "users", "create-admin", "--email", "it@district.org")
     assert again.returncode == 1 and "already exists" in again.stderr
+    # Sign-in matches emails in any case: one account per address, whatever its case.
+    upper = hearth(empty_database, tmp_path, "users", "create-admin", "--email", "IT@District.org")
+    assert upper.returncode == 1 and "already exists" in upper.stderr
+    short = hearth(
+        empty_database,
+        tmp_path,
+        "users",
+        "create-admin",
+        "--email",
+        "it2@district.org",
+        "--password",
+        "too-short",
+    )
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    long = hearth(
+        empty_database,
+        tmp_path,
+        "users",
+        "create-admin",
+        "--email",
+        "it2@district.org",
+        "--password",
+        "x" * 257,
+    )
+    assert long.returncode == 1 and "256 characters at most" in long.stderr
 
     created = hearth(
         empty_database,

@@ -2,11 +2,17 @@
 
 import io
 import zipfile
+from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
+from app.core.db import utcnow
+from app.core.queue import run_job
 from app.roster.models import RosterImport
+from app.roster.service import ImportBusy
+from app.roster.tasks import run_roster_import
 from tests.conftest import count_rows
 from tests.factories import SchoolFactory, StaffFactory, StudentFactory
 from tests.roster.conftest import sample, write_csv, zip_folder
@@ -206,3 +212,48 @@ def zip_folder_bytes() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("guardians.csv", "student_id,given_name,family_name\n")
     return buffer.getvalue()
+
+
+def test_an_upload_waits_while_another_import_runs_and_fails_when_it_gives_up(session):
+    school = SchoolFactory()
+    StudentFactory(school=school, external_id="S-1")
+    running = RosterImport(
+        kind="oneroster", status="running", started_at=utcnow(), actor="cli", filename="a.zip"
+    )
+
+    def queued() -> RosterImport:
+        job = RosterImport(
+            kind="guardians_csv",
+            status="queued",
+            school_id=school.id,
+            actor="test",
+            filename="g.csv",
+            upload=b"student_id,given_name,family_name,phone\nS-1,Rosa,Ortiz,5125550180\n",
+        )
+        session.add(job)
+        session.commit()
+        return job
+
+    session.add(running)
+    waiting = queued()
+
+    # A try while the other import runs fails as a whole (the queue retries it later)...
+    with pytest.raises(ImportBusy):
+        run_job("roster.import", waiting.id)
+    session.refresh(waiting)
+    assert waiting.status == "queued" and waiting.started_at is None
+    # ...and the last try records why on the import itself.
+    run_roster_import(session, waiting.id, task=SimpleNamespace(retries=0))
+    session.commit()
+    session.refresh(waiting)
+    assert waiting.status == "failed" and waiting.upload is None
+    assert waiting.error.endswith("is still running; try again when it is done. (gave up waiting)")
+    assert count_rows(session, "guardians") == 0
+
+    # Once the other import is done, a queued one runs.
+    running.status = "succeeded"
+    later = queued()
+    run_job("roster.import", later.id)
+    session.refresh(later)
+    assert later.status == "succeeded", later.error
+    assert count_rows(session, "guardians") == 1

@@ -1,0 +1,107 @@
+"""`hearth models`: the offline translation models (Argos Translate) this server has."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.core.cli import fail, session_scope
+from app.core.config import get_settings
+from app.core.errors import HearthError
+from app.translation import packages
+from app.translation.languages import display_names
+
+models_cli = typer.Typer(help="Offline translation models (Argos Translate).", no_args_is_help=True)
+
+
+@models_cli.command("list")
+def models_list() -> None:
+    """Installed language pairs, languages reachable directly or through English, and the
+    families' languages that have no route."""
+    pairs = packages.installed()
+    typer.echo(f"Models in {get_settings().argos_dir}:")
+    if not pairs:
+        typer.echo("  none installed (hearth models install LANG, or install-file PATH)")
+    for pair in pairs:
+        typer.echo(f"  {pair.source} → {pair.target}   version {pair.version}")
+    # people.service reaches the job queues: imported when the command runs, so that other
+    # commands (and a refused configuration) start without building them.
+    from app.people import service as people
+
+    with session_scope() as session:
+        counts = packages.by_model_language(people.language_counts(session))
+    codes = sorted(set(counts) | packages.installed_languages())
+    typer.echo("Languages (from English / back to English), with guardians who read them:")
+    unreachable: list[str] = []
+    one_way: list[str] = []
+
+    for code in codes:
+        cov = packages.coverage_for(code)
+        name = display_names(code)[0]
+        typer.echo(
+            f"  {code:<4} {name:<24} {cov.to_family:<7}/ {cov.from_family:<7}"
+            f" {counts.get(code, 0):>6} guardians"
+        )
+        if counts.get(code) and cov.to_family == "none":
+            unreachable.append(f"{code} ({counts[code]})")
+        elif counts.get(code) and cov.from_family == "none":
+            one_way.append(f"{code} ({counts[code]})")
+    if unreachable:
+        typer.echo(
+            "No route for: "
+            + ", ".join(unreachable)
+            + " — messages to them are marked unavailable, never sent untranslated."
+        )
+    if one_way:
+        typer.echo("Replies cannot be translated back from: " + ", ".join(one_way))
+
+
+@models_cli.command("install")
+def models_install(
+    languages: Annotated[list[str], typer.Argument(help="Language codes, e.g. es vi so.")],
+) -> None:
+    """Install models both ways with English from the Argos package index (needs internet)."""
+    try:
+        done = packages.install_languages(languages)
+    except HearthError as exc:
+        fail(exc.message)
+    for pair in done:
+        typer.echo(f"installed {pair.source} → {pair.target} (version {pair.version})")
+    if not done:
+        typer.echo("already installed")
+
+
+@models_cli.command("install-file")
+def models_install_file(
+    paths: Annotated[list[Path], typer.Argument(help=".argosmodel files.")],
+) -> None:
+    """Install model packages from files (for air-gapped servers)."""
+    for path in paths:
+        try:
+            new = packages.install_file(path)
+        except HearthError as exc:
+            fail(exc.message)
+        names = ", ".join(f"{p.source} → {p.target}" for p in new) or "reinstalled"
+        typer.echo(f"{path.name}: {names}")
+
+
+@models_cli.command("import")
+def models_import(
+    checkpoint: Annotated[Path, typer.Argument(help="Folder of a Marian / OPUS-MT checkpoint.")],
+    out: Annotated[Path | None, typer.Option(help="The .argosmodel file to write.")] = None,
+    source: Annotated[str | None, typer.Option("--from", help="Source language code.")] = None,
+    target: Annotated[str | None, typer.Option("--to", help="Target language code.")] = None,
+) -> None:
+    """Convert a Marian (OPUS-MT) checkpoint into an Argos package. Needs hearth[convert]."""
+    # The converter (transformers, torch) is an optional extra: imported only here.
+    from app.translation import importer
+
+    try:
+        package = importer.import_checkpoint(checkpoint, out, source, target)
+    except HearthError as exc:
+        fail(exc.message)
+    licence = package.licence or "not stated: check the model card before use"
+    typer.echo(f"wrote {package.path}: {package.source} → {package.target} (licence {licence})")
+    if package.test_model:
+        typer.echo("  this is a test model: not for families")
+    typer.echo(f"  install it with: hearth models install-file {package.path}")

@@ -73,14 +73,16 @@ PHRASES: tuple[str, ...] = (
     N_("Who is this?"),
 )
 
+# Not single letters or bare abbreviations: English is also where replies in other languages
+# are looked for, and there "k" or "ko" can be "không", no.
 ENGLISH_VARIANTS: dict[str, tuple[str, ...]] = {
     "Yes": ("yeah", "yep", "yea", "yes ma'am", "yes sir"),
     "No": ("nope", "no ma'am", "no sir"),
-    "OK": ("okay", "okey", "k", "kk", "oki", "okie", "alright", "all right"),
-    "Thank you": ("thanks", "thank u", "thx", "ty", "thanks teacher", "thank you teacher"),
+    "OK": ("okay", "okey", "oki", "okie", "alright", "all right"),
+    "Thank you": ("thanks", "thank u", "thx", "thanks teacher", "thank you teacher"),
     "Thank you very much": ("thank you so much", "thanks a lot", "thanks so much", "tysm"),
     "Yes, thank you": ("yes thanks",),
-    "OK, thank you": ("ok thanks", "okay thanks", "okay thank you", "ok thx", "ok ty"),
+    "OK, thank you": ("ok thanks", "okay thanks", "okay thank you", "ok thx"),
     "No, thank you": ("no thanks",),
     "Hello": ("hi", "hey", "hello teacher", "hi teacher"),
     "Goodbye": ("bye", "bye bye"),
@@ -91,8 +93,8 @@ ENGLISH_VARIANTS: dict[str, tuple[str, ...]] = {
     "I don't understand": ("i do not understand",),
     "Got it": ("received", "noted"),
     "Sorry": ("i'm sorry", "im sorry", "sorry about that"),
-    "Of course": ("sure", "of course!"),
-    "No problem": ("no worries", "np"),
+    "Of course": ("sure",),
+    "No problem": ("no worries",),
     "Who is this?": ("who is this", "who's this", "who are you"),
 }
 

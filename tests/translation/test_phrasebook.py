@@ -132,3 +132,8 @@ def test_emoji_and_numbers_pass_through_untranslated(session, argos_models, text
             "same_language",
         )
         assert result.reason and result.quality is None
+
+
+def test_abbreviations_that_mean_no_elsewhere_are_not_ok():
+    assert lookup("k", "vi", "en") is None  # Vietnamese texting: "k" is "không", no
+    assert lookup("ko", "vi", "en") is None

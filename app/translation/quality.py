@@ -235,17 +235,17 @@ def _emoji_sentence_replaced(source: str, translation: str) -> bool:
 # Scores -------------------------------------------------------------------------------------
 
 
+_chrf = None  # sacrebleu's CHRF, made on first use (its import loads numpy: ~0.1 s)
+
+
 def chrf(hypothesis: str, reference: str) -> float:
     """chrF (0-100) of a back-translation against the original, placeholders left out."""
-    from sacrebleu.metrics.chrf import CHRF  # imports numpy: only when first needed
-
     global _chrf
     if _chrf is None:
+        from sacrebleu.metrics.chrf import CHRF
+
         _chrf = CHRF()
     return float(_chrf.sentence_score(_visible(hypothesis), [_visible(reference)]).score)
-
-
-_chrf = None
 
 
 def assess(
@@ -289,8 +289,3 @@ def assess(
             score = min(score, GOOD_SCORE - 0.05)
     level: Level = "good" if score >= GOOD_SCORE else "check" if score >= POOR_SCORE else "poor"
     return Quality(level, round(max(0.0, min(1.0, score)), 3), list(dict.fromkeys(reasons)))
-
-
-def probability(mean_log_prob: float) -> float:
-    """The geometric mean of the token probabilities, for people: exp(mean log-probability)."""
-    return math.exp(mean_log_prob)

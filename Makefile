@@ -120,7 +120,8 @@ lint: setup
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/ruff format --check app tests migrations bench
 
-# Two catalogs: `messages` (what families read) and `web` (the staff pages).
+# Three catalogs: `messages` (what families read), `web` (the staff pages) and `phrases` (the
+# phrasebook of short family replies, app/translation/phrasebook.py).
 # Notice templates and system texts → locales/messages.pot → each locales/<lang>/.../messages.po
 # (new strings arrive empty for translators) → the compiled .mo files Hearth reads. Commit all.
 catalogs: setup
@@ -132,6 +133,10 @@ catalogs: setup
 		--copyright-holder="Hearth contributors" -o locales/web.pot .
 	$(BIN)/pybabel update -D web -i locales/web.pot -d locales
 	$(BIN)/pybabel compile -D web -d locales --statistics
+	$(BIN)/pybabel extract -F babel-phrases.cfg -k N_ -c TRANSLATORS: --project=Hearth \
+		--copyright-holder="Hearth contributors" -o locales/phrases.pot .
+	$(BIN)/pybabel update -D phrases -i locales/phrases.pot -d locales
+	$(BIN)/pybabel compile -D phrases -d locales --statistics
 
 clean:
 	rm -rf $(VENV) $(CONVERT_VENV) var .pytest_cache .ruff_cache

@@ -17,7 +17,8 @@ threads are Hearth's defaults (HEARTH_ARGOS_INTRA_THREADS=1, INTER=1). Model en�
        tokenizing, one translate_batch call, decoding).
   (c)  Hearth's service: `translation.service.translate(session, texts, "en", "es",
        protection=...)` + commit, into an empty cache (rows deleted, untimed, between calls):
-       normalize, mask, hash, cache SELECT, engine, restore, cache INSERT, COMMIT.
+       normalize, mask, hash, cache SELECT, engine, the quality check (its round trip
+       translates every text back, es→en), restore, cache INSERT, COMMIT.
        The corpus writes protected spans as literal `<x1>`/`<x2>` (the models were trained on
        them); the service is given the text a teacher would write instead — each `<xN>`
        replaced by a name passed as a protected name — so the model sees exactly the corpus

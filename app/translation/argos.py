@@ -9,6 +9,7 @@ import json
 import os
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +23,9 @@ _modules: dict[str, ModuleType] = {}
 # Used for packages that ship no sentence splitter: MiniSBD would otherwise try to download
 # one on first use, which fails on an offline server.
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+
+# As argostranslate decodes; the scores below undo it to get log-probabilities per token.
+LENGTH_PENALTY = 0.2
 
 
 def configure(settings: Settings) -> None:
@@ -68,6 +72,44 @@ class InstalledPair:
         return f"argos:{self.source}-{self.target}@{self.version}"
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A translation with the model's own confidence in it."""
+
+    text: str
+    log_prob: float  # summed log-probability of every target token, end of sentence included
+    tokens: int  # target tokens scored (0 when nothing went through the model)
+
+    @property
+    def mean_log_prob(self) -> float:
+        """Mean log-probability per target token: 0 is certain; the geometric mean of the
+        token probabilities is exp() of it."""
+        return self.log_prob / self.tokens if self.tokens else 0.0
+
+
+def _is_symbol(ch: str) -> bool:
+    """Emoji and other pictographs, with their joiners, variation selectors and skin tones."""
+    return unicodedata.category(ch) in ("So", "Sk", "Me") or ch in "\u200d\ufe0e\ufe0f"
+
+
+def split_symbols(sentence: str) -> tuple[str, str, str]:
+    """(leading emoji, the words, trailing emoji): emoji at a sentence's edges stay out of the
+    model, which knows none and turns them into invented words ("hoy. No" for "today. 🎉")."""
+    start, end = 0, len(sentence)
+    while start < end and (_is_symbol(sentence[start]) or sentence[start].isspace()):
+        start += 1
+    while end > start and (_is_symbol(sentence[end - 1]) or sentence[end - 1].isspace()):
+        end -= 1
+    return sentence[:start], sentence[start:end], sentence[end:]
+
+
+_PLACEHOLDER = re.compile(r"<x\d+>")  # a protected span (app/translation/protect.py)
+
+
+def has_words(text: str) -> bool:
+    return any(ch.isalpha() for ch in _PLACEHOLDER.sub("", text))
+
+
 class _Loaded:
     """One package's model, tokenizer and sentence splitter, loaded once per process."""
 
@@ -106,38 +148,80 @@ class _Loaded:
         return [s for s in _SENTENCE_END.split(text) if s.strip()] or [text]
 
     def translate(self, texts: list[str]) -> list[str]:
-        """Every sentence of every text in one CTranslate2 call, as argostranslate does it."""
-        sentences: list[list[str]] = [self.split(t) if t.strip() else [] for t in texts]
-        flat = [s for group in sentences for s in group]
-        if not flat:
-            return ["" for _ in texts]
+        return [s.text for s in self._translate(texts, scores=False)]
+
+    def translate_scored(self, texts: list[str]) -> list[Scored]:
+        return self._translate(texts, scores=True)
+
+    def _translate(self, texts: list[str], scores: bool) -> list[Scored]:
+        """Every sentence of every text in one CTranslate2 call, as argostranslate does it.
+        A sentence without a word (emoji, numbers, placeholders only) is kept as written."""
+        sentences: list[list[tuple[str, str, str]]] = [
+            [split_symbols(s) for s in self.split(t)] if t.strip() else [] for t in texts
+        ]
+        flat = [core for group in sentences for _, core, _ in group if has_words(core)]
         tokens = [self.pkg.tokenizer.encode(s) for s in flat]
         prefix = [[self.pkg.target_prefix]] * len(tokens) if self.pkg.target_prefix else None
-        results = self.translator.translate_batch(
-            tokens,
-            target_prefix=prefix,
-            replace_unknowns=True,
-            # Batches of up to N sentences: argostranslate's N *tokens* cut a batch into pieces
-            # of three or four sentences, ~1.5x slower for identical output (bench/translation.py).
-            max_batch_size=self.batch_size,
-            batch_type="examples",
-            beam_size=self.beam_size,
-            num_hypotheses=1,
-            length_penalty=0.2,
-            max_input_length=self.max_input_length,
+        results = (
+            self.translator.translate_batch(
+                tokens,
+                target_prefix=prefix,
+                replace_unknowns=True,
+                # Batches of up to N sentences: argostranslate's N *tokens* cut a batch into
+                # pieces of three or four sentences, ~1.5x slower for identical output
+                # (bench/translation.py).
+                max_batch_size=self.batch_size,
+                batch_type="examples",
+                beam_size=self.beam_size,
+                num_hypotheses=1,
+                length_penalty=LENGTH_PENALTY,
+                return_scores=scores,
+                max_input_length=self.max_input_length,
+            )
+            if tokens
+            else []
         )
-        decoded = []
-        for result in results:
-            value = self.decoder.decode(result.hypotheses[0])
-            if self.pkg.target_prefix and value.startswith(self.pkg.target_prefix):
-                value = value[len(self.pkg.target_prefix) :]
-            decoded.append(value.lstrip(" "))
-        out, i = [], 0
+        done = iter(results)
+        out = []
         for group, original in zip(sentences, texts, strict=True):
-            parts = decoded[i : i + len(group)]
-            i += len(group)
-            out.append(_join_sentences(parts, original))
+            parts, log_prob, count = [], 0.0, 0
+            for lead, core, trail in group:
+                if not has_words(core):
+                    parts.append(f"{lead}{core}{trail}".strip())
+                    continue
+                result = next(done)
+                hypothesis = result.hypotheses[0]
+                parts.append(_around(lead, self._decode(hypothesis), trail))
+                if scores:
+                    # CTranslate2 divides the summed log-probability by (length + 1) **
+                    # length_penalty, the +1 being the end-of-sentence token it also scored.
+                    n = len(hypothesis) + 1
+                    log_prob, count = log_prob + result.scores[0] * n**LENGTH_PENALTY, count + n
+            out.append(Scored(_join_sentences(parts, original), log_prob, count))
         return out
+
+    def _decode(self, hypothesis: list[str]) -> str:
+        value = self.decoder.decode(hypothesis)
+        if self.pkg.target_prefix and value.startswith(self.pkg.target_prefix):
+            value = value[len(self.pkg.target_prefix) :]
+        return value.lstrip(" ")
+
+
+def _around(lead: str, words: str, trail: str) -> str:
+    """The emoji put back around a translated sentence, spaced as in the original (with a
+    space where the original had none but the translation is not in CJK script)."""
+
+    def gap(original_gap: str, neighbour: str) -> str:
+        if original_gap:
+            return " "
+        return "" if neighbour and "\u3000" <= neighbour <= "\u9fff" else " "
+
+    out = words
+    if lead.strip():
+        out = lead.strip() + gap(lead[len(lead.rstrip()) :], words[:1]) + out
+    if trail.strip():
+        out = out + gap(trail[: len(trail) - len(trail.lstrip())], words[-1:]) + trail.strip()
+    return out
 
 
 def _join_sentences(parts: list[str], original: str) -> str:
@@ -184,6 +268,11 @@ class ArgosEngine:
 
     def translate(self, texts: list[str], source: str, target: str) -> list[str]:
         return self._model(source, target).translate(texts)
+
+    def translate_scored(self, texts: list[str], source: str, target: str) -> list[Scored]:
+        """Like translate, with the model's confidence (CTranslate2's scores, at no extra
+        decoding cost)."""
+        return self._model(source, target).translate_scored(texts)
 
     def install_file(self, path: Path) -> list[InstalledPair]:
         package, translate, _ = argos()

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, utcnow
@@ -18,6 +18,11 @@ class CachedTranslation(Base):
     engine: Mapped[str] = mapped_column(String(200))  # engine + model versions of the route
     text_hash: Mapped[str] = mapped_column(String(64))
     translated: Mapped[str] = mapped_column(Text)
+    # How far the translation can be trusted (app/translation/quality.py), kept with it so a
+    # cache hit answers the same. NULL on rows from before quality existed: translated again.
+    quality_level: Mapped[str | None] = mapped_column(String(8))  # good | check | poor
+    quality_score: Mapped[float | None] = mapped_column(Float)
+    quality_reasons: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -8,6 +8,7 @@ from app.core.schema import Id, LanguageTag
 from app.people import service as people
 from app.translation import detect, packages, service
 from app.translation.languages import mt_code
+from app.translation.quality import Quality
 from app.translation.schemas import (
     GlossaryTermCreate,
     GlossaryTermRead,
@@ -23,17 +24,33 @@ router = APIRouter(prefix="/api/v1", tags=["translation"])
 def translate(data: TranslateRequest, session: SessionDep, subject: Reader):
     """Translate text offline. `status` says what happened: `translated`, `same_language`, or
     `unavailable` (no model; `reason` says which to install) — never English passed off as a
-    translation."""
+    translation. `origin` says where the text comes from (`mt`, `cache`, `phrasebook` for a
+    short reply such as "sí" or "gracias", `same_language`), and `quality` how far a machine
+    translation can be trusted: `good`, `check` or `poor`, a score and the reasons."""
     detected = data.source is None
     source = data.source
     if source is None:
         candidates = packages.installed_languages() | {data.target, subject.ui_language}
         source = detect.detect(data.text, subject.ui_language, candidates).language
-    result = service.translate(session, [data.text], source, data.target)[0]
+    result = service.translate(session, [data.text], source, data.target, short_replies=True)[0]
     back = None
     if data.back_translate and result.status == "translated" and result.text:
         back = service.translate(session, [result.text], result.target, result.source)[0].text
-    return {**result.__dict__, "detected": detected, "back_translation": back}
+    return {
+        **result.__dict__,
+        "detected": detected,
+        "back_translation": back,
+        "quality": _quality(result.quality),
+    }
+
+
+def _quality(judged: Quality | None) -> dict | None:
+    if judged is None:
+        return None
+    reasons = [
+        {"code": c, "message": m} for c, m in zip(judged.reasons, judged.messages, strict=True)
+    ]
+    return {"level": judged.level, "score": judged.score, "reasons": reasons}
 
 
 @router.get("/languages", response_model=list[LanguageRead])

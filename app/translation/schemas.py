@@ -12,6 +12,19 @@ class TranslateRequest(Input):
     back_translate: bool = False
 
 
+class QualityReason(Output):
+    code: str = Field(description="A short code: model_unsure, round_trip_differs, ...")
+    message: str = Field(description="What it means, for a person.")
+
+
+class QualityRead(Output):
+    """How far a machine translation can be trusted."""
+
+    level: str = Field(description="good | check (have it looked at) | poor (do not rely on it)")
+    score: float = Field(ge=0, le=1, description="0 surely wrong .. 1 surely right")
+    reasons: list[QualityReason]
+
+
 class TranslateResponse(Output):
     text: str | None
     source: str
@@ -22,6 +35,15 @@ class TranslateResponse(Output):
     reason: str | None = None
     detected: bool = False
     back_translation: str | None = None
+    origin: str | None = Field(
+        default=None,
+        description="Where the text comes from: mt (the model, now), cache (the model, "
+        "earlier), phrasebook (people's words for a short reply), same_language (nothing "
+        "to translate); none when unavailable.",
+    )
+    quality: QualityRead | None = Field(
+        default=None, description="For machine translations (origin mt or cache)."
+    )
 
 
 class LanguageRead(Output):

@@ -5,7 +5,7 @@ import hashlib
 import logging
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from app.auth.service import AuthSubject
 from app.core import metrics
 from app.core.errors import Conflict, Invalid, NotFound
 from app.schools import service as schools
+from app.translation import phrasebook, quality
 from app.translation.argos import InstalledPair, engine
 from app.translation.languages import ENGLISH, display_names, mt_code
 from app.translation.models import CachedTranslation, GlossaryTerm
@@ -26,10 +27,13 @@ from app.translation.protect import (
     GlossaryEntry,
     Masked,
     Protection,
+    has_letters,
     join_pieces,
     mask,
+    place_terms,
     restore,
 )
+from app.translation.quality import Quality
 from app.translation.schemas import GlossaryTermCreate
 
 log = logging.getLogger("hearth.translation")
@@ -61,6 +65,15 @@ class Route:
         )
 
 
+# Where a translation's text comes from: the model just now, the model earlier (the cache),
+# people (a catalog or an interpreter; set by callers, never by `translate`), the phrasebook
+# of short replies, or nowhere (the same language, or nothing to translate).
+Origin = Literal["mt", "cache", "human", "phrasebook", "same_language"]
+
+NOTHING_TO_TRANSLATE = "Only emoji, numbers or punctuation: nothing to translate."
+SPANS_LOST = "The translation could not keep every name, link and number intact."
+
+
 @dataclass(frozen=True)
 class TranslationResult:
     text: str | None  # None when unavailable: never the original passed off as a translation
@@ -70,6 +83,8 @@ class TranslationResult:
     engine: str | None = None
     cached: bool = False
     reason: str | None = None
+    origin: Origin | None = None  # None when unavailable
+    quality: Quality | None = None  # for machine translations (origin mt or cache)
 
 
 def find_route(source: str, target: str) -> Route:
@@ -92,50 +107,147 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _cache_key(masked: Masked) -> str:
+    """The cache's `text_hash` of a masked text. Glossary terms are translated as written
+    (see `_machine_translate`), so what the model saw, and said, depends on them."""
+    terms = [span.text for _, span in masked.terms]
+    return _hash("\x1f".join([masked.text, *terms]) if terms else masked.text)
+
+
+@dataclass
+class _Machine:
+    """One fresh machine translation on its way: what the model was given and said, and
+    what it said in the cache's form (placeholders for every span)."""
+
+    masked: Masked
+    said: str = ""
+    model: float | None = None  # mean log-probability per token, the route's worst hop
+    given: str = ""
+    stored: str | None = None
+    notes: list[str] = field(default_factory=list)  # reason codes the translating found
+    # Made with the glossary terms as written when their wording could not be placed in it:
+    # used instead if it is better than the translation with the terms as placeholders.
+    unplaced: "_Machine | None" = None
+
+
 def _run(route: Route, texts: list[str]) -> list[str]:
     for hop in route.hops:
         texts = engine.translate(texts, hop.source, hop.target)
     return texts
 
 
-def _translate_masked(route: Route, masked: list[Masked]) -> list[str]:
-    """Masked translations whose placeholders are exactly those of the input. Where the model
-    lost or invented one, the pieces between the spans are translated on their own."""
-    out = _run(route, [m.text for m in masked])
+def _run_scored(route: Route, texts: list[str]) -> list[tuple[str, float | None]]:
+    """Translations with the model's confidence: the lowest of the hops (a confident second
+    hop over a confused first one is no better than the first)."""
+    worst: list[float | None] = [None] * len(texts)
+    for hop in route.hops:
+        scored = engine.translate_scored(texts, hop.source, hop.target)
+        texts = [s.text for s in scored]
+        for i, s in enumerate(scored):
+            if s.tokens:  # else nothing went through the model (only emoji or spans)
+                current = worst[i]
+                worst[i] = s.mean_log_prob if current is None else min(current, s.mean_log_prob)
+    return list(zip(texts, worst, strict=True))
+
+
+def _machine_translate(route: Route, masked: list[Masked]) -> list[_Machine]:
+    """Masked translations whose placeholders are exactly those of the input, with what the
+    quality check needs.
+
+    Glossary terms go to the model as written, not as placeholders: a model that knows
+    "book fair" translates "The book fair starts on Monday." well and "The <x1> starts on
+    Monday." badly. Their rendering in its output (the school's fixed text, the term as
+    written, or the model's translation of the term alone) then becomes the term's
+    placeholder. Where that fails, the term goes in as a placeholder after all; where the
+    model lost or invented a placeholder, the pieces between the spans are translated on
+    their own."""
+    work = [_Machine(m) for m in masked]
+    terms = sorted({span.text for m in masked for _, span in m.terms})
+    inputs = [m.with_terms_as_written() if m.terms else m.text for m in masked]
+    results = _run_scored(route, inputs + terms)
+    texts, alone = results[: len(inputs)], results[len(inputs) :]
+    own = {term: text for term, (text, _) in zip(terms, alone, strict=True)}
+    as_placeholders = []
+    for i, (item, given, (said, model)) in enumerate(zip(work, inputs, texts, strict=True)):
+        item.given, item.said, item.model = given, said, model
+        item.stored = (
+            place_terms(said, item.masked, route.target, own) if item.masked.terms else said
+        )
+        if item.stored is None:
+            as_placeholders.append(i)
+            if restore(said, item.masked, route.target, terms_in_words=True) is not None:
+                item.unplaced = _Machine(
+                    item.masked, said, model, given, said, notes=["glossary_unplaced"]
+                )
+    if as_placeholders:
+        again = _run_scored(route, [work[i].masked.text for i in as_placeholders])
+        for i, (said, model) in zip(as_placeholders, again, strict=True):
+            work[i].given, work[i].said, work[i].model = work[i].masked.text, said, model
+            work[i].stored = said
     retry = [
-        i
-        for i, (t, m) in enumerate(zip(out, masked, strict=True))
-        if restore(t, m, route.target) is None
+        i for i, w in enumerate(work) if restore(w.stored or "", w.masked, route.target) is None
     ]
     if retry:
-        pieces = [(i, p) for i in retry for p in masked[i].pieces]
-        wordy = [p.strip() for _, p in pieces if any(ch.isalpha() for ch in p)]
-        done = iter(_run(route, wordy) if wordy else [])
-        translated = [next(done) if any(ch.isalpha() for ch in p) else p for _, p in pieces]
-
-        by_message: dict[int, list[str]] = {i: [] for i in retry}
-        for (i, original), result in zip(pieces, translated, strict=True):
-            if any(ch.isalpha() for ch in original):
-                # A piece had no placeholder: any in its translation were invented.
-                clean = " ".join(PLACEHOLDER_RE.sub(" ", result).split())
-                by_message[i].append(_keep_spacing(original, clean))
-            else:  # punctuation and spaces between spans stay as written
-                by_message[i].append(original)
-
-        for i in retry:
-            out[i] = join_pieces(by_message[i], masked[i].placeholders)
+        _translate_pieces(route, [work[i] for i in retry])
         log.info(
             "placeholders lost in %d of %d texts; translated those piecewise",
             len(retry),
             len(masked),
         )
-    return out
+    return work
+
+
+def _translate_pieces(route: Route, work: list[_Machine]) -> None:
+    """The text between the spans translated on its own, the spans kept in place."""
+    pieces = [(w, p) for w in work for p in w.masked.pieces]
+    wordy = [p.strip() for _, p in pieces if has_letters(p)]
+    done = iter(_run_scored(route, wordy) if wordy else [])
+    by_text: dict[int, list[str]] = {id(w): [] for w in work}
+    worst: dict[int, float | None] = {id(w): None for w in work}
+    for w, original in pieces:
+        if has_letters(original):
+            said, model = next(done)
+            # A piece had no placeholder: any in its translation were invented.
+            clean = " ".join(PLACEHOLDER_RE.sub(" ", said).split())
+            by_text[id(w)].append(_keep_spacing(original, clean))
+            if model is not None:
+                current = worst[id(w)]
+                worst[id(w)] = model if current is None else min(current, model)
+        else:  # punctuation and spaces between spans stay as written
+            by_text[id(w)].append(original)
+    for w in work:
+        w.stored = join_pieces(by_text[id(w)], w.masked.placeholders)
+        w.given, w.said, w.model = w.masked.text, w.stored, worst[id(w)]
+        w.notes.append("spans_lost")
 
 
 def _keep_spacing(original: str, translated: str) -> str:
     lead = original[: len(original) - len(original.lstrip())]
     trail = original[len(original.rstrip()) :]
     return f"{lead}{translated.strip()}{trail}"
+
+
+def _assess(route: Route, work: list[_Machine]) -> list[tuple[_Machine, Quality]]:
+    """Each fresh translation with its quality (the round trip in one batch per hop of the
+    way back). Where a glossary term could not be placed, the better of the two ways."""
+    candidates = [*work, *(w.unplaced for w in work if w.unplaced is not None)]
+    back_route = find_route(route.target, route.source)
+    backs: list[str | None] = [None] * len(candidates)
+    if back_route.coverage in ("direct", "pivot"):
+        backs = list(_run(back_route, [c.said for c in candidates]))
+    judged = {
+        id(c): quality.assess(
+            c.given, c.said, route.source, route.target, model=c.model, back=back, notes=c.notes
+        )
+        for c, back in zip(candidates, backs, strict=True)
+    }
+    out = []
+    for w in work:
+        chosen = w
+        if w.unplaced is not None and judged[id(w.unplaced)].score > judged[id(w)].score:
+            chosen = w.unplaced
+        out.append((chosen, judged[id(chosen)]))
+    return out
 
 
 def translate(
@@ -145,72 +257,148 @@ def translate(
     target: str,
     *,
     protection: Protection | None = None,
+    short_replies: bool = False,
 ) -> list[TranslationResult]:
     """Translate every text from `source` to `target` with one model call per hop for all of
-    the texts that are not already cached. Adds new cache rows to `session`."""
+    the texts that are not already cached (and one more for the quality check's way back).
+    Adds new cache rows to `session`. A text with nothing to translate (emoji, numbers) comes
+    back as written. With `short_replies`, a short reply the phrasebook knows ("sí",
+    "gracias 🙏") is answered from it, not by the model."""
     route = find_route(source, target)
     src, tgt = route.source, route.target
-    if route.coverage == "same":
-        return [TranslationResult(t, src, tgt, "same_language") for t in texts]
-    if route.coverage == "none":
-        return [
-            TranslationResult(None, src, tgt, "unavailable", reason=route.reason) for _ in texts
-        ]
+    results: list[TranslationResult | None] = [None] * len(texts)
+    for i, text in enumerate(texts):
+        if route.coverage == "same":
+            results[i] = TranslationResult(text, src, tgt, "same_language", origin="same_language")
+        elif not has_letters(text):
+            results[i] = TranslationResult(
+                text, src, tgt, "same_language", reason=NOTHING_TO_TRANSLATE, origin="same_language"
+            )
+        elif short_replies and (phrase := phrasebook.lookup(text, source, target)) is not None:
+            results[i] = TranslationResult(
+                phrase, src, tgt, "translated", phrasebook.DOMAIN, origin="phrasebook"
+            )
+        elif route.coverage == "none":
+            results[i] = TranslationResult(None, src, tgt, "unavailable", reason=route.reason)
+    todo = [i for i, r in enumerate(results) if r is None]
+    if todo:
+        machine = _translate_cached(session, route, [texts[i] for i in todo], protection)
+        for i, result in zip(todo, machine, strict=True):
+            results[i] = result
+    return [r for r in results if r is not None]
+
+
+def _translate_cached(
+    session: Session, route: Route, texts: list[str], protection: Protection | None
+) -> list[TranslationResult]:
+    src, tgt = route.source, route.target
     engine_id = route.engine or ""
     masked = [mask(normalize(t), protection) for t in texts]
-    hashes = [_hash(m.text) for m in masked]
-    cached = dict(
-        session.execute(
-            select(CachedTranslation.text_hash, CachedTranslation.translated).where(
-                CachedTranslation.source == src,
-                CachedTranslation.target == tgt,
-                CachedTranslation.engine == engine_id,
-                CachedTranslation.text_hash.in_(set(hashes)),
-            )
-        ).all()
-    )
+    hashes = [_cache_key(m) for m in masked]
+    rows = session.execute(
+        select(
+            CachedTranslation.text_hash,
+            CachedTranslation.translated,
+            CachedTranslation.quality_level,
+            CachedTranslation.quality_score,
+            CachedTranslation.quality_reasons,
+        ).where(
+            CachedTranslation.source == src,
+            CachedTranslation.target == tgt,
+            CachedTranslation.engine == engine_id,
+            CachedTranslation.text_hash.in_(set(hashes)),
+        )
+    ).all()
+    # Rows from before quality was kept are translated again, and get their quality.
+    cached = {
+        h: (text, Quality(level, score, list(reasons or [])))
+        for h, text, level, score, reasons in rows
+        if level is not None and score is not None
+    }
     todo = [i for i, h in enumerate(hashes) if h not in cached]
     metrics.TRANSLATION_CACHE_HITS.inc(len(texts) - len(todo))
     metrics.TRANSLATION_CACHE_MISSES.inc(len(todo))
     unique_todo = list({hashes[i]: i for i in todo}.values())
+    fresh: dict[str, tuple[str, Quality]] = {}
     if unique_todo:
         with metrics.TRANSLATION_SECONDS.labels(route=route.coverage).time():
-            fresh = _translate_masked(route, [masked[i] for i in unique_todo])
-        new_rows = {hashes[i]: text for i, text in zip(unique_todo, fresh, strict=True)}
-        _store(session, src, tgt, engine_id, new_rows)
-    else:
-        new_rows = {}
+            judged = _assess(route, _machine_translate(route, [masked[i] for i in unique_todo]))
+        fresh = {
+            hashes[i]: (w.stored or "", q) for i, (w, q) in zip(unique_todo, judged, strict=True)
+        }
+        _store(session, src, tgt, engine_id, fresh)
     results = []
     for i, m in enumerate(masked):
         hit = hashes[i] in cached
-        translated = cached[hashes[i]] if hit else new_rows[hashes[i]]
-        restored = restore(translated, m, tgt)
+        translated, judgement = cached[hashes[i]] if hit else fresh[hashes[i]]
+        restored = _restore(translated, m, tgt, judgement)
         if restored is None:  # a cache row from another placeholder scheme: translate again
-            restored = restore(_translate_masked(route, [m])[0], m, tgt)
+            again, judgement = _assess(route, _machine_translate(route, [m]))[0]
+            restored = _restore(again.stored or "", m, tgt, judgement)
         if restored is None:  # never a translation that lost a name or a link
-            reason = "The translation could not keep every name, link and number intact."
-            results.append(TranslationResult(None, src, tgt, "unavailable", reason=reason))
+            results.append(TranslationResult(None, src, tgt, "unavailable", reason=SPANS_LOST))
             continue
-        results.append(TranslationResult(restored, src, tgt, "translated", engine_id, hit))
+        results.append(
+            TranslationResult(
+                restored,
+                src,
+                tgt,
+                "translated",
+                engine_id,
+                cached=hit,
+                origin="cache" if hit else "mt",
+                quality=judgement,
+            )
+        )
     return results
 
 
-def _store(session: Session, src: str, tgt: str, engine_id: str, rows: dict[str, str]) -> None:
+def _restore(translated: str, masked: Masked, target: str, judgement: Quality) -> str | None:
+    terms_in_words = "glossary_unplaced" in judgement.reasons
+    return restore(translated, masked, target, terms_in_words=terms_in_words)
+
+
+def _store(
+    session: Session, src: str, tgt: str, engine_id: str, rows: dict[str, tuple[str, Quality]]
+) -> None:
     values = [
-        {"source": src, "target": tgt, "engine": engine_id, "text_hash": h, "translated": t}
-        for h, t in rows.items()
+        {
+            "source": src,
+            "target": tgt,
+            "engine": engine_id,
+            "text_hash": h,
+            "translated": text,
+            "quality_level": judged.level,
+            "quality_score": judged.score,
+            "quality_reasons": judged.reasons,
+        }
+        for h, (text, judged) in rows.items()
     ]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(CachedTranslation)
     # Two workers may translate the same text at once: the first row wins, both are right.
+    # A row from before quality was kept gets this translation and its quality.
     # executemany, not one multi-row VALUES: measured ~8x cheaper for a few hundred rows.
-    session.execute(insert(CachedTranslation).on_conflict_do_nothing(), values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["source", "target", "engine", "text_hash"],
+            set_={
+                "translated": statement.excluded.translated,
+                "quality_level": statement.excluded.quality_level,
+                "quality_score": statement.excluded.quality_score,
+                "quality_reasons": statement.excluded.quality_reasons,
+            },
+            where=CachedTranslation.quality_level.is_(None),
+        ),
+        values,
+    )
 
 
 def cache_text_hash(text: str, protection: Protection | None = None) -> str:
     """The cache's `text_hash` for `text`, as `translate` computes it: how records deletion
     finds the cache rows a family's messages left behind."""
-    return _hash(mask(normalize(text), protection).text)
+    return _cache_key(mask(normalize(text), protection))
 
 
 def glossary(session: Session, school_id: int) -> list[GlossaryEntry]:

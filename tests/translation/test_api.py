@@ -86,10 +86,13 @@ def test_note_is_translated_once_per_language_not_per_guardian(
         GuardianFactory(students=[student], language=lang)
         for lang in ("es", "es-MX", "es", "vi", "vi", "en", "so")
     ]
-    calls = []
-    original = engine.translate
+    calls, backs = [], []
+    forward, back = engine.translate_scored, engine.translate
     monkeypatch.setattr(
-        engine, "translate", lambda texts, s, t: calls.append((s, t)) or original(texts, s, t)
+        engine, "translate_scored", lambda texts, s, t: calls.append((s, t)) or forward(texts, s, t)
+    )
+    monkeypatch.setattr(
+        engine, "translate", lambda texts, s, t: backs.append((s, t)) or back(texts, s, t)
     )
     headers = auth("read,write,send", staff=teacher)
     thread = client.post(
@@ -103,6 +106,7 @@ def test_note_is_translated_once_per_language_not_per_guardian(
         json={"body": "Mateo will be absent tomorrow."},
     ).json()
     assert sorted(calls) == [("en", "es"), ("en", "vi")]
+    assert sorted(backs) == [("es", "en"), ("vi", "en")]  # the quality check's round trips
     detail = client.get(f"/api/v1/threads/{thread['id']}", headers=headers).json()
     translations = {t["language"]: t for t in detail["messages"][0]["translations"]}
     assert set(translations) == {"en", "es", "vi", "so"}
@@ -138,3 +142,45 @@ def test_glossary_api(client, auth, argos_models):
     )
     listed = client.get(f"/api/v1/schools/{school.id}/glossary", headers=headers).json()
     assert [t["term"] for t in listed] == ["Family Center"]
+
+
+def test_translate_answers_quality_and_origin(client, auth, argos_models):
+    headers = auth("read")
+
+    def post(text, source, target):
+        body = {"text": text, "source": source, "target": target}
+        response = client.post("/api/v1/translate", headers=headers, json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    known = post("The field trip is on Friday.", "en", "es")
+    assert known["origin"] == "mt" and known["text"] == "La excursión es el viernes."
+    assert known["quality"]["level"] == "good" and known["quality"]["score"] > 0.9
+    assert post("The field trip is on Friday.", "en", "es")["origin"] == "cache"
+
+    nonsense = post("My son is allergic to peanuts, please no snacks with nuts.", "en", "es")
+    assert nonsense["origin"] == "mt" and nonsense["quality"]["level"] in ("check", "poor")
+    codes = [r["code"] for r in nonsense["quality"]["reasons"]]
+    assert "round_trip_differs" in codes
+    assert all(r["message"] for r in nonsense["quality"]["reasons"])
+
+    reply = post("Gracias 🙏", "es", "en")
+    assert (reply["text"], reply["origin"], reply["quality"]) == (
+        "Thank you 🙏",
+        "phrasebook",
+        None,
+    )
+    emoji = post("👍🙏", "es", "en")
+    assert (emoji["text"], emoji["status"], emoji["origin"]) == (
+        "👍🙏",
+        "same_language",
+        "same_language",
+    )
+    unavailable = post("School is closed on Monday.", "en", "so")
+    assert unavailable["origin"] is None and unavailable["quality"] is None
+
+
+def test_the_openapi_document_describes_quality_and_origin(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"origin", "quality"} <= set(schemas["TranslateResponse"]["properties"])
+    assert {"level", "score", "reasons"} <= set(schemas["QualityRead"]["properties"])

@@ -118,16 +118,21 @@ def test_second_identical_request_is_a_cache_hit_that_loads_no_model(session, ar
 
 def test_one_model_call_for_many_texts(session, argos_models, monkeypatch):
     calls = []
-    original = engine.translate
+    forward, back = engine.translate_scored, engine.translate
 
-    def counting(texts, source, target):
-        calls.append(len(texts))
-        return original(texts, source, target)
+    def counting(original):
+        def call(texts, source, target):
+            calls.append((source, target, len(texts)))
+            return original(texts, source, target)
 
-    monkeypatch.setattr(engine, "translate", counting)
+        return call
+
+    monkeypatch.setattr(engine, "translate_scored", counting(forward))
+    monkeypatch.setattr(engine, "translate", counting(back))
     texts = ["School is closed on Friday.", "Thank you.", "School is closed on Friday."]
     results = service.translate(session, texts, "en", "es")
-    assert calls == [2]  # duplicates translated once, all in one batch
+    # Duplicates translated once, all in one batch; their round trip in one more.
+    assert calls == [("en", "es", 2), ("es", "en", 2)]
     assert results[0].text == results[2].text
 
 
@@ -168,3 +173,93 @@ def test_translating_imports_no_torch_and_needs_no_network(tmp_path, argos_model
 def test_text_that_looks_like_a_placeholder_is_kept(session, argos_models):
     result = service.translate(session, ["Type <x1> in the box."], "en", "es")[0]
     assert result.status == "translated" and "<x1>" in result.text
+
+
+@pytest.mark.parametrize("target", ["es", "vi", "zh"])
+def test_a_time_at_the_end_of_a_sentence_keeps_one_period(session, argos_models, target):
+    result = service.translate(session, ["There is a meeting tomorrow at 3:30 PM."], "en", target)[
+        0
+    ]
+    assert "3:30 PM" in result.text and ".." not in result.text
+    assert result.quality.level == "good"
+    if target == "es":
+        assert result.text == "Hay una reunión mañana a las 3:30 PM."
+
+
+def test_a_time_inside_a_sentence_keeps_its_periods():
+    from app.translation.protect import mask
+
+    assert [s.text for s in mask("Come at 3 p.m. today.").spans] == ["3 p.m."]
+    assert [s.text for s in mask("Come at 3 p.m. Bring lunch.").spans] == ["3 p.m"]
+    assert mask("There is a meeting tomorrow at 3:30 PM.").text.endswith("at <x1>.")
+
+
+@pytest.mark.parametrize(
+    ("target", "rendering"), [("es", "feria del libro"), ("vi", "hội sách"), ("zh", "书展")]
+)
+def test_a_glossary_term_translates_as_well_as_the_sentence_without_it(
+    session, argos_models, target, rendering
+):
+    """ "book fair" used to become a placeholder, and "The <x1> starts on Monday." is a
+    sentence the model never saw: it made nonsense of a sentence it knows."""
+    text = "The book fair starts on Monday."  # a held-out corpus row
+    plain = service.translate(session, [text], "en", target)[0]
+    glossary = Protection(glossary=[GlossaryEntry("book fair", {target: rendering})])
+    with_term = service.translate(session, [text], "en", target, protection=glossary)[0]
+    assert with_term.text == plain.text
+    assert rendering.casefold() in with_term.text.casefold()
+    assert with_term.quality.level == "good"
+
+
+def test_a_glossary_rendering_replaces_the_models_own_words(session, argos_models):
+    glossary = Protection(glossary=[GlossaryEntry("book fair", {"es": "Feria de Libros"})])
+    result = service.translate(
+        session, ["The book fair starts on Monday."], "en", "es", protection=glossary
+    )[0]
+    assert result.text == "La Feria de Libros empieza el lunes."
+    assert result.quality.level == "good"
+
+
+def test_a_glossary_rendering_that_cannot_be_placed_is_said_so(session, argos_models):
+    """The school's wording is nothing like the model's: the sentence stays right and the
+    translation is marked for a look, rather than made nonsense around a placeholder."""
+    glossary = Protection(glossary=[GlossaryEntry("book fair", {"es": "Scholastic"})])
+    text = "The book fair starts on Friday."
+    first = service.translate(session, [text], "en", "es", protection=glossary)[0]
+    assert first.text == "La feria del libro empieza el viernes."
+    assert first.quality.level == "check" and "glossary_unplaced" in first.quality.reasons
+    again = service.translate(session, [text], "en", "es", protection=glossary)[0]
+    assert (again.text, again.origin, again.quality) == (first.text, "cache", first.quality)
+
+
+def test_names_next_to_chinese_characters_are_protected(session, argos_models):
+    protection = Protection(names=["Sofía"])
+    result = service.translate(session, ["Sofía明天会迟到。"], "zh", "en", protection=protection)[0]
+    assert result.text == "Sofía will be late tomorrow."
+    assert result.quality.level == "good"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("es", "Sofía estuvo ausente hoy. 🎉👏"),
+        ("vi", "Sofía đã vắng mặt hôm nay. 🎉👏"),
+        ("zh", "Sofía今天缺席了。🎉👏"),
+    ],
+)
+def test_emoji_stay_out_of_the_model(session, argos_models, target, expected):
+    """They used to come back as an invented word: "Sofía was absent today. 🎉👏" → "… No"."""
+    protection = Protection(names=["Sofía"])
+    text = "Sofía was absent today. 🎉👏"
+    result = service.translate(session, [text], "en", target, protection=protection)[0]
+    assert result.text == expected
+    assert result.quality.level == "good"
+
+
+def test_scores_cost_nothing_to_the_text(argos_models, heldout):
+    texts = [row["en"] for row in heldout if "<x" not in row["en"]]
+    scored = engine.translate_scored(texts, "en", "es")
+    assert [s.text for s in scored] == engine.translate(texts, "en", "es")
+    assert all(s.tokens > 0 and -0.2 < s.mean_log_prob < 0 for s in scored)
+    nonsense = engine.translate_scored(["My son is allergic to peanuts."], "en", "es")[0]
+    assert nonsense.mean_log_prob < -0.2

@@ -4,7 +4,15 @@ queues them (the server, `hearth worker`, the demo, the tests) imports this firs
 from app.broadcasts import tasks as broadcast_tasks
 from app.delivery import tasks as delivery_tasks
 from app.messaging import tasks as messaging_tasks
+from app.questions import tasks as question_tasks
 from app.records import tasks as records_tasks
 from app.roster import tasks as roster_tasks
 
-__all__ = ["broadcast_tasks", "delivery_tasks", "messaging_tasks", "records_tasks", "roster_tasks"]
+__all__ = [
+    "broadcast_tasks",
+    "delivery_tasks",
+    "messaging_tasks",
+    "question_tasks",
+    "records_tasks",
+    "roster_tasks",
+]

@@ -5,6 +5,7 @@ from pydantic import Field, model_validator
 
 from app.core.schema import Id, Input, LanguageTag, OneLine, Output
 from app.messaging.schemas import MAX_BODY
+from app.questions.schemas import QuestionDraft
 
 
 class Audience(Input):
@@ -36,6 +37,8 @@ class BroadcastDraft(Input):
     language: LanguageTag | None = None  # of the body; default: the author's language
     urgent: bool = False
     scheduled_at: datetime | None = None  # default: now (or when quiet hours end)
+    # A question the families answer by text (RSVP, permission, a choice, a number).
+    question: QuestionDraft | None = None
 
     @model_validator(mode="after")
     def _one_body(self) -> "BroadcastDraft":

@@ -1,7 +1,7 @@
 """Broadcasts: one notice to many families, each in its own language, with what it will cost
 and who cannot be reached known before anyone presses send."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
-from app.core.queue import enqueue_job
+from app.core.queue import enqueue_job, schedule_job
 from app.core.spreadsheet import csv_text
 from app.delivery import optouts
 from app.delivery import service as delivery
@@ -27,6 +27,8 @@ from app.messaging.translations import PreparedTranslation
 from app.notices import service as notices
 from app.people import service as people
 from app.people.models import Guardian, Student, StudentGuardian
+from app.questions import service as questions
+from app.questions.texts import REMINDER
 from app.schools import service as schools
 from app.schools.models import Enrollment, School
 from app.translation import service as translation
@@ -170,6 +172,11 @@ def render(
         if back_translate:
             back = translation.translate(session, [result.text], code, author_language)[0].text
         out[code] = Rendered(result.text, "mt", back)
+    if draft.question is not None:
+        asked = questions.with_question(
+            session, draft.question, {code: r.text for code, r in out.items()}, author_language
+        )
+        out = {code: replace(r, text=asked[code]) for code, r in out.items()}
     return out
 
 
@@ -321,6 +328,12 @@ def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Bro
     )
     session.add(broadcast)
     session.flush()
+    if draft.question is not None:
+        questions.create(
+            session, school_id=school.id, broadcast_id=broadcast.id, draft=draft.question
+        )
+        if draft.question.remind_at is not None:
+            schedule_job(session, "broadcasts.remind", broadcast.id, eta=draft.question.remind_at)
     audit.record(
         session, subject.actor, "broadcast.create", "broadcast", broadcast.id, school_id=school.id
     )
@@ -373,6 +386,9 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         language=broadcast.language,
         urgent=broadcast.urgent,
     )
+    question = questions.for_broadcast(session, broadcast.id)
+    if question is not None:
+        draft.question = questions.draft_of(question)
     people_ = recipients(session, subject, school.id, draft.audience)
     rendered = render(session, draft, broadcast.language, {r.language for r in people_}, school)
     own = rendered.get(mt_code(broadcast.language))
@@ -398,6 +414,58 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
     )
     broadcast.thread_id, broadcast.message_id = thread_id, message_id
     broadcast.recipients, broadcast.status, broadcast.sent_at = len(people_), "sent", utcnow()
+    if question is not None:
+        question.message_id = message_id
+    return ready
+
+
+def remind(session: Session, broadcast_id: int) -> list[int]:
+    """The reminder of a broadcast's question: its text again, after "Reminder:", in each
+    family's language, to the families that have not answered (opt-outs and quiet hours apply
+    as to any text). Once. Returns the delivery ids ready to send."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    question = questions.for_broadcast(session, broadcast_id)
+    if broadcast is None or question is None or question.message_id is None:
+        return []
+    if question.reminded_at is not None or broadcast.status == "canceled":
+        return []
+    question.reminded_at = utcnow()
+    waiting = questions.not_answered_ids(session, question)
+    school = session.get(School, broadcast.school_id)
+    assert school is not None
+    people_ = (
+        recipients(
+            session, _subject_of(session, broadcast), school.id, Audience(guardian_ids=waiting)
+        )
+        if waiting
+        else []
+    )
+    if not people_:
+        return []
+    sent = messaging.translated_texts(session, question.message_id)
+    translated = {}
+    for code in {r.language for r in people_}:
+        status, text = sent.get(code, ("unavailable", None))
+        if text is None:
+            translated[code] = PreparedTranslation("unavailable", None, "no text in this language")
+            continue
+        reminder = f"{questions.text_in(session, REMINDER, code)}\n{text}"
+        translated[code] = PreparedTranslation(status, reminder)
+    original = session.get(Message, question.message_id)
+    assert original is not None
+    reminder_title = f"{questions.text_in(session, REMINDER, broadcast.language)} {broadcast.title}"
+    _, message_id, ready = messaging.post_broadcast(
+        session,
+        school=school,
+        author_staff_id=broadcast.author_staff_id,
+        subject=reminder_title[:200],
+        body=f"{questions.text_in(session, REMINDER, original.language)}\n{original.body}",
+        language=original.language,
+        recipients=people_,
+        translated=translated,
+        urgent=False,
+    )
+    question.reminder_message_id = message_id
     return ready
 
 
@@ -558,3 +626,66 @@ def report_csv(session: Session, broadcast: Broadcast) -> str:
                 ]
             )
     return csv_text(rows)
+
+
+# A question's answers --------------------------------------------------------------------------
+
+
+def answers(session: Session, subject: AuthSubject, broadcast_id: int) -> dict[str, Any]:
+    """The answers to a broadcast's question, counted, and who has not answered."""
+    broadcast = get(session, subject, broadcast_id)
+    question = questions.for_broadcast(session, broadcast.id)
+    if question is None:
+        raise NotFound("This broadcast asks no question.")
+    return questions.tally(session, question)
+
+
+def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tuple[str, str]:
+    """(file name, CSV) of every family asked: its answer, or none yet with its phone and
+    email (a call list). Recorded, like the report's export."""
+    found = answers(session, subject, broadcast_id)
+    audit.record(session, subject.actor, "broadcast.export_answers", "broadcast", broadcast_id)
+    question = questions.for_broadcast(session, broadcast_id)
+    assert question is not None
+    rows: list[list[object]] = [
+        [
+            "guardian_id",
+            "guardian",
+            "language",
+            "answer",
+            "as_written",
+            "answered_at",
+            "phone",
+            "email",
+        ]
+    ]
+    for a in found["answers"]:
+        label = questions.label(question, a["value"])
+        text = "" if a["value"] == "text" else a["text"]
+        answer = a["text"] if a["value"] == "text" else label
+        rows.append(
+            [
+                a["guardian_id"],
+                a["name"],
+                a["language"],
+                answer,
+                text,
+                a["answered_at"].isoformat(),
+                "",
+                "",
+            ]
+        )
+    for w in found["not_answered"]:
+        rows.append(
+            [
+                w["guardian_id"],
+                w["name"],
+                w["language"],
+                "",
+                "",
+                "",
+                w["phone"] or "",
+                w["email"] or "",
+            ]
+        )
+    return f"broadcast-{broadcast_id}-answers.csv", csv_text(rows)

@@ -19,6 +19,15 @@ def fan_out(session: Session, broadcast_id: int) -> int:
     return len(ready)
 
 
+@job("broadcasts.remind", queue="translate", retries=2, retry_delay=30)
+def remind(session: Session, broadcast_id: int) -> int:
+    """The reminder of a broadcast's question, to the families that have not answered."""
+    ready = service.remind(session, broadcast_id)
+    for start in range(0, len(ready), BATCH):
+        enqueue_job(session, "delivery.send_batch", ready[start : start + BATCH])
+    return len(ready)
+
+
 @job("broadcasts.send_due", periodic=crontab(minute="*"), priority=PERIODIC_PRIORITY)
 def send_due(session: Session) -> int:
     """Scheduled broadcasts whose time has come, even across restarts; each is claimed once."""

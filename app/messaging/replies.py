@@ -34,6 +34,16 @@ from app.translation import service as translation
 
 log = logging.getLogger("hearth.inbound")
 
+# Jobs run with the id of every family reply once it is stored (a question's answers are read
+# so): registered by the domains that read replies, which messaging does not know.
+_REPLY_JOBS: list[str] = []
+
+
+def on_reply(job_name: str) -> None:
+    """Run the job `job_name` with each family reply's message id once it is stored."""
+    if job_name not in _REPLY_JOBS:
+        _REPLY_JOBS.append(job_name)
+
 
 # Texts -----------------------------------------------------------------------------------------
 
@@ -201,6 +211,9 @@ def add_reply(
     thread.last_activity_at = utcnow()
     thread.status = "open"
     session.flush()
+    if guardian is not None:
+        for job_name in _REPLY_JOBS:
+            enqueue_job(session, job_name, message.id)
     result = translation.translate(session, [body], detection.language, reader_language)[0]
     session.add(
         MessageTranslation(

@@ -1,0 +1,76 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from app.core.schema import Input, OneLine, Output
+
+
+class QuestionDraft(Input):
+    """A question on a broadcast. `options`: a choice's options (2 to 9), in the author's
+    language; yes/no has its own. `deadline`: answers after it are not counted (they still
+    reach staff). `remind_at`: a reminder to the families who have not answered by then."""
+
+    kind: Literal["yes_no", "choice", "number", "text"]
+    options: list[OneLine] = Field(default_factory=list, max_length=9)
+    deadline: datetime | None = None
+    remind_at: datetime | None = None
+    replace_answers: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "QuestionDraft":
+        if self.kind == "choice" and len([o for o in self.options if o]) < 2:
+            raise ValueError("a choice needs at least 2 options")
+        if self.kind != "choice" and self.options:
+            raise ValueError(f"a {self.kind} question has no options (only a choice has)")
+        if any(not o or len(o) > 60 for o in self.options):
+            raise ValueError("each option is 1 to 60 characters")
+        for name, when in (("deadline", self.deadline), ("remind_at", self.remind_at)):
+            if when is not None and when.tzinfo is None:
+                raise ValueError(f"{name} needs a timezone, e.g. 2026-12-10T17:00:00-06:00")
+        if self.deadline and self.remind_at and self.remind_at >= self.deadline:
+            raise ValueError("remind_at must come before the deadline")
+        return self
+
+
+class OptionCount(Output):
+    key: str  # "yes" / "no", the option's number, or the number given
+    label: str
+    count: int
+
+
+class LanguageCount(Output):
+    language: str
+    asked: int
+    answered: int
+    counts: dict[str, int]
+
+
+class Unanswered(Output):
+    guardian_id: int
+    name: str
+    language: str
+    phone: str | None
+    email: str | None
+
+
+class AnswerRead(Output):
+    guardian_id: int
+    name: str
+    language: str
+    value: str
+    text: str
+    answered_at: datetime
+
+
+class AnswersRead(Output):
+    kind: str
+    options: list[str]
+    deadline: datetime | None
+    asked: int
+    answered: int
+    counts: dict[str, int]  # yes/no, or option numbers, or numbers given → families
+    per_option: list[OptionCount]
+    per_language: list[LanguageCount]
+    not_answered: list[Unanswered]
+    answers: list[AnswerRead]

@@ -1,0 +1,41 @@
+"""What Hearth adds to a question in the family's language: how to answer, and the one polite
+"please reply with…" when an answer could not be read. Written by people: their translations are
+in the gettext catalogs (`locales/*/LC_MESSAGES/messages.po`, `make catalogs`); a language no
+catalog translates gets them by machine translation where a model exists, else in English.
+Placeholders are `%(name)s`."""
+
+
+def N_(message: str) -> str:
+    """Marks a text for `pybabel extract`; it is translated when it is sent."""
+    return message
+
+
+HOW_YES_NO = "how_yes_no"
+HOW_CHOICE = "how_choice"
+HOW_NUMBER = "how_number"
+HOW_TEXT = "how_text"
+AGAIN_YES_NO = "again_yes_no"
+AGAIN_CHOICE = "again_choice"
+AGAIN_NUMBER = "again_number"
+REMINDER = "reminder"
+
+TEXTS: dict[str, str] = {
+    # TRANSLATORS: under a question texted to a family. Keep the digits 1 and 2.
+    HOW_YES_NO: N_("Reply 1 for Yes, 2 for No."),
+    # TRANSLATORS: under a question texted to a family; the numbered options follow.
+    HOW_CHOICE: N_("Reply with the number of your choice:"),
+    # TRANSLATORS: under a question whose answer is a number ("How many will come?").
+    HOW_NUMBER: N_("Reply with a number."),
+    # TRANSLATORS: under a question a family answers in its own words.
+    HOW_TEXT: N_("Reply with your answer."),
+    # TRANSLATORS: sent once when a family's answer to a yes/no question could not be read.
+    AGAIN_YES_NO: N_("Sorry, we could not read your answer. Please reply 1 for Yes or 2 for No."),
+    # TRANSLATORS: sent once when a family's answer to a choice could not be read.
+    AGAIN_CHOICE: N_(
+        "Sorry, we could not read your answer. Please reply with a number from 1 to %(count)s."
+    ),
+    # TRANSLATORS: sent once when a family's answer to a "how many" question could not be read.
+    AGAIN_NUMBER: N_("Sorry, we could not read your answer. Please reply with a number."),
+    # TRANSLATORS: starts a reminder to families who have not answered a question yet.
+    REMINDER: N_("Reminder:"),
+}

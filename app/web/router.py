@@ -5,7 +5,7 @@ from fastapi import APIRouter
 
 from app.web import account
 from app.web.admin import api_keys, dashboard, schools, staff
-from app.web.office import broadcasts, families, roster
+from app.web.office import answers, broadcasts, families, roster
 from app.web.teacher import compose, inbox, thread
 
 # Each page module's routes; a module not listed here serves nothing.
@@ -14,6 +14,7 @@ PAGE_ROUTERS = (
     thread.router,
     compose.router,
     broadcasts.router,
+    answers.router,
     families.router,
     roster.router,
     schools.router,

@@ -12,10 +12,20 @@ from app.broadcasts.schemas import Audience, BroadcastDraft
 from app.core.db import utcnow
 from app.core.errors import Invalid
 from app.notices import service as notices
+from app.questions.schemas import QuestionDraft
 from app.schools.models import School
 from app.web.formatting import validation_message
 from app.web.pages import form_id
 
+# The question's fields, kept as typed.
+QUESTION_FIELDS = (
+    "question_kind",
+    "question_options",
+    "question_deadline_date",
+    "question_deadline_time",
+    "question_remind_date",
+    "question_remind_time",
+)
 # Template parameters the page fills in itself (the school's own name).
 AUTOMATIC_PARAMS = {"school_name"}
 
@@ -50,6 +60,7 @@ def blank_state(school: School, viewer_language: str) -> dict[str, Any]:
         "when": "now",
         "send_date": "",
         "send_time": "",
+        **dict.fromkeys(QUESTION_FIELDS, ""),
     }
 
 
@@ -81,6 +92,7 @@ def state_from_form(form: FormData, school: School) -> dict[str, Any]:
         "when": "later" if text("when") == "later" else "now",
         "send_date": text("send_date"),
         "send_time": text("send_time"),
+        **{name: text(name) for name in QUESTION_FIELDS},
     }
 
 
@@ -103,7 +115,53 @@ def state_from_draft(draft: BroadcastDraft, school: School) -> dict[str, Any]:
         "when": "later" if local else "now",
         "send_date": local.date().isoformat() if local else "",
         "send_time": local.strftime("%H:%M") if local else "",
+        **question_state(draft.question, school),
     }
+
+
+def question_state(question: QuestionDraft | None, school: School) -> dict[str, str]:
+    if question is None:
+        return dict.fromkeys(QUESTION_FIELDS, "")
+    zone = ZoneInfo(school.timezone)
+    deadline = question.deadline.astimezone(zone) if question.deadline else None
+    remind = question.remind_at.astimezone(zone) if question.remind_at else None
+    return {
+        "question_kind": question.kind,
+        "question_options": "\n".join(question.options),
+        "question_deadline_date": deadline.date().isoformat() if deadline else "",
+        "question_deadline_time": deadline.strftime("%H:%M") if deadline else "",
+        "question_remind_date": remind.date().isoformat() if remind else "",
+        "question_remind_time": remind.strftime("%H:%M") if remind else "",
+    }
+
+
+def _question(state: dict[str, Any], school: School) -> QuestionDraft | None:
+    kind = state["question_kind"]
+    if not kind:
+        return None
+    options = [line.strip() for line in state["question_options"].splitlines() if line.strip()]
+    return QuestionDraft(
+        kind=kind,
+        options=options if kind == "choice" else [],
+        deadline=_local(state, "question_deadline", school),
+        remind_at=_local(state, "question_remind", school),
+    )
+
+
+def _local(state: dict[str, Any], prefix: str, school: School) -> datetime | None:
+    day, at = state[f"{prefix}_date"], state[f"{prefix}_time"]
+    if not day:
+        return None
+    try:
+        when = datetime.combine(
+            date.fromisoformat(day),
+            time.fromisoformat(at or "17:00").replace(tzinfo=None),
+            tzinfo=ZoneInfo(school.timezone),
+        )
+    except ValueError:
+        raise Invalid(f"'{day} {at}' is not a day and time like 2026-12-03 14:30.") from None
+    check_not_past(when, school)
+    return when
 
 
 def _scheduled_at(state: dict[str, Any], school: School) -> datetime | None:
@@ -168,6 +226,7 @@ def draft_from_state(state: dict[str, Any], school: School) -> BroadcastDraft:
             language=state["language"] or None,
             urgent=state["urgent"],
             scheduled_at=_scheduled_at(state, school),
+            question=_question(state, school),
         )
     except ValidationError as exc:
         raise Invalid(validation_message(exc)) from None

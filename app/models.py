@@ -8,7 +8,7 @@ from app.core.leases import ProcessLease
 from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
-from app.questions.models import Answer, Question
+from app.questions.models import Answer, Place, Question
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.translation.models import CachedTranslation, GlossaryTerm
@@ -40,6 +40,7 @@ __all__ = [
     "ThreadGuardian",
     "PasswordReset",
     "Answer",
+    "Place",
     "Question",
     "ProcessLease",
     "SignInAttempt",

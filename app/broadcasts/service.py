@@ -388,7 +388,7 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
     )
     question = questions.for_broadcast(session, broadcast.id)
     if question is not None:
-        draft.question = questions.draft_of(question)
+        draft.question = questions.draft_of(session, question)
     people_ = recipients(session, subject, school.id, draft.audience)
     rendered = render(session, draft, broadcast.language, {r.language for r in people_}, school)
     own = rendered.get(mt_code(broadcast.language))

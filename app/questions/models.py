@@ -1,6 +1,16 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, utcnow
@@ -52,3 +62,21 @@ class Answer(Base):
     language: Mapped[str] = mapped_column(String(35))
     current: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Place(Base):
+    """The places of one option of a sign-up (volunteers, supplies, a conference slot): never
+    more taken than there are, by a conditional UPDATE and a CHECK constraint, whatever number
+    of families answer at once."""
+
+    __tablename__ = "question_places"
+    __table_args__ = (
+        UniqueConstraint("question_id", "number"),
+        CheckConstraint("taken >= 0 AND taken <= capacity", name="taken"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # the option's number, from 1
+    capacity: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)

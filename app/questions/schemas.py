@@ -13,6 +13,8 @@ class QuestionDraft(Input):
 
     kind: Literal["yes_no", "choice", "number", "text"]
     options: list[OneLine] = Field(default_factory=list, max_length=9)
+    # A sign-up: how many families each option takes (1 for a conference slot); none: no limit.
+    places: list[int] | None = Field(default=None, max_length=9)
     deadline: datetime | None = None
     remind_at: datetime | None = None
     replace_answers: bool = True
@@ -23,6 +25,10 @@ class QuestionDraft(Input):
             raise ValueError("a choice needs at least 2 options")
         if self.kind != "choice" and self.options:
             raise ValueError(f"a {self.kind} question has no options (only a choice has)")
+        if self.places is not None and (
+            len(self.places) != len(self.options) or any(n < 1 or n > 10_000 for n in self.places)
+        ):
+            raise ValueError("places: one number from 1 to 10000 for each option")
         if any(not o or len(o) > 60 for o in self.options):
             raise ValueError("each option is 1 to 60 characters")
         for name, when in (("deadline", self.deadline), ("remind_at", self.remind_at)):
@@ -37,6 +43,7 @@ class OptionCount(Output):
     key: str  # "yes" / "no", the option's number, or the number given
     label: str
     count: int
+    places: int | None = None  # a sign-up's places for this option
 
 
 class LanguageCount(Output):

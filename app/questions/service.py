@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.channels import SendError, sms
@@ -26,7 +26,7 @@ from app.messaging.models import Message
 from app.notices import service as notices
 from app.people.models import Guardian
 from app.questions import answers, texts
-from app.questions.models import Answer, Question
+from app.questions.models import Answer, Place, Question
 from app.questions.schemas import QuestionDraft
 from app.schools.models import School
 from app.translation import service as translation
@@ -72,17 +72,31 @@ def options_in(session: Session, options: list[str], source: str, language: str)
 
 
 def prompt(session: Session, question: QuestionDraft, language: str, source: str) -> str:
-    """What follows the message in `language`: how to answer, and a choice's numbered options."""
+    """What follows the message in `language`: how to answer, and a choice's numbered options
+    (with the places left of a sign-up)."""
     how = {
         "yes_no": texts.HOW_YES_NO,
         "choice": texts.HOW_CHOICE,
         "number": texts.HOW_NUMBER,
         "text": texts.HOW_TEXT,
     }[question.kind]
-    lines = [text_in(session, how, language)]
-    for i, option in enumerate(options_in(session, question.options, source, language), start=1):
-        lines.append(f"{i}. {option}")
-    return "\n".join(lines)
+    options = options_in(session, question.options, source, language)
+    return "\n".join(
+        [text_in(session, how, language), *_numbered(session, options, question.places, language)]
+    )
+
+
+def _numbered(
+    session: Session, options: list[str], left: list[int] | None, language: str, only_open=False
+) -> list[str]:
+    lines = []
+    for i, option in enumerate(options, start=1):
+        if left is None:
+            lines.append(f"{i}. {option}")
+        elif left[i - 1] > 0 or not only_open:
+            places = text_in(session, texts.PLACES_LEFT, language, count=str(left[i - 1]))
+            lines.append(f"{i}. {option} {places}")
+    return lines
 
 
 def with_question(
@@ -100,28 +114,43 @@ def with_question(
 
 
 def create(session: Session, *, school_id: int, broadcast_id: int, draft: QuestionDraft) -> None:
-    session.add(
-        Question(
-            school_id=school_id,
-            broadcast_id=broadcast_id,
-            kind=draft.kind,
-            options=list(draft.options),
-            deadline=draft.deadline,
-            remind_at=draft.remind_at,
-            replace_answers=draft.replace_answers,
-        )
+    question = Question(
+        school_id=school_id,
+        broadcast_id=broadcast_id,
+        kind=draft.kind,
+        options=list(draft.options),
+        deadline=draft.deadline,
+        remind_at=draft.remind_at,
+        replace_answers=draft.replace_answers,
     )
+    session.add(question)
     session.flush()
+    for number, capacity in enumerate(draft.places or [], start=1):
+        session.add(Place(question_id=question.id, number=number, capacity=capacity, taken=0))
+    session.flush()
+
+
+def places_left(session: Session, question: Question) -> list[int] | None:
+    """Each option's places left, for a sign-up; None for a question without places."""
+    rows = session.execute(
+        select(Place.capacity, Place.taken)
+        .where(Place.question_id == question.id)
+        .order_by(Place.number)
+        .execution_options(populate_existing=True)
+    ).all()
+    return [capacity - taken for capacity, taken in rows] if rows else None
 
 
 def for_broadcast(session: Session, broadcast_id: int) -> Question | None:
     return session.scalar(select(Question).where(Question.broadcast_id == broadcast_id))
 
 
-def draft_of(question: Question) -> QuestionDraft:
+def draft_of(session: Session, question: Question) -> QuestionDraft:
+    """The question as asked, a sign-up's places being those left now."""
     return QuestionDraft.model_construct(
         kind=question.kind,
         options=list(question.options),
+        places=places_left(session, question),
         deadline=question.deadline,
         remind_at=question.remind_at,
         replace_answers=question.replace_answers,
@@ -207,7 +236,14 @@ def read_reply(session: Session, message_id: int) -> str | None:
     if current is not None and not question.replace_answers:
         session.add(answer)  # history: the first answer stands
         return current.value
+    if current is not None and current.value == value:
+        return value  # the same answer again
+    if question.kind == "choice" and not _take_place(session, question, int(value)):
+        _tell_full(session, question, guardian, message)
+        return "full"
     if current is not None:
+        if question.kind == "choice" and current.value and current.value.isdigit():
+            _give_back_place(session, question, int(current.value))
         current.current = False
     answer.current = True
     session.add(answer)
@@ -233,6 +269,51 @@ def _ask_again(session: Session, question: Question, guardian: Guardian, reply: 
         text = text_in(session, texts.AGAIN_CHOICE, guardian.language, count=count)
     else:
         text = text_in(session, texts.AGAIN_NUMBER, guardian.language)
+    after_commit(session, _send(came_by_sms.to_number, came_by_sms.from_number, text))
+
+
+def _take_place(session: Session, question: Question, number: int) -> bool:
+    """One place of option `number`, if one is left (True also for an option without places).
+    A conditional UPDATE: of families answering at once for the last place, one gets it."""
+    taken = session.execute(
+        update(Place)
+        .where(
+            Place.question_id == question.id,
+            Place.number == number,
+            Place.taken < Place.capacity,
+        )
+        .values(taken=Place.taken + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken == 1:
+        return True
+    limited = session.scalar(
+        select(Place.id).where(Place.question_id == question.id, Place.number == number)
+    )
+    return limited is None
+
+
+def _give_back_place(session: Session, question: Question, number: int) -> None:
+    session.execute(
+        update(Place)
+        .where(Place.question_id == question.id, Place.number == number, Place.taken > 0)
+        .values(taken=Place.taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _tell_full(session: Session, question: Question, guardian: Guardian, reply: Message) -> None:
+    """The choice is full: the choices still open, in the family's language."""
+    came_by_sms = session.scalar(select(InboundSms).where(InboundSms.message_id == reply.id))
+    if came_by_sms is None:
+        return
+    left = places_left(session, question)
+    options = options_in(
+        session, question.options, _author_language(session, question), guardian.language
+    )
+    still = _numbered(session, options, left, guardian.language, only_open=True)
+    key = texts.FULL if still else texts.ALL_FULL
+    text = "\n".join([text_in(session, key, guardian.language), *still])
     after_commit(session, _send(came_by_sms.to_number, came_by_sms.from_number, text))
 
 
@@ -327,6 +408,20 @@ def tally(session: Session, question: Question) -> dict[str, Any]:
                 "answered_at": answer.answered_at,
             }
         )
+    capacity = dict(
+        session.execute(
+            select(Place.number, Place.capacity).where(Place.question_id == question.id)
+        ).all()
+    )
+    per_option = [
+        {
+            "key": k,
+            "label": label(question, k),
+            "count": n,
+            "places": capacity.get(int(k)) if k.isdigit() else None,
+        }
+        for k, n in counts.items()
+    ]
     return {
         "kind": question.kind,
         "options": list(question.options),
@@ -334,9 +429,7 @@ def tally(session: Session, question: Question) -> dict[str, Any]:
         "asked": len(asked),
         "answered": len(answered),
         "counts": counts,
-        "per_option": [
-            {"key": k, "label": label(question, k), "count": n} for k, n in counts.items()
-        ],
+        "per_option": per_option,
         "per_language": sorted(per_language.values(), key=lambda x: -x["asked"]),
         "not_answered": waiting,
         "answers": answered,

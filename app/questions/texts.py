@@ -18,6 +18,9 @@ AGAIN_YES_NO = "again_yes_no"
 AGAIN_CHOICE = "again_choice"
 AGAIN_NUMBER = "again_number"
 REMINDER = "reminder"
+PLACES_LEFT = "places_left"
+FULL = "full"
+ALL_FULL = "all_full"
 
 TEXTS: dict[str, str] = {
     # TRANSLATORS: under a question texted to a family. Keep the digits 1 and 2.
@@ -38,4 +41,12 @@ TEXTS: dict[str, str] = {
     AGAIN_NUMBER: N_("Sorry, we could not read your answer. Please reply with a number."),
     # TRANSLATORS: starts a reminder to families who have not answered a question yet.
     REMINDER: N_("Reminder:"),
+    # TRANSLATORS: after a choice of a sign-up or a meeting time, e.g. "2. Friday 3 pm (places
+    # left: 2)".
+    PLACES_LEFT: N_("(places left: %(count)s)"),
+    # TRANSLATORS: sent when the choice a family replied with has no place left; the choices
+    # still open follow, numbered.
+    FULL: N_("Sorry, that choice is full. Still open:"),
+    # TRANSLATORS: sent when a family answers a sign-up whose every choice is full.
+    ALL_FULL: N_("Sorry, every choice is full."),
 }

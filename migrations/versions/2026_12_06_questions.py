@@ -68,6 +68,23 @@ def upgrade() -> None:
         )
 
 
+    op.create_table(
+        "question_places",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("capacity", sa.Integer(), nullable=False),
+        sa.Column("taken", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "taken >= 0 AND taken <= capacity", name=op.f("ck_question_places_taken")
+        ),
+        sa.ForeignKeyConstraint(["question_id"], ["questions.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("question_id", "number"),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("question_places")
     op.drop_table("question_answers")
     op.drop_table("questions")

@@ -77,7 +77,13 @@ def _answers(client, auth, office, broadcast_id):
 
 
 def test_an_rsvp_to_a_thousand_families_in_six_languages_is_tallied_from_replies_in_any(
-    client, auth, session, school, office, twilio, argos_models  # noqa: F811
+    client,
+    auth,
+    session,
+    school,
+    office,
+    twilio,
+    argos_models,  # noqa: F811
 ):
     families(session, school, 1000, LANGUAGES)
     broadcast = _broadcast(client, auth, school, office, {"kind": "yes_no"})
@@ -141,7 +147,13 @@ def test_an_rsvp_to_a_thousand_families_in_six_languages_is_tallied_from_replies
 
 
 def test_a_later_answer_replaces_the_earlier_and_stop_keeps_priority(
-    client, auth, session, school, office, twilio, argos_models  # noqa: F811
+    client,
+    auth,
+    session,
+    school,
+    office,
+    twilio,
+    argos_models,  # noqa: F811
 ):
     families(session, school, 6, LANGUAGES)
     broadcast = _broadcast(client, auth, school, office, {"kind": "yes_no"})
@@ -162,7 +174,13 @@ def test_a_later_answer_replaces_the_earlier_and_stop_keeps_priority(
 
 
 def test_a_choice_is_read_by_number_or_by_its_words_and_exported(
-    client, auth, session, school, office, twilio, argos_models  # noqa: F811
+    client,
+    auth,
+    session,
+    school,
+    office,
+    twilio,
+    argos_models,  # noqa: F811
 ):
     families(session, school, 3, ["en", "es", "ar"])
     broadcast = _broadcast(
@@ -195,7 +213,13 @@ def test_a_choice_is_read_by_number_or_by_its_words_and_exported(
 
 
 def test_a_reminder_goes_only_to_families_who_have_not_answered_and_not_to_opted_out(
-    client, auth, session, school, office, twilio, argos_models  # noqa: F811
+    client,
+    auth,
+    session,
+    school,
+    office,
+    twilio,
+    argos_models,  # noqa: F811
 ):
     families(session, school, 6, LANGUAGES)
     broadcast = _broadcast(client, auth, school, office, {"kind": "yes_no"})
@@ -245,3 +269,46 @@ def test_a_broadcast_without_a_question_has_no_answers_and_bad_questions_are_ref
             "/api/v1/broadcasts", headers=headers, json={**base, "question": question}
         )
         assert refused.status_code == 422 and words in refused.text, refused.text
+
+
+def test_a_sign_up_never_gives_more_places_than_it_has(
+    client,
+    auth,
+    session,
+    school,
+    office,
+    twilio,
+    argos_models,  # noqa: F811
+):
+    families(session, school, 3, ["en", "es", "vi"])
+    broadcast = _broadcast(
+        client,
+        auth,
+        school,
+        office,
+        {"kind": "choice", "options": ["Friday 3 pm", "Friday 4 pm"], "places": [1, 2]},
+    )
+    english, spanish, vietnamese = (
+        session.scalars(select(Guardian).where(Guardian.language == tag)).one()
+        for tag in ("en", "es", "vi")
+    )
+    text = {m.to: m.body for m in twilio.messages}[english.phone]
+    assert text.endswith("1. Friday 3 pm (places left: 1)\n2. Friday 4 pm (places left: 2)")
+    _text(client, english.phone, "1")
+    before = len(twilio.messages)
+    _text(client, spanish.phone, "1")  # taken: told what is still open, in Spanish
+    told = twilio.messages[before:]
+    assert [m.to for m in told] == [spanish.phone]
+    assert told[0].body.startswith("Lo sentimos, esa opción está llena. Aún disponibles:")
+    assert "2. " in told[0].body and "1. " not in told[0].body
+    _text(client, spanish.phone, "2")
+    _text(client, english.phone, "2")  # changes its mind: its place at 3 pm is free again
+    _text(client, vietnamese.phone, "1")
+    found = _answers(client, auth, office, broadcast["id"])
+    assert found["counts"] == {"1": 1, "2": 2}
+    assert [o["places"] for o in found["per_option"]] == [1, 2]
+    assert {a["guardian_id"]: a["value"] for a in found["answers"]} == {
+        english.id: "2",
+        spanish.id: "2",
+        vietnamese.id: "1",
+    }

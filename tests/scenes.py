@@ -1,7 +1,7 @@
 """The classroom: one school and its people, shared by the tests that tell a story about them.
 
 Riverside Elementary texts from +1 512-555-0100 (America/Chicago). Ana Rivera teaches Room 12:
-Mateo Ruiz, whose mother María Quintanilla (Spanish) and Lan Nguyễn (Vietnamese) get texts, and
+Mateo Ruiz, whose mother Marisol Quintanilla (Spanish) and Lan Nguyễn (Vietnamese) get texts, and
 Sofía López, whose mother Ana López (Spanish) gets texts and email. David Chen teaches Room 14:
 Hao Zhang, whose father 张伟 (Chinese) reads email only. Beatriz Salgado runs the office; Kwame
 Mensah is a district admin. A test changes what its story needs (a channel, an email) on the rows.
@@ -34,7 +34,7 @@ class Classroom:
     section: Section  # Room 12: Mateo and Sofía
     mateo: Student
     sofia: Student
-    maria: Guardian  # Mateo's mother: Spanish, texts
+    marisol: Guardian  # Mateo's mother: Spanish, texts
     lan: Guardian  # Mateo's other guardian: Vietnamese, texts
     ana: Guardian  # Sofía's mother: Spanish (Mexico), texts and email
     colleague: Staff  # David Chen, another teacher of the school
@@ -44,7 +44,7 @@ class Classroom:
 
     @property
     def guardians(self) -> list[Guardian]:
-        return [self.maria, self.lan, self.ana, self.wei]
+        return [self.marisol, self.lan, self.ana, self.wei]
 
 
 def build_classroom(session: Session) -> Classroom:
@@ -74,13 +74,13 @@ def build_classroom(session: Session) -> Classroom:
     colleague_section = SectionFactory(
         school=school, name="Room 14", teachers=[colleague], students=[hao]
     )
-    maria = GuardianFactory(
+    marisol = GuardianFactory(
         students=[mateo],
         language="es",
-        given_name="María",
+        given_name="Marisol",
         family_name="Quintanilla",
         phone="+15125552001",
-        email="maria.q@family.example.org",
+        email="marisol.q@family.example.org",
         channels=["sms"],
     )
     lan = GuardianFactory(
@@ -113,6 +113,6 @@ def build_classroom(session: Session) -> Classroom:
     # Committed into the test's own transaction (rolled back after it): requests find it.
     session.commit()
     return Classroom(
-        school, admin, office, teacher, section, mateo, sofia, maria, lan, ana,
+        school, admin, office, teacher, section, mateo, sofia, marisol, lan, ana,
         colleague, colleague_section, hao, wei,
     )  # fmt: skip

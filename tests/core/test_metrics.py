@@ -44,7 +44,7 @@ def send_note(client, auth, classroom, body: str) -> None:
         headers=headers,
         json={
             "student_id": classroom.mateo.id,
-            "guardian_ids": [classroom.maria.id, classroom.lan.id],  # two texts
+            "guardian_ids": [classroom.marisol.id, classroom.lan.id],  # two texts
         },
     ).json()
     sent = client.post(
@@ -174,7 +174,7 @@ def test_webhook_latency_and_inbound_messages_per_language(client, auth, classro
         "/webhooks/twilio/sms",
         {
             "MessageSid": "SM" + "b" * 32,
-            "From": classroom.maria.phone,
+            "From": classroom.marisol.phone,
             "To": classroom.school.sms_sender,
             "Body": "Gracias, vamos a leer en casa.",
         },

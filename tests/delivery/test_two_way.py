@@ -12,7 +12,7 @@ from tests.conftest import count_rows
 from tests.factories import SENDER
 
 
-def post_note(client, auth, classroom, body, guardians=("maria", "lan"), **extra):
+def post_note(client, auth, classroom, body, guardians=("marisol", "lan"), **extra):
     headers = auth("read,write,send", staff=classroom.teacher)
     thread = client.post(
         "/api/v1/threads",
@@ -174,7 +174,7 @@ def test_provider_500_then_success_sends_exactly_once(client, auth, session, cla
     from app.delivery import service
 
     twilio.fail_next((500, None))
-    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("maria",))
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",))
     row = session.scalar(select(Delivery))
     assert row.status == "queued" and row.attempts == 1 and row.error_code == "500"
     assert len(twilio.messages) == 0
@@ -190,17 +190,17 @@ def test_carrier_opt_out_21610_is_recorded_and_not_retried(
     client, auth, session, classroom, twilio
 ):
     twilio.fail_number("+15125552001", 400, 21610)
-    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("maria",))
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",))
     row = session.scalar(select(Delivery))
     assert row.status == "failed" and row.error_code == "21610" and row.next_attempt_at is None
     assert session.scalar(select(OptOut).where(OptOut.phone == "+15125552001")).source == "carrier"
 
 
 def test_bad_number_fails_over_to_email(client, auth, session, classroom, twilio, smtp):
-    classroom.maria.email = "maria@family.example.org"
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
     twilio.fail_number("+15125552001", 400, 21211)
-    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("maria",))
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",))
     rows = {d.channel: d for d in session.scalars(select(Delivery))}
     assert rows["sms"].status == "failed" and rows["sms"].error_code == "21211"
     assert rows["email"].status == "sent"
@@ -217,14 +217,14 @@ def test_a_line_break_in_a_stored_subject_does_not_stop_the_email(
     flattened at send instead of crashing the job and leaving the delivery in `sending`."""
     from tests.factories import ThreadFactory
 
-    classroom.maria.channels = ["email"]
-    classroom.maria.email = "maria@family.example.org"
+    classroom.marisol.channels = ["email"]
+    classroom.marisol.email = "maria@family.example.org"
     thread = ThreadFactory(
         school=classroom.school,
         owner_staff_id=classroom.teacher.id,
         student_id=classroom.mateo.id,
         subject="Field trip\r\nBcc: everyone@example.org",
-        guardians=[classroom.maria],
+        guardians=[classroom.marisol],
     )
     session.commit()
     headers = auth("read,write,send", staff=classroom.teacher)
@@ -243,18 +243,18 @@ def test_a_line_break_in_a_stored_subject_does_not_stop_the_email(
 
 
 def test_email_reply_threads_back(client, auth, session, classroom, smtp):
-    classroom.maria.channels = ["email"]
-    classroom.maria.email = "maria@family.example.org"
+    classroom.marisol.channels = ["email"]
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
     thread, _ = post_note(
-        client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("maria",)
+        client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",)
     )
     note = smtp.messages[-1]
     reply_to = note["Reply-To"]
     assert reply_to.startswith("reply+") and reply_to.endswith("@replies.school.example.org")
     assert "List-Unsubscribe" in note
     raw = (
-        f"From: María Quintanilla <maria@family.example.org>\r\nTo: {reply_to}\r\n"
+        f"From: Marisol Quintanilla <maria@family.example.org>\r\nTo: {reply_to}\r\n"
         f"Subject: Re: Attendance\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
         "Muchas gracias.\r\n\r\nOn Mon, Nov 23, 2026 at 8:00 AM Riverside wrote:\r\n"
         "> Mateo va a faltar mañana.\r\n"
@@ -276,7 +276,7 @@ def test_email_reply_threads_back(client, auth, session, classroom, smtp):
     assert response.json()["thread_id"] == thread["id"]
     message = session.get(Message, response.json()["message_id"])
     assert message.body == "Muchas gracias."
-    assert message.author_guardian_id == classroom.maria.id
+    assert message.author_guardian_id == classroom.marisol.id
 
 
 def test_unknown_number_goes_to_the_office_inbox(client, session, classroom):
@@ -300,17 +300,17 @@ def test_unknown_number_goes_to_the_office_inbox(client, session, classroom):
 
 
 def test_one_click_unsubscribe_from_email(client, auth, session, classroom, smtp):
-    classroom.maria.channels = ["sms", "email"]
-    classroom.maria.email = "maria@family.example.org"
+    classroom.marisol.channels = ["sms", "email"]
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
-    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("maria",))
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",))
     header = smtp.messages[-1]["List-Unsubscribe"]
     path = header.strip("<>").split("127.0.0.1:8000", 1)[1]
     assert client.post(path.replace("/unsubscribe/", "/unsubscribe/9")).status_code == 404
     assert client.get(path).status_code == 200
     assert client.post(path).status_code == 200
-    session.refresh(classroom.maria)
-    assert classroom.maria.channels == ["sms"]
+    session.refresh(classroom.marisol)
+    assert classroom.marisol.channels == ["sms"]
 
 
 # The envelope of a note's email ---------------------------------------------------------------
@@ -319,10 +319,12 @@ def test_one_click_unsubscribe_from_email(client, auth, session, classroom, smtp
 def test_the_envelope_is_planned_with_the_note_and_sent_as_planned(
     client, auth, session, classroom, smtp
 ):
-    classroom.maria.channels = ["email"]
-    classroom.maria.email = "maria@family.example.org"
+    classroom.marisol.channels = ["email"]
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
-    thread, note = post_note(client, auth, classroom, "Mateo will be absent tomorrow.", ("maria",))
+    thread, note = post_note(
+        client, auth, classroom, "Mateo will be absent tomorrow.", ("marisol",)
+    )
     row = session.get(Delivery, note["deliveries"][0]["id"])
     session.refresh(row)
     assert (row.email_subject, row.reply_to) == ("Attendance", reply_address(thread["id"]))
@@ -333,11 +335,11 @@ def test_the_envelope_is_planned_with_the_note_and_sent_as_planned(
 def test_a_text_failing_over_to_email_takes_the_envelope_along(
     client, auth, session, classroom, twilio, smtp
 ):
-    classroom.maria.channels = ["sms"]
-    classroom.maria.email = "maria@family.example.org"
+    classroom.marisol.channels = ["sms"]
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
     twilio.fail_number("+15125552001", 400, 21211)  # not a mobile number
-    thread, _ = post_note(client, auth, classroom, "Mateo will be absent tomorrow.", ("maria",))
+    thread, _ = post_note(client, auth, classroom, "Mateo will be absent tomorrow.", ("marisol",))
     rows = {d.channel: d for d in session.scalars(select(Delivery))}
     assert rows["sms"].status == "failed" and rows["email"].status == "sent"
     assert (rows["email"].email_subject, rows["email"].reply_to) == (

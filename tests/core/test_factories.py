@@ -9,7 +9,7 @@ import app.models  # noqa: F401  (every model, as Alembic sees them)
 from app.core.db import Base
 from tests import factories
 
-FACTORIES = {f._meta.model: f for f in factories.factories()}
+FACTORIES = {f._meta.model: f for f in factories.all_factories()}
 
 
 def test_every_model_has_a_factory():

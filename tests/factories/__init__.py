@@ -13,7 +13,7 @@ from tests.factories.auth import (
     SignInAttemptFactory,
     WebSessionFactory,
 )
-from tests.factories.base import FAMILY_NAMES, NOTE, NOTE_IN, SENDER, bind, factories
+from tests.factories.base import FAMILY_NAMES, NOTE, NOTE_IN, SENDER, all_factories, bind
 from tests.factories.broadcasts import BroadcastFactory
 from tests.factories.channels import DevOutboxFactory
 from tests.factories.delivery import (
@@ -77,5 +77,5 @@ __all__ = [
     "ThreadGuardianFactory",
     "WebSessionFactory",
     "bind",
-    "factories",
+    "all_factories",
 ]

@@ -62,7 +62,7 @@ def _link(_owner: object, rows: list[object]) -> None:
         _session().flush()
 
 
-def factories() -> list[type[SQLAlchemyModelFactory]]:
+def all_factories() -> list[type[SQLAlchemyModelFactory]]:
     """Every factory defined (once its module is imported: tests.factories imports them all)."""
     return list(_ALL)
 

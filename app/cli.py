@@ -130,6 +130,7 @@ def worker(
     from app.core.queue import (
         QUEUES,
         EmbeddedConsumer,
+        Heartbeat,
         huey,
         make_consumer,
         run_job,
@@ -151,16 +152,24 @@ def worker(
         requeued = run_job("delivery.sweep")
         run_job("messaging.sweep")
         logging.getLogger("hearth.worker").info("outbox sweep: %s deliveries re-enqueued", requeued)
+    # This process's lease: if it dies, another process recovers its work within seconds.
+    heartbeat = Heartbeat().start()
     if queue != "all":
-        make_consumer(QUEUES[queue], workers, worker_type).run()
+        consumer = make_consumer(QUEUES[queue], workers, worker_type)
+        try:
+            consumer.run()
+        finally:
+            heartbeat.stop(finished=consumer.finished)
         return
     # Both queues in threads of this process; the send consumer owns the signal handlers.
     translating = EmbeddedConsumer(translation_huey, workers=workers, periodic=False)
     translating.start()
+    consumer = make_consumer(huey, workers, "thread")
     try:
-        make_consumer(huey, workers, "thread").run()
+        consumer.run()
     finally:
         translating.stop(graceful=True)
+        heartbeat.stop(finished=consumer.finished and translating.finished)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, PasswordReset, SignInAttempt, WebSession
 from app.broadcasts.models import Broadcast
 from app.channels.models import DevOutbox
+from app.core.leases import ProcessLease
 from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
@@ -37,6 +38,7 @@ __all__ = [
     "Thread",
     "ThreadGuardian",
     "PasswordReset",
+    "ProcessLease",
     "SignInAttempt",
     "WebSession",
 ]

@@ -26,3 +26,10 @@ def send_due(session: Session) -> int:
     for broadcast_id in ids:
         enqueue_job(session, "broadcasts.fan_out", broadcast_id)
     return len(ids)
+
+
+@job("broadcasts.recover", recovers=True, priority=PERIODIC_PRIORITY)
+def recover(session: Session, owner: str) -> int:
+    """A process died, perhaps mid-fan-out (which rolled back, leaving its broadcast
+    `scheduled`): start the due broadcasts now rather than at the next minute's check."""
+    return send_due(session)

@@ -45,8 +45,12 @@ class Settings(BaseSettings):
     twilio_api_url: str = ""  # send the SDK's requests here instead (a local Twilio double)
     sms_segments_per_second: float = 1.0  # per sender: 1 for a long code, 100 for a short code
     sms_send_timeout: float = 10.0
-    # A delivery still `sending` after this long was interrupted (worker killed) and is
-    # reconciled with the provider by the sweeper.
+    # Each process running jobs renews a lease every third of this; when one stops renewing
+    # (killed), another recovers its work at once: interrupted sends are settled with the
+    # provider, lost jobs queued again. Longer than any pause of a live process.
+    worker_lease_seconds: int = Field(default=15, ge=1)
+    # A delivery still `sending` after this long was interrupted and is reconciled with the
+    # provider by the sweeper (a backstop for sends stamped with no live lease).
     sending_stale_seconds: int = 300
     # A queued delivery with no progress for this long is re-enqueued by the sweeper.
     outbox_grace_seconds: int = 900

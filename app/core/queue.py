@@ -9,6 +9,7 @@ Jobs are enqueued only after the transaction that made them commits (`enqueue_af
 and dropped if it rolls back, so a job never sees data that does not exist."""
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from huey.consumer import Consumer, Scheduler
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.core import leases
 from app.core.config import get_settings, private_file
 from app.core.db import get_sessionmaker
 
@@ -57,6 +59,8 @@ _PENDING = "hearth_jobs"
 # so no service imports its own tasks.py and no import goes in a circle. The Huey identifier of
 # every job is `app.core.queue.<name>` (the wrapper lives here), whatever module defines it.
 _JOBS: dict[str, TaskWrapper] = {}
+# Jobs run with the name of a process that died holding work (see Heartbeat).
+_RECOVERY: list[str] = []
 QueueName = Literal["send", "translate"]
 
 
@@ -70,11 +74,13 @@ def job(
     priority: int | None = None,
     context: bool = False,
     session: bool = True,
+    recovers: bool = False,
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Register `fn(session, *args)` as the job `name`. The runner opens a session, runs the
     function and commits once (or rolls back if it raises): a job, like a request, is one
     transaction. `session=False`: a job that only runs other jobs (a batch of sends) and so must
-    hold no transaction while they open theirs (SQLite has one writer). `periodic`: a crontab."""
+    hold no transaction while they open theirs (SQLite has one writer). `periodic`: a crontab.
+    `recovers`: run as `fn(session, owner)` when the process `owner` died holding work."""
 
     def register(fn: Callable[..., R]) -> Callable[..., R]:
         if name in _JOBS:
@@ -102,6 +108,8 @@ def job(
             _JOBS[name] = huey_.periodic_task(periodic, **options)(run)
         else:
             _JOBS[name] = huey_.task(context=context, **options)(run)
+        if recovers:
+            _RECOVERY.append(name)
         return fn
 
     return register
@@ -180,6 +188,66 @@ def _drop_pending(session: Session, previous_transaction: Any) -> None:
         session.info[_PENDING] = [job for job in pending if not inside(job[0])]
 
 
+class Heartbeat:
+    """This process's lease (app/core/leases.py), renewed by a thread of its own every third of
+    HEARTH_WORKER_LEASE_SECONDS. Each renewal also looks for the leases of processes that died
+    and queues the recovery jobs for each (one process takes each dead lease)."""
+
+    def __init__(self) -> None:
+        self.owner = leases.new_owner()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hearth-lease", daemon=True)
+
+    def start(self) -> "Heartbeat":
+        with get_sessionmaker()() as session:
+            leases.take(session, self.owner)
+            session.commit()
+        self.beat()  # at once: a process that died before this one started
+        self._thread.start()
+        return self
+
+    def beat(self) -> list[str]:
+        with get_sessionmaker()() as session:
+            if not leases.renew(session, self.owner):
+                log.warning(
+                    "this process was silent longer than its lease (HEARTH_WORKER_LEASE_SECONDS):"
+                    " others may have recovered its work"
+                )
+            dead = leases.take_over_expired(session)
+            session.commit()
+        for owner in dead:
+            log.warning("process %s stopped without giving its lease back: recovering", owner)
+            for name in _RECOVERY:
+                try:
+                    registered(name)(owner)
+                except Exception:  # the periodic sweep finds the rest by age
+                    log.exception("could not queue %s", name)
+        return dead
+
+    def _run(self) -> None:
+        interval = max(get_settings().worker_lease_seconds / 3, 0.2)
+        while not self._stopping.wait(interval):
+            try:
+                self.beat()
+            except Exception:  # a database restart: try again at the next beat
+                log.exception("lease renewal failed")
+
+    def stop(self, *, finished: bool) -> None:
+        """`finished`: every job this process started has ended. If not, the lease is left to
+        expire, and what was cut short is recovered like a dead process's work."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+        if not finished:
+            return
+        try:
+            with get_sessionmaker()() as session:
+                leases.give_back(session, self.owner)
+                session.commit()
+        except Exception:  # it expires on its own; its work is then recovered
+            log.exception("could not give the lease back")
+
+
 class WorkerConsumer(Consumer):
     """A Huey consumer whose periodic jobs (the outbox sweep, due broadcasts) run every
     HEARTH_OUTBOX_SWEEP_SECONDS; they are all `crontab(minute="*")`, so running them more
@@ -189,6 +257,13 @@ class WorkerConsumer(Consumer):
         scheduler = super()._create_scheduler()
         scheduler.periodic_task_seconds = get_settings().outbox_sweep_seconds
         return scheduler
+
+    finished = False  # stopped with every started job ended (see Heartbeat.stop)
+
+    def stop(self, graceful: bool = False) -> None:
+        super().stop(graceful=graceful)
+        workers = [worker for _, worker in self.worker_threads]
+        self.finished = graceful and not any(self.environment.is_alive(w) for w in workers)
 
 
 def make_consumer(queue: Huey, workers: int, worker_type: str = "thread") -> WorkerConsumer:
@@ -212,6 +287,7 @@ class EmbeddedConsumers:
     """Both queues' consumers as threads of the `hearth serve` process."""
 
     def __init__(self, send_workers: int, translate_workers: int) -> None:
+        self.heartbeat = Heartbeat()
         self.consumers = [
             EmbeddedConsumer(huey, workers=send_workers, worker_type="thread", periodic=True),
             EmbeddedConsumer(
@@ -220,6 +296,7 @@ class EmbeddedConsumers:
         ]
 
     def start(self) -> "EmbeddedConsumers":
+        self.heartbeat.start()
         for consumer in self.consumers:
             consumer.start()
         return self
@@ -227,6 +304,7 @@ class EmbeddedConsumers:
     def stop(self, graceful: bool = False) -> None:
         for consumer in self.consumers:
             consumer.stop(graceful=graceful)
+        self.heartbeat.stop(finished=all(consumer.finished for consumer in self.consumers))
 
 
 def start_embedded_consumer(workers: int) -> EmbeddedConsumers:

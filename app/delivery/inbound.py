@@ -62,9 +62,11 @@ def store_sms(
     return result.scalar()
 
 
-def unprocessed(session: Session) -> list[int]:
-    """Texts stored but never read: lost between commit and enqueue, or a worker died."""
-    grace = timedelta(seconds=get_settings().outbox_grace_seconds)
+def unprocessed(session: Session, grace: timedelta | None = None) -> list[int]:
+    """Texts stored but never read: lost between commit and enqueue, or a worker died.
+    `grace`: how old (default HEARTH_OUTBOX_GRACE_SECONDS; zero after a process died)."""
+    if grace is None:
+        grace = timedelta(seconds=get_settings().outbox_grace_seconds)
     return list(
         session.scalars(
             select(InboundSms.id)

@@ -50,6 +50,9 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
+    # The process lease (app/core/leases.py) of whoever claimed it last: if that process dies
+    # while the row is `sending`, the row is settled at once rather than after an age.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
     provider_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_text: Mapped[str | None] = mapped_column(String(500))

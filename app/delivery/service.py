@@ -15,6 +15,7 @@ from app import channels
 from app.channels import sms
 from app.channels.email import email_channel
 from app.channels.segments import count_segments
+from app.core import leases
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.queue import enqueue_job
@@ -103,7 +104,12 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
             Delivery.body.is_not(None),
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
         )
-        .values(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
+        .values(
+            status="sending",
+            attempts=Delivery.attempts + 1,
+            updated_at=now,
+            claimed_by=leases.current_owner(),
+        )
         .execution_options(synchronize_session=False)
     )
     # Of any number of workers holding this job (a retry, a sweep's duplicate), one sends.
@@ -281,11 +287,16 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
     return True
 
 
-def requeue_overdue(session: Session, now: datetime | None = None, limit: int = 5000) -> list[int]:
+def requeue_overdue(
+    session: Session,
+    now: datetime | None = None,
+    limit: int = 5000,
+    grace: timedelta | None = None,
+) -> list[int]:
     """The overdue rows, each marked as just re-enqueued so that a long rate-limited backlog is
     not given a fresh duplicate job every minute."""
     now = now or utcnow()
-    ids = overdue(session, now, limit)
+    ids = overdue(session, now, limit, grace)
     if ids:
         session.execute(
             update(Delivery)
@@ -296,12 +307,14 @@ def requeue_overdue(session: Session, now: datetime | None = None, limit: int = 
     return ids
 
 
-def awaiting_translation(session: Session, now: datetime | None = None) -> list[int]:
+def awaiting_translation(
+    session: Session, now: datetime | None = None, grace: timedelta | None = None
+) -> list[int]:
     """Messages whose deliveries still wait for their translation a grace period on: the job
     translating them was lost (a worker killed mid-translation, a flushed Redis). Marked as
     just handled, so that each is re-enqueued at most once per grace period."""
     now = now or utcnow()
-    grace = timedelta(seconds=get_settings().outbox_grace_seconds)
+    grace = _grace(grace)
     waiting = (
         Delivery.status == "queued",
         Delivery.body.is_(None),
@@ -318,12 +331,23 @@ def awaiting_translation(session: Session, now: datetime | None = None) -> list[
     return ids
 
 
-def overdue(session: Session, now: datetime | None = None, limit: int = 5000) -> list[int]:
+def _grace(grace: timedelta | None) -> timedelta:
+    return timedelta(seconds=get_settings().outbox_grace_seconds) if grace is None else grace
+
+
+def overdue(
+    session: Session,
+    now: datetime | None = None,
+    limit: int = 5000,
+    grace: timedelta | None = None,
+) -> list[int]:
     """Queued rows whose time has come but whose job is not known to be on the queue: lost
-    between commit and enqueue, or with a Redis that was flushed."""
+    between commit and enqueue, with a Redis that was flushed, or with a process that died.
+    `grace`: how old a row must be (default HEARTH_OUTBOX_GRACE_SECONDS; zero when a process
+    died with jobs taken off the queue: a row whose job is still queued is claimed once anyway)."""
     now = now or utcnow()
     # Fresh rows have their job on the queue: a second job would only be skipped.
-    grace = timedelta(seconds=get_settings().outbox_grace_seconds)
+    grace = _grace(grace)
     return list(
         session.scalars(
             select(Delivery.id)
@@ -344,13 +368,20 @@ def overdue(session: Session, now: datetime | None = None, limit: int = 5000) ->
     )
 
 
-def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict[str, int]:
+def reconcile_interrupted(
+    session: Session, now: datetime | None = None, dead: Iterable[str] = ()
+) -> dict[str, int]:
     """Rows stuck in `sending`: a worker died mid-send, so the provider may or may not have the
     message, and Twilio has no idempotency key. Ask it (and the dev phone) what it has: a match
     is recorded as sent; a clear "no" sends it again; anything unsure — an email, or a provider
-    that does not answer — goes to `review` for a person, never out a second time blindly."""
+    that does not answer — goes to `review` for a person, never out a second time blindly.
+    Interrupted means claimed by a `dead` process (its lease expired), or `sending` for longer
+    than HEARTH_SENDING_STALE_SECONDS."""
     now = now or utcnow()
     stale_after = timedelta(seconds=get_settings().sending_stale_seconds)
+    interrupted = Delivery.updated_at < now - stale_after
+    if dead := list(dead):
+        interrupted = or_(interrupted, Delivery.claimed_by.in_(dead))
     counts = {"found": 0, "requeued": 0, "review": 0}
     # Plain values, read now: what was asked about must not change under a later refresh.
     stale = session.execute(
@@ -362,7 +393,7 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
             Delivery.address,
             Delivery.body,
             Delivery.updated_at,
-        ).where(Delivery.status == "sending", Delivery.updated_at < now - stale_after)
+        ).where(Delivery.status == "sending", interrupted)
     ).all()
     # The provider is asked with no transaction open (SQLite's write lock; the dev phone
     # answers through a session of its own).
@@ -385,10 +416,9 @@ def reconcile_interrupted(session: Session, now: datetime | None = None) -> dict
         if isinstance(found, str):
             outcome, values = "found", {"status": "sent", "provider_id": found, "sent_at": now}
         elif found is None:
-            # updated_at in the past: due for the overdue sweep at once.
+            # Due now: the overdue sweep that follows queues it again.
             outcome = "requeued"
-            values = {"status": "queued", "next_attempt_at": None}
-            values["updated_at"] = now - timedelta(minutes=2)
+            values = {"status": "queued", "next_attempt_at": now}
         else:
             outcome = "review"
             values = {

@@ -1,6 +1,7 @@
 """The outbox's jobs: send one delivery, send a batch, and the sweep that finds what was lost."""
 
 import logging
+from datetime import timedelta
 
 from huey import crontab
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -76,6 +77,18 @@ def sweep(session: Session) -> int:
     due but not on the queue. Returns how many deliveries it requeued."""
     service.reconcile_interrupted(session)
     ids = service.requeue_overdue(session)
+    for delivery_id in ids:
+        enqueue_job(session, "delivery.send", delivery_id)
+    return len(ids)
+
+
+@job("delivery.recover", recovers=True, priority=PERIODIC_PRIORITY)
+def recover(session: Session, owner: str) -> int:
+    """The process `owner` died holding work: settle the sends it cut short now, and queue again
+    every delivery that is due (the jobs it had taken off the queue died with it; a delivery
+    whose job is still queued is claimed once either way). Returns how many it requeued."""
+    service.reconcile_interrupted(session, dead=[owner])
+    ids = service.requeue_overdue(session, grace=timedelta(0))
     for delivery_id in ids:
         enqueue_job(session, "delivery.send", delivery_id)
     return len(ids)

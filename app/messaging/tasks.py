@@ -1,6 +1,8 @@
 """The conversation's jobs: translate a new message and release its deliveries, read a family's
 text, and the sweep that finds what was lost."""
 
+from datetime import timedelta
+
 from huey import crontab
 from sqlalchemy.orm import Session
 
@@ -36,4 +38,14 @@ def sweep(session: Session) -> None:
     for message_id in delivery.awaiting_translation(session):
         enqueue_job(session, "messaging.prepare", message_id)
     for inbound_id in inbound.unprocessed(session):
+        enqueue_job(session, "messaging.route_sms", inbound_id)
+
+
+@job("messaging.recover", recovers=True, priority=PERIODIC_PRIORITY)
+def recover(session: Session, owner: str) -> None:
+    """A process died, perhaps mid-translation or mid-read: what waits for a translation is
+    translated, and what families sent is read, now rather than after the grace period."""
+    for message_id in delivery.awaiting_translation(session, grace=timedelta(0)):
+        enqueue_job(session, "messaging.prepare", message_id)
+    for inbound_id in inbound.unprocessed(session, grace=timedelta(0)):
         enqueue_job(session, "messaging.route_sms", inbound_id)

@@ -16,6 +16,7 @@ from tests.factories.auth import (
 from tests.factories.base import FAMILY_NAMES, NOTE, NOTE_IN, SENDER, all_factories, bind
 from tests.factories.broadcasts import BroadcastFactory
 from tests.factories.channels import DevOutboxFactory
+from tests.factories.core import ProcessLeaseFactory
 from tests.factories.delivery import (
     DeliveryFactory,
     InboundEmailFactory,
@@ -64,6 +65,7 @@ __all__ = [
     "MessageTranslationFactory",
     "OptOutFactory",
     "PasswordResetFactory",
+    "ProcessLeaseFactory",
     "RosterImportFactory",
     "SchoolFactory",
     "SectionFactory",

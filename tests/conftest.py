@@ -38,6 +38,7 @@ from app.main import create_app  # noqa: E402
 from app.translation import packages  # noqa: E402
 from app.translation.argos import engine as argos_engine  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.scenes import Classroom, build_classroom  # noqa: E402
 from tests.servers import redis_server  # noqa: E402
 
 # Ends every run with what did not run and why.
@@ -136,6 +137,12 @@ def auth(session: Session) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {key}"}
 
     return make
+
+
+@pytest.fixture
+def classroom(session: Session, argos_models) -> Classroom:
+    """The shared school and its people (tests/scenes.py), with the translation models."""
+    return build_classroom(session)
 
 
 def count_rows(session: Session, table: str) -> int:

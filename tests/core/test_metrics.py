@@ -13,15 +13,6 @@ from app.core import queue
 from app.core.config import get_settings
 from app.delivery.models import Delivery
 from tests.delivery.conftest import AUTH_TOKEN, twilio  # noqa: F401  (the Twilio double)
-from tests.factories import (
-    GuardianFactory,
-    SchoolFactory,
-    SectionFactory,
-    StaffFactory,
-    StudentFactory,
-)
-
-SENDER = "+15125550100"
 
 
 def scrape(client, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -46,27 +37,14 @@ def signed_post(client, path: str, params: dict[str, str], token: str = ""):
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
 
-@pytest.fixture
-def classroom(session):
-    school = SchoolFactory(sms_sender=SENDER)
-    teacher = StaffFactory(schools=[school])
-    student = StudentFactory(school=school, given_name="Mateo")
-    SectionFactory(school=school, teachers=[teacher], students=[student])
-    guardians = [
-        GuardianFactory(students=[student], language="en", phone="+15125557001"),
-        GuardianFactory(students=[student], language="en", phone="+15125557002"),
-    ]
-    return {"teacher": teacher, "student": student, "guardians": guardians}
-
-
 def send_note(client, auth, classroom, body: str) -> None:
-    headers = auth("read,write,send", staff=classroom["teacher"])
+    headers = auth("read,write,send", staff=classroom.teacher)
     thread = client.post(
         "/api/v1/threads",
         headers=headers,
         json={
-            "student_id": classroom["student"].id,
-            "guardian_ids": [g.id for g in classroom["guardians"]],
+            "student_id": classroom.mateo.id,
+            "guardian_ids": [classroom.marisol.id, classroom.lan.id],  # two texts
         },
     ).json()
     sent = client.post(
@@ -196,9 +174,9 @@ def test_webhook_latency_and_inbound_messages_per_language(client, auth, classro
         "/webhooks/twilio/sms",
         {
             "MessageSid": "SM" + "b" * 32,
-            "From": classroom["guardians"][0].phone,
-            "To": SENDER,
-            "Body": "Thank you, we will read at home.",
+            "From": classroom.marisol.phone,
+            "To": classroom.school.sms_sender,
+            "Body": "Gracias, vamos a leer en casa.",
         },
     )
     assert reply.status_code == 200
@@ -209,7 +187,7 @@ def test_webhook_latency_and_inbound_messages_per_language(client, auth, classro
         assert value(after, "hearth_webhook_seconds_count", webhook=webhook) == (
             value(before, "hearth_webhook_seconds_count", webhook=webhook) + 1
         )
-    assert value(after, "hearth_inbound_messages", channel="sms", language="en") == 1
+    assert value(after, "hearth_inbound_messages", channel="sms", language="es") == 1
 
 
 def test_metrics_are_closed_outside_dev_without_the_token(client, monkeypatch):

@@ -1,7 +1,6 @@
 """The two-way pathway end to end: a note reaches families' phones in their languages through
 the real Twilio SDK, and their replies come back translated for the teacher."""
 
-import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
@@ -10,57 +9,18 @@ from app.delivery.models import Delivery, InboundSms, OptOut
 from app.messaging.models import Message
 from app.messaging.tokens import reply_address
 from tests.conftest import count_rows
-from tests.factories import (
-    GuardianFactory,
-    SchoolFactory,
-    SectionFactory,
-    StaffFactory,
-    StudentFactory,
-)
-
-SENDER = "+15125550100"
+from tests.factories import SENDER
 
 
-@pytest.fixture
-def classroom(session, argos_models):
-    school = SchoolFactory(sms_sender=SENDER, name="Riverside Elementary")
-    teacher = StaffFactory(
-        schools=[school], email="rivera@riverside.example.org", name="Ana Rivera"
-    )
-    student = StudentFactory(school=school, given_name="Mateo", family_name="Ruiz")
-    SectionFactory(school=school, teachers=[teacher], students=[student])
-    spanish = GuardianFactory(
-        students=[student],
-        language="es",
-        phone="+15125552001",
-        given_name="María",
-        family_name="Ruiz",
-    )
-    vietnamese = GuardianFactory(
-        students=[student],
-        language="vi",
-        phone="+15125552002",
-        given_name="Lan",
-        family_name="Nguyễn",
-    )
-    return {
-        "school": school,
-        "teacher": teacher,
-        "student": student,
-        "es": spanish,
-        "vi": vietnamese,
-    }
-
-
-def post_note(client, auth, classroom, body, guardians=("es", "vi"), **extra):
-    headers = auth("read,write,send", staff=classroom["teacher"])
+def post_note(client, auth, classroom, body, guardians=("marisol", "lan"), **extra):
+    headers = auth("read,write,send", staff=classroom.teacher)
     thread = client.post(
         "/api/v1/threads",
         headers=headers,
         json={
-            "student_id": classroom["student"].id,
+            "student_id": classroom.mateo.id,
             "subject": "Attendance",
-            "guardian_ids": [classroom[g].id for g in guardians],
+            "guardian_ids": [getattr(classroom, g).id for g in guardians],
         },
     ).json()
     response = client.post(
@@ -147,7 +107,7 @@ def test_spanish_reply_is_threaded_translated_and_the_teacher_emailed(
     assert reply.status_code == 200
     assert "<Response>" in reply.text and reply.headers["content-type"].startswith("text/xml")
     detail = client.get(
-        f"/api/v1/threads/{thread['id']}", headers=auth("read", staff=classroom["teacher"])
+        f"/api/v1/threads/{thread['id']}", headers=auth("read", staff=classroom.teacher)
     ).json()
     inbound = detail["messages"][-1]
     assert inbound["direction"] == "inbound" and inbound["body"] == "Muchas gracias."
@@ -214,7 +174,7 @@ def test_provider_500_then_success_sends_exactly_once(client, auth, session, cla
     from app.delivery import service
 
     twilio.fail_next((500, None))
-    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("es",))
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",))
     row = session.scalar(select(Delivery))
     assert row.status == "queued" and row.attempts == 1 and row.error_code == "500"
     assert len(twilio.messages) == 0
@@ -230,17 +190,17 @@ def test_carrier_opt_out_21610_is_recorded_and_not_retried(
     client, auth, session, classroom, twilio
 ):
     twilio.fail_number("+15125552001", 400, 21610)
-    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("es",))
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",))
     row = session.scalar(select(Delivery))
     assert row.status == "failed" and row.error_code == "21610" and row.next_attempt_at is None
     assert session.scalar(select(OptOut).where(OptOut.phone == "+15125552001")).source == "carrier"
 
 
 def test_bad_number_fails_over_to_email(client, auth, session, classroom, twilio, smtp):
-    classroom["es"].email = "maria@family.example.org"
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
     twilio.fail_number("+15125552001", 400, 21211)
-    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("es",))
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",))
     rows = {d.channel: d for d in session.scalars(select(Delivery))}
     assert rows["sms"].status == "failed" and rows["sms"].error_code == "21211"
     assert rows["email"].status == "sent"
@@ -257,17 +217,17 @@ def test_a_line_break_in_a_stored_subject_does_not_stop_the_email(
     flattened at send instead of crashing the job and leaving the delivery in `sending`."""
     from tests.factories import ThreadFactory
 
-    classroom["es"].channels = ["email"]
-    classroom["es"].email = "maria@family.example.org"
+    classroom.marisol.channels = ["email"]
+    classroom.marisol.email = "maria@family.example.org"
     thread = ThreadFactory(
-        school=classroom["school"],
-        owner_staff_id=classroom["teacher"].id,
-        student_id=classroom["student"].id,
+        school=classroom.school,
+        owner_staff_id=classroom.teacher.id,
+        student_id=classroom.mateo.id,
         subject="Field trip\r\nBcc: everyone@example.org",
-        guardians=[classroom["es"]],
+        guardians=[classroom.marisol],
     )
     session.commit()
-    headers = auth("read,write,send", staff=classroom["teacher"])
+    headers = auth("read,write,send", staff=classroom.teacher)
     response = client.post(
         f"/api/v1/threads/{thread.id}/messages",
         headers=headers,
@@ -283,18 +243,18 @@ def test_a_line_break_in_a_stored_subject_does_not_stop_the_email(
 
 
 def test_email_reply_threads_back(client, auth, session, classroom, smtp):
-    classroom["es"].channels = ["email"]
-    classroom["es"].email = "maria@family.example.org"
+    classroom.marisol.channels = ["email"]
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
     thread, _ = post_note(
-        client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("es",)
+        client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",)
     )
     note = smtp.messages[-1]
     reply_to = note["Reply-To"]
     assert reply_to.startswith("reply+") and reply_to.endswith("@replies.school.example.org")
     assert "List-Unsubscribe" in note
     raw = (
-        f"From: María Ruiz <maria@family.example.org>\r\nTo: {reply_to}\r\n"
+        f"From: Marisol Quintanilla <maria@family.example.org>\r\nTo: {reply_to}\r\n"
         f"Subject: Re: Attendance\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
         "Muchas gracias.\r\n\r\nOn Mon, Nov 23, 2026 at 8:00 AM Riverside wrote:\r\n"
         "> Mateo va a faltar mañana.\r\n"
@@ -316,7 +276,7 @@ def test_email_reply_threads_back(client, auth, session, classroom, smtp):
     assert response.json()["thread_id"] == thread["id"]
     message = session.get(Message, response.json()["message_id"])
     assert message.body == "Muchas gracias."
-    assert message.author_guardian_id == classroom["es"].id
+    assert message.author_guardian_id == classroom.marisol.id
 
 
 def test_unknown_number_goes_to_the_office_inbox(client, session, classroom):
@@ -340,17 +300,17 @@ def test_unknown_number_goes_to_the_office_inbox(client, session, classroom):
 
 
 def test_one_click_unsubscribe_from_email(client, auth, session, classroom, smtp):
-    classroom["es"].channels = ["sms", "email"]
-    classroom["es"].email = "maria@family.example.org"
+    classroom.marisol.channels = ["sms", "email"]
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
-    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("es",))
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",))
     header = smtp.messages[-1]["List-Unsubscribe"]
     path = header.strip("<>").split("127.0.0.1:8000", 1)[1]
     assert client.post(path.replace("/unsubscribe/", "/unsubscribe/9")).status_code == 404
     assert client.get(path).status_code == 200
     assert client.post(path).status_code == 200
-    session.refresh(classroom["es"])
-    assert classroom["es"].channels == ["sms"]
+    session.refresh(classroom.marisol)
+    assert classroom.marisol.channels == ["sms"]
 
 
 # The envelope of a note's email ---------------------------------------------------------------
@@ -359,10 +319,12 @@ def test_one_click_unsubscribe_from_email(client, auth, session, classroom, smtp
 def test_the_envelope_is_planned_with_the_note_and_sent_as_planned(
     client, auth, session, classroom, smtp
 ):
-    classroom["es"].channels = ["email"]
-    classroom["es"].email = "maria@family.example.org"
+    classroom.marisol.channels = ["email"]
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
-    thread, note = post_note(client, auth, classroom, "Mateo will be absent tomorrow.", ("es",))
+    thread, note = post_note(
+        client, auth, classroom, "Mateo will be absent tomorrow.", ("marisol",)
+    )
     row = session.get(Delivery, note["deliveries"][0]["id"])
     session.refresh(row)
     assert (row.email_subject, row.reply_to) == ("Attendance", reply_address(thread["id"]))
@@ -373,11 +335,11 @@ def test_the_envelope_is_planned_with_the_note_and_sent_as_planned(
 def test_a_text_failing_over_to_email_takes_the_envelope_along(
     client, auth, session, classroom, twilio, smtp
 ):
-    classroom["es"].channels = ["sms"]
-    classroom["es"].email = "maria@family.example.org"
+    classroom.marisol.channels = ["sms"]
+    classroom.marisol.email = "maria@family.example.org"
     session.commit()
     twilio.fail_number("+15125552001", 400, 21211)  # not a mobile number
-    thread, _ = post_note(client, auth, classroom, "Mateo will be absent tomorrow.", ("es",))
+    thread, _ = post_note(client, auth, classroom, "Mateo will be absent tomorrow.", ("marisol",))
     rows = {d.channel: d for d in session.scalars(select(Delivery))}
     assert rows["sms"].status == "failed" and rows["email"].status == "sent"
     assert (rows["email"].email_subject, rows["email"].reply_to) == (

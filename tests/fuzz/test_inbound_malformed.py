@@ -19,11 +19,11 @@ from app.delivery.models import Delivery, InboundSms
 from app.messaging.models import Message
 from app.messaging.tokens import reply_token
 from tests.conftest import count_rows
-from tests.factories import GuardianFactory, SchoolFactory, StudentFactory, ThreadFactory
+from tests.factories import SENDER, DeliveryFactory, MessageFactory, ThreadFactory
+from tests.scenes import Classroom
 
-SENDER = "+15125550100"
-FAMILY_PHONE = "+15125552001"
-FAMILY_EMAIL = "maria@family.example.org"
+FAMILY_PHONE = "+15125552001"  # Marisol's, in the shared classroom
+FAMILY_EMAIL = "marisol.q@family.example.org"
 PROVIDER_ID = "SM" + "a" * 32
 SMS = "/webhooks/twilio/sms"
 STATUS = "/webhooks/twilio/status"
@@ -50,33 +50,20 @@ def signed_post(client, path: str, params: dict[str, str], token: str | None = N
 
 
 @pytest.fixture
-def family(session: Session) -> dict:
-    school = SchoolFactory(sms_sender=SENDER, name="Riverside Elementary")
-    student = StudentFactory(school=school)
-    guardian = GuardianFactory(
-        students=[student], phone=FAMILY_PHONE, email=FAMILY_EMAIL, language="es"
-    )
-    thread = ThreadFactory(school=school, student_id=student.id, guardians=[guardian])
-    message = Message(
-        thread_id=thread.id, direction="outbound", body="Mateo was absent.", language="en"
-    )
-    session.add(message)
-    session.flush()
-    delivery = Delivery(
-        message_id=message.id,
-        guardian_id=guardian.id,
-        school_id=school.id,
-        channel="sms",
-        address=FAMILY_PHONE,
-        sender=SENDER,
-        language="es",
+def family(session: Session, classroom: Classroom) -> dict:
+    """Marisol of the shared classroom, who was sent a text about Mateo."""
+    c = classroom
+    thread = ThreadFactory(school=c.school, student_id=c.mateo.id, guardians=[c.marisol])
+    message = MessageFactory(thread=thread, body="Mateo was absent.")
+    delivery = DeliveryFactory(
+        message=message,
+        guardian=c.marisol,
         body="Mateo faltó.",
         status="sent",
         provider_id=PROVIDER_ID,
     )
-    session.add(delivery)
     session.commit()
-    return {"school": school, "guardian": guardian, "thread": thread, "delivery": delivery}
+    return {"school": c.school, "guardian": c.marisol, "thread": thread, "delivery": delivery}
 
 
 def stored(session: Session) -> dict[str, object]:

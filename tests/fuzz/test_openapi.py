@@ -22,21 +22,18 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.orm import Session
 
-from app.broadcasts.models import Broadcast
 from app.core.db import utcnow
 from app.main import create_app
-from app.messaging.models import Message
-from app.roster.models import RosterImport
-from app.translation.models import GlossaryTerm
 from tests.conftest import count_rows
 from tests.factories import (
-    GuardianFactory,
+    BroadcastFactory,
+    GlossaryTermFactory,
+    MessageFactory,
+    RosterImportFactory,
     SchoolFactory,
-    SectionFactory,
-    StaffFactory,
-    StudentFactory,
     ThreadFactory,
 )
+from tests.scenes import Classroom
 
 # The coverage phase sends each parameter's boundary and wrong-typed values, the fuzzing phase
 # 25 generated examples per operation. A fixed seed keeps CI repeatable; change it (or drop it)
@@ -81,49 +78,36 @@ ID_FIELDS = {
 
 
 @pytest.fixture
-def seeded(session: Session, auth) -> Iterator[dict[str, Any]]:
-    school = SchoolFactory(name="Riverside Elementary")
-    teacher = StaffFactory(role="teacher", schools=[school])
-    office = StaffFactory(role="office", schools=[school])
-    student = StudentFactory(school=school)
-    section = SectionFactory(school=school, teachers=[teacher], students=[student])
-    guardian = GuardianFactory(students=[student], language="es")
+def seeded(session: Session, auth, classroom: Classroom) -> Iterator[dict[str, Any]]:
+    """The shared classroom, with a thread, a glossary term, a scheduled broadcast and an
+    import of its own."""
+    c = classroom
     thread = ThreadFactory(
-        school=school, owner_staff_id=teacher.id, student_id=student.id, guardians=[guardian]
+        school=c.school, owner_staff_id=c.teacher.id, student_id=c.sofia.id, guardians=[c.ana]
     )
-    session.add(
-        Message(
-            thread_id=thread.id,
-            direction="outbound",
-            author_staff_id=teacher.id,
-            body="Sofía did well today.",
-            language="en",
-        )
-    )
-    term = GlossaryTerm(school_id=school.id, term="Riverside", keep=True)
-    broadcast = Broadcast(
-        school_id=school.id,
-        author_staff_id=office.id,
-        actor="test",
+    MessageFactory(thread=thread, author_staff_id=c.teacher.id, body="Sofía did well today.")
+    term = GlossaryTermFactory(school=c.school, term="Riverside", keep=True, renderings={})
+    broadcast = BroadcastFactory(
+        school=c.school,
+        author=c.office,
         title="Closed",
         body="School is closed tomorrow.",
-        language="en",
-        audience={"whole_school": True},
         scheduled_at=utcnow() + timedelta(days=1),
     )
-    roster_import = RosterImport(kind="oneroster", actor="test", filename="export.zip")
-    session.add_all([term, broadcast, roster_import])
+    roster_import = RosterImportFactory(
+        kind="oneroster", school_id=None, filename="export.zip", upload=None
+    )
     headers = auth("admin,read,write,send")
     # Committed into the test's outer transaction, below every example's SAVEPOINT.
     session.commit()
     yield {
         "headers": headers,
         "ids": {
-            "school": school.id,
-            "section": section.id,
-            "student": student.id,
-            "staff": teacher.id,
-            "guardian": guardian.id,
+            "school": c.school.id,
+            "section": c.section.id,
+            "student": c.sofia.id,
+            "staff": c.teacher.id,
+            "guardian": c.ana.id,
             "thread": thread.id,
             "roster_import": roster_import.id,
             "broadcast": broadcast.id,

@@ -2,41 +2,29 @@
 
 import pytest
 
-from tests.factories import (
-    GuardianFactory,
-    SchoolFactory,
-    SectionFactory,
-    StaffFactory,
-    StudentFactory,
-    ThreadFactory,
-)
+from tests.factories import GuardianFactory, SchoolFactory, StudentFactory, ThreadFactory
 
 
 @pytest.fixture
-def district(session):
-    school = SchoolFactory()
-    teacher_a = StaffFactory(schools=[school])
-    teacher_b = StaffFactory(schools=[school])
-    student_a = StudentFactory(school=school)
-    student_b = StudentFactory(school=school)
-    SectionFactory(school=school, teachers=[teacher_a], students=[student_a])
-    SectionFactory(school=school, teachers=[teacher_b], students=[student_b])
-    guardian_a = GuardianFactory(students=[student_a])
-    guardian_b = GuardianFactory(students=[student_b])
+def district(classroom):
+    """The shared classroom: Ana Rivera (a) and David Chen (b) teach a section each, and each
+    has a thread with one family of their section."""
+    c = classroom
     thread_a = ThreadFactory(
-        school=school, owner_staff_id=teacher_a.id, student_id=student_a.id, guardians=[guardian_a]
+        school=c.school, owner_staff_id=c.teacher.id, student_id=c.mateo.id, guardians=[c.marisol]
     )
     thread_b = ThreadFactory(
-        school=school, owner_staff_id=teacher_b.id, student_id=student_b.id, guardians=[guardian_b]
+        school=c.school, owner_staff_id=c.colleague.id, student_id=c.hao.id, guardians=[c.wei]
     )
     return {
-        "school": school,
-        "teacher_a": teacher_a,
-        "teacher_b": teacher_b,
-        "student_a": student_a,
-        "student_b": student_b,
-        "guardian_a": guardian_a,
-        "guardian_b": guardian_b,
+        "classroom": c,
+        "school": c.school,
+        "teacher_a": c.teacher,
+        "teacher_b": c.colleague,
+        "student_a": c.mateo,
+        "student_b": c.hao,
+        "guardian_a": c.marisol,
+        "guardian_b": c.wei,
         "thread_a": thread_a,
         "thread_b": thread_b,
     }
@@ -78,8 +66,10 @@ def test_teacher_lists_leave_out_other_teachers_objects(client, auth, district):
         body = client.get(path, headers=headers).json()
         return {item["id"] for item in body["items"]}, body["total"]
 
-    assert ids("/api/v1/students") == ({d["student_a"].id}, 1)
-    assert ids("/api/v1/guardians") == ({d["guardian_a"].id}, 1)
+    # Ana Rivera's section: Mateo and Sofía, and their three families; nobody of Room 14.
+    c = d["classroom"]
+    assert ids("/api/v1/students") == ({c.mateo.id, c.sofia.id}, 2)
+    assert ids("/api/v1/guardians") == ({c.marisol.id, c.lan.id, c.ana.id}, 3)
     assert ids("/api/v1/threads") == ({d["thread_a"].id}, 1)
     sections = client.get("/api/v1/sections", headers=headers).json()["items"]
     assert [s["teacher_ids"] for s in sections] == [[d["teacher_a"].id]]
@@ -96,10 +86,10 @@ def test_teacher_cannot_start_a_thread_with_another_teachers_family(client, auth
 def test_office_sees_the_whole_school_but_not_another(client, auth, district):
     other_school = SchoolFactory()
     outsider = GuardianFactory(students=[StudentFactory(school=other_school)])
-    office = StaffFactory(role="office", schools=[district["school"]])
-    headers = auth("read", staff=office)
+    headers = auth("read", staff=district["classroom"].office)
     body = client.get("/api/v1/guardians", headers=headers).json()
-    assert body["total"] == 2
+    assert {g["id"] for g in body["items"]} == {g.id for g in district["classroom"].guardians}
+    assert body["total"] == 4
     assert client.get(f"/api/v1/guardians/{outsider.id}", headers=headers).status_code == 404
 
 
@@ -107,7 +97,7 @@ def test_admin_sees_everything(client, auth, district):
     other = GuardianFactory(students=[StudentFactory()])
     headers = auth("admin")
     assert client.get(f"/api/v1/guardians/{other.id}", headers=headers).status_code == 200
-    assert client.get("/api/v1/guardians", headers=headers).json()["total"] == 3
+    assert client.get("/api/v1/guardians", headers=headers).json()["total"] == 4 + 1
 
 
 def test_teacher_cannot_create_students_or_schools(client, auth, district):

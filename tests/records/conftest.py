@@ -1,6 +1,6 @@
-"""A small district for records requests: two families share Mateo's thread, a third family
-has another child, and a second school has a family of its own. Texts go to the dev phone,
-translations through the project's tiny Argos models."""
+"""A small district for records requests: the shared classroom, where two families share
+Mateo's thread and a third family has another child, and a second school with a family of its
+own. Texts go to the dev phone, translations through the project's tiny Argos models."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -17,15 +17,9 @@ from app.messaging.models import Message
 from app.messaging.tokens import reply_address
 from app.people.models import Guardian, Staff, Student
 from app.schools.models import School
-from tests.factories import (
-    GuardianFactory,
-    SchoolFactory,
-    SectionFactory,
-    StaffFactory,
-    StudentFactory,
-)
+from tests.factories import SENDER, GuardianFactory, SchoolFactory, StudentFactory
+from tests.scenes import Classroom
 
-SENDER = "+15125550100"
 OTHER_SENDER = "+15125550199"
 
 
@@ -43,40 +37,12 @@ class District:
 
 
 @pytest.fixture
-def district(session: Session, argos_models) -> District:
-    school = SchoolFactory(sms_sender=SENDER, name="Riverside Elementary")
+def district(session: Session, classroom: Classroom) -> District:
+    """The shared classroom (tests/scenes.py), where Marisol gets email as well as texts and
+    Ana texts only, and a second school with a family of its own."""
+    classroom.marisol.channels = ["sms", "email"]
+    classroom.ana.channels = ["sms"]
     other_school = SchoolFactory(sms_sender=OTHER_SENDER, name="Hillcrest Middle")
-    teacher = StaffFactory(
-        schools=[school], email="rivera@riverside.example.org", name="Ana Rivera"
-    )
-    mateo = StudentFactory(school=school, given_name="Mateo", family_name="Ruiz")
-    sofia = StudentFactory(school=school, given_name="Sofia", family_name="Lopez")
-    SectionFactory(school=school, teachers=[teacher], students=[mateo, sofia])
-    marisol = GuardianFactory(
-        students=[mateo],
-        language="es",
-        given_name="Marisol",
-        family_name="Quintanilla",
-        phone="+15125552001",
-        email="marisol.q@family.example.org",
-        channels=["sms", "email"],
-    )
-    lan = GuardianFactory(
-        students=[mateo],
-        language="vi",
-        given_name="Lan",
-        family_name="Nguyen",
-        phone="+15125552002",
-        email="lan@family.example.org",
-    )
-    ana = GuardianFactory(
-        students=[sofia],
-        language="es",
-        given_name="Ana",
-        family_name="Lopez",
-        phone="+15125552003",
-        email="ana@family.example.org",
-    )
     far_student = StudentFactory(school=other_school, given_name="Kim", family_name="Park")
     far = GuardianFactory(
         students=[far_student],
@@ -86,7 +52,10 @@ def district(session: Session, argos_models) -> District:
         phone="+15125552004",
     )
     session.commit()
-    return District(school, other_school, teacher, mateo, sofia, marisol, lan, ana, far)
+    c = classroom
+    return District(
+        c.school, other_school, c.teacher, c.mateo, c.sofia, c.marisol, c.lan, c.ana, far
+    )
 
 
 def post_note(

@@ -16,15 +16,8 @@ from app.messaging.models import Message, Thread
 from app.messaging.schemas import MessageCreate, ThreadCreate
 from app.schools.models import School
 from tests.conftest import count_rows
-from tests.factories import (
-    GuardianFactory,
-    SchoolFactory,
-    SectionFactory,
-    StaffFactory,
-    StudentFactory,
-)
+from tests.factories import SENDER, GuardianFactory
 
-SENDER = "+15125550100"
 NOTE = "The field trip is on Friday."
 NOTE_ES = "La excursión es el viernes."
 NOTE_VI = "Chuyến đi dã ngoại là vào thứ Sáu."
@@ -43,36 +36,29 @@ WRITTEN_TABLES = (
 
 
 @pytest.fixture
-def classroom(session, argos_models):
-    school = SchoolFactory(sms_sender=SENDER, name="Riverside Elementary")
-    teacher = StaffFactory(schools=[school], name="Ana Rivera")
-    student = StudentFactory(school=school, given_name="Mateo", family_name="Ruiz")
-    SectionFactory(school=school, teachers=[teacher], students=[student])
+def classroom(classroom, session):
+    """The shared classroom (tests/scenes.py), with Mateo's families in every case a note
+    meets: Lan reads email too; Wei reads Chinese; no Arabic model is installed, so Fatima's
+    family needs an interpreter; Rosa has no way to be reached; Pedro texted STOP."""
+    mateo = classroom.mateo
+    classroom.lan.channels = ["sms", "email"]
     guardians = {
-        "es": GuardianFactory(students=[student], language="es", given_name="María"),
-        "vi": GuardianFactory(
-            students=[student], language="vi", given_name="Lan", channels=["sms", "email"]
-        ),
-        "zh": GuardianFactory(students=[student], language="zh-Hans", given_name="Wei"),
-        # No Arabic model is installed: this family needs an interpreter.
-        "ar": GuardianFactory(students=[student], language="ar", given_name="Fatima"),
-        "none": GuardianFactory(students=[student], language="es", given_name="Rosa", channels=[]),
-        "stop": GuardianFactory(students=[student], language="es", given_name="Pedro"),
+        "es": classroom.marisol,
+        "vi": classroom.lan,
+        "zh": GuardianFactory(students=[mateo], language="zh-Hans", given_name="Wei"),
+        "ar": GuardianFactory(students=[mateo], language="ar", given_name="Fatima"),
+        "none": GuardianFactory(students=[mateo], language="es", given_name="Rosa", channels=[]),
+        "stop": GuardianFactory(students=[mateo], language="es", given_name="Pedro"),
     }
-    session.add(OptOut(phone=guardians["stop"].phone, sender=SENDER, school_id=school.id))
-
-    other = StaffFactory(schools=[school], name="David Chen")
-    other_student = StudentFactory(school=school, given_name="Hao", family_name="Zhang")
-    SectionFactory(school=school, teachers=[other], students=[other_student])
-    other_guardian = GuardianFactory(students=[other_student], language="zh-Hans")
+    session.add(OptOut(phone=guardians["stop"].phone, sender=SENDER, school_id=classroom.school.id))
     session.commit()
     return {
-        "school": school,
-        "teacher": teacher,
-        "student": student,
-        "other": other,
-        "other_student": other_student,
-        "other_guardian": other_guardian,
+        "school": classroom.school,
+        "teacher": classroom.teacher,
+        "student": mateo,
+        "other": classroom.colleague,
+        "other_student": classroom.hao,
+        "other_guardian": classroom.wei,
         **guardians,
     }
 
@@ -131,7 +117,7 @@ def test_inbox_lists_unanswered_replies_first_with_family_language_and_status(
     row = page.text.split(f'id="thread-{replied.id}"')[1].split("</tr>")[0]
     assert "New reply" in row
     assert "Thank you very much." in row  # the family's reply, translated for the teacher
-    assert "Mateo Ruiz" in row and "María" in row and "Spanish" in row
+    assert "Mateo Ruiz" in row and "Marisol" in row and "Spanish" in row
     newest_row = page.text.split(f'id="thread-{newest.id}"')[1].split("</tr>")[0]
     assert "New reply" not in newest_row
     assert "Vietnamese" in newest_row and "Delivered" in newest_row and NOTE in newest_row
@@ -180,7 +166,7 @@ def test_thread_shows_originals_translations_and_each_delivery(session, signed_i
     assert NOTE in text and NOTE_ES in text and NOTE_VI in text
     assert "Not translated: needs an interpreter." in text  # Arabic
     # Who it went to, per channel, with status and reason.
-    assert "María" in text and "Lan" in text
+    assert "Marisol" in text and "Lan" in text
     assert "Delivered" in text
     assert "Text message" in text and "Email" in text
     assert "Opted out (replied STOP)" in text
@@ -284,7 +270,7 @@ def test_preview_shows_each_language_and_its_back_translation_and_saves_nothing(
         assert "Back into English" in html, code
         back = re.search(r'<span lang="en">(.*?)</span>', html).group(1)
         assert "field trip" in back.lower(), (code, back)
-    assert "María" in sections["es"]
+    assert "Marisol" in sections["es"]
     assert _rows_written(session) == before
 
 
@@ -327,7 +313,7 @@ def test_compose_warns_about_no_route_no_channel_and_opt_out(session, signed_in,
     assert "Fatima" in warnings and "needs an interpreter" in warnings
     assert "Rosa" in warnings and "no way to be reached" in warnings
     assert "Pedro" in warnings and "opted out of text messages" in warnings
-    assert "María" not in warnings and "Lan" not in warnings
+    assert "Marisol" not in warnings and "Lan" not in warnings
     # Next to each guardian: language, channels, opt-out.
     pedro = text.split(f'id="guardian-{c["stop"].id}"')[1].split('class="guardian')[0]
     assert "opted out (replied STOP)" in pedro and "Spanish" in pedro

@@ -1,0 +1,83 @@
+"""factory-boy factories, one per model, bound to the test's session (`bind`).
+
+Every factory builds a valid row with the rows it needs (a `school`, `staff`, `thread`... as a
+SubFactory param, its id copied into the foreign key: the models keep ids, not relationships).
+The data looks like a real district's: families write in many languages and scripts, phones
+are E.164 (555 numbers), addresses are .example.org. One module per domain, as in app/;
+tests/core/test_factories.py checks that every model has a factory and that each row flushes."""
+
+from tests.factories.audit import AuditEventFactory
+from tests.factories.auth import (
+    ApiKeyFactory,
+    PasswordResetFactory,
+    SignInAttemptFactory,
+    WebSessionFactory,
+)
+from tests.factories.base import FAMILY_NAMES, NOTE, NOTE_IN, SENDER, all_factories, bind
+from tests.factories.broadcasts import BroadcastFactory
+from tests.factories.channels import DevOutboxFactory
+from tests.factories.core import ProcessLeaseFactory
+from tests.factories.delivery import (
+    DeliveryFactory,
+    InboundEmailFactory,
+    InboundSmsFactory,
+    OptOutFactory,
+)
+from tests.factories.messaging import (
+    MessageFactory,
+    MessageTranslationFactory,
+    ThreadFactory,
+    ThreadGuardianFactory,
+)
+from tests.factories.people import (
+    GuardianFactory,
+    StaffFactory,
+    StaffSchoolFactory,
+    StudentFactory,
+    StudentGuardianFactory,
+)
+from tests.factories.roster import RosterImportFactory
+from tests.factories.schools import (
+    EnrollmentFactory,
+    SchoolFactory,
+    SectionFactory,
+    SectionTeacherFactory,
+)
+from tests.factories.translation import CachedTranslationFactory, GlossaryTermFactory
+
+__all__ = [
+    "FAMILY_NAMES",
+    "NOTE",
+    "NOTE_IN",
+    "SENDER",
+    "ApiKeyFactory",
+    "AuditEventFactory",
+    "BroadcastFactory",
+    "CachedTranslationFactory",
+    "DeliveryFactory",
+    "DevOutboxFactory",
+    "EnrollmentFactory",
+    "GlossaryTermFactory",
+    "GuardianFactory",
+    "InboundEmailFactory",
+    "InboundSmsFactory",
+    "MessageFactory",
+    "MessageTranslationFactory",
+    "OptOutFactory",
+    "PasswordResetFactory",
+    "ProcessLeaseFactory",
+    "RosterImportFactory",
+    "SchoolFactory",
+    "SectionFactory",
+    "SectionTeacherFactory",
+    "SignInAttemptFactory",
+    "StaffFactory",
+    "StaffSchoolFactory",
+    "StudentFactory",
+    "StudentGuardianFactory",
+    "ThreadFactory",
+    "ThreadGuardianFactory",
+    "WebSessionFactory",
+    "bind",
+    "all_factories",
+]

@@ -1,0 +1,70 @@
+"""Threads, their families, messages and their translations."""
+
+import factory
+
+from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
+from tests.factories.base import NOTE, NOTE_IN, Base, _link
+from tests.factories.people import GuardianFactory
+from tests.factories.schools import SchoolFactory
+
+
+class ThreadFactory(Base):
+    class Meta:
+        model = Thread
+
+    school_id = factory.LazyAttribute(lambda o: o.school.id)
+    subject = "Progress"
+    owner_staff_id = None
+    student_id = None
+
+    class Params:
+        school = factory.SubFactory(SchoolFactory)
+
+    @factory.post_generation
+    def guardians(self, create, extracted, **kwargs):
+        _link(self, [ThreadGuardian(thread_id=self.id, guardian_id=g.id) for g in extracted or []])
+
+
+class ThreadGuardianFactory(Base):
+    class Meta:
+        model = ThreadGuardian
+
+    thread_id = factory.LazyAttribute(lambda o: o.thread.id)
+    guardian_id = factory.LazyAttribute(lambda o: o.guardian.id)
+
+    class Params:
+        thread = factory.SubFactory(ThreadFactory)
+        guardian = factory.SubFactory(GuardianFactory)
+
+
+class MessageFactory(Base):
+    """A teacher's note by default; pass direction="inbound", kind="reply" and
+    author_guardian_id for a family's reply."""
+
+    class Meta:
+        model = Message
+
+    thread_id = factory.LazyAttribute(lambda o: o.thread.id)
+    direction = "outbound"
+    author_staff_id = None
+    author_guardian_id = None
+    body = NOTE
+    language = "en"
+    kind = "note"
+
+    class Params:
+        thread = factory.SubFactory(ThreadFactory)
+
+
+class MessageTranslationFactory(Base):
+    class Meta:
+        model = MessageTranslation
+
+    message_id = factory.LazyAttribute(lambda o: o.message.id)
+    language = "es"
+    status = "translated"
+    text = factory.LazyAttribute(lambda o: NOTE_IN.get(o.language, NOTE_IN["es"]))
+    engine = factory.LazyAttribute(lambda o: f"argos:en-{o.language}@0.1.0")
+
+    class Params:
+        message = factory.SubFactory(MessageFactory)

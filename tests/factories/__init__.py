@@ -36,6 +36,7 @@ from tests.factories.people import (
     StudentFactory,
     StudentGuardianFactory,
 )
+from tests.factories.questions import AnswerFactory, PlaceFactory, QuestionFactory
 from tests.factories.roster import RosterImportFactory
 from tests.factories.schools import (
     EnrollmentFactory,
@@ -50,6 +51,7 @@ __all__ = [
     "NOTE",
     "NOTE_IN",
     "SENDER",
+    "AnswerFactory",
     "ApiKeyFactory",
     "AuditEventFactory",
     "BroadcastFactory",
@@ -64,8 +66,10 @@ __all__ = [
     "MessageFactory",
     "MessageTranslationFactory",
     "OptOutFactory",
+    "PlaceFactory",
     "PasswordResetFactory",
     "ProcessLeaseFactory",
+    "QuestionFactory",
     "RosterImportFactory",
     "SchoolFactory",
     "SectionFactory",

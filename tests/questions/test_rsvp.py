@@ -16,7 +16,6 @@ from app.messaging.models import Message
 from app.people.models import Guardian
 from app.questions.models import Answer
 from tests.broadcasts.test_broadcasts import families
-from tests.delivery.conftest import twilio  # noqa: F401  (the fixture)
 from tests.delivery.test_two_way import signed_post
 from tests.factories import SchoolFactory, StaffFactory
 
@@ -83,7 +82,7 @@ def test_an_rsvp_to_a_thousand_families_in_six_languages_is_tallied_from_replies
     school,
     office,
     twilio,
-    argos_models,  # noqa: F811
+    argos_models,
 ):
     families(session, school, 1000, LANGUAGES)
     broadcast = _broadcast(client, auth, school, office, {"kind": "yes_no"})
@@ -153,7 +152,7 @@ def test_a_later_answer_replaces_the_earlier_and_stop_keeps_priority(
     school,
     office,
     twilio,
-    argos_models,  # noqa: F811
+    argos_models,
 ):
     families(session, school, 6, LANGUAGES)
     broadcast = _broadcast(client, auth, school, office, {"kind": "yes_no"})
@@ -180,7 +179,7 @@ def test_a_choice_is_read_by_number_or_by_its_words_and_exported(
     school,
     office,
     twilio,
-    argos_models,  # noqa: F811
+    argos_models,
 ):
     families(session, school, 3, ["en", "es", "ar"])
     broadcast = _broadcast(
@@ -219,7 +218,7 @@ def test_a_reminder_goes_only_to_families_who_have_not_answered_and_not_to_opted
     school,
     office,
     twilio,
-    argos_models,  # noqa: F811
+    argos_models,
 ):
     families(session, school, 6, LANGUAGES)
     broadcast = _broadcast(client, auth, school, office, {"kind": "yes_no"})
@@ -278,7 +277,7 @@ def test_a_sign_up_never_gives_more_places_than_it_has(
     school,
     office,
     twilio,
-    argos_models,  # noqa: F811
+    argos_models,
 ):
     families(session, school, 3, ["en", "es", "vi"])
     broadcast = _broadcast(

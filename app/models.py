@@ -9,7 +9,7 @@ from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuar
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
-from app.translation.models import CachedTranslation, GlossaryTerm
+from app.translation.models import CachedTranslation, GlossaryTerm, LanguageEngine
 
 __all__ = [
     "ApiKey",
@@ -21,6 +21,7 @@ __all__ = [
     "OptOut",
     "CachedTranslation",
     "GlossaryTerm",
+    "LanguageEngine",
     "MessageTranslation",
     "RosterImport",
     "AuditEvent",

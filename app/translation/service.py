@@ -123,6 +123,8 @@ def set_engine_choice(session: Session, subject: AuthSubject, tag: str, choice: 
     if choice not in CHOICES:
         raise Invalid(f"Choose the engine among {', '.join(CHOICES)}.")
     code = mt_code(tag)
+    if not code.isalpha() or not 2 <= len(code) <= 3:
+        raise Invalid("Give a language code, such as ko or uk.")
     if code == ENGLISH:
         raise Invalid("English is not translated: there is no engine to choose for it.")
     row = session.scalar(select(LanguageEngine).where(LanguageEngine.language == code))

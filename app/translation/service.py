@@ -62,7 +62,8 @@ class Route:
         missing = self.target if self.source == ENGLISH else self.source
         return (
             f"No translation model from {source_name} to {target_name} is installed, "
-            f"directly or through English (install one: hearth models install {missing})."
+            f"directly or through English (install one: hearth models install {missing}, an "
+            "imported OPUS-MT pair or a multilingual model with hearth models install-file)."
         )
 
 

@@ -11,7 +11,7 @@ from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuar
 from app.questions.models import Answer, Place, Question
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
-from app.translation.models import CachedTranslation, GlossaryTerm
+from app.translation.models import CachedTranslation, GlossaryTerm, LanguageEngine
 
 __all__ = [
     "ApiKey",
@@ -23,6 +23,7 @@ __all__ = [
     "OptOut",
     "CachedTranslation",
     "GlossaryTerm",
+    "LanguageEngine",
     "MessageTranslation",
     "RosterImport",
     "AuditEvent",

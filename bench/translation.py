@@ -1,6 +1,6 @@
 """What Hearth's translation path costs on top of raw CTranslate2, and what a cache hit costs.
 
-    .venv/bin/python bench/translation.py [--runs 5] [--profile]
+    .venv/bin/python bench/translation.py [--runs 5] [--profile] [--engines-only]
 
 One fresh data dir (deleted afterwards) with a migrated SQLite database and the six tiny
 fixture packages (tests/fixtures/argos) installed through Hearth's own installer; Argos
@@ -28,6 +28,15 @@ threads are Hearth's defaults (HEARTH_ARGOS_INTRA_THREADS=1, INTER=1). Model en�
   (e)  cache hits: every text cached, then `engine.reset()` (no model loaded); each call a
        fresh session running `service.translate` on one cached text; p50/p99 in ms. The
        engine must still have no model loaded afterwards.
+  (f)  the engines side by side: the tiny multilingual model (tests/fixtures/multilingual,
+       int8) installed next to the Argos packages; memory = resident set size of a fresh
+       process after loading one engine's model and translating one sentence (and its
+       growth from the load), 3 processes per engine (bench/multilingual.py's child); then
+       sentences/s through the route's model as the service calls it (engines.Hop), all 287
+       sentences in one call and one per call, Argos en→es beside the multilingual model
+       en→es (chosen per language) and en→ht (no Argos package), and service.translate en→ht
+       into an empty cache (with its quality check's way back, ht→en). The model must be
+       loaded once for the whole process.
 
 Every figure is the median of --runs runs, paths interleaved within each run (this VM's
 speed drifts within minutes: compare ratios from one run of this script). Ratios are shown on
@@ -56,6 +65,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "argos"
+MULTILINGUAL = (
+    ROOT
+    / "tests"
+    / "fixtures"
+    / "multilingual"
+    / "packages"
+    / "multilingual-m2m100-tiny.hearthmodel"
+)
+MEMORY_PROCESSES = 3
 RATIO_GOAL = 1.3
 CACHE_HIT_GOAL_MS = 1.0
 BATCH_PASSES = 3  # each batch sample translates the 287 sentences this many times
@@ -104,7 +122,7 @@ class Retries(logging.Handler):
             self.texts += int(record.args[0])  # type: ignore[index]
 
 
-def run(data_dir: Path, runs: int, profile: bool) -> None:
+def run(data_dir: Path, runs: int, profile: bool, engines_only: bool = False) -> None:
     os.environ["HEARTH_DATA_DIR"] = str(data_dir)
     os.environ["HEARTH_ENV"] = "dev"
     os.environ["HEARTH_ARGOS_INTRA_THREADS"] = "1"
@@ -148,6 +166,10 @@ def run(data_dir: Path, runs: int, profile: bool) -> None:
     protection = Protection(names=list(NAMES.values()))
     assert [mask(translation.normalize(t), protection).text for t in named] == sentences
     n = len(sentences)
+    if engines_only:
+        engines_side_by_side(data_dir, runs, sentences, named, protection)
+        get_engine().dispose()
+        return
     literal = sum(1 for s in sentences if PLACEHOLDER.search(s))
     print(f"input: {n} English sentences, {sum(len(s.split()) for s in sentences) / n:.1f} "
           f"words each on average; {literal} hold protected spans")  # fmt: skip
@@ -349,6 +371,8 @@ def run(data_dir: Path, runs: int, profile: bool) -> None:
     if models_after:
         print("  MISS: a cache hit loaded a model")
 
+    engines_side_by_side(data_dir, runs, sentences, named, protection)
+
     if profile:
         print("\nprofile: (c) service.translate, 3 calls into an empty cache (cProfile)")
         profiler = cProfile.Profile()
@@ -365,14 +389,95 @@ def run(data_dir: Path, runs: int, profile: bool) -> None:
     get_engine().dispose()
 
 
+def engines_side_by_side(
+    data_dir: Path, runs: int, sentences: list[str], named: list[str], protection: object
+) -> None:
+    """(f): see the module's docstring."""
+    import json
+    import subprocess
+
+    from sqlalchemy import delete
+
+    from app.core.db import get_sessionmaker
+    from app.translation import multilingual
+    from app.translation import service as translation
+    from app.translation.engines import best_hop
+    from app.translation.models import CachedTranslation
+
+    model = multilingual.install(MULTILINGUAL)
+    print(f"\n(f) engines side by side: {MULTILINGUAL.name}, {MULTILINGUAL.stat().st_size:,} "
+          f"bytes, {model.family}, int8, languages {', '.join(model.languages)}")  # fmt: skip
+    memory: dict[str, list[tuple[int, int]]] = {"argos": [], "multilingual": []}
+    for _ in range(MEMORY_PROCESSES):
+        for name in memory:
+            child = subprocess.run(
+                [sys.executable, str(ROOT / "bench" / "multilingual.py"), "--child", name,
+                 "--data-dir", str(data_dir)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            reading = json.loads(child.stdout.strip().splitlines()[-1])
+            memory[name].append((reading["after"], reading["after"] - reading["before"]))
+    hops = {
+        "Argos en→es": best_hop("en", "es"),
+        "multilingual en→es": best_hop("en", "es", "multilingual"),
+        "multilingual en→ht": best_hop("en", "ht"),
+    }
+    kinds = [h.kind if h else None for h in hops.values()]
+    assert kinds == ["argos", "multilingual", "multilingual"], kinds
+    for hop in hops.values():
+        assert hop is not None
+        hop.translate(sentences[:4])  # load before timing
+    sessions = get_sessionmaker()
+
+    def service_ht() -> None:
+        with sessions() as session:
+            translation.translate(session, named, "en", "ht", protection=protection)  # type: ignore[arg-type]
+            session.rollback()  # nothing kept: every run translates into an empty cache
+
+    with sessions() as session:
+        session.execute(delete(CachedTranslation).where(CachedTranslation.target == "ht"))
+        session.commit()
+    batch: dict[str, list[float]] = {name: [] for name in hops}
+    single: dict[str, list[float]] = {name: [] for name in hops}
+    service: list[float] = []
+    for _ in range(runs):
+        for name, hop in hops.items():
+            began = time.perf_counter()
+            hop.translate(sentences)  # type: ignore[union-attr]
+            batch[name].append(len(sentences) / (time.perf_counter() - began))
+        for name, hop in hops.items():
+            began = time.perf_counter()
+            for sentence in sentences:
+                hop.translate([sentence])  # type: ignore[union-attr]
+            single[name].append(len(sentences) / (time.perf_counter() - began))
+        began = time.perf_counter()
+        service_ht()
+        service.append(len(sentences) / (time.perf_counter() - began))
+    print(f"  {'engine':<22}{'RSS after load':>16}{'growth':>9}{'batch sent/s':>14}"
+          f"{'single sent/s':>15}")  # fmt: skip
+    for name in hops:
+        key = "argos" if name.startswith("Argos") else "multilingual"
+        after = statistics.median(a for a, _ in memory[key]) / 1024
+        growth = statistics.median(g for _, g in memory[key]) / 1024
+        per_batch, per_call = statistics.median(batch[name]), statistics.median(single[name])
+        print(f"  {name:<22}{after:>12.1f} MiB{growth:>5.1f} MiB"
+              f"{per_batch:>14.0f}{per_call:>15.0f}")  # fmt: skip
+    print(f"  service.translate en→ht, empty cache, with the quality check's way back: "
+          f"{statistics.median(service):.0f} sentences/s (median of {runs})")  # fmt: skip
+    print(f"  multilingual models loaded in this process: {multilingual.loaded_count()} "
+          f"(once for every language and direction)")  # fmt: skip
+    assert multilingual.loaded_count() == 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile the service path")
+    parser.add_argument("--engines-only", action="store_true", help="only (f), the engines")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="hearth-bench-translation-"))
     try:
-        run(data_dir, args.runs, args.profile)
+        run(data_dir, args.runs, args.profile, args.engines_only)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

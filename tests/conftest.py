@@ -164,6 +164,28 @@ def argos_models() -> list:
     return packages.installed()
 
 
+MULTILINGUAL = (
+    Path(__file__).resolve().parent
+    / "fixtures"
+    / "multilingual"
+    / "packages"
+    / "multilingual-m2m100-tiny.hearthmodel"
+)
+
+
+@pytest.fixture(scope="module")
+def multilingual_model():
+    """The tiny multilingual model (tests/fixtures/multilingual) installed through the real
+    install code, and removed after the module: while installed it is the route for every
+    language it knows that no Argos package covers (Haitian Creole)."""
+    from app.translation import multilingual
+
+    model = multilingual.install(MULTILINGUAL)
+    yield model
+    shutil.rmtree(model.path, ignore_errors=True)
+    multilingual.reset()
+
+
 @pytest.fixture(scope="session")
 def heldout() -> list[dict[str, str]]:
     with open(FIXTURES / "corpus.tsv", encoding="utf-8") as f:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.core import queue
 from app.delivery.models import Delivery, InboundEmail, InboundSms
 from app.messaging.models import Message
+from app.translation import multilingual
 from app.translation.argos import engine
 
 log = logging.getLogger("hearth.operations")
@@ -134,7 +135,7 @@ def readiness(session: Session) -> Readiness:
         result.checks["queue"] = {"status": "ok", "kind": kind, "pending": pending}
 
     try:
-        routes = len(engine.pairs())
+        routes = len(engine.pairs()) + len(multilingual.installed())  # one model may be all
     except Exception as exc:
         log.warning("ready: listing translation models failed: %s", exc.__class__.__name__)
         routes = -1

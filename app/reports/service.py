@@ -24,6 +24,7 @@ from app.people.models import Guardian
 from app.schools import service as schools
 from app.schools.models import School
 from app.translation import packages
+from app.translation import service as translation
 from app.translation.languages import ENGLISH, mt_code
 
 DEFAULT_WEEKS = 12
@@ -54,6 +55,10 @@ class LanguageFigures:
     reach: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REACH_KINDS, 0))
     coverage: str = "none"  # English → the family's language: same | direct | pivot | none
     coverage_back: str = "none"  # the family's language → English
+    # Which engine, model, licence and quality tier each way, and the admins' engine choice.
+    to: packages.Direction | None = None
+    back: packages.Direction | None = None
+    choice: str = "auto"
 
     @property
     def reachable(self) -> int:
@@ -183,23 +188,27 @@ def family_languages(session: Session, scope: Scope) -> list[LanguageFigures]:
         select(rows.c.language, rows.c.reach, func.count()).group_by(rows.c.language, rows.c.reach)
     )
     figures: dict[str, LanguageFigures] = {}
+    choices = translation.engine_choices(session)
     for tag, reach, count in grouped:
         code = mt_code(tag)
         if code not in figures:
-            figures[code] = _language(code)
+            figures[code] = _language(code, choices)
         figures[code].families += count
         figures[code].reach[reach] += count
     return sorted(figures.values(), key=lambda f: (-f.families, f.name))
 
 
-def _language(code: str) -> LanguageFigures:
-    c = packages.coverage_for(code, ENGLISH)
+def _language(code: str, choices: dict[str, str]) -> LanguageFigures:
+    c = packages.coverage_for(code, ENGLISH, choices)
     return LanguageFigures(
         code=code,
         name=c.name,
         native_name=c.native_name,
         coverage=c.to_family,
         coverage_back=c.from_family,
+        to=c.to,
+        back=c.back,
+        choice=c.choice,
     )
 
 
@@ -216,7 +225,8 @@ def coverage(session: Session, scope: Scope) -> list[LanguageFigures]:
     installed for each: what a district needs to decide which models to install."""
     languages = family_languages(session, scope)
     spoken = {lang.code for lang in languages}
-    extra = [_language(code) for code in sorted(packages.installed_languages() - spoken)]
+    choices = translation.engine_choices(session)
+    extra = [_language(code, choices) for code in sorted(packages.installed_languages() - spoken)]
     return languages + sorted(extra, key=lambda f: f.name)
 
 
@@ -322,8 +332,9 @@ def reply_rates(session: Session, scope: Scope, since: datetime) -> list[ReplyFi
         totals[0] += reached_count
         totals[1] += replied_count
     out = []
+    choices = translation.engine_choices(session)
     for code, (reached_count, replied_count) in folded.items():
-        c = packages.coverage_for(code, ENGLISH)
+        c = packages.coverage_for(code, ENGLISH, choices)
         out.append(ReplyFigures(code, c.name, c.native_name, reached_count, replied_count))
     return sorted(out, key=lambda r: (-r.reached, r.name))
 

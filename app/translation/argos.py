@@ -66,10 +66,33 @@ class InstalledPair:
     target: str
     version: str
     path: Path
+    # From the package's metadata.json: its licence when it names one, whether Hearth built
+    # it for tests, and whether `hearth models import` made it from an OPUS-MT checkpoint.
+    licence: str | None = None
+    test_model: bool = False
+    imported: bool = False
 
     @property
     def engine(self) -> str:
         return f"argos:{self.source}-{self.target}@{self.version}"
+
+
+def _pair(pkg: Any) -> InstalledPair:
+    path = Path(pkg.package_path)
+    try:
+        metadata = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        metadata = {}
+    licence = metadata.get("licence") or metadata.get("license")
+    return InstalledPair(
+        pkg.from_code,
+        pkg.to_code,
+        pkg.package_version or "0",
+        path,
+        licence=str(licence) if licence else None,
+        test_model=bool(metadata.get("hearth_test_model")),
+        imported=bool(metadata.get("imported_from")),
+    )
 
 
 @dataclass(frozen=True)
@@ -242,15 +265,14 @@ class ArgosEngine:
         with _lock:
             if self._pairs is None:
                 package, _, _ = argos()
-                found = {}
+                found: dict[tuple[str, str], InstalledPair] = {}
                 for pkg in package.get_installed_packages():
                     if pkg.type == "translate" and pkg.from_code and pkg.to_code:
-                        found[(pkg.from_code, pkg.to_code)] = InstalledPair(
-                            pkg.from_code,
-                            pkg.to_code,
-                            pkg.package_version or "0",
-                            Path(pkg.package_path),
-                        )
+                        pair = _pair(pkg)
+                        key = (pair.source, pair.target)
+                        # Both an index package and an imported one for a pair: the index's.
+                        if key not in found or found[key].imported:
+                            found[key] = pair
                 self._pairs = found
             return self._pairs
 

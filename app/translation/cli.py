@@ -1,4 +1,4 @@
-"""`hearth models`: the offline translation models (Argos Translate) this server has."""
+"""`hearth models`: the offline translation models (Argos, multilingual) this server has."""
 
 from pathlib import Path
 from typing import Annotated
@@ -11,37 +11,61 @@ from app.core.errors import HearthError
 from app.translation import packages
 from app.translation.languages import display_names
 
-models_cli = typer.Typer(help="Offline translation models (Argos Translate).", no_args_is_help=True)
+models_cli = typer.Typer(
+    help="Offline translation models (Argos Translate, multilingual).", no_args_is_help=True
+)
 
 
 @models_cli.command("list")
 def models_list() -> None:
-    """Installed language pairs, languages reachable directly or through English, and the
+    """Installed models with their licence and quality tier; per language (those guardians
+    read, and every installed one) the engine and model each way with English, and the
     families' languages that have no route."""
+    from app.translation import engines, multilingual, service
+
     pairs = packages.installed()
+    many = multilingual.installed()
     typer.echo(f"Models in {get_settings().argos_dir}:")
-    if not pairs:
+    if not pairs and not many:
         typer.echo("  none installed (hearth models install LANG, or install-file PATH)")
     for pair in pairs:
-        typer.echo(f"  {pair.source} → {pair.target}   version {pair.version}")
+        hop = engines.argos_hop(pair)
+        typer.echo(
+            f"  {pair.source} → {pair.target}   version {pair.version}   {hop.kind}"
+            f"   licence: {hop.licence}   tier: {hop.tier}"
+        )
+    for model in many:
+        hop = engines.multilingual_hop(model, "", "")
+        typer.echo(
+            f"  {model.name}   version {model.version}   multilingual ({model.family}, "
+            f"{len(model.languages)} languages)   licence: {model.licence}   tier: {hop.tier}"
+        )
     # people.service reaches the job queues: imported when the command runs, so that other
     # commands (and a refused configuration) start without building them.
     from app.people import service as people
 
     with session_scope() as session:
         counts = packages.by_model_language(people.language_counts(session))
+        choices = service.engine_choices(session)
     codes = sorted(set(counts) | packages.installed_languages())
     typer.echo("Languages (from English / back to English), with guardians who read them:")
     unreachable: list[str] = []
     one_way: list[str] = []
 
     for code in codes:
-        cov = packages.coverage_for(code)
+        cov = packages.coverage_for(code, choices=choices)
         name = display_names(code)[0]
         typer.echo(
             f"  {code:<4} {name:<24} {cov.to_family:<7}/ {cov.from_family:<7}"
             f" {counts.get(code, 0):>6} guardians"
+            + (f"   engine chosen: {cov.choice}" if cov.choice != "auto" else "")
         )
+        for label, way in (("to", cov.to), ("back", cov.back)):
+            if way is not None and way.engine:
+                typer.echo(
+                    f"         {label:<5}{way.engine} ({', '.join(way.models)})"
+                    f"   licence: {', '.join(way.licences)}   tier: {way.tier}"
+                )
         if counts.get(code) and cov.to_family == "none":
             unreachable.append(f"{code} ({counts[code]})")
         elif counts.get(code) and cov.from_family == "none":
@@ -56,13 +80,23 @@ def models_list() -> None:
         typer.echo("Replies cannot be translated back from: " + ", ".join(one_way))
 
 
+AcceptLicence = Annotated[
+    bool,
+    typer.Option(
+        "--accept-licence",
+        help="Accept a non-commercial licence (NLLB-200: CC-BY-NC-4.0): your use complies.",
+    ),
+]
+
+
 @models_cli.command("install")
 def models_install(
     languages: Annotated[list[str], typer.Argument(help="Language codes, e.g. es vi so.")],
+    accept_licence: AcceptLicence = False,
 ) -> None:
     """Install models both ways with English from the Argos package index (needs internet)."""
     try:
-        done = packages.install_languages(languages)
+        done = packages.install_languages(languages, accept_licence=accept_licence)
     except HearthError as exc:
         fail(exc.message)
     for pair in done:
@@ -73,16 +107,43 @@ def models_install(
 
 @models_cli.command("install-file")
 def models_install_file(
-    paths: Annotated[list[Path], typer.Argument(help=".argosmodel files.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help=".argosmodel (Argos) or .hearthmodel (multilingual) files.")
+    ],
+    accept_licence: AcceptLicence = False,
 ) -> None:
     """Install model packages from files (for air-gapped servers)."""
     for path in paths:
         try:
-            new = packages.install_file(path)
+            if packages.is_multilingual(path):
+                model = packages.install_multilingual(path, accept_licence=accept_licence)
+                typer.echo(
+                    f"{path.name}: multilingual {model.name} ({', '.join(model.languages)}),"
+                    f" licence {model.licence}"
+                )
+                continue
+            new = packages.install_file(path, accept_licence=accept_licence)
         except HearthError as exc:
             fail(exc.message)
         names = ", ".join(f"{p.source} → {p.target}" for p in new) or "reinstalled"
         typer.echo(f"{path.name}: {names}")
+
+
+@models_cli.command("engine")
+def models_engine(
+    language: Annotated[str, typer.Argument(help="Language code, e.g. ko.")],
+    choice: Annotated[str, typer.Argument(help="auto, argos or multilingual.")],
+) -> None:
+    """Choose the engine for one language, district-wide (auto: Argos, then the multilingual
+    model, then through English)."""
+    from app.auth.models import SCOPES
+    from app.auth.service import AuthSubject
+    from app.translation import service
+
+    operator = AuthSubject(role="admin", scopes=frozenset(SCOPES), school_ids=None)
+    with session_scope() as session:
+        code = service.set_engine_choice(session, operator, language, choice)
+    typer.echo(f"{code}: engine {choice}")
 
 
 @models_cli.command("import")

@@ -38,3 +38,15 @@ class GlossaryTerm(Base):
     keep: Mapped[bool] = mapped_column(Boolean, default=False)
     renderings: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LanguageEngine(Base):
+    """The engine an admin chose for one language, for the whole district (one deployment).
+    No row: the default order (app/translation/engines.py)."""
+
+    __tablename__ = "language_engines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), unique=True)  # an MT code: ko, uk, zt...
+    engine: Mapped[str] = mapped_column(String(16))  # argos | multilingual
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -46,6 +46,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 # Chinese and Japanese sentences are joined without a space.
 _NO_SPACE_LANGUAGES = {"zh", "zt", "ja"}
 BEAM_SIZE = 4
+LENGTH_PENALTY = 0.2
 MAX_BATCH_SIZE = 32
 MAX_DECODING_LENGTH = 256  # tokens per translated sentence (CTranslate2's default)
 DEFAULT_MAX_POSITIONS = 1024  # M2M-100's and NLLB's position tables
@@ -273,7 +274,10 @@ class _Loaded:
             model_file=str(model.path / "sentencepiece.model")
         )
 
-    def translate_sentences(self, sentences: list[str], source: str, target: str) -> list[str]:
+    def translate_sentences(
+        self, sentences: list[str], source: str, target: str
+    ) -> list[tuple[str, float, int]]:
+        """Each sentence translated, with its summed log-probability and the tokens scored."""
         source_token = self.model.language_tokens[source]
         target_token = self.model.language_tokens[target]
         # CTranslate2 fails on positions past the model's table: cut an overlong sentence so
@@ -288,19 +292,24 @@ class _Loaded:
             target_prefix=[[target_token]] * len(batch),
             beam_size=BEAM_SIZE,
             num_hypotheses=1,
-            length_penalty=0.2,
+            length_penalty=LENGTH_PENALTY,
             replace_unknowns=True,
             max_batch_size=MAX_BATCH_SIZE,
             batch_type="examples",
             max_input_length=0,  # already cut above
             max_decoding_length=min(MAX_DECODING_LENGTH, room),
+            return_scores=True,  # at no extra decoding cost: the quality signal reads them
         )
         out = []
         for result in results:
             pieces = result.hypotheses[0]
+            # CTranslate2 divides the summed log-probability by (length + 1) ** length_penalty,
+            # the +1 being the end of sentence it also scored (as in app/translation/argos.py).
+            n = len(pieces) + 1
             if pieces[:1] == [target_token]:
                 pieces = pieces[1:]
-            out.append(self.tokenizer.decode_pieces(pieces).strip())
+            text = self.tokenizer.decode_pieces(pieces).strip()
+            out.append((text, result.scores[0] * n**LENGTH_PENALTY, n))
         return out
 
 
@@ -328,8 +337,16 @@ def translate(
     texts: list[str], source: str, target: str, model: MultilingualModel | None = None
 ) -> list[str]:
     """Each text translated: line by line, every sentence of every text in one batch."""
+    return [text for text, _, _ in translate_scored(texts, source, target, model)]
+
+
+def translate_scored(
+    texts: list[str], source: str, target: str, model: MultilingualModel | None = None
+) -> list[tuple[str, float, int]]:
+    """Like `translate`, with each text's summed log-probability and the tokens scored (0
+    when nothing went through the model): what the quality signal needs."""
     if source == target:
-        return list(texts)
+        return [(text, 0.0, 0) for text in texts]
     model = model or find(source, target)
     if model is None:
         raise NotFound(f"No installed multilingual model translates {source} → {target}.")
@@ -340,10 +357,13 @@ def translate(
     flat = [s for text in sentences for line in text for s in line]
     translated = iter(_load(model).translate_sentences(flat, source, target) if flat else [])
     joiner = "" if target in _NO_SPACE_LANGUAGES else " "
-    return [
-        "\n".join(
-            joiner.join(next(translated) for _ in line) if line else original
-            for line, original in zip(text, original_lines, strict=True)
-        )
-        for text, original_lines in zip(sentences, lines, strict=True)
-    ]
+    out = []
+    for text, original_lines in zip(sentences, lines, strict=True):
+        done_lines, log_prob, tokens = [], 0.0, 0
+        for line, original in zip(text, original_lines, strict=True):
+            done = [next(translated) for _ in line]
+            log_prob += sum(lp for _, lp, _ in done)
+            tokens += sum(n for _, _, n in done)
+            done_lines.append(joiner.join(t for t, _, _ in done) if line else original)
+        out.append(("\n".join(done_lines), log_prob, tokens))
+    return out

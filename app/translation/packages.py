@@ -1,19 +1,38 @@
-"""Installing and listing Argos model packages (`hearth models ...`)."""
+"""Installing and listing model packages (`hearth models ...`): Argos packages (from the
+index, or imported from OPUS-MT) and multilingual ones, and what each language is covered by."""
 
+import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.core.errors import HearthError, Invalid
+from app.translation import engines, multilingual
 from app.translation.argos import InstalledPair, argos, engine
 from app.translation.languages import ENGLISH, display_names, mt_code
-from app.translation.service import find_route
+from app.translation.service import Route, find_route
 
 
 class Offline(HearthError):
     status_code = 503
     code = "offline"
+
+
+# Weakest first: a route through English is as good as its weaker half.
+TIER_ORDER = ("test model", "weak", "unrated", "good")
+
+
+@dataclass(frozen=True)
+class Direction:
+    """How one direction is translated, for the coverage pages."""
+
+    coverage: str  # same | direct | pivot | none
+    engine: str | None  # argos | opus-mt | multilingual; two joined by "+" through English
+    models: tuple[str, ...]
+    licences: tuple[str, ...]
+    tier: str | None  # the weakest model's quality tier (TIER_ORDER)
 
 
 @dataclass(frozen=True)
@@ -23,6 +42,9 @@ class LanguageCoverage:
     native_name: str
     to_family: str  # coverage from `source` into this language: same | direct | pivot | none
     from_family: str  # coverage from this language back into `source`
+    choice: str = "auto"  # the engine an admin chose for the language
+    to: Direction | None = None
+    back: Direction | None = None
 
 
 def installed() -> list[InstalledPair]:
@@ -30,13 +52,36 @@ def installed() -> list[InstalledPair]:
 
 
 def installed_languages() -> set[str]:
-    return {code for pair in engine.pairs() for code in pair}
+    return engines.installed_languages()
 
 
-def coverage_for(code: str, source: str = ENGLISH) -> LanguageCoverage:
+def direction(route: Route) -> Direction:
+    tiers = [h.tier for h in route.hops]
+    return Direction(
+        route.coverage,
+        "+".join(h.kind for h in route.hops) or None,
+        tuple(h.model for h in route.hops),
+        tuple(dict.fromkeys(h.licence for h in route.hops)),
+        min(tiers, key=TIER_ORDER.index) if tiers else None,
+    )
+
+
+def coverage_for(
+    code: str, source: str = ENGLISH, choices: Mapping[str, str] | None = None
+) -> LanguageCoverage:
+    """How `code` is reached from `source` and back, by the admins' `choices`
+    (service.engine_choices)."""
     name, native = display_names(code)
+    there, back = find_route(source, code, choices), find_route(code, source, choices)
     return LanguageCoverage(
-        code, name, native, find_route(source, code).coverage, find_route(code, source).coverage
+        code,
+        name,
+        native,
+        there.coverage,
+        back.coverage,
+        (choices or {}).get(code, "auto"),
+        direction(there),
+        direction(back),
     )
 
 
@@ -49,14 +94,54 @@ def by_model_language(tag_counts: Mapping[str, int]) -> dict[str, int]:
     return counts
 
 
-def install_file(path: Path) -> list[InstalledPair]:
+def _metadata(path: Path) -> dict[str, Any] | None:
+    """A package file's metadata.json (None when it has none), after checking it is a zip."""
     if not path.is_file():
         raise Invalid(f"{path} does not exist.")
     if not zipfile.is_zipfile(path):
-        raise Invalid(f"{path} is not an Argos model package (.argosmodel, a zip archive).")
+        raise Invalid(
+            f"{path} is not an Argos model package (.argosmodel) nor a multilingual one "
+            "(.hearthmodel): not a zip archive."
+        )
     with zipfile.ZipFile(path) as archive:
-        if not any(n.endswith("/metadata.json") and n.count("/") == 1 for n in archive.namelist()):
-            raise Invalid(f"{path} has no metadata.json: it is not an Argos model package.")
+        names = [
+            n for n in archive.namelist() if n.endswith("/metadata.json") and n.count("/") == 1
+        ]
+        if not names:
+            return None
+        try:
+            metadata = json.loads(archive.read(names[0]))
+        except ValueError:
+            raise Invalid(f"{path}: metadata.json is not valid JSON.") from None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def is_multilingual(path: Path) -> bool:
+    metadata = _metadata(path)
+    return bool(metadata) and metadata.get("type") == multilingual.PACKAGE_TYPE  # type: ignore[union-attr]
+
+
+def install_multilingual(
+    path: Path, *, accept_licence: bool = False
+) -> multilingual.MultilingualModel:
+    """A `.hearthmodel`; a non-commercial (NLLB) one only with the licence accepted."""
+    return multilingual.install(path, accept_licence=accept_licence)
+
+
+def install_file(path: Path, *, accept_licence: bool = False) -> list[InstalledPair]:
+    """An `.argosmodel`. One whose licence restricts its use (non-commercial, e.g. a converted
+    NLLB model) is refused unless `accept_licence`, like multilingual packages."""
+    metadata = _metadata(path)
+    if metadata is None:
+        raise Invalid(f"{path} has no metadata.json: it is not an Argos model package.")
+    if metadata.get("type") == multilingual.PACKAGE_TYPE:
+        raise Invalid(f"{path} is a multilingual model package, not an Argos one.")
+    if multilingual.needs_licence_acceptance(metadata) and not accept_licence:
+        raise Invalid(
+            f"{path.name} is licensed {metadata.get('licence')}: non-commercial use only. "
+            "Install it only if your use complies, and say so explicitly "
+            "(accept the licence, e.g. --accept-licence)."
+        )
     new = engine.install_file(path)
     if not new:
         # Reinstalling an already installed pair is fine: the files were replaced.
@@ -64,7 +149,7 @@ def install_file(path: Path) -> list[InstalledPair]:
     return new
 
 
-def install_languages(codes: list[str]) -> list[InstalledPair]:
+def install_languages(codes: list[str], *, accept_licence: bool = False) -> list[InstalledPair]:
     """Both directions with English, from the Argos package index. Needs the internet."""
     package, _, settings = argos()
     wanted = {(ENGLISH, mt_code(c)) for c in codes} | {(mt_code(c), ENGLISH) for c in codes}
@@ -91,5 +176,5 @@ def install_languages(codes: list[str]) -> list[InstalledPair]:
             path = available[key].download()
         except Exception as exc:
             raise Offline(f"Downloading the {key[0]}→{key[1]} model failed: {exc}") from None
-        done += install_file(Path(path))
+        done += install_file(Path(path), accept_licence=accept_licence)
     return done

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.auth.dependencies import Reader, Writer
+from app.auth.dependencies import AdminScope, Reader, Writer
 from app.core.db import SessionDep
 from app.core.schema import Id, LanguageTag
 from app.people import service as people
@@ -10,6 +10,8 @@ from app.translation import detect, packages, service
 from app.translation.languages import mt_code
 from app.translation.quality import Quality
 from app.translation.schemas import (
+    EngineChoice,
+    EngineChoiceRead,
     GlossaryTermCreate,
     GlossaryTermRead,
     LanguageRead,
@@ -70,9 +72,10 @@ def languages(
         code = mt_code(tag)
         counts[code] = counts.get(code, 0) + 1
     codes = set(counts) | packages.installed_languages()
+    choices = service.engine_choices(session)
     out = []
     for code in sorted(codes):
-        c = packages.coverage_for(code, origin)
+        c = packages.coverage_for(code, origin, choices)
         out.append(
             {
                 "code": c.code,
@@ -81,9 +84,33 @@ def languages(
                 "coverage": c.to_family,
                 "coverage_back": c.from_family,
                 "guardians": counts.get(code, 0),
+                "engine_choice": c.choice,
+                "to_language": _direction(c.to),
+                "from_language": _direction(c.back),
             }
         )
     return out
+
+
+def _direction(way: packages.Direction | None) -> dict:
+    assert way is not None  # coverage_for describes both directions
+    return {
+        "coverage": way.coverage,
+        "engine": way.engine,
+        "models": list(way.models),
+        "licences": list(way.licences),
+        "quality_tier": way.tier,
+    }
+
+
+@router.put("/languages/{tag}/engine", response_model=EngineChoiceRead)
+def choose_engine(tag: LanguageTag, data: EngineChoice, session: SessionDep, subject: AdminScope):
+    """Choose the translation engine for one language, for the whole district (a district-wide
+    admin): `multilingual` prefers the multilingual model where it knows the language (e.g. for
+    ko, uk, ar, whose old Argos models are weak), `argos` never uses it, `auto` is the default
+    order. Cached translations by the other engine are not reused."""
+    code = service.set_engine_choice(session, subject, tag, data.engine)
+    return {"code": code, "engine": data.engine}
 
 
 @router.get("/schools/{school_id}/glossary", response_model=list[GlossaryTermRead])

@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -46,6 +47,21 @@ class TranslateResponse(Output):
     )
 
 
+class DirectionRead(Output):
+    """How one direction is translated."""
+
+    coverage: str = Field(description="same | direct | pivot (through English) | none")
+    engine: str | None = Field(
+        description="argos | opus-mt (an imported OPUS-MT pair) | multilingual; two joined "
+        "by + through English; none when there is no route."
+    )
+    models: list[str] = Field(description="The models used, in order.")
+    licences: list[str] = Field(description="Their licences, as their packages state them.")
+    quality_tier: str | None = Field(
+        description="test model | weak | unrated | good: the weakest model's."
+    )
+
+
 class LanguageRead(Output):
     code: str
     name: str
@@ -53,6 +69,21 @@ class LanguageRead(Output):
     coverage: str  # direct | pivot | none | same, from `source` into the language
     coverage_back: str  # from the language back into `source`
     guardians: int
+    engine_choice: str = Field(
+        description="auto (Argos, an imported pair, the multilingual model, then through "
+        "English) | argos | multilingual: chosen by an admin for the language."
+    )
+    to_language: DirectionRead = Field(description="From `source` into the language.")
+    from_language: DirectionRead = Field(description="From the language back into `source`.")
+
+
+class EngineChoice(Input):
+    engine: Literal["auto", "argos", "multilingual"]
+
+
+class EngineChoiceRead(Output):
+    code: str
+    engine: str
 
 
 class GlossaryTermCreate(Input):

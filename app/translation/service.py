@@ -1,10 +1,10 @@
-"""Translating text offline: routing (same language, direct, English pivot, unavailable),
-protected spans, the cache, and a school's glossary."""
+"""Translating text offline: routing (same language, direct, English pivot, unavailable; the
+engine per language, see engines.py), protected spans, the cache, and a school's glossary."""
 
 import hashlib
 import logging
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,9 +19,9 @@ from app.core import metrics
 from app.core.errors import Conflict, Invalid, NotFound
 from app.schools import service as schools
 from app.translation import phrasebook, quality
-from app.translation.argos import InstalledPair, engine
+from app.translation.engines import CHOICES, Choice, Hop, best_hop
 from app.translation.languages import ENGLISH, display_names, mt_code
-from app.translation.models import CachedTranslation, GlossaryTerm
+from app.translation.models import CachedTranslation, GlossaryTerm, LanguageEngine
 from app.translation.protect import (
     PLACEHOLDER_RE,
     GlossaryEntry,
@@ -47,7 +47,8 @@ class Route:
     source: str
     target: str
     coverage: Coverage
-    hops: tuple[InstalledPair, ...] = ()
+    hops: tuple[Hop, ...] = ()
+    choice: Choice = "auto"  # the engine an admin chose for the family's language
 
     @property
     def engine(self) -> str | None:
@@ -61,7 +62,8 @@ class Route:
         missing = self.target if self.source == ENGLISH else self.source
         return (
             f"No translation model from {source_name} to {target_name} is installed, "
-            f"directly or through English (install one: hearth models install {missing})."
+            f"directly or through English (install one: hearth models install {missing}, an "
+            "imported OPUS-MT pair or a multilingual model with hearth models install-file)."
         )
 
 
@@ -87,16 +89,58 @@ class TranslationResult:
     quality: Quality | None = None  # for machine translations (origin mt or cache)
 
 
-def find_route(source: str, target: str) -> Route:
+def find_route(source: str, target: str, choices: Mapping[str, str] | None = None) -> Route:
+    """The one place a translation's way is decided: one model for the direction if there is
+    one (engines.best_hop: Argos, an imported pair, the multilingual model), else two through
+    English. `choices` are the admins' engine per language (engine_choices): the target's
+    applies, else the source's."""
     src, tgt = mt_code(source), mt_code(target)
     if src == tgt:
         return Route(src, tgt, "same")
-    pairs = engine.pairs()
-    if (src, tgt) in pairs:
-        return Route(src, tgt, "direct", (pairs[(src, tgt)],))
-    if (src, ENGLISH) in pairs and (ENGLISH, tgt) in pairs:
-        return Route(src, tgt, "pivot", (pairs[(src, ENGLISH)], pairs[(ENGLISH, tgt)]))
-    return Route(src, tgt, "none")
+    choices = choices or {}
+    choice: Choice = "auto"
+    for code in (tgt, src):
+        if choices.get(code) in CHOICES:
+            choice = choices[code]  # type: ignore[assignment]
+            break
+    direct = best_hop(src, tgt, choice)
+    if direct is not None:
+        return Route(src, tgt, "direct", (direct,), choice)
+    first, second = best_hop(src, ENGLISH, choice), best_hop(ENGLISH, tgt, choice)
+    if first is not None and second is not None:
+        return Route(src, tgt, "pivot", (first, second), choice)
+    return Route(src, tgt, "none", (), choice)
+
+
+def engine_choices(session: Session) -> dict[str, str]:
+    """The engine admins chose per language (the district's), by MT code."""
+    return dict(session.execute(select(LanguageEngine.language, LanguageEngine.engine)).all())
+
+
+def set_engine_choice(session: Session, subject: AuthSubject, tag: str, choice: str) -> str:
+    """Choose the engine for one language, district-wide: `auto` (the default order),
+    `argos` or `multilingual`. Returns the language's MT code."""
+    subject.require_district_admin("choose translation engines")
+    if choice not in CHOICES:
+        raise Invalid(f"Choose the engine among {', '.join(CHOICES)}.")
+    code = mt_code(tag)
+    if not code.isalpha() or not 2 <= len(code) <= 3:
+        raise Invalid("Give a language code, such as ko or uk.")
+    if code == ENGLISH:
+        raise Invalid("English is not translated: there is no engine to choose for it.")
+    row = session.scalar(select(LanguageEngine).where(LanguageEngine.language == code))
+    if choice == "auto":
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(LanguageEngine(language=code, engine=choice))
+    else:
+        row.engine = choice
+    session.flush()
+    audit.record(
+        session, subject.actor, "language_engine.set", "language", code, details={"engine": choice}
+    )
+    return code
 
 
 def normalize(text: str) -> str:
@@ -132,7 +176,7 @@ class _Machine:
 
 def _run(route: Route, texts: list[str]) -> list[str]:
     for hop in route.hops:
-        texts = engine.translate(texts, hop.source, hop.target)
+        texts = hop.translate(texts)
     return texts
 
 
@@ -141,7 +185,7 @@ def _run_scored(route: Route, texts: list[str]) -> list[tuple[str, float | None]
     hop over a confused first one is no better than the first)."""
     worst: list[float | None] = [None] * len(texts)
     for hop in route.hops:
-        scored = engine.translate_scored(texts, hop.source, hop.target)
+        scored = hop.translate_scored(texts)
         texts = [s.text for s in scored]
         for i, s in enumerate(scored):
             if s.tokens:  # else nothing went through the model (only emoji or spans)
@@ -231,7 +275,9 @@ def _assess(route: Route, work: list[_Machine]) -> list[tuple[_Machine, Quality]
     """Each fresh translation with its quality (the round trip in one batch per hop of the
     way back). Where a glossary term could not be placed, the better of the two ways."""
     candidates = [*work, *(w.unplaced for w in work if w.unplaced is not None)]
-    back_route = find_route(route.target, route.source)
+    back_route = find_route(
+        route.target, route.source, {route.source: route.choice, route.target: route.choice}
+    )
     backs: list[str | None] = [None] * len(candidates)
     if back_route.coverage in ("direct", "pivot"):
         backs = list(_run(back_route, [c.said for c in candidates]))
@@ -264,7 +310,7 @@ def translate(
     Adds new cache rows to `session`. A text with nothing to translate (emoji, numbers) comes
     back as written. With `short_replies`, a short reply the phrasebook knows ("sí",
     "gracias 🙏") is answered from it, not by the model."""
-    route = find_route(source, target)
+    route = find_route(source, target, engine_choices(session))
     src, tgt = route.source, route.target
     results: list[TranslationResult | None] = [None] * len(texts)
     for i, text in enumerate(texts):

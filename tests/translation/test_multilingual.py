@@ -19,8 +19,8 @@ ARGOS_PACKAGE = ROOT / "tests" / "fixtures" / "argos" / "packages" / "translate-
 
 
 @pytest.fixture(scope="module")
-def model() -> multilingual.MultilingualModel:
-    return multilingual.install(PACKAGE)
+def model(multilingual_model) -> multilingual.MultilingualModel:
+    return multilingual_model
 
 
 def repackage(tmp_path: Path, name: str, **changes) -> Path:

@@ -4,7 +4,7 @@ and admins): both read reports.service."""
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -15,9 +15,10 @@ from app.core.errors import Invalid, NotFound
 from app.core.i18n import N_
 from app.core.spreadsheet import csv_text
 from app.reports import service as reports
-from app.translation import packages
+from app.translation import engines, multilingual, packages
+from app.translation import service as translation
 from app.translation.languages import display_names
-from app.web.admin.forms import optional_id
+from app.web.admin.forms import after, optional_id
 from app.web.formatting import percent, week_label
 from app.web.pages import render
 
@@ -35,6 +36,22 @@ COVERAGE_LABELS = {
     "direct": N_("Direct model"),
     "pivot": N_("Through English"),
     "none": N_("No model"),
+}
+ENGINE_LABELS = {
+    "argos": N_("Argos"),
+    "opus-mt": N_("Imported OPUS-MT"),
+    "multilingual": N_("Multilingual model"),
+}
+CHOICE_LABELS = {
+    "auto": N_("Automatic: Argos, then the multilingual model"),
+    "argos": N_("Argos only"),
+    "multilingual": N_("Multilingual model first"),
+}
+TIER_LABELS = {
+    "test model": N_("Test model: not for families"),
+    "weak": N_("Weak"),
+    "unrated": N_("Not rated"),
+    "good": N_("Good"),
 }
 CSV_TABLES = ("reach", "languages", "weeks", "replies")
 SchoolChoice = Annotated[str, Query(max_length=12)]
@@ -55,9 +72,15 @@ def coverage_page(
     scope = reports.scope_for(session, viewer.subject, _school_choice(school))
     languages = reports.coverage(session, scope)
     pairs = [
-        {"source": display_names(p.source)[0], "target": display_names(p.target)[0], "pair": p}
+        {
+            "source": display_names(p.source)[0],
+            "target": display_names(p.target)[0],
+            "pair": p,
+            "hop": engines.argos_hop(p),
+        }
         for p in packages.installed()
     ]
+    many = [(m, engines.multilingual_hop(m, "", "")) for m in multilingual.installed()]
     return render(
         request,
         "admin/coverage.html",
@@ -65,10 +88,28 @@ def coverage_page(
             "scope": scope,
             "languages": languages,
             "pairs": pairs,
+            "multilingual": many,
             "schools": reports.visible_schools(session, viewer.subject),
             "uncovered": [lang for lang in languages if lang.needs_interpreter and lang.families],
+            "engine_labels": ENGINE_LABELS,
+            "choice_labels": CHOICE_LABELS,
+            "tier_labels": TIER_LABELS,
+            "may_choose": viewer.subject.sees_all_schools,
+            "done": request.query_params.get("done", ""),
         },
     )
+
+
+@router.post("/admin/coverage/engine")
+def choose_engine(
+    session: SessionDep,
+    viewer: AdminViewer,
+    language: Annotated[str, Form(max_length=35)] = "",
+    engine: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """An admin's engine for one language, district-wide (refused for a school's admin)."""
+    translation.set_engine_choice(session, viewer.subject, language, engine)
+    return after("/admin/coverage", "engine_saved")
 
 
 def _dashboard(session: Session, viewer: SignedIn, school: str, weeks: int) -> reports.Dashboard:

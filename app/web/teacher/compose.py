@@ -96,6 +96,7 @@ def _guardian_rows(
     translation reaches it, each channel and whether it can be used, opt-out state."""
     phones = [g["phone"] for g in family["guardians"] if g["phone"]]
     stopped = optouts.opted_out_phones(session, school.sms_sender, phones)
+    choices = translation.engine_choices(session)
     rows = []
     for g in family["guardians"]:
         channels = []
@@ -109,7 +110,7 @@ def _guardian_rows(
                     "problem": translate(request, problem) if problem else None,
                 }
             )
-        route = translation.find_route(source, g["language"])
+        route = translation.find_route(source, g["language"], choices)
         reachable = g["active"] and any(c["problem"] is None for c in channels)
         rows.append(
             {

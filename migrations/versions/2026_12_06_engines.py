@@ -1,7 +1,7 @@
 """language engines: the translation engine an admin chose per language
 
 Revision ID: 5e1d0a7c3b21
-Revises: b8c762ca8a94
+Revises: 9a4f2c6e1d30
 Create Date: 2026-12-06 04:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.core.db
 
 revision: str = "5e1d0a7c3b21"
-down_revision: str | None = "b8c762ca8a94"
+down_revision: str | None = "9a4f2c6e1d30"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

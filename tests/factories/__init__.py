@@ -44,7 +44,11 @@ from tests.factories.schools import (
     SectionFactory,
     SectionTeacherFactory,
 )
-from tests.factories.translation import CachedTranslationFactory, GlossaryTermFactory
+from tests.factories.translation import (
+    CachedTranslationFactory,
+    GlossaryTermFactory,
+    LanguageEngineFactory,
+)
 
 __all__ = [
     "FAMILY_NAMES",
@@ -63,6 +67,7 @@ __all__ = [
     "GuardianFactory",
     "InboundEmailFactory",
     "InboundSmsFactory",
+    "LanguageEngineFactory",
     "MessageFactory",
     "MessageTranslationFactory",
     "OptOutFactory",

@@ -4,7 +4,7 @@ import hashlib
 
 import factory
 
-from app.translation.models import CachedTranslation, GlossaryTerm
+from app.translation.models import CachedTranslation, GlossaryTerm, LanguageEngine
 from tests.factories.base import NOTE, NOTE_IN, Base
 from tests.factories.schools import SchoolFactory
 
@@ -38,3 +38,13 @@ class GlossaryTermFactory(Base):
 
     class Params:
         school = factory.SubFactory(SchoolFactory)
+
+
+class LanguageEngineFactory(Base):
+    """An admin's choice: the multilingual model for Korean, where the old Argos one is weak."""
+
+    class Meta:
+        model = LanguageEngine
+
+    language = factory.Iterator(["ko", "uk", "ar", "fa", "ru", "pt"])
+    engine = "multilingual"

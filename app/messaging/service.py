@@ -13,7 +13,7 @@ from app.core.errors import Invalid, NotFound
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
-from app.messaging import translations
+from app.messaging import reading, translations
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
@@ -157,6 +157,17 @@ def update_thread(
     return thread
 
 
+def mark_answered(session: Session, subject: AuthSubject, thread_id: int) -> Thread:
+    """A staff member's "Mark as answered": the thread's replies so far need no answer."""
+    thread = get_thread(session, subject, thread_id)
+    reading.mark_answered(session, subject, thread)
+    audit.record(
+        session, subject.actor, "thread.answered", "thread", thread.id, school_id=thread.school_id
+    )
+    session.flush()
+    return thread
+
+
 def author_language(session: Session, subject: AuthSubject, thread: Thread) -> str:
     if subject.staff_id is not None:
         return subject.ui_language
@@ -182,6 +193,7 @@ def post_message(
     thread.last_activity_at = utcnow()
     thread.status = "open"
     session.flush()
+    reading.answered(session, subject, thread, message.id)
 
     recipients = list(
         session.scalars(

@@ -1,7 +1,6 @@
 """People are found without their accents and in any case, through the API, the pages and
 after a roster import: the search key every write fills."""
 
-
 from sqlalchemy import select
 
 from app.people.models import Guardian

@@ -128,7 +128,8 @@ def test_preview_shows_each_language_segments_cost_and_who_is_missed_and_saves_n
     assert preview.status_code == 200, preview.text
     text = html.unescape(preview.text)
     assert "<html" not in text  # htmx gets the preview alone
-    assert "7 families will get it" in text
+    # Only who will get it: Omar (STOP), Hodan (no phone), Amina (no translation) will not.
+    assert "4 families will get it</strong> (of 7 families chosen)" in text
     assert "La escuela está cerrada el lunes." in text  # Spanish, machine-translated
     assert "Back into your language: School is closed on Monday." in text
     assert re.search(r'lang="vi">[^<]+<', text) and re.search(r'lang="zh">[^<]+<', text)
@@ -461,3 +462,19 @@ def test_office_pages_render_for_a_spanish_speaking_office(signed_in, session, s
         assert '<html lang="es">' in page.text
     # Language names in the page's language, then in their own.
     assert "vietnamita (Tiếng Việt)" in html.unescape(web.get("/families").text)
+
+
+def test_ticking_a_grade_chooses_it_and_the_headline_counts_who_will_get_it(
+    signed_in, session, school, office, families, argos_models
+):
+    web = signed_in(office)
+    composer = web.get("/broadcasts/new").text
+    # On the page, ticking a grade or class moves the radio to "only the ones ticked".
+    assert "getElementById('audience-groups').checked = true" in html.unescape(composer)
+    # Posted with the radio left on "the whole school", the ticked grade still decides: grade
+    # 3 is Sofía's family, of whom Amina (Somali, no translation) will not get it.
+    preview = hx(web, "/broadcasts/preview", compose(school, grades="3"))
+    assert preview.status_code == 200, preview.text
+    text = html.unescape(preview.text)
+    assert "2 families will get it</strong> (of 3 families chosen)" in text
+    assert "Amina Abdi" in text and "Omar Haddad" not in text

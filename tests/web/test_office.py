@@ -179,6 +179,21 @@ def test_confirm_sends_exactly_the_previewed_draft_once(
     )
     assert live.text.startswith('<section id="broadcast-live"') and "<html" not in live.text
     assert "every 3s" not in live.text  # nothing is left to send: the page stops polling
+    # What each language got, as sent; and "Sent" (no longer "Sending").
+    got = html.unescape(live.text)
+    assert "What families got, in each language" in got
+    assert "La escuela está cerrada el lunes." in got and CLOSED in got
+    assert ">Sent</span>" in got and ">Sending</span>" not in got
+    # While a delivery is still on its way, the broadcast is "Sending", and the page polls.
+    waiting = session.scalar(select(Delivery).where(Delivery.language == "es"))
+    waiting.status = "queued"
+    session.commit()
+    live = web.client.get(
+        sent.headers["location"], headers={"HX-Request": "true", "HX-Target": "broadcast-live"}
+    )
+    assert ">Sending</span>" in live.text and "every 3s" in live.text
+    waiting.status = "delivered"
+    session.commit()
     listing = web.get("/broadcasts")
     assert "Closed Monday" in listing.text and f"/broadcasts/{broadcast.id}" in listing.text
 

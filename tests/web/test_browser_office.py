@@ -20,7 +20,15 @@ def test_office_previews_confirms_and_follows_a_school_closure(live_server, brow
     page.get_by_role("link", name="New broadcast").click()
     page.wait_for_url(re.compile(r"/broadcasts/new$"))
 
-    expect(page.get_by_label(re.compile(r"^The whole school"))).to_be_checked()
+    whole_school = page.get_by_label(re.compile(r"^The whole school"))
+    expect(whole_school).to_be_checked()
+    # Ticking a grade chooses the ticked grades; choosing the whole school again unticks it.
+    grade = page.locator("input[name=grades]").first
+    grade.check()
+    expect(page.get_by_label("Only the grades and classes ticked below")).to_be_checked()
+    whole_school.check()
+    expect(grade).not_to_be_checked()
+    expect(whole_school).to_be_checked()
     page.get_by_label("Notice", exact=True).select_option("school_closed")
     day = page.get_by_label("Day", exact=True)  # swapped in by htmx from the template's params
     expect(day).to_be_visible()

@@ -43,7 +43,7 @@ class Thread(Base):
     # The family replies up to this message are answered: a staff member (not an integration
     # key, not a system text) wrote after them or marked the thread done. A later reply needs
     # an answer.
-    answered_through: Mapped[int | None] = mapped_column(default=None)
+    answered_through: Mapped[int | None]
 
     guardian_links: Mapped[list[ThreadGuardian]] = relationship(
         cascade="all, delete-orphan", lazy="raise"

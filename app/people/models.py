@@ -35,7 +35,7 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # Lowercase ASCII of what people are searched by (app/people/search.py fills it).
-    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_key: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -60,7 +60,7 @@ class Student(Base):
     grade: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Lowercase ASCII of what people are searched by (app/people/search.py fills it).
-    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_key: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -98,7 +98,7 @@ class Guardian(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # Lowercase ASCII of what people are searched by (app/people/search.py fills it).
-    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_key: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

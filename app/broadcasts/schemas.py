@@ -72,7 +72,8 @@ class LanguagePreview(Output):
 
 
 class Preview(Output):
-    recipients: int
+    recipients: int  # the families chosen
+    reached: int  # of them, those who will get it (reachable, not opted out, a text to read)
     sms: int
     emails: int
     total_segments: int

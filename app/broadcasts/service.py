@@ -238,6 +238,7 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     settings = get_settings()
     per_language: dict[str, dict[str, Any]] = {}
     opted_out, no_channel, no_route = [], [], []
+    reached = 0  # families who will get it: a channel that works, a text in their language
     for r in people_:
         text = rendered[r.language]
         entry = per_language.setdefault(r.language, {"recipients": 0, "sms": 0, "emails": 0})
@@ -256,6 +257,8 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
             no_channel.append(_person(r, "no phone or email for the chosen channels"))
         if text.text is None:
             no_route.append(_person(r, text.reason or "no translation route"))
+        elif reachable:
+            reached += 1
     languages = []
     for code, entry in sorted(per_language.items(), key=lambda kv: -kv[1]["recipients"]):
         text = rendered[code]
@@ -280,6 +283,7 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     total_segments = sum(lang["total_segments"] for lang in languages)
     return {
         "recipients": len(people_),
+        "reached": reached,
         "sms": sum(lang["sms"] for lang in languages),
         "emails": sum(lang["emails"] for lang in languages),
         "total_segments": total_segments,

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from app.channels.models import DevOutbox
@@ -17,6 +17,7 @@ from app.core.errors import NotFound
 from app.core.schema import Id
 from app.delivery.models import InboundSms, OptOut
 from app.messaging import replies
+from app.people import search
 from app.people.models import Guardian, Student, StudentGuardian
 from app.schools.models import School
 
@@ -39,13 +40,7 @@ def phones(request: Request, session: SessionDep, q: str = ""):
         .order_by(Guardian.family_name, Guardian.given_name)
     )
     if q:
-        stmt = stmt.where(
-            or_(
-                Guardian.family_name.ilike(f"%{q}%"),
-                Guardian.given_name.ilike(f"%{q}%"),
-                Guardian.phone.ilike(f"%{q}%"),
-            )
-        )
+        stmt = stmt.where(search.matches(Guardian.search_key, q))
     guardians = list(session.scalars(stmt.limit(500)))
     guardians.sort(key=lambda g: -received.get(g.phone, 0))
     return templates.TemplateResponse(

@@ -40,6 +40,10 @@ class Thread(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The family replies up to this message are answered: a staff member (not an integration
+    # key, not a system text) wrote after them or marked the thread done. A later reply needs
+    # an answer.
+    answered_through: Mapped[int | None]
 
     guardian_links: Mapped[list[ThreadGuardian]] = relationship(
         cascade="all, delete-orphan", lazy="raise"
@@ -91,3 +95,18 @@ class MessageTranslation(Base):
     cached: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReadMark(Base):
+    """How far one staff member has read a thread: the replies after it are new to them."""
+
+    __tablename__ = "thread_read_marks"
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    message_id: Mapped[int] = mapped_column(default=0)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,12 +1,16 @@
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from app.auth.dependencies import Reader, Sender, Writer
+from app.auth.service import AuthSubject
 from app.core.db import SessionDep
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
 from app.core.schema import Id, Text
-from app.messaging import service
+from app.messaging import reading, service
+from app.messaging.models import Thread
 from app.messaging.schemas import (
     MessageCreate,
     MessageRead,
@@ -17,6 +21,7 @@ from app.messaging.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["messaging"])
+T = TypeVar("T", bound=BaseModel)
 
 
 @router.get("/threads", response_model=ListResource[ThreadRead])
@@ -29,6 +34,8 @@ def list_threads(
     guardian_id: Id | None = None,
     status: Literal["open", "archived"] | None = None,
     q: Annotated[Text | None, Query(max_length=100)] = None,
+    needs_answer: bool | None = None,
+    unread: bool | None = None,
 ):
     stmt = service.thread_filters(
         service.readable_threads(subject),
@@ -38,8 +45,21 @@ def list_threads(
         status=status,
         q=q,
     )
+    if needs_answer is not None:
+        stmt = stmt.where(reading.needs_answer() if needs_answer else ~reading.needs_answer())
+    if unread is not None:
+        new = reading.unread(subject.staff_id)
+        stmt = stmt.where(new if unread else ~new)
     items, total = paginate(session, stmt, page)
-    return list_resource(items, total, page)
+    return list_resource(_with_state(session, subject, items, ThreadRead), total, page)
+
+
+def _with_state(
+    session: Session, subject: AuthSubject, threads: list[Thread], schema: type[T]
+) -> list[T]:
+    """Threads as `schema`, with what is new and unanswered for the caller."""
+    state = reading.states(session, subject, [t.id for t in threads])
+    return [schema.model_validate(t).model_copy(update=state.get(t.id, {})) for t in threads]
 
 
 @router.post("/threads", response_model=ThreadRead, status_code=status.HTTP_201_CREATED)
@@ -49,7 +69,24 @@ def create_thread(data: ThreadCreate, session: SessionDep, subject: Writer):
 
 @router.get("/threads/{thread_id}", response_model=ThreadDetail)
 def get_thread(thread_id: Id, session: SessionDep, subject: Reader):
-    return service.get_thread(session, subject, thread_id, with_messages=True)
+    thread = service.get_thread(session, subject, thread_id, with_messages=True)
+    return _with_state(session, subject, [thread], ThreadDetail)[0]
+
+
+@router.post("/threads/{thread_id}/read", response_model=ThreadRead)
+def mark_read(thread_id: Id, session: SessionDep, subject: Reader):
+    """The caller (a staff member's key) has seen the thread: its replies are no longer new."""
+    thread = service.get_thread(session, subject, thread_id)
+    reading.mark_read(session, subject, thread.id)
+    return _with_state(session, subject, [thread], ThreadRead)[0]
+
+
+@router.post("/threads/{thread_id}/answered", response_model=ThreadRead)
+def mark_answered(thread_id: Id, session: SessionDep, subject: Writer):
+    """A staff member's key marks the replies so far as needing no answer (a key that acts as
+    no one cannot: 403)."""
+    thread = service.mark_answered(session, subject, thread_id)
+    return _with_state(session, subject, [thread], ThreadRead)[0]
 
 
 @router.patch("/threads/{thread_id}", response_model=ThreadRead)

@@ -71,6 +71,10 @@ class ThreadRead(Output):
     guardian_ids: list[int]
     last_activity_at: datetime
     created_at: datetime
+    # For the caller: a family's reply they have not opened (always false for a key that acts
+    # as no one), and a family's reply no staff member has answered yet.
+    unread: bool = False
+    needs_answer: bool = False
 
 
 class ThreadDetail(ThreadRead):

@@ -13,7 +13,7 @@ from app.core.errors import Invalid, NotFound
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
-from app.messaging import translations
+from app.messaging import reading, translations
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
@@ -157,6 +157,17 @@ def update_thread(
     return thread
 
 
+def mark_answered(session: Session, subject: AuthSubject, thread_id: int) -> Thread:
+    """A staff member's "Mark as answered": the thread's replies so far need no answer."""
+    thread = get_thread(session, subject, thread_id)
+    reading.mark_answered(session, subject, thread)
+    audit.record(
+        session, subject.actor, "thread.answered", "thread", thread.id, school_id=thread.school_id
+    )
+    session.flush()
+    return thread
+
+
 def author_language(session: Session, subject: AuthSubject, thread: Thread) -> str:
     if subject.staff_id is not None:
         return subject.ui_language
@@ -165,10 +176,16 @@ def author_language(session: Session, subject: AuthSubject, thread: Thread) -> s
 
 
 def post_message(
-    session: Session, subject: AuthSubject, thread_id: int, data: MessageCreate
+    session: Session,
+    subject: AuthSubject,
+    thread_id: int,
+    data: MessageCreate,
+    prepared: Mapping[str, PreparedTranslation] | None = None,
 ) -> Message:
     """Stores an outbound note exactly as written, with one translation row per distinct
-    language of the thread's families; the translation job runs after the commit."""
+    language of the thread's families; the translation job runs after the commit. `prepared`:
+    texts already made for some languages (a notice template from its human catalogs), by MT
+    code; only the other languages are machine-translated."""
     thread = get_thread(session, subject, thread_id)
     message = Message(
         thread_id=thread.id,
@@ -182,6 +199,7 @@ def post_message(
     thread.last_activity_at = utcnow()
     thread.status = "open"
     session.flush()
+    reading.answered(session, subject, thread, message.id)
 
     recipients = list(
         session.scalars(
@@ -192,12 +210,23 @@ def post_message(
     )
     school = session.get(School, thread.school_id)
     assert school is not None
-    pending = translations.plan_translations(
-        session, message.id, message.language, {g.language for g in recipients}
-    )
-    texts = {mt_code(message.language): delivery.TranslatedText(message.body)} | {
-        code: delivery.TranslatedText(pending=True) for code in pending
+    prepared = {
+        code: t
+        for code, t in (prepared or {}).items()
+        if code in {mt_code(g.language) for g in recipients} and code != mt_code(message.language)
     }
+    pending = translations.plan_translations(
+        session,
+        message.id,
+        message.language,
+        {g.language for g in recipients if mt_code(g.language) not in prepared},
+    )
+    translations.add_prepared(session, message.id, prepared)
+    texts = (
+        {mt_code(message.language): delivery.TranslatedText(message.body)}
+        | {code: delivery.TranslatedText(pending=True) for code in pending}
+        | {code: translations.for_delivery(t.status, t.text) for code, t in prepared.items()}
+    )
     delivery.plan_many(
         session,
         message_id=message.id,
@@ -258,17 +287,7 @@ def post_broadcast(
                 for r in recipients[start : start + 5000]
             ],
         )
-    session.add_all(
-        MessageTranslation(
-            message_id=message.id,
-            language=code,
-            status=t.status,
-            text=t.text,
-            reason=t.reason,
-            engine=t.engine,
-        )
-        for code, t in translated.items()
-    )
+    translations.add_prepared(session, message.id, translated)
     ready = delivery.plan_many(
         session,
         message_id=message.id,

@@ -2,7 +2,7 @@
 filled by its translation job (one model call per language, never per recipient), and handed
 to the outbox as the text each language's deliveries carry."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -45,6 +45,23 @@ def plan_translations(
         if not same:
             pending.add(code)
     return pending
+
+
+def add_prepared(
+    session: Session, message_id: int, prepared: Mapping[str, PreparedTranslation]
+) -> None:
+    """The translation rows of texts made before the message was posted, by MT code."""
+    session.add_all(
+        MessageTranslation(
+            message_id=message_id,
+            language=code,
+            status=t.status,
+            text=t.text,
+            reason=t.reason,
+            engine=t.engine,
+        )
+        for code, t in prepared.items()
+    )
 
 
 def fill_translations(session: Session, message_id: int, protection: Protection) -> int:

@@ -8,38 +8,28 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.service import AuthSubject
+from app.people import search
 from app.people.models import Guardian, Student, StudentGuardian
 from app.people.service import guardian_filters, readable_guardians, readable_student_ids
 
 PHONE_CHARACTERS = set("0123456789+()-. ")
-SEARCH_WORDS = 6
 
 
 def _matching(subject: AuthSubject, q: str) -> list[ColumnElement[bool]]:
     """Guardians whose name, email, or one of whose (visible) students' names has every word
-    of `q`; or, for something typed like a phone number ((512) 555-0101, 5125550101), whose
-    phone has those digits."""
+    of `q`, accents and case aside (app/people/search.py); or, for something typed like a
+    phone number ((512) 555-0101, 5125550101), whose phone has those digits."""
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 3 and set(q) <= PHONE_CHARACTERS:
         return [Guardian.phone.like(f"%{digits}%")]
     conditions = []
-    for word in q.split()[:SEARCH_WORDS]:
-        like = f"%{word}%"
+    for word in q.split()[: search.SEARCH_WORDS]:
         students = select(StudentGuardian.guardian_id).where(
             StudentGuardian.student_id.in_(
-                readable_student_ids(subject).where(
-                    or_(Student.given_name.ilike(like), Student.family_name.ilike(like))
-                )
+                readable_student_ids(subject).where(search.matches(Student.search_key, word))
             )
         )
-        conditions.append(
-            or_(
-                Guardian.given_name.ilike(like),
-                Guardian.family_name.ilike(like),
-                Guardian.email.ilike(like),
-                Guardian.id.in_(students),
-            )
-        )
+        conditions.append(or_(search.matches(Guardian.search_key, word), Guardian.id.in_(students)))
     return conditions
 
 

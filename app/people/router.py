@@ -1,13 +1,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
 from app.core.schema import Id, Text
-from app.people import service
+from app.people import search, service
 from app.people.models import Staff, StaffSchool
 from app.people.schemas import (
     Family,
@@ -44,7 +44,7 @@ def list_staff(
     if role:
         stmt = stmt.where(Staff.role == role)
     if q:
-        stmt = stmt.where(or_(Staff.name.ilike(f"%{q}%"), Staff.email.ilike(f"%{q}%")))
+        stmt = stmt.where(search.matches(Staff.search_key, q))
     items, total = paginate(session, stmt.order_by(Staff.name, Staff.id), page)
     return list_resource(items, total, page)
 

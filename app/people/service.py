@@ -12,6 +12,7 @@ from app.auth.sessions import end_sessions
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.pagination import Page, paginate
 from app.core.security import hash_password
+from app.people import search
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.people.schemas import (
     GuardianCreate,
@@ -88,8 +89,7 @@ def staff_page(
     first, then by name; and how many there are in all."""
     stmt = readable_staff(subject)
     if q.strip():
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Staff.name.ilike(like), Staff.email.ilike(like)))
+        stmt = stmt.where(search.matches(Staff.search_key, q))
     return paginate(session, stmt.order_by(Staff.active.desc(), Staff.name, Staff.id), page)
 
 
@@ -205,14 +205,7 @@ def student_filters(
     if active is not None:
         stmt = stmt.where(Student.active == active)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(
-            or_(
-                Student.given_name.ilike(like),
-                Student.family_name.ilike(like),
-                Student.external_id.ilike(like),
-            )
-        )
+        stmt = stmt.where(search.matches(Student.search_key, q))
     return stmt.order_by(Student.family_name, Student.given_name, Student.id)
 
 
@@ -365,15 +358,7 @@ def guardian_filters(
     if active is not None:
         stmt = stmt.where(Guardian.active == active)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(
-            or_(
-                Guardian.given_name.ilike(like),
-                Guardian.family_name.ilike(like),
-                Guardian.phone.ilike(like),
-                Guardian.email.ilike(like),
-            )
-        )
+        stmt = stmt.where(search.matches(Guardian.search_key, q))
     return stmt.order_by(Guardian.family_name, Guardian.given_name, Guardian.id)
 
 

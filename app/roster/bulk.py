@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
 from app.people.models import Guardian
+from app.people.search import refresh_search_keys, with_search_key
 
 T = TypeVar("T")
 
@@ -42,6 +43,7 @@ def bulk_insert(
     """Inserts `rows`; with `returning_ids`, returns their new ids in the same order."""
     if not rows:
         return []
+    rows = with_search_key(model, rows)
     table = model.__table__
     if not returning_ids:
         session.execute(insert(table), rows)
@@ -51,7 +53,8 @@ def bulk_insert(
 
 
 def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """UPDATE by primary key; each row names the columns it changes."""
+    """UPDATE by primary key; each row names the columns it changes (and the search keys of
+    people follow)."""
     table = model.__table__
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -63,6 +66,7 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             .values({c: bindparam(f"b_{c}") for c in columns if c != "id"})
         )
         session.execute(stmt, [{f"b_{c}": v for c, v in row.items()} for row in group])
+    refresh_search_keys(session, model, rows)
 
 
 def delete_pairs(

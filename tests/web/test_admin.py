@@ -262,18 +262,30 @@ def test_an_api_key_is_shown_once_works_and_stops_working_when_revoked(
             "staff_email": office.email,
         },
     )
-    assert created.status_code == 200
-    assert created.headers["cache-control"] == "no-store"
-    assert "it will not be shown again" in created.text
-    key = re.search(r'id="new-api-key" type="text" readonly value="([^"]+)"', created.text).group(1)
-
+    # POST-redirect-GET: the key's page shows it once; reloading it makes no other key and
+    # shows it no more.
+    assert created.status_code == 303
     row = session.scalar(select(ApiKey).where(ApiKey.name == "SIS sync"))
+    assert created.headers["location"] == f"/admin/api-keys/{row.id}/created"
+    shown = as_admin.get(created.headers["location"])
+    assert shown.status_code == 200
+    assert shown.headers["cache-control"] == "no-store"
+    assert "it will not be shown again" in shown.text
+    key = re.search(r'id="new-api-key" type="text" readonly value="([^"]+)"', shown.text).group(1)
+    assert f"hearth_{row.lookup}_" in shown.text and key.startswith(f"hearth_{row.lookup}_")
+    reloaded = as_admin.get(created.headers["location"])
+    assert reloaded.status_code == 200 and key not in reloaded.text
+    assert "shown once and is not shown again" in reloaded.text
+    assert count_rows(session, "api_keys") == 1
+
     assert row.scopes == ["read", "write"] and row.school_id == school.id
     assert row.staff_id == office.id and key not in row.key_hash
 
     listing = as_admin.get("/admin/api-keys")
     assert "SIS sync" in listing.text and "office@lincoln.example.org" in listing.text
     assert key not in listing.text
+    # Keys are told apart by id and by how they begin.
+    assert f"<td>{row.id}</td>" in listing.text and f"hearth_{row.lookup}_…" in listing.text
 
     headers = {"Authorization": f"Bearer {key}"}
     schools = client.get("/api/v1/schools", headers=headers)

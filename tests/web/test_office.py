@@ -128,7 +128,8 @@ def test_preview_shows_each_language_segments_cost_and_who_is_missed_and_saves_n
     assert preview.status_code == 200, preview.text
     text = html.unescape(preview.text)
     assert "<html" not in text  # htmx gets the preview alone
-    assert "7 families will get it" in text
+    # Only who will get it: Omar (STOP), Hodan (no phone), Amina (no translation) will not.
+    assert "4 families will get it</strong> (of 7 families chosen)" in text
     assert "La escuela está cerrada el lunes." in text  # Spanish, machine-translated
     assert "Back into your language: School is closed on Monday." in text
     assert re.search(r'lang="vi">[^<]+<', text) and re.search(r'lang="zh">[^<]+<', text)
@@ -178,6 +179,21 @@ def test_confirm_sends_exactly_the_previewed_draft_once(
     )
     assert live.text.startswith('<section id="broadcast-live"') and "<html" not in live.text
     assert "every 3s" not in live.text  # nothing is left to send: the page stops polling
+    # What each language got, as sent; and "Sent" (no longer "Sending").
+    got = html.unescape(live.text)
+    assert "What families got, in each language" in got
+    assert "La escuela está cerrada el lunes." in got and CLOSED in got
+    assert ">Sent</span>" in got and ">Sending</span>" not in got
+    # While a delivery is still on its way, the broadcast is "Sending", and the page polls.
+    waiting = session.scalar(select(Delivery).where(Delivery.language == "es"))
+    waiting.status = "queued"
+    session.commit()
+    live = web.client.get(
+        sent.headers["location"], headers={"HX-Request": "true", "HX-Target": "broadcast-live"}
+    )
+    assert ">Sending</span>" in live.text and "every 3s" in live.text
+    waiting.status = "delivered"
+    session.commit()
     listing = web.get("/broadcasts")
     assert "Closed Monday" in listing.text and f"/broadcasts/{broadcast.id}" in listing.text
 
@@ -461,3 +477,19 @@ def test_office_pages_render_for_a_spanish_speaking_office(signed_in, session, s
         assert '<html lang="es">' in page.text
     # Language names in the page's language, then in their own.
     assert "vietnamita (Tiếng Việt)" in html.unescape(web.get("/families").text)
+
+
+def test_ticking_a_grade_chooses_it_and_the_headline_counts_who_will_get_it(
+    signed_in, session, school, office, families, argos_models
+):
+    web = signed_in(office)
+    composer = web.get("/broadcasts/new").text
+    # On the page, ticking a grade or class moves the radio to "only the ones ticked".
+    assert "getElementById('audience-groups').checked = true" in html.unescape(composer)
+    # Posted with the radio left on "the whole school", the ticked grade still decides: grade
+    # 3 is Sofía's family, of whom Amina (Somali, no translation) will not get it.
+    preview = hx(web, "/broadcasts/preview", compose(school, grades="3"))
+    assert preview.status_code == 200, preview.text
+    text = html.unescape(preview.text)
+    assert "2 families will get it</strong> (of 3 families chosen)" in text
+    assert "Amina Abdi" in text and "Omar Haddad" not in text

@@ -336,6 +336,8 @@ def test_what_people_typed_is_shown_as_text_on_every_page(signed_in, session, au
         == 303
     )
     created = as_admin.post("/admin/api-keys", {"name": f"Key {XSS}", "scopes": ["read"]})
+    assert created.status_code == 303
+    created = as_admin.get(created.headers["location"])
     assert created.status_code == 200
     pages = [
         (as_teacher, "/inbox"),

@@ -429,7 +429,8 @@ def test_a_template_writes_the_note_in_the_teachers_language(session, signed_in,
     )
     assert filled.status_code == 200
     assert "Mateo was absent from school on" in filled.text
-    assert filled.headers["hx-trigger"] == "refresh-preview"
+    # The preview reads the note once it is in the form (after the swap), not before.
+    assert filled.headers["hx-trigger-after-swap"] == "refresh-preview"
     bad = web.client.post(
         "/compose/template",
         data={
@@ -489,3 +490,74 @@ def test_a_failure_midway_through_compose_leaves_no_thread_behind(
     assert response.status_code == (422 if failure == "refused" else 500)
     assert _rows_written(session) == before
     assert count_rows(session, "audit_events") == audits
+
+
+def _template_form(web, c, **extra):
+    return {
+        "csrf_token": web.csrf_token,
+        "student_id": c["student"].id,
+        "guardian_ids": [c["es"].id, c["vi"].id],
+        "template": "absence_notice",
+        "param_school_name": "Riverside Elementary",
+        "param_student_name": "Mateo",
+        "param_date": "2026-12-03",
+        **extra,
+    }
+
+
+def test_a_template_note_goes_out_in_the_human_catalogs_words_like_a_broadcast(
+    session, signed_in, classroom
+):
+    from app.broadcasts import service as broadcasts
+    from app.broadcasts.schemas import Audience, BroadcastDraft
+    from app.messaging.models import MessageTranslation
+    from app.notices import service as notices
+
+    c = classroom
+    web = signed_in(c["teacher"])
+    params = {"school_name": "Riverside Elementary", "student_name": "Mateo", "date": "2026-12-03"}
+    english = notices.render("absence_notice", params, "en", "en").text
+    spanish = notices.render("absence_notice", params, "es", "en")
+    assert spanish.source == "human"  # Hearth ships the Spanish catalog of this notice
+    # What a broadcast of the same template sends in Spanish: the same words.
+    draft = BroadcastDraft(
+        school_id=c["school"].id,
+        audience=Audience(whole_school=True),
+        template="absence_notice",
+        params=params,
+    )
+    as_broadcast = broadcasts.render(session, draft, "en", {"es"}, c["school"])["es"]
+    assert as_broadcast.source == "human" and as_broadcast.text == spanish.text
+
+    preview = web.client.post(
+        "/compose/preview", data=_template_form(web, c, body=english), headers=HTMX
+    )
+    assert preview.status_code == 200
+    section = preview.text.split('data-language="es"')[1].split("</section>")[0]
+    assert spanish.text in section and "not a machine" in section
+
+    sent = web.post("/compose", _template_form(web, c, body=english))
+    assert sent.status_code == 303, sent.text[:500]
+    message = session.scalar(select(Message).order_by(Message.id.desc()))
+    rows = {
+        t.language: t
+        for t in session.scalars(
+            select(MessageTranslation).where(MessageTranslation.message_id == message.id)
+        )
+    }
+    assert rows["es"].text == spanish.text and rows["es"].engine == "catalog"
+    delivery = session.scalar(
+        select(Delivery).where(Delivery.message_id == message.id, Delivery.language == "es")
+    )
+    assert delivery.body == spanish.text
+
+    # Changed by the teacher, the note is theirs: machine-translated, no catalog claimed.
+    edited = web.post("/compose", _template_form(web, c, body=english + " He had a fever."))
+    assert edited.status_code == 303
+    message = session.scalar(select(Message).order_by(Message.id.desc()))
+    es = session.scalar(
+        select(MessageTranslation).where(
+            MessageTranslation.message_id == message.id, MessageTranslation.language == "es"
+        )
+    )
+    assert es.engine != "catalog"

@@ -1,10 +1,14 @@
-"""API keys: the list, making one (shown once, on the page that answers the form), and revoking
-one (after asking once more)."""
+"""API keys: the list, making one (shown once), and revoking one (after asking once more).
+
+Making one is POST-redirect-GET: the form's answer sends the browser to the new key's page with
+the key in a one-time cookie (HttpOnly, for that page's path only, a few minutes at most); the
+page shows it and deletes the cookie. Reloading it shows the key no more, and makes no other."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -12,9 +16,12 @@ from app.auth.dependencies import AdminViewer
 from app.auth.models import SCOPES
 from app.auth.service import create_api_key, get_api_key, list_api_keys, revoke_api_key
 from app.auth.sessions import SignedIn
+from app.core.config import get_settings
 from app.core.db import SessionDep, all_or_nothing
 from app.core.errors import HearthError, Invalid
 from app.core.i18n import N_
+from app.core.security import API_KEY_PREFIX, api_key_lookup
+from app.people.models import Staff
 from app.reports import service as reports
 from app.schools.models import School
 from app.web.admin.forms import SCOPE_LABELS, Text, after, checked_id, messages, optional_id
@@ -24,6 +31,13 @@ from app.web.pages import render
 router = APIRouter(include_in_schema=False)
 
 MAX_NAME = 100
+NEW_KEY_COOKIE = "hearth_new_api_key"
+NEW_KEY_SECONDS = 300
+
+
+def key_prefix(lookup: str) -> str:
+    """How a key begins (its public part), to tell keys apart; the secret rest is never kept."""
+    return f"{API_KEY_PREFIX}{lookup}_…"
 
 
 def _api_keys_page(
@@ -40,6 +54,7 @@ def _api_keys_page(
     keys = [
         {
             "key": key,
+            "prefix": key_prefix(key.lookup),
             "staff_email": email,
             "school": school,
             "created": date_time(request, key.created_at, timezone),
@@ -110,21 +125,53 @@ def create_key(
             errors=messages(request, exc),
             status_code=422,
         )
-    # The page is drawn before the request commits; the key is not shown unless it is saved
-    # (a failed commit answers an error instead of this page).
+    # The answer is made before the request commits; a failed commit answers an error instead,
+    # so the key is never handed out unless it is saved.
+    path = f"/admin/api-keys/{api_key.id}/created"
+    response = RedirectResponse(path, status_code=303)
+    response.set_cookie(
+        NEW_KEY_COOKIE,
+        key,
+        max_age=NEW_KEY_SECONDS,
+        path=path,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(),
+    )
+    return response
+
+
+@router.get("/admin/api-keys/{key_id}/created")
+def created_key_page(
+    request: Request, session: SessionDep, viewer: AdminViewer, key_id: int
+) -> Response:
+    """The new key, once: from the cookie the form's answer set, deleted here."""
+    api_key = get_api_key(session, checked_id(key_id))
+    key = request.cookies.get(NEW_KEY_COOKIE)
+    if key is None or api_key_lookup(key) != api_key.lookup or api_key.revoked_at:
+        key = None
     response = render(
         request,
         "admin/api_key_created.html",
         {
             "api_key": api_key,
             "key": key,
+            "prefix": key_prefix(api_key.lookup),
             "school": session.get(School, api_key.school_id) if api_key.school_id else None,
-            "staff_email": staff_email.strip().lower(),
+            "staff_email": session.scalar(select(Staff.email).where(Staff.id == api_key.staff_id))
+            if api_key.staff_id
+            else "",
         },
     )
     # The key exists only in this answer: no cache may keep a copy.
     response.headers["Cache-Control"] = "no-store"
+    response.delete_cookie(NEW_KEY_COOKIE, path=request.url.path, secure=_secure(), httponly=True)
     return response
+
+
+def _secure() -> bool:
+    settings = get_settings()
+    return settings.env == "production" or settings.public_url.startswith("https:")
 
 
 @router.get("/admin/api-keys/{key_id}/revoke")

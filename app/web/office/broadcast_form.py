@@ -76,9 +76,12 @@ def state_from_form(form: FormData, school: School) -> dict[str, Any]:
 
     template = text("template")
     fields = template_fields(template)["fields"]
+    # Ticking a grade or a class chooses them, whatever the radio said (the page moves the
+    # radio as they are ticked; without JavaScript this does).
+    groups = text("audience") == "groups" or bool(many("grades") or many("sections"))
     return {
         "school_id": school.id,
-        "audience": "groups" if text("audience") == "groups" else "whole_school",
+        "audience": "groups" if groups else "whole_school",
         "grades": many("grades"),
         "sections": many("sections"),
         "languages": many("languages"),

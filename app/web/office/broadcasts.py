@@ -353,6 +353,18 @@ def _report_context(
         "sent": sum(by_status.get(s, 0) for s in SENT),
         "failed": sum(by_status.get(s, 0) for s in FAILED),
         "waiting": waiting,
+        # Sent out, its deliveries still going: "Sending" until they are all through.
+        "shown_status": "sending" if broadcast.status == "sent" and waiting else broadcast.status,
+        # What families got, per language (the text each language's deliveries carried).
+        "texts": sorted(
+            (code, text)
+            for code, (status, text) in (
+                messaging.translated_texts(session, broadcast.message_id)
+                if broadcast.message_id
+                else {}
+            ).items()
+            if text and status in ("translated", "same_language")
+        ),
         # Still moving: the page keeps its counts up to date until nothing is left to send.
         "live": broadcast.status in ("scheduled", "sending") or waiting > 0,
         # Scheduled for now: the worker is about to send it, it is not waiting for a time.

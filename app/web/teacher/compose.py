@@ -16,16 +16,19 @@ from app.core.i18n import N_
 from app.delivery import optouts
 from app.messaging import service as messaging
 from app.messaging.schemas import MessageCreate, ThreadCreate
+from app.messaging.translations import PreparedTranslation
 from app.notices import service as notices
 from app.people import service as people
 from app.people.models import Guardian, Student
 from app.schools.models import School
 from app.translation import service as translation
+from app.translation.languages import mt_code
 from app.web.formatting import CHANNEL_LABELS, full_name, is_htmx, language_name, viewer_language
 from app.web.pages import form_id, render, translate
 from app.web.teacher.notes import (
     NoteForm,
     NoteFormDep,
+    catalog_texts,
     note_language,
     note_problems,
     preview_context,
@@ -248,12 +251,21 @@ def compose_preview(
             guardians,
             form.body,
             form.language,
+            form,
         )
     # Without JavaScript the Preview button posts the whole form: the page comes back with
     # the preview filled in and everything typed kept.
     context = _compose_context(request, session, viewer, student_id=student.id, form=form)
     context |= preview_context(
-        request, session, viewer, student.school_id, student, guardians, form.body, form.language
+        request,
+        session,
+        viewer,
+        student.school_id,
+        student,
+        guardians,
+        form.body,
+        form.language,
+        form,
     )
     return render(request, "teacher/compose.html", context)
 
@@ -292,12 +304,33 @@ def compose_template(
     status = 422 if errors else 200
     if is_htmx(request):
         context["body_errors"] = errors
-        headers = None if errors else {"HX-Trigger": "refresh-preview"}
+        # After the swap: the preview must read the note as written into it, not as it was.
+        headers = None if errors else {"HX-Trigger-After-Swap": "refresh-preview"}
         return render(
             request, "teacher/_note_body.html", context, status_code=status, headers=headers
         )
     context["errors"] = errors
     return render(request, "teacher/compose.html", context, status_code=status)
+
+
+def _catalog_translations(
+    session: Session, viewer: Viewer, school_id: int, form: NoteForm, note: MessageCreate
+) -> dict[str, PreparedTranslation]:
+    """A note that is still its notice template goes out in the human catalogs' words, as
+    the same template in a broadcast does."""
+    readers = session.scalars(select(Guardian.language).where(Guardian.id.in_(form.guardian_ids)))
+    texts = catalog_texts(
+        session,
+        school_id,
+        form,
+        note.body,
+        note.language or viewer.staff.ui_language,
+        {mt_code(tag) for tag in readers},
+    )
+    return {
+        code: PreparedTranslation("translated", text, None, "catalog")
+        for code, text in texts.items()
+    }
 
 
 @router.post("/compose")
@@ -321,7 +354,8 @@ def send(request: Request, session: SessionDep, viewer: Viewer, form: NoteFormDe
         try:
             with all_or_nothing(session):  # no thread without its note
                 thread = messaging.create_thread(session, viewer.subject, new_thread)
-                messaging.post_message(session, viewer.subject, thread.id, note)
+                human = _catalog_translations(session, viewer, thread.school_id, form, note)
+                messaging.post_message(session, viewer.subject, thread.id, note, human)
             return RedirectResponse(f"/threads/{thread.id}", status_code=303)
         except HearthError as exc:
             errors.append(translate(request, exc.message))

@@ -14,13 +14,14 @@ from app.auth.dependencies import Viewer
 from app.core.db import SessionDep
 from app.core.pagination import Page, paginate
 from app.delivery.models import Delivery
+from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread, ThreadGuardian
-from app.people.models import Guardian, Student
+from app.people.models import Guardian, Staff, Student
 from app.schools.models import School
 from app.translation.languages import mt_code
 from app.web.formatting import excerpt, full_name, language_name, status, viewer_language, when
-from app.web.pages import form_id, render
+from app.web.pages import form_id, render, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,25 +30,20 @@ PAGE_SIZE = 25
 NAMED_GUARDIANS = 6
 
 
-def _last_direction() -> Any:
-    return (
-        select(Message.direction)
-        .where(Message.thread_id == Thread.id)
-        .order_by(Message.id.desc())
-        .limit(1)
-        .correlate(Thread)
-        .scalar_subquery()
-    )
+# The inbox's filters: replies no staff member answered, the viewer's own conversations, all.
+SHOWS = ("needs_answer", "mine", "all")
 
 
-def inbox_statement(viewer: Viewer) -> Any:
-    """The viewer's readable threads: those whose latest message is a family's reply (nobody
-    has answered it yet) first, then the most recent. Hearth keeps no per-reader "seen" mark,
-    so an unanswered reply is what counts as new."""
-    awaiting = case((_last_direction() == "inbound", 0), else_=1)
-    return messaging.readable_threads(viewer.subject).order_by(
-        awaiting, Thread.last_activity_at.desc(), Thread.id.desc()
-    )
+def inbox_statement(viewer: Viewer, show: str = "all") -> Any:
+    """The viewer's readable threads (those `show` picks): those with a reply no staff member
+    has answered first, then the most recent."""
+    stmt = messaging.readable_threads(viewer.subject)
+    if show == "needs_answer":
+        stmt = stmt.where(reading.needs_answer())
+    elif show == "mine":
+        stmt = stmt.where(Thread.owner_staff_id == (viewer.subject.staff_id or 0))
+    awaiting = case((reading.needs_answer(), 0), else_=1)
+    return stmt.order_by(awaiting, Thread.last_activity_at.desc(), Thread.id.desc())
 
 
 @dataclass
@@ -61,12 +57,15 @@ class InboxData:
     languages: dict[int, list[str]] = field(default_factory=dict)
     students: dict[int, Student] = field(default_factory=dict)
     zones: dict[int, str] = field(default_factory=dict)
+    # what is new to the viewer and what needs an answer (app/messaging/reading.py)
+    states: dict[int, dict[str, bool]] = field(default_factory=dict)
+    authors: dict[int, str] = field(default_factory=dict)  # staff id → name
 
 
-def read_inbox(session: Session, threads: list[Thread]) -> InboxData:
+def read_inbox(session: Session, viewer: Viewer, threads: list[Thread]) -> InboxData:
     """The queries behind the inbox rows (messages, deliveries, thread members), read here
     until messaging offers them as one read."""
-    data = InboxData()
+    data = InboxData(states=reading.states(session, viewer.subject, [t.id for t in threads]))
     ids = [t.id for t in threads]
     last_ids = (
         select(func.max(Message.id)).where(Message.thread_id.in_(ids)).group_by(Message.thread_id)
@@ -79,6 +78,10 @@ def read_inbox(session: Session, threads: list[Thread]) -> InboxData:
             .options(selectinload(Message.translations))
         )
     }
+    author_ids = {m.author_staff_id for m in data.last.values() if m.author_staff_id}
+    data.authors = dict(
+        session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(author_ids))).all()
+    )
     last_outbound = (
         select(func.max(Message.id))
         .where(Message.thread_id.in_(ids), Message.direction == "outbound")
@@ -129,12 +132,22 @@ def _preview(message: Message, reader: str) -> tuple[str, bool]:
     return message.body, False
 
 
+def _author(request: Request, viewer: Viewer, message: Message, data: InboxData) -> str:
+    """Who wrote the latest message, as its row names them: "You" only for one's own."""
+    if message.direction == "inbound":
+        return translate(request, "Family:")
+    if message.author_staff_id is not None and message.author_staff_id == viewer.subject.staff_id:
+        return translate(request, "You:")
+    name = data.authors.get(message.author_staff_id or 0) or translate(request, "The school")
+    return translate(request, "%(name)s:", name=name)
+
+
 def _inbox_rows(
-    request: Request, session: Session, threads: list[Thread], ui: str
+    request: Request, session: Session, viewer: Viewer, threads: list[Thread], ui: str
 ) -> list[dict[str, Any]]:
     if not threads:
         return []
-    data = read_inbox(session, threads)
+    data = read_inbox(session, viewer, threads)
     reader = mt_code(ui)
     rows = []
     for t in threads:
@@ -152,6 +165,7 @@ def _inbox_rows(
                 "languages": [language_name(tag, ui) for tag in data.languages.get(t.id, [])],
                 "preview": excerpt(preview) if preview else "",
                 "direction": message.direction if message else None,
+                "author": _author(request, viewer, message, data) if message else "",
                 "translated": translated,
                 "statuses": [
                     {**status(request, value, code), "n": count}
@@ -159,7 +173,8 @@ def _inbox_rows(
                 ],
                 "when": when(t.last_activity_at, data.zones.get(t.school_id, "UTC"), ui),
                 "when_iso": t.last_activity_at.isoformat(),
-                "awaiting": message is not None and message.direction == "inbound",
+                "awaiting": data.states.get(t.id, {}).get("needs_answer", False),
+                "new": data.states.get(t.id, {}).get("unread", False),
                 "archived": t.status == "archived",
             }
         )
@@ -167,12 +182,17 @@ def _inbox_rows(
 
 
 @router.get("/inbox")
-def inbox(request: Request, session: SessionDep, viewer: Viewer, page: str = "1") -> Response:
+def inbox(
+    request: Request, session: SessionDep, viewer: Viewer, page: str = "1", show: str = "all"
+) -> Response:
     number = min(form_id(page) or 1, 100_000)
+    show = show if show in SHOWS else "all"
     threads, total = paginate(
-        session, inbox_statement(viewer), Page(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+        session,
+        inbox_statement(viewer, show),
+        Page(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE),
     )
-    rows = _inbox_rows(request, session, threads, viewer_language(viewer))
+    rows = _inbox_rows(request, session, viewer, threads, viewer_language(viewer))
     return render(
         request,
         "teacher/inbox.html",
@@ -182,5 +202,6 @@ def inbox(request: Request, session: SessionDep, viewer: Viewer, page: str = "1"
             "page": number,
             "more": number * PAGE_SIZE < total,
             "awaiting": sum(1 for r in rows if r["awaiting"]),
+            "show": show,
         },
     )

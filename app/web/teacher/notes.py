@@ -10,9 +10,13 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import Viewer
+from app.broadcasts import service as broadcasts
+from app.broadcasts.schemas import Audience, BroadcastDraft
+from app.core.errors import HearthError
 from app.messaging import service as messaging
 from app.messaging.schemas import MAX_BODY, MessageCreate
 from app.people.models import Guardian, Staff, Student
+from app.schools.models import School
 from app.translation import service as translation
 from app.translation.languages import mt_code
 from app.translation.protect import Protection
@@ -101,6 +105,7 @@ class PreviewLanguage:
     text: str | None = None
     back: str | None = None
     reason: str | None = None
+    catalog: bool = False  # a notice template's human translation, not a machine's
 
 
 def _protection(
@@ -152,6 +157,42 @@ def preview_translations(
     return out
 
 
+def catalog_texts(
+    session: Session,
+    school_id: int,
+    form: "NoteForm | None",
+    body: str,
+    language: str,
+    codes: set[str],
+) -> dict[str, str]:
+    """MT code → the note in that language from the human catalogs, for the note that is still
+    exactly the notice template the teacher wrote into it: rendered by the very path a
+    broadcast of that template takes (broadcasts.render). Empty once the teacher changed the
+    text (it is then theirs, machine-translated like any note)."""
+    if form is None or not form.template or not codes:
+        return {}
+    school = session.get(School, school_id)
+    if school is None:
+        return {}
+    try:
+        draft = BroadcastDraft(
+            school_id=school_id,
+            audience=Audience(whole_school=True),
+            template=form.template,
+            params={k: v for k, v in form.params.items() if v},
+        )
+        own = mt_code(language)
+        rendered = broadcasts.render(session, draft, language, {own, *codes}, school)
+    except (HearthError, ValidationError):
+        return {}
+    mine = rendered.get(own)
+    if mine is None or mine.source != "same_language" or (mine.text or "").strip() != body.strip():
+        return {}
+    return {
+        code: r.text for code, r in rendered.items() if r.source == "human" and r.text is not None
+    }
+
+
 def preview_context(
     request: Request,
     session: Session,
@@ -161,6 +202,7 @@ def preview_context(
     guardians: list[Guardian],
     body: str,
     language: str,
+    form: "NoteForm | None" = None,
 ) -> dict[str, Any]:
     ui = viewer_language(viewer)
     context: dict[str, Any] = {"preview": [], "preview_errors": [], "preview_empty": False}
@@ -181,8 +223,19 @@ def preview_context(
         guardians=guardians,
         protection=_protection(session, school_id, student, guardians, viewer.staff),
     )
+    source = note_language(language, viewer)
+    human = catalog_texts(
+        session, school_id, form, body, source, {mt_code(g.language) for g in guardians}
+    )
     for item in items:
         item.name = language_name(item.code, ui)
+        if item.code in human:  # what the family will get: the school's translated notice
+            item.status, item.text, item.back, item.catalog = (
+                "translated",
+                human[item.code],
+                None,
+                True,
+            )
     context["preview"] = items
     context["back_name"] = language_name(ui, ui)
     return context
@@ -197,10 +250,11 @@ def preview_response(
     guardians: list[Guardian],
     body: str,
     language: str,
+    form: "NoteForm | None" = None,
 ) -> Response:
     """The preview alone, as htmx swaps it in below the form."""
     context = preview_context(
-        request, session, viewer, school_id, student, guardians, body, language
+        request, session, viewer, school_id, student, guardians, body, language, form
     )
     status = 422 if context["preview_errors"] else 200
     return render(request, "teacher/_preview.html", context, status_code=status)

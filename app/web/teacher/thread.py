@@ -2,6 +2,7 @@
 the reply form with its live preview."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import Viewer
-from app.core.db import SessionDep, all_or_nothing
+from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
+from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
 from app.messaging.schemas import MessageCreate
@@ -35,6 +37,12 @@ router = APIRouter(include_in_schema=False)
 NAMED_GUARDIANS = 6
 DELIVERY_ROWS = 100
 PREVIEW_GUARDIANS = 500
+# How the page polls its messages: often while something is on its way, slowly for replies.
+FAST_POLL = "every 2s"
+SLOW_POLL = "every 20s"
+RECENT_MESSAGES = 20
+SOON = timedelta(minutes=1)
+SETTLING = timedelta(minutes=10)  # how long a text's delivery report may take to come
 
 
 def _thread_or_404(session: Session, viewer: Viewer, raw_id: str, with_messages: bool) -> Thread:
@@ -146,6 +154,7 @@ def _message_view(
         "others": [t for t in translations if t is not mine],
         "deliveries": deliveries,
         "delivery_total": len(m.deliveries),
+        "family_total": len({d.guardian_id for d in m.deliveries}),
         "delivery_counts": list(counts.values()),
     }
 
@@ -169,8 +178,11 @@ def _thread_view(
             key=lambda g: (g.family_name, g.given_name),
         )
     ]
+    state = reading.states(session, viewer.subject, [thread.id]).get(thread.id, {})
     return {
         "thread": thread,
+        "poll": FAST_POLL if _on_its_way(thread) else SLOW_POLL,
+        "needs_answer": state.get("needs_answer", False),
         "title": thread.subject or (full_name(student) if student else ""),
         "student": full_name(student) if student else None,
         "family": family,
@@ -179,10 +191,48 @@ def _thread_view(
     }
 
 
+def _on_its_way(thread: Thread) -> bool:
+    """Whether something the page shows is about to change: a translation being made, a
+    delivery going out now, or a text sent a moment ago whose delivery report may follow."""
+    now = utcnow()
+    for m in thread.messages[-RECENT_MESSAGES:]:
+        if any(t.status == "pending" for t in m.translations):
+            return True
+        for d in m.deliveries:
+            if d.status == "sending" or (
+                d.status == "queued"
+                and (d.next_attempt_at is None or d.next_attempt_at <= now + SOON)
+            ):
+                return True
+            if d.status == "sent" and d.channel == "sms" and (d.sent_at or now) > now - SETTLING:
+                return True
+    return False
+
+
 @router.get("/threads/{thread_id}")
 def thread_page(request: Request, session: SessionDep, viewer: Viewer, thread_id: str) -> Response:
     thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
+    reading.mark_read(session, viewer.subject, thread.id)
     return render(request, "teacher/thread.html", _thread_view(request, session, viewer, thread))
+
+
+@router.get("/threads/{thread_id}/messages")
+def thread_messages(
+    request: Request, session: SessionDep, viewer: Viewer, thread_id: str
+) -> Response:
+    """The messages part of the page, as the page polls it (an open thread is a read one)."""
+    thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
+    reading.mark_read(session, viewer.subject, thread.id)
+    return render(request, "teacher/_messages.html", _thread_view(request, session, viewer, thread))
+
+
+@router.post("/threads/{thread_id}/answered")
+def mark_answered(
+    request: Request, session: SessionDep, viewer: Viewer, thread_id: str
+) -> Response:
+    thread = _thread_or_404(session, viewer, thread_id, with_messages=False)
+    messaging.mark_answered(session, viewer.subject, thread.id)
+    return RedirectResponse(f"/threads/{thread.id}", status_code=303)
 
 
 @router.post("/threads/{thread_id}/reply")

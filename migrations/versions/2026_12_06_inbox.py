@@ -1,7 +1,7 @@
 """inbox: accent-free search keys of people, per-staff read marks, answered replies
 
 Revision ID: 3f1c9a7d2e40
-Revises: b8c762ca8a94
+Revises: 5e1d0a7c3b21
 Create Date: 2026-12-06 03:40:00.000000
 
 - staff, students and guardians get `search_key` (their names, email, phone in lowercase ASCII),
@@ -19,7 +19,7 @@ from alembic import op
 from anyascii import anyascii
 
 revision: str = "3f1c9a7d2e40"
-down_revision: str | None = "b8c762ca8a94"
+down_revision: str | None = "5e1d0a7c3b21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

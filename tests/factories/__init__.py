@@ -26,6 +26,7 @@ from tests.factories.delivery import (
 from tests.factories.messaging import (
     MessageFactory,
     MessageTranslationFactory,
+    ReadMarkFactory,
     ThreadFactory,
     ThreadGuardianFactory,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "PasswordResetFactory",
     "ProcessLeaseFactory",
     "QuestionFactory",
+    "ReadMarkFactory",
     "RosterImportFactory",
     "SchoolFactory",
     "SectionFactory",

@@ -2,9 +2,9 @@
 
 import factory
 
-from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
+from app.messaging.models import Message, MessageTranslation, ReadMark, Thread, ThreadGuardian
 from tests.factories.base import NOTE, NOTE_IN, Base, _link
-from tests.factories.people import GuardianFactory
+from tests.factories.people import GuardianFactory, StaffFactory
 from tests.factories.schools import SchoolFactory
 
 
@@ -67,4 +67,19 @@ class MessageTranslationFactory(Base):
     engine = factory.LazyAttribute(lambda o: f"argos:en-{o.language}@0.1.0")
 
     class Params:
+        message = factory.SubFactory(MessageFactory)
+
+
+class ReadMarkFactory(Base):
+    """A staff member who has read a thread up to its latest message."""
+
+    class Meta:
+        model = ReadMark
+
+    staff_id = factory.LazyAttribute(lambda o: o.staff.id)
+    thread_id = factory.LazyAttribute(lambda o: o.message.thread_id)
+    message_id = factory.LazyAttribute(lambda o: o.message.id)
+
+    class Params:
+        staff = factory.SubFactory(StaffFactory)
         message = factory.SubFactory(MessageFactory)

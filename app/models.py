@@ -7,6 +7,7 @@ from app.channels.models import DevOutbox
 from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
+from app.reports.models import EngagementGoal
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.translation.models import CachedTranslation, GlossaryTerm
@@ -25,6 +26,7 @@ __all__ = [
     "RosterImport",
     "AuditEvent",
     "Enrollment",
+    "EngagementGoal",
     "Guardian",
     "Message",
     "School",

@@ -87,7 +87,7 @@ def columns(
     top = max((v for s in series for v in s.values), default=0) or 1
     plot_height, left, bottom, legend = 160, 36, 34, 20
     column = 12
-    group = column * len(series) + 10
+    group = max(column * len(series) + 10, 46)  # room for a "Sep 14" under each week
     width = left + group * max(len(labels), 1) + 10
     height = legend + plot_height + bottom
     base = legend + plot_height

@@ -3,6 +3,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.schema import Id
+
 Measure = Literal["reached_in_language", "reply_rate", "interpreter", "response_hours"]
 TermKey = Field(pattern=r"^\d{4}-(fall|spring)$", examples=["2026-fall"])
 
@@ -13,9 +15,9 @@ class GoalSet(BaseModel):
     without its own is held to. `target` null removes the goal."""
 
     term: str = TermKey
-    school_id: int | None = Field(default=None, ge=1)
+    school_id: Id | None = None
     measure: Measure
-    target: float | None = Field(ge=0)
+    target: float | None = Field(ge=0, allow_inf_nan=False)
 
 
 class GoalRead(BaseModel):

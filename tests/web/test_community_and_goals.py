@@ -299,3 +299,11 @@ def pdf_text(data: bytes) -> str:
         for literal in re.findall(rb"\((.*?)(?<!\\)\)\s*Tj", stream, re.S):
             out.append(literal.replace(rb"\(", b"(").replace(rb"\)", b")").decode("latin-1"))
     return "\n".join(out)
+
+
+def test_the_pdf_font_prints_spanish_and_never_fails_on_other_scripts():
+    from app.web.admin.community_pdf import _text
+
+    assert _text("Informe de participación – Somalí") == "Informe de participación - Somalí"
+    assert _text("Tiếng Việt") == "Tieng Viet"
+    assert _text("中文") == "??"

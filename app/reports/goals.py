@@ -54,9 +54,13 @@ class SchoolProgress:
     progress: list[Progress]
 
 
-def check_target(measure: str, target: float) -> float:
+def check_measure(measure: str) -> None:
     if measure not in MEASURES:
         raise Invalid(f"A goal is set on one of {', '.join(MEASURES)}, not {measure!r}.")
+
+
+def check_target(measure: str, target: float) -> float:
+    check_measure(measure)
     if measure in LOWER_IS_BETTER:
         if not 0 < target <= 24 * 60:
             raise Invalid("A response time goal is between 0 and 1440 hours.")
@@ -88,8 +92,7 @@ def set_goal(
     one school. Only a district-wide admin sets goals."""
     subject.require_district_admin("set district goals")
     term(term_key)
-    if measure not in MEASURES:
-        check_target(measure, 0)
+    check_measure(measure)
     if school_id is not None:
         schools.get_school(session, subject, school_id)
     same = (

@@ -19,6 +19,7 @@ from app.reports import goals
 from app.reports import service as reports
 from app.reports.community import TermFigures, term_figures
 from app.reports.terms import Term, recent_terms, term, term_of
+from app.schools import service as schools
 from app.web.admin.community_pdf import report_pdf
 from app.web.admin.forms import optional_id
 from app.web.admin.progress import GOAL_LABELS, TREND_LABELS, goal_figure, term_label
@@ -90,8 +91,7 @@ def build_report(
     figures = term_figures(session, scope, current)
     previous = term_figures(session, scope, current.previous())
     if school_id is not None:
-        place = reports.visible_schools(session, viewer.subject)
-        place_name = next(s.name for s in place if s.id == school_id)
+        place_name = schools.get_school(session, viewer.subject, school_id).name
     else:
         place_name = _("All my schools")
     period = _(

@@ -120,6 +120,13 @@ def worker(
         str,
         typer.Option(help="send (deliveries), translate (translation, fan-out, imports), or all."),
     ] = "all",
+    metrics_port: Annotated[
+        int,
+        typer.Option(help="Serve this worker's Prometheus metrics on this port (0: none)."),
+    ] = 0,
+    metrics_host: Annotated[
+        str, typer.Option(help="The address the metrics port listens on.")
+    ] = "127.0.0.1",
 ) -> None:
     """Run queue workers. Scale-out: HEARTH_QUEUE_URL=redis://… everywhere and
     HEARTH_EMBEDDED_WORKERS=0 on the API processes, then `hearth worker --queue send` (threads)
@@ -145,7 +152,21 @@ def worker(
         fail("--worker-type process serves one queue: add --queue translate (or --queue send)")
     if workers < 1:
         fail("--workers must be at least 1")
+    if not 0 <= metrics_port <= 65535:
+        fail("--metrics-port is a TCP port (1-65535), or 0 for none")
+    if metrics_port and worker_type == "process" and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        fail(
+            "--metrics-port with --worker-type process needs PROMETHEUS_MULTIPROC_DIR: an empty "
+            "folder the worker processes share (the jobs run in child processes)"
+        )
     configure_logging(get_settings().log_level)
+    if metrics_port:
+        from app.core.metrics import serve_worker_metrics
+
+        try:
+            serve_worker_metrics(metrics_port, metrics_host)
+        except OSError as exc:
+            fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}")
     get_settings().signing_key()
     if queue in ("send", "all"):
         # Pick up at once what a crashed worker or a flushed queue left behind.

@@ -24,6 +24,7 @@ from app.messaging.webhooks import router as messaging_webhooks
 from app.operations.router import router as operations_router
 from app.people.router import router as people_router
 from app.records.router import router as records_router
+from app.reports.router import router as reports_router
 from app.roster.router import router as roster_router
 from app.roster.upload_limit import RosterUploadLimit
 from app.schools.router import router as schools_router
@@ -79,6 +80,7 @@ def create_app() -> FastAPI:
     app.include_router(delivery_router)
     app.include_router(broadcasts_router)
     app.include_router(operations_router)
+    app.include_router(reports_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

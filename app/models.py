@@ -9,6 +9,7 @@ from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.questions.models import Answer, Place, Question
+from app.reports.models import EngagementGoal
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.translation.models import CachedTranslation, GlossaryTerm, LanguageEngine
@@ -28,6 +29,7 @@ __all__ = [
     "RosterImport",
     "AuditEvent",
     "Enrollment",
+    "EngagementGoal",
     "Guardian",
     "Message",
     "School",

@@ -5,6 +5,7 @@ own, and they restart at zero with it); numbers that must be right across proces
 by status, queue depth, inbound messages) are computed from the database and the queue at scrape
 time by collectors the caller passes to `exposition()`."""
 
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -14,6 +15,8 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
+    start_http_server,
 )
 from prometheus_client.registry import Collector
 
@@ -42,6 +45,47 @@ WEBHOOK_SECONDS = Histogram(
     ["webhook"],  # twilio_sms | twilio_status | email_inbound
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+JOBS = Counter(
+    "hearth_jobs",
+    "Queue jobs this process ran, by job name and outcome (ok, or error: it raised).",
+    ["job", "outcome"],
+)
+JOB_SECONDS = Histogram(
+    "hearth_job_seconds",
+    "Time a queue job took in this process, by job name.",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+
+
+@contextmanager
+def job_timer(job: str) -> Iterator[None]:
+    """Count a job run and how long it took; a job that raised counts as an error."""
+    outcome = "error"
+    try:
+        with JOB_SECONDS.labels(job=job).time():
+            yield
+        outcome = "ok"
+    finally:
+        JOBS.labels(job=job, outcome=outcome).inc()
+
+
+def worker_registry() -> CollectorRegistry:
+    """What a worker's metrics port serves: with PROMETHEUS_MULTIPROC_DIR set (before the
+    worker starts), the sum over this process and the child processes of a process pool;
+    otherwise this process's own metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+def serve_worker_metrics(port: int, host: str) -> None:
+    """The worker's /metrics on its own port, in a background thread."""
+    start_http_server(port, addr=host, registry=worker_registry())
 
 
 @contextmanager

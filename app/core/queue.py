@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.core import leases
 from app.core.config import get_settings, private_file
 from app.core.db import get_sessionmaker
+from app.core.metrics import job_timer
 
 log = logging.getLogger("hearth.queue")
 R = TypeVar("R")
@@ -87,16 +88,17 @@ def job(
             raise ValueError(f"job {name!r} is registered twice")
 
         def run(*args: Any, **kwargs: Any) -> R:
-            if not session:
-                return fn(*args, **kwargs)
-            with get_sessionmaker()() as job_session:
-                try:
-                    result = fn(job_session, *args, **kwargs)
-                    job_session.commit()
-                except BaseException:
-                    job_session.rollback()
-                    raise
-                return result
+            with job_timer(name):
+                if not session:
+                    return fn(*args, **kwargs)
+                with get_sessionmaker()() as job_session:
+                    try:
+                        result = fn(job_session, *args, **kwargs)
+                        job_session.commit()
+                    except BaseException:
+                        job_session.rollback()
+                        raise
+                    return result
 
         run.__name__ = run.__qualname__ = name
         run.__doc__ = fn.__doc__

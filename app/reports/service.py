@@ -31,6 +31,8 @@ DEFAULT_WEEKS = 12
 MAX_WEEKS = 52
 # A delivery that left Hearth for the carrier or the mail server reached the family.
 REACHED = ("sent", "delivered")
+# A delivery that will never reach the family (canceled ones were withdrawn by staff).
+NOT_REACHED = ("failed", "undelivered", "suppressed")
 # How a family can be reached, each family counted once: both channels, one of them, none
 # left because the number said STOP, or none at all (no usable address).
 REACH_KINDS = ("both", "sms", "email", "opted_out", "none")
@@ -100,6 +102,7 @@ class Dashboard:
     languages: list[LanguageFigures]
     weeks: list[WeekFigures]
     replies: list[ReplyFigures]
+    failures: dict[str, int]  # deliveries that did not reach a family, by reason
 
     @property
     def families(self) -> int:
@@ -305,9 +308,11 @@ def weekly(
     ]
 
 
-def reply_rates(session: Session, scope: Scope, since: datetime) -> list[ReplyFigures]:
-    """Per language: the families a message reached since `since`, and how many of them wrote
-    back since then (a text or an email in one of the scope's threads)."""
+def reply_rates(
+    session: Session, scope: Scope, since: datetime, until: datetime | None = None
+) -> list[ReplyFigures]:
+    """Per language: the families a message reached since `since` (and before `until`), and how
+    many of them wrote back in that time (a text or an email in one of the scope's threads)."""
     reached = select(Delivery.guardian_id).where(
         _delivery_school(scope), Delivery.status.in_(REACHED), Delivery.sent_at >= since
     )
@@ -317,6 +322,9 @@ def reply_rates(session: Session, scope: Scope, since: datetime) -> list[ReplyFi
         Message.created_at >= since,
         Message.thread_id.in_(_thread_ids(scope)),
     )
+    if until is not None:
+        reached = reached.where(Delivery.sent_at < until)
+        replied = replied.where(Message.created_at < until)
     rows = session.execute(
         select(
             Guardian.language,
@@ -339,6 +347,24 @@ def reply_rates(session: Session, scope: Scope, since: datetime) -> list[ReplyFi
     return sorted(out, key=lambda r: (-r.reached, r.name))
 
 
+def failures(
+    session: Session, scope: Scope, since: datetime, until: datetime | None = None
+) -> dict[str, int]:
+    """Deliveries made since `since` (and before `until`) that did not reach the family, by
+    reason (the delivery's error code: no_address, untranslatable, opted_out, a provider's code…),
+    most first."""
+    stmt = select(Delivery.error_code, func.count()).where(
+        _delivery_school(scope),
+        Delivery.status.in_(NOT_REACHED),
+        Delivery.created_at >= since,
+    )
+    if until is not None:
+        stmt = stmt.where(Delivery.created_at < until)
+    rows = session.execute(stmt.group_by(Delivery.error_code))
+    counts = {code or "unknown": count for code, count in rows}
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 def dashboard(
     session: Session,
     subject: AuthSubject,
@@ -358,6 +384,7 @@ def dashboard(
         languages=languages,
         weeks=weekly_figures,
         replies=reply_rates(session, scope, since),
+        failures=failures(session, scope, since),
     )
 
 

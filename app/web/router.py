@@ -4,7 +4,7 @@ the office's and admins'."""
 from fastapi import APIRouter
 
 from app.web import account
-from app.web.admin import api_keys, dashboard, schools, staff
+from app.web.admin import api_keys, community, dashboard, goals, schools, staff
 from app.web.office import answers, broadcasts, families, roster
 from app.web.teacher import compose, inbox, thread
 
@@ -21,6 +21,8 @@ PAGE_ROUTERS = (
     staff.router,
     api_keys.router,
     dashboard.router,
+    goals.router,
+    community.router,
     account.router,
 )
 

@@ -38,6 +38,7 @@ from tests.factories.people import (
     StudentGuardianFactory,
 )
 from tests.factories.questions import AnswerFactory, PlaceFactory, QuestionFactory
+from tests.factories.reports import EngagementGoalFactory
 from tests.factories.roster import RosterImportFactory
 from tests.factories.schools import (
     EnrollmentFactory,
@@ -63,6 +64,7 @@ __all__ = [
     "CachedTranslationFactory",
     "DeliveryFactory",
     "DevOutboxFactory",
+    "EngagementGoalFactory",
     "EnrollmentFactory",
     "GlossaryTermFactory",
     "GuardianFactory",

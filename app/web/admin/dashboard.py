@@ -4,6 +4,7 @@ and admins): both read reports.service."""
 from datetime import date
 from typing import Annotated, Any
 
+from babel.dates import format_skeleton
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -14,13 +15,17 @@ from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import N_
 from app.core.spreadsheet import csv_text
+from app.reports import goals
 from app.reports import service as reports
+from app.reports.terms import term_of
 from app.translation import engines, multilingual, packages
 from app.translation import service as translation
 from app.translation.languages import display_names
 from app.web.admin.forms import after, optional_id
+from app.web.admin.progress import GOAL_LABELS, TREND_LABELS, goal_figure
+from app.web.charts import Series, bars, columns
 from app.web.formatting import percent, week_label
-from app.web.pages import render
+from app.web.pages import render, request_language, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +58,17 @@ TIER_LABELS = {
     "unrated": N_("Not rated"),
     "good": N_("Good"),
 }
-CSV_TABLES = ("reach", "languages", "weeks", "replies")
+# Why a delivery did not reach a family (its error code); a provider's own codes are shown as is.
+FAILURE_LABELS = {
+    "no_address": N_("No phone or email for that channel"),
+    "no_sender": N_("The school has no texting number"),
+    "opted_out": N_("Opted out (replied STOP)"),
+    "untranslatable": N_("No translation: needed an interpreter"),
+    "family_deleted": N_("Family removed"),
+    "interrupted": N_("Interrupted while sending"),
+    "unknown": N_("No reason given"),
+}
+CSV_TABLES = ("reach", "languages", "weeks", "replies", "failures")
 SchoolChoice = Annotated[str, Query(max_length=12)]
 Weeks = Annotated[int, Query(ge=1, le=reports.MAX_WEEKS)]
 
@@ -112,6 +127,74 @@ def choose_engine(
     return after("/admin/coverage", "engine_saved")
 
 
+def failure_label(request: Request, code: str) -> str:
+    if code in FAILURE_LABELS:
+        return translate(request, FAILURE_LABELS[code])
+    return translate(request, "Provider error %(code)s", code=code)
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _charts(request: Request, board: reports.Dashboard) -> dict[str, Any]:
+    """The dashboard's three charts; each is followed on the page by its table."""
+    _ = lambda message, **values: translate(request, message, **values)  # noqa: E731
+    first, last = board.weeks[0].start, board.weeks[-1].start
+    weekly = columns(
+        "chart-weeks",
+        _("Messages and replies per week"),
+        _(
+            "Texts and emails sent to families, and replies from families, per week from "
+            "%(first)s to %(last)s. The table below has the figures.",
+            first=week_label(request, first),
+            last=week_label(request, last),
+        ),
+        [format_skeleton("MMMd", w.start, locale=request_language(request)) for w in board.weeks],
+        [
+            Series(_("Texts and emails sent"), [w.texts + w.emails for w in board.weeks]),
+            Series(_("Replies from families"), [w.replies for w in board.weeks]),
+        ],
+    )
+    rates = {r.code: r for r in board.replies}
+    langs = board.languages
+    reach = [_share(lang.reachable, lang.families) for lang in langs]
+    reply = [(rates[lang.code].rate if lang.code in rates else None) or 0.0 for lang in langs]
+    by_language = bars(
+        "chart-languages",
+        _("Reach and reply rate by language"),
+        _(
+            "For each language: the share of its families Hearth can reach by text or email, "
+            "and the share of families reached since %(date)s who wrote back.",
+            date=week_label(request, board.weeks_from),
+        ),
+        [lang.name for lang in langs],
+        [Series(_("Reachable"), reach), Series(_("Reply rate"), reply)],
+        [
+            [percent(request, lang.reachable, lang.families) for lang in langs],
+            [
+                percent(request, rates[lang.code].replied, rates[lang.code].reached)
+                if lang.code in rates
+                else "–"
+                for lang in langs
+            ],
+        ],
+    )
+    reasons = list(board.failures)
+    failed = bars(
+        "chart-failures",
+        _("Delivery failures by reason"),
+        _(
+            "Texts and emails made since %(date)s that did not reach the family, by reason.",
+            date=week_label(request, board.weeks_from),
+        ),
+        [failure_label(request, code) for code in reasons],
+        [Series(_("Deliveries"), [board.failures[code] for code in reasons])],
+        [[str(board.failures[code]) for code in reasons]],
+    )
+    return {"chart_weeks": weekly, "chart_languages": by_language, "chart_failures": failed}
+
+
 def _dashboard(session: Session, viewer: SignedIn, school: str, weeks: int) -> reports.Dashboard:
     return reports.dashboard(session, viewer.subject, _school_choice(school), weeks)
 
@@ -127,6 +210,9 @@ def dashboard_page(
     board = _dashboard(session, viewer, school, weeks)
     reached, replied = board.reply_totals
     reachable = board.reach["both"] + board.reach["sms"] + board.reach["email"]
+    term = term_of(date.today())
+    progress = goals.district_progress(session, viewer.subject, term, board.scope.school_id)
+    rates = {r.code: r for r in board.replies}
     return render(
         request,
         "admin/dashboard.html",
@@ -145,6 +231,14 @@ def dashboard_page(
             "percent": lambda part, whole: percent(request, part, whole),
             "week_label": lambda start: week_label(request, start),
             "csv_query": f"?school={school}&weeks={weeks}",
+            "rates": rates,
+            "failure_label": lambda code: failure_label(request, code),
+            "term": term,
+            "progress": progress,
+            "goal_labels": GOAL_LABELS,
+            "trend_labels": TREND_LABELS,
+            "goal_figure": lambda measure, value: goal_figure(request, measure, value),
+            **_charts(request, board),
         },
     )
 
@@ -176,6 +270,8 @@ def _csv_rows(board: reports.Dashboard, table: str) -> list[list[Any]]:
                 for w in board.weeks
             ],
         ]
+    if table == "failures":
+        return [["reason", "deliveries"], *[[k, v] for k, v in board.failures.items()]]
     return [
         ["language", "name", "families_reached", "families_replied", "reply_rate"],
         *[

@@ -42,6 +42,19 @@ class Rendered:
     source: str  # human | mt | same_language | unavailable
     back_translation: str | None = None
     reason: str | None = None
+    result: translation.TranslationResult | None = None  # for machine translations
+
+    @property
+    def prepared(self) -> PreparedTranslation:
+        """As the message's translation row keeps it."""
+        if self.result is not None:
+            r = self.result
+            return PreparedTranslation(
+                self.status, self.text, r.reason, r.engine, r.origin, r.quality, r.test_model
+            )
+        origin = {"human": "human", "same_language": "same_language"}.get(self.source)
+        engine = "catalog" if self.source == "human" else None
+        return PreparedTranslation(self.status, self.text, self.reason, engine, origin)
 
     @property
     def status(self) -> str:
@@ -169,7 +182,7 @@ def render(
         back = None
         if back_translate:
             back = translation.translate(session, [result.text], code, author_language)[0].text
-        out[code] = Rendered(result.text, "mt", back)
+        out[code] = Rendered(result.text, "mt", back, result=result)
     return out
 
 
@@ -263,6 +276,8 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
                 "text": text.text,
                 "source": text.source,
                 "back_translation": text.back_translation,
+                "quality": _quality(text.result),
+                "test_model": bool(text.result and text.result.test_model),
                 "encoding": count.encoding if count else None,
                 "segments": segments,
                 "total_segments": total,
@@ -285,6 +300,10 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
         "no_channel": no_channel,
         "no_route": no_route,
     }
+
+
+def _quality(result: translation.TranslationResult | None) -> dict[str, Any] | None:
+    return result.quality.as_dict() if result and result.quality else None
 
 
 def _person(r: delivery.Recipient, reason: str) -> dict[str, Any]:
@@ -388,12 +407,7 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         body=body,
         language=body_language,
         recipients=people_,
-        translated={
-            code: PreparedTranslation(
-                r.status, r.text, r.reason, "catalog" if r.source == "human" else None
-            )
-            for code, r in rendered.items()
-        },
+        translated={code: r.prepared for code, r in rendered.items()},
         urgent=broadcast.urgent,
     )
     broadcast.thread_id, broadcast.message_id = thread_id, message_id

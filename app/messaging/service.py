@@ -266,6 +266,7 @@ def post_broadcast(
             text=t.text,
             reason=t.reason,
             engine=t.engine,
+            **translations.judged(t.origin, t.quality, t.test_model),
         )
         for code, t in translated.items()
     )

@@ -66,6 +66,9 @@ class InstalledPair:
     target: str
     version: str
     path: Path
+    # Built for tests (`hearth_test_model` in its metadata): knows a few hundred sentences and
+    # turns the rest into nonsense. Never for families.
+    test_model: bool = False
 
     @property
     def engine(self) -> str:
@@ -231,6 +234,14 @@ def _join_sentences(parts: list[str], original: str) -> str:
     return ("" if cjk else " ").join(p.strip() for p in parts)
 
 
+def _is_test_model(package_path: Path) -> bool:
+    try:
+        metadata = json.loads((package_path / "metadata.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(isinstance(metadata, dict) and metadata.get("hearth_test_model"))
+
+
 class ArgosEngine:
     """The installed Argos packages of this process; models load on first use, then stay."""
 
@@ -250,6 +261,7 @@ class ArgosEngine:
                             pkg.to_code,
                             pkg.package_version or "0",
                             Path(pkg.package_path),
+                            _is_test_model(Path(pkg.package_path)),
                         )
                 self._pairs = found
             return self._pairs

@@ -10,6 +10,7 @@ from app.core.config import get_settings
 from app.core.errors import HearthError
 from app.translation import packages
 from app.translation.languages import display_names
+from app.translation.service import TEST_MODEL
 
 models_cli = typer.Typer(help="Offline translation models (Argos Translate).", no_args_is_help=True)
 
@@ -23,7 +24,10 @@ def models_list() -> None:
     if not pairs:
         typer.echo("  none installed (hearth models install LANG, or install-file PATH)")
     for pair in pairs:
-        typer.echo(f"  {pair.source} → {pair.target}   version {pair.version}")
+        mark = f"   {TEST_MODEL}" if pair.test_model else ""
+        typer.echo(f"  {pair.source} → {pair.target}   version {pair.version}{mark}")
+    if warning := packages.test_models_warning():
+        typer.echo(warning)
     # people.service reaches the job queues: imported when the command runs, so that other
     # commands (and a refused configuration) start without building them.
     from app.people import service as people

@@ -202,6 +202,22 @@ def template_params(draft: BroadcastDraft, school: School) -> dict[str, Any]:
     return {"school_name": school.name, **draft.params}
 
 
+def _refuse_test_models(
+    draft: BroadcastDraft, school: School, author: str, codes: set[str]
+) -> None:
+    """In production, no broadcast through a model built for tests (unless allowed): refused
+    before it is saved. Languages a template's catalog covers need no model."""
+    machine = codes
+    if draft.template:
+        params = template_params(draft, school)
+        machine = {
+            code
+            for code in codes
+            if notices.render(draft.template, params, code, author).source != "human"
+        }
+    translation.refuse_test_models(author, machine)
+
+
 def _check_draft(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> School:
     school = schools.get_school(session, subject, draft.school_id)
     if draft.template:
@@ -317,9 +333,11 @@ def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Bro
     school = _check_draft(session, subject, draft)
     if not subject.is_teacher:
         subject.require_role("office", "send broadcasts")
-    if not recipients(session, subject, school.id, draft.audience):
+    people_ = recipients(session, subject, school.id, draft.audience)
+    if not people_:
         raise Invalid("Nobody is in this audience: no active family matches it.")
     author = _author_language(subject, draft, school)
+    _refuse_test_models(draft, school, author, {r.language for r in people_})
     at, _ = _send_time(school, draft, utcnow())
     title = draft.title or (
         notices.title(draft.template) if draft.template else (draft.body or "")[:60]

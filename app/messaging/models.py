@@ -120,10 +120,10 @@ class MessageTranslation(Base):
 
     @property
     def may_be_wrong(self) -> bool:
-        """A machine translation staff should not take at its word: not judged good, or made
-        by a test model. People's words (a catalog, an interpreter, the phrasebook) and the
-        same language never are."""
+        """A machine translation staff should not take at its word: not judged good (or never
+        judged). People's words (a catalog, an interpreter, the phrasebook) and the same
+        language never are. A test model is said apart (`test_model`)."""
         if self.origin not in ("mt", "cache"):
             return False
         judged = self.quality
-        return self.test_model or judged is None or judged.flagged
+        return judged is None or judged.flagged

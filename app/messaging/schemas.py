@@ -49,8 +49,7 @@ class TranslationRead(Output):
     )
     may_be_wrong: bool = Field(
         default=False,
-        description="A machine translation not judged good (or from a test model): read the "
-        "original too.",
+        description="A machine translation not judged good: read the original too.",
     )
 
     @field_validator("quality", mode="before")

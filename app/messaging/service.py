@@ -170,19 +170,6 @@ def post_message(
     """Stores an outbound note exactly as written, with one translation row per distinct
     language of the thread's families; the translation job runs after the commit."""
     thread = get_thread(session, subject, thread_id)
-    message = Message(
-        thread_id=thread.id,
-        direction="outbound",
-        kind="note",
-        author_staff_id=subject.staff_id,
-        body=data.body,
-        language=data.language or author_language(session, subject, thread),
-    )
-    session.add(message)
-    thread.last_activity_at = utcnow()
-    thread.status = "open"
-    session.flush()
-
     recipients = list(
         session.scalars(
             select(Guardian)
@@ -190,6 +177,21 @@ def post_message(
             .where(ThreadGuardian.thread_id == thread.id, Guardian.active.is_(True))
         )
     )
+    language = data.language or author_language(session, subject, thread)
+    translation.refuse_test_models(language, {g.language for g in recipients})
+    message = Message(
+        thread_id=thread.id,
+        direction="outbound",
+        kind="note",
+        author_staff_id=subject.staff_id,
+        body=data.body,
+        language=language,
+    )
+    session.add(message)
+    thread.last_activity_at = utcnow()
+    thread.status = "open"
+    session.flush()
+
     school = session.get(School, thread.school_id)
     assert school is not None
     pending = translations.plan_translations(

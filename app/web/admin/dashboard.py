@@ -67,6 +67,7 @@ def coverage_page(
             "pairs": pairs,
             "schools": reports.visible_schools(session, viewer.subject),
             "uncovered": [lang for lang in languages if lang.needs_interpreter and lang.families],
+            "test_models": [p for p in pairs if p["pair"].test_model],
         },
     )
 

@@ -101,12 +101,17 @@ class TestModelRefused(Conflict):
     code = "test_model"
 
 
+def test_models_allowed() -> bool:
+    """Outside production, or with HEARTH_ALLOW_TEST_MODELS=true."""
+    settings = get_settings()
+    return settings.env != "production" or settings.allow_test_models
+
+
 def refuse_test_models(source: str, targets: Iterable[str]) -> None:
     """In production nothing is sent to families through a model built for tests, unless
     HEARTH_ALLOW_TEST_MODELS=true: refused before anything is saved, so the author keeps the
     text and loses nothing."""
-    settings = get_settings()
-    if settings.env != "production" or settings.allow_test_models:
+    if test_models_allowed():
         return
     names = sorted(
         display_names(code)[0]

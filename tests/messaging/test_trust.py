@@ -221,6 +221,12 @@ def test_production_refuses_a_broadcast_through_a_test_model(
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["code"] == "test_model"
     assert count_rows(session, "broadcasts") == 0
+    # A notice template people translated needs no model: it goes.
+    template = {k: v for k, v in draft.items() if k != "body"} | {
+        "template": "school_closed",
+        "params": {"date": "2026-12-03", "reason": "snow"},
+    }
+    assert client.post("/api/v1/broadcasts", headers=headers, json=template).status_code == 201
     production(allow=True)
     assert client.post("/api/v1/broadcasts", headers=headers, json=draft).status_code == 201
 

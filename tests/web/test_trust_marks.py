@@ -123,6 +123,10 @@ def test_the_thread_marks_a_reply_that_may_be_wrong_with_the_original_beside_it(
     wrong_part = page.split(f'id="m{wrong.id}"')[1].split("</article>")[0]
     assert "Thank you very much." in good_part and REPLY_MAY_BE_WRONG not in good_part
     assert REPLY_MAY_BE_WRONG in wrong_part and wrong_body in wrong_part  # the original too
+    # The inbox row shows the latest reply, the one that may be wrong, marked.
+    inbox = html.unescape(signed_in(family["teacher"]).get("/inbox").text)
+    row = inbox.split(f'id="thread-{thread.id}"')[1].split("</tr>")[0]
+    assert "Machine translation, may be wrong" in row and "Mi hija" not in row
     spanish = html.unescape(signed_in(family["maestra"]).get(f"/threads/{thread.id}").text)
     # A teacher reading Spanish reads the family's Spanish as written: nothing to mark.
     assert "Traducción automática, puede estar equivocada" not in spanish

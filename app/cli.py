@@ -81,6 +81,7 @@ def serve(
         seed_demo(host, port)
     if settings.dev_tools:
         _dev_tools_banner(host, port)
+    _test_models_banner()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -105,6 +106,14 @@ def _dev_tools_banner(host: str, port: int) -> None:
         "HEARTH_SMS_BACKEND or HEARTH_EMAIL_BACKEND names a real provider.",
         reach,
     )
+
+
+def _test_models_banner() -> None:
+    """Said at every start while a model built for tests is installed."""
+    from app.translation import packages
+
+    if warning := packages.test_models_warning():
+        logging.getLogger("hearth").warning("%s", warning)
 
 
 @cli.command()

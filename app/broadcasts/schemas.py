@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 from app.core.schema import Id, Input, LanguageTag, OneLine, Output
 from app.messaging.schemas import MAX_BODY
 from app.questions.schemas import QuestionDraft
+from app.translation.schemas import QualityRead
 
 
 class Audience(Input):
@@ -65,6 +66,12 @@ class LanguagePreview(Output):
     text: str | None
     source: str  # human | mt | same_language | unavailable
     back_translation: str | None
+    quality: QualityRead | None = Field(
+        default=None, description="How far a machine translation (source mt) can be trusted."
+    )
+    test_model: bool = Field(
+        default=False, description="Made by a model built for tests: not for families."
+    )
     encoding: str | None
     segments: int  # per SMS
     total_segments: int

@@ -44,6 +44,19 @@ class Rendered:
     source: str  # human | mt | same_language | unavailable
     back_translation: str | None = None
     reason: str | None = None
+    result: translation.TranslationResult | None = None  # for machine translations
+
+    @property
+    def prepared(self) -> PreparedTranslation:
+        """As the message's translation row keeps it."""
+        if self.result is not None:
+            r = self.result
+            return PreparedTranslation(
+                self.status, self.text, r.reason, r.engine, r.origin, r.quality, r.test_model
+            )
+        origin = {"human": "human", "same_language": "same_language"}.get(self.source)
+        engine = "catalog" if self.source == "human" else None
+        return PreparedTranslation(self.status, self.text, self.reason, engine, origin)
 
     @property
     def status(self) -> str:
@@ -171,7 +184,7 @@ def render(
         back = None
         if back_translate:
             back = translation.translate(session, [result.text], code, author_language)[0].text
-        out[code] = Rendered(result.text, "mt", back)
+        out[code] = Rendered(result.text, "mt", back, result=result)
     if draft.question is not None:
         asked = questions.with_question(
             session, draft.question, {code: r.text for code, r in out.items()}, author_language
@@ -194,6 +207,24 @@ def _original(draft: BroadcastDraft, school: School, author_language: str) -> tu
 def template_params(draft: BroadcastDraft, school: School) -> dict[str, Any]:
     """The author's parameters, with the school's own name filled in."""
     return {"school_name": school.name, **draft.params}
+
+
+def _refuse_test_models(
+    draft: BroadcastDraft, school: School, author: str, codes: set[str]
+) -> None:
+    """In production, no broadcast through a model built for tests (unless allowed): refused
+    before it is saved. Languages a template's catalog covers need no model."""
+    if translation.test_models_allowed():
+        return
+    machine = codes
+    if draft.template:
+        params = template_params(draft, school)
+        machine = {
+            code
+            for code in codes
+            if notices.render(draft.template, params, code, author).source != "human"
+        }
+    translation.refuse_test_models(author, machine)
 
 
 def _check_draft(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> School:
@@ -273,6 +304,8 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
                 "text": text.text,
                 "source": text.source,
                 "back_translation": text.back_translation,
+                "quality": _quality(text.result),
+                "test_model": bool(text.result and text.result.test_model),
                 "encoding": count.encoding if count else None,
                 "segments": segments,
                 "total_segments": total,
@@ -298,6 +331,10 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     }
 
 
+def _quality(result: translation.TranslationResult | None) -> dict[str, Any] | None:
+    return result.quality.as_dict() if result and result.quality else None
+
+
 def _person(r: delivery.Recipient, reason: str) -> dict[str, Any]:
     return {"guardian_id": r.guardian_id, "name": r.name, "language": r.tag, "reason": reason}
 
@@ -309,9 +346,11 @@ def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Bro
     school = _check_draft(session, subject, draft)
     if not subject.is_teacher:
         subject.require_role("office", "send broadcasts")
-    if not recipients(session, subject, school.id, draft.audience):
+    people_ = recipients(session, subject, school.id, draft.audience)
+    if not people_:
         raise Invalid("Nobody is in this audience: no active family matches it.")
     author = _author_language(subject, draft, school)
+    _refuse_test_models(draft, school, author, {r.language for r in people_})
     at, _ = _send_time(school, draft, utcnow())
     title = draft.title or (
         notices.title(draft.template) if draft.template else (draft.body or "")[:60]
@@ -408,12 +447,7 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         body=body,
         language=body_language,
         recipients=people_,
-        translated={
-            code: PreparedTranslation(
-                r.status, r.text, r.reason, "catalog" if r.source == "human" else None
-            )
-            for code, r in rendered.items()
-        },
+        translated={code: r.prepared for code, r in rendered.items()},
         urgent=broadcast.urgent,
     )
     broadcast.thread_id, broadcast.message_id = thread_id, message_id

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEARTH_", extra="ignore")
 
     env: Literal["dev", "production"] = "dev"
+    # Models built for tests (marked `hearth_test_model` in their metadata) turn most real
+    # sentences into nonsense: in production nothing is sent to families through one unless
+    # this says so.
+    allow_test_models: bool = False
     data_dir: Path = Path("./var")
     database_url: str = ""  # empty: SQLite file in the data dir
     secret_key: str = ""  # empty in dev: generated into the data dir on first run

@@ -1,10 +1,21 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, utcnow
+from app.translation.quality import Quality
 
 if TYPE_CHECKING:
     from app.delivery.models import Delivery
@@ -93,9 +104,33 @@ class MessageTranslation(Base):
     engine: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(String(300))
     cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the text comes from: mt | cache | human | phrasebook | same_language (None while
+    # pending or when unavailable), and how far a machine translation can be trusted.
+    origin: Mapped[str | None] = mapped_column(String(16))
+    quality_level: Mapped[str | None] = mapped_column(String(8))  # good | check | poor
+    quality_score: Mapped[float | None] = mapped_column(Float)
+    quality_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    # Made by a model built for tests: not for families.
+    test_model: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @property
+    def quality(self) -> Quality | None:
+        if self.quality_level is None or self.quality_score is None:
+            return None
+        level = self.quality_level if self.quality_level in ("good", "check", "poor") else "check"
+        return Quality(level, self.quality_score, list(self.quality_reasons or []))  # type: ignore[arg-type]
+
+    @property
+    def may_be_wrong(self) -> bool:
+        """A machine translation staff should not take at its word: not judged good (or never
+        judged). People's words (a catalog, an interpreter, the phrasebook) and the same
+        language never are. A test model is said apart (`test_model`)."""
+        if self.origin not in ("mt", "cache"):
+            return False
+        judged = self.quality
+        return judged is None or judged.flagged
 
 class ReadMark(Base):
     """How far one staff member has read a thread: the replies after it are new to them."""

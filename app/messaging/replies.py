@@ -24,6 +24,7 @@ from app.core.errors import Invalid, NotFound
 from app.core.queue import after_commit, enqueue_job
 from app.delivery import inbound, optouts, system_texts
 from app.delivery.keywords import classify_keyword
+from app.messaging import translations
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.system_replies import confirm
 from app.messaging.tokens import thread_from_token
@@ -215,23 +216,22 @@ def add_reply(
         for job_name in _REPLY_JOBS:
             enqueue_job(session, job_name, message.id)
     result = translation.translate(session, [body], detection.language, reader_language)[0]
-    session.add(
-        MessageTranslation(
-            message_id=message.id,
-            language=result.target,
-            status=result.status,
-            text=result.text,
-            engine=result.engine,
-            reason=result.reason,
-            cached=result.cached,
-        )
-    )
+    row = MessageTranslation(message_id=message.id, language=result.target)
+    translations.record(row, result)
+    session.add(row)
     family = f"{guardian.given_name} {guardian.family_name}" if guardian else "Unknown number"
     emails = [
         (
             staff.id,
             reply_notification(
-                staff, thread, family, body, detection.language, result.text, reader_language
+                staff,
+                thread,
+                family,
+                body,
+                detection.language,
+                result.text,
+                reader_language,
+                may_be_wrong=row.may_be_wrong,
             ),
         )
         for staff in _readers(session, thread, owner)
@@ -263,6 +263,9 @@ def _readers(session: Session, thread: Thread, owner: Staff | None) -> list[Staf
     )
 
 
+MAY_BE_WRONG = "Machine translation, may be wrong: check the original below."
+
+
 def reply_notification(
     staff: Staff,
     thread: Thread,
@@ -271,13 +274,17 @@ def reply_notification(
     original_language: str,
     translated: str | None,
     language: str,
+    *,
+    may_be_wrong: bool = False,
 ) -> Email:
-    """The email telling a staff member a family replied, with its translation."""
+    """The email telling a staff member a family replied, with its translation (and a warning
+    when the machine translation may be wrong: the original is always there too)."""
     settings = get_settings()
     link = f"{settings.public_url.rstrip('/')}/threads/{thread.id}"
     if translated and translated != original:
+        warning = f"{MAY_BE_WRONG}\n\n" if may_be_wrong else ""
         text = (
-            f"{family_name} replied ({original_language}):\n\n{translated}\n\n"
+            f"{family_name} replied ({original_language}):\n\n{warning}{translated}\n\n"
             f"Original:\n{original}\n\nOpen the conversation: {link}"
         )
     else:

@@ -1,9 +1,11 @@
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from app.core.schema import Id, Input, LanguageTag, OneLine, Output
+from app.translation.quality import Quality
+from app.translation.schemas import QualityRead
 
 MAX_BODY = 1600  # Twilio's limit for one SMS body; longer notes belong in email or a link
 
@@ -32,6 +34,28 @@ class TranslationRead(Output):
     text: str | None
     engine: str | None
     reason: str | None
+    origin: str | None = Field(
+        default=None,
+        description="Where the text comes from: mt, cache, human (a catalog or an "
+        "interpreter), phrasebook, same_language; none while pending or unavailable.",
+    )
+    quality: QualityRead | None = Field(
+        default=None,
+        description="How far a machine translation (origin mt or cache) can be "
+        "trusted: good, check or poor, a score and the reasons.",
+    )
+    test_model: bool = Field(
+        default=False, description="Made by a model built for tests: not for families."
+    )
+    may_be_wrong: bool = Field(
+        default=False,
+        description="A machine translation not judged good: read the original too.",
+    )
+
+    @field_validator("quality", mode="before")
+    @classmethod
+    def _judged(cls, value: Any) -> Any:
+        return value.as_dict() if isinstance(value, Quality) else value
 
 
 class DeliveryRead(Output):

@@ -187,20 +187,6 @@ def post_message(
     texts already made for some languages (a notice template from its human catalogs), by MT
     code; only the other languages are machine-translated."""
     thread = get_thread(session, subject, thread_id)
-    message = Message(
-        thread_id=thread.id,
-        direction="outbound",
-        kind="note",
-        author_staff_id=subject.staff_id,
-        body=data.body,
-        language=data.language or author_language(session, subject, thread),
-    )
-    session.add(message)
-    thread.last_activity_at = utcnow()
-    thread.status = "open"
-    session.flush()
-    reading.answered(session, subject, thread, message.id)
-
     recipients = list(
         session.scalars(
             select(Guardian)
@@ -208,6 +194,22 @@ def post_message(
             .where(ThreadGuardian.thread_id == thread.id, Guardian.active.is_(True))
         )
     )
+    language = data.language or author_language(session, subject, thread)
+    translation.refuse_test_models(language, {g.language for g in recipients})
+    message = Message(
+        thread_id=thread.id,
+        direction="outbound",
+        kind="note",
+        author_staff_id=subject.staff_id,
+        body=data.body,
+        language=language,
+    )
+    session.add(message)
+    thread.last_activity_at = utcnow()
+    thread.status = "open"
+    session.flush()
+    reading.answered(session, subject, thread, message.id)
+
     school = session.get(School, thread.school_id)
     assert school is not None
     prepared = {

@@ -4,6 +4,7 @@ to the outbox as the text each language's deliveries carry."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from app.messaging.models import Message, MessageTranslation
 from app.translation import service as translation
 from app.translation.languages import mt_code
 from app.translation.protect import Protection
+from app.translation.quality import Quality
 
 SENDABLE = ("translated", "same_language")
 
@@ -26,6 +28,31 @@ class PreparedTranslation:
     text: str | None
     reason: str | None = None
     engine: str | None = None
+    origin: str | None = None  # mt | cache | human | same_language (None: unavailable)
+    quality: Quality | None = None  # for machine translations
+    test_model: bool = False
+
+
+def judged(origin: str | None, quality: Quality | None, test_model: bool) -> dict[str, Any]:
+    """A translation row's columns that say where its text comes from and how far to trust it."""
+    return {
+        "origin": origin,
+        "quality_level": quality.level if quality else None,
+        "quality_score": quality.score if quality else None,
+        "quality_reasons": list(quality.reasons) if quality else None,
+        "test_model": test_model,
+    }
+
+
+def record(row: MessageTranslation, result: translation.TranslationResult) -> None:
+    """A translation row filled from what the translation service said."""
+    row.status = result.status
+    row.text = result.text
+    row.engine = result.engine
+    row.reason = result.reason
+    row.cached = result.cached
+    for name, value in judged(result.origin, result.quality, result.test_model).items():
+        setattr(row, name, value)
 
 
 def plan_translations(
@@ -59,6 +86,7 @@ def add_prepared(
             text=t.text,
             reason=t.reason,
             engine=t.engine,
+            **judged(t.origin, t.quality, t.test_model),
         )
         for code, t in prepared.items()
     )
@@ -81,11 +109,7 @@ def fill_translations(session: Session, message_id: int, protection: Protection)
         result = translation.translate(
             session, [message.body], message.language, row.language, protection=protection
         )[0]
-        row.status = result.status
-        row.text = result.text
-        row.engine = result.engine
-        row.reason = result.reason
-        row.cached = result.cached
+        record(row, result)
     return len(rows)
 
 

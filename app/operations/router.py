@@ -27,13 +27,15 @@ def prometheus_metrics(request: Request, session: SessionDep) -> Response:
 )
 def ready(session: SessionDep) -> Any:
     """Readiness: the database answers, the job queue answers, and at least one translation
-    model is installed. `/api/v1/health` is the liveness check."""
+    model is installed. `warnings` says what is wrong but does not stop serving (a model built
+    for tests: not for families). `/api/v1/health` is the liveness check."""
     result = service.readiness(session)
     if result.ready:
-        return {"status": "ready", "checks": result.checks}
+        return {"status": "ready", "checks": result.checks, "warnings": result.warnings}
     body = {
         "status": "not_ready",
         "checks": result.checks,
+        "warnings": result.warnings,
         **error_body("not_ready", result.message()),
     }
     return JSONResponse(body, status_code=503)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.core import queue
 from app.delivery.models import Delivery, InboundEmail, InboundSms
 from app.messaging.models import Message
-from app.translation import multilingual
+from app.translation import multilingual, packages
 from app.translation.argos import engine
 
 log = logging.getLogger("hearth.operations")
@@ -104,6 +104,7 @@ class ScrapeTimeGauges(Collector):
 class Readiness:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # said, but ready all the same
 
     @property
     def ready(self) -> bool:
@@ -140,7 +141,11 @@ def readiness(session: Session) -> Readiness:
         log.warning("ready: listing translation models failed: %s", exc.__class__.__name__)
         routes = -1
     if routes > 0:
+        test_models = len(packages.test_models())
         result.checks["translation"] = {"status": "ok", "models": routes}
+        if test_models:
+            result.checks["translation"]["test_models"] = test_models
+            result.warnings.append(packages.test_models_warning() or "")
     else:
         result.checks["translation"] = {"status": "failed", "models": max(routes, 0)}
         result.failures.append(

@@ -10,6 +10,7 @@ from app.core.config import get_settings
 from app.core.errors import HearthError
 from app.translation import packages
 from app.translation.languages import display_names
+from app.translation.service import TEST_MODEL
 
 models_cli = typer.Typer(
     help="Offline translation models (Argos Translate, multilingual).", no_args_is_help=True
@@ -30,9 +31,10 @@ def models_list() -> None:
         typer.echo("  none installed (hearth models install LANG, or install-file PATH)")
     for pair in pairs:
         hop = engines.argos_hop(pair)
+        mark = f"   {TEST_MODEL}" if pair.test_model else ""
         typer.echo(
             f"  {pair.source} → {pair.target}   version {pair.version}   {hop.kind}"
-            f"   licence: {hop.licence}   tier: {hop.tier}"
+            f"   licence: {hop.licence}   tier: {hop.tier}{mark}"
         )
     for model in many:
         hop = engines.multilingual_hop(model, "", "")
@@ -40,6 +42,8 @@ def models_list() -> None:
             f"  {model.name}   version {model.version}   multilingual ({model.family}, "
             f"{len(model.languages)} languages)   licence: {model.licence}   tier: {hop.tier}"
         )
+    if warning := packages.test_models_warning():
+        typer.echo(warning)
     # people.service reaches the job queues: imported when the command runs, so that other
     # commands (and a refused configuration) start without building them.
     from app.people import service as people

@@ -40,6 +40,11 @@ class Hop:
     argos_pair: InstalledPair | None = field(default=None, compare=False)
     multilingual_model: MultilingualModel | None = field(default=None, compare=False)
 
+    @property
+    def test_model(self) -> bool:
+        """Built for tests (its metadata says so): not for families."""
+        return self.tier == "test model"
+
     def translate(self, texts: list[str]) -> list[str]:
         if self.multilingual_model is not None:
             return multilingual.translate(texts, self.source, self.target, self.multilingual_model)

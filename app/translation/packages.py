@@ -51,6 +51,24 @@ def installed() -> list[InstalledPair]:
     return sorted(engine.pairs().values(), key=lambda p: (p.source, p.target))
 
 
+def test_models() -> list[InstalledPair]:
+    """Installed packages built for tests (`hearth_test_model` in their metadata)."""
+    return [p for p in installed() if p.test_model]
+
+
+def test_models_warning() -> str | None:
+    """What every place that shows the models says while a test model is installed."""
+    pairs = test_models()
+    if not pairs:
+        return None
+    names = ", ".join(f"{p.source}→{p.target}" for p in pairs)
+    return (
+        f"Test models installed ({names}): test model — not for families. They know a few "
+        "hundred sentences and turn anything else into nonsense; install real models "
+        "(hearth models install LANG)."
+    )
+
+
 def installed_languages() -> set[str]:
     return engines.installed_languages()
 

@@ -20,7 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Level = Literal["good", "check", "poor"]
 
@@ -77,6 +77,11 @@ class Quality:
     @property
     def flagged(self) -> bool:
         return self.level != "good"
+
+    def as_dict(self) -> dict[str, Any]:
+        """As the API gives it (QualityRead): each reason with what it means."""
+        reasons = [{"code": c, "message": REASONS.get(c, c)} for c in self.reasons]
+        return {"level": self.level, "score": self.score, "reasons": reasons}
 
 
 # Texts --------------------------------------------------------------------------------------

@@ -47,12 +47,7 @@ def translate(data: TranslateRequest, session: SessionDep, subject: Reader):
 
 
 def _quality(judged: Quality | None) -> dict | None:
-    if judged is None:
-        return None
-    reasons = [
-        {"code": c, "message": m} for c, m in zip(judged.reasons, judged.messages, strict=True)
-    ]
-    return {"level": judged.level, "score": judged.score, "reasons": reasons}
+    return judged.as_dict() if judged else None
 
 
 @router.get("/languages", response_model=list[LanguageRead])

@@ -4,7 +4,7 @@ engine per language, see engines.py), protected spans, the cache, and a school's
 import hashlib
 import logging
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core import metrics
+from app.core.config import get_settings
 from app.core.errors import Conflict, Invalid, NotFound
 from app.schools import service as schools
 from app.translation import phrasebook, quality
@@ -55,6 +56,11 @@ class Route:
         return "+".join(h.engine for h in self.hops) or None
 
     @property
+    def test_model(self) -> bool:
+        """A model on the way was built for tests: not for families."""
+        return any(h.test_model for h in self.hops)
+
+    @property
     def reason(self) -> str | None:
         if self.coverage != "none":
             return None
@@ -87,6 +93,39 @@ class TranslationResult:
     reason: str | None = None
     origin: Origin | None = None  # None when unavailable
     quality: Quality | None = None  # for machine translations (origin mt or cache)
+    test_model: bool = False  # made by a model built for tests: not for families
+
+
+TEST_MODEL = "test model — not for families"
+
+
+class TestModelRefused(Conflict):
+    code = "test_model"
+
+
+def test_models_allowed() -> bool:
+    """Outside production, or with HEARTH_ALLOW_TEST_MODELS=true."""
+    settings = get_settings()
+    return settings.env != "production" or settings.allow_test_models
+
+
+def refuse_test_models(source: str, targets: Iterable[str]) -> None:
+    """In production nothing is sent to families through a model built for tests, unless
+    HEARTH_ALLOW_TEST_MODELS=true: refused before anything is saved, so the author keeps the
+    text and loses nothing."""
+    if test_models_allowed():
+        return
+    names = sorted(
+        display_names(code)[0]
+        for code in {mt_code(t) for t in targets}
+        if find_route(source, code).test_model
+    )
+    if names:
+        raise TestModelRefused(
+            f"The translation model for {', '.join(names)} on this server is a test model, "
+            "not for families: nothing was sent. Ask an administrator to install a real model "
+            "(hearth models install), or to set HEARTH_ALLOW_TEST_MODELS=true."
+        )
 
 
 def find_route(source: str, target: str, choices: Mapping[str, str] | None = None) -> Route:
@@ -394,6 +433,7 @@ def _translate_cached(
                 cached=hit,
                 origin="cache" if hit else "mt",
                 quality=judgement,
+                test_model=route.test_model,
             )
         )
     return results

@@ -23,8 +23,15 @@ def test_ready_reports_each_check(client, argos_models):
     assert body["status"] == "ready"
     assert body["checks"]["database"] == {"status": "ok"}
     assert body["checks"]["queue"]["status"] == "ok"
-    assert body["checks"]["translation"] == {"status": "ok", "models": len(argos_models)}
+    assert body["checks"]["translation"] == {
+        "status": "ok",
+        "models": len(argos_models),
+        "test_models": len(argos_models),  # every one built by the test suite
+    }
     assert len(argos_models) >= 2
+    # Still ready, but it says so: a test model is not for families.
+    assert len(body["warnings"]) == 1
+    assert "test model — not for families" in body["warnings"][0]
 
 
 def test_ready_with_a_sqlite_queue_on_disk(client, argos_models, monkeypatch, tmp_path):

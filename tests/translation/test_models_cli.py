@@ -25,6 +25,9 @@ def test_install_file_then_list(tmp_path):
     assert "translate-en_es.argosmodel: en → es" in installed.stdout
     listed = hearth(tmp_path, "models", "list").stdout
     assert "en → vi" in listed and "zh → en" in listed
+    # Every package of the test suite is marked as a test model in its metadata.
+    pairs = [line for line in listed.splitlines() if "version" in line]
+    assert len(pairs) == 6 and all("test model — not for families" in line for line in pairs)
     spanish = next(line for line in listed.splitlines() if "Spanish" in line)
     assert spanish.split()[2:5] == ["direct", "/", "direct"]
 

@@ -111,6 +111,7 @@ def coverage_page(
             "tier_labels": TIER_LABELS,
             "may_choose": viewer.subject.sees_all_schools,
             "done": request.query_params.get("done", ""),
+            "test_models": [p for p in pairs if p["pair"].test_model],
         },
     )
 

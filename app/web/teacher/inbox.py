@@ -123,13 +123,14 @@ def read_inbox(session: Session, viewer: Viewer, threads: list[Thread]) -> Inbox
     return data
 
 
-def _preview(message: Message, reader: str) -> tuple[str, bool]:
-    """The latest message's text, and whether it is the viewer's translation of a reply."""
+def _preview(message: Message, reader: str) -> tuple[str, bool, bool]:
+    """The latest message's text, whether it is the viewer's translation of a reply, and
+    whether that machine translation may be wrong."""
     if message.direction == "inbound":
         for tr in message.translations:
             if tr.language == reader and tr.status == "translated" and tr.text:
-                return tr.text, True
-    return message.body, False
+                return tr.text, True, tr.may_be_wrong
+    return message.body, False, False
 
 
 def _author(request: Request, viewer: Viewer, message: Message, data: InboxData) -> str:
@@ -152,7 +153,9 @@ def _inbox_rows(
     rows = []
     for t in threads:
         message = data.last.get(t.id)
-        preview, translated = _preview(message, reader) if message is not None else ("", False)
+        preview, translated, may_be_wrong = (
+            _preview(message, reader) if message is not None else ("", False, False)
+        )
         student = data.students.get(t.student_id) if t.student_id else None
         family = data.family.get(t.id)
         rows.append(
@@ -167,6 +170,7 @@ def _inbox_rows(
                 "direction": message.direction if message else None,
                 "author": _author(request, viewer, message, data) if message else "",
                 "translated": translated,
+                "may_be_wrong": may_be_wrong,
                 "statuses": [
                     {**status(request, value, code), "n": count}
                     for value, code, count in data.statuses.get(t.id, [])

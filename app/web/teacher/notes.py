@@ -106,6 +106,9 @@ class PreviewLanguage:
     back: str | None = None
     reason: str | None = None
     catalog: bool = False  # a notice template's human translation, not a machine's
+    # A machine translation judged "check" or "poor": the teacher is told it may be wrong.
+    may_be_wrong: bool = False
+    test_model: bool = False  # made by a model built for tests: not for families
 
 
 def _protection(
@@ -145,6 +148,8 @@ def preview_translations(
                 item.text = body
             elif result.status == "translated" and result.text:
                 item.status, item.text = "translated", result.text
+                item.may_be_wrong = bool(result.quality and result.quality.flagged)
+                item.test_model = result.test_model
                 back = translation.translate(
                     session, [result.text], code, back_to, protection=protection
                 )[0]

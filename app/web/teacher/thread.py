@@ -107,6 +107,8 @@ def _translation_view(row: Any, ui: str) -> dict[str, Any]:
         "status": row.status,
         "text": row.text,
         "reason": row.reason,
+        "may_be_wrong": row.may_be_wrong,
+        "test_model": row.test_model,
     }
 
 

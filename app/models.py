@@ -5,11 +5,24 @@ from app.auth.models import ApiKey, PasswordReset, SignInAttempt, WebSession
 from app.broadcasts.models import Broadcast
 from app.channels.models import DevOutbox
 from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
-from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
-from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
+from app.messaging.models import (
+    InterpretationTask,
+    Message,
+    MessageTranslation,
+    Thread,
+    ThreadGuardian,
+)
+from app.people.models import (
+    Guardian,
+    Staff,
+    StaffLanguage,
+    StaffSchool,
+    Student,
+    StudentGuardian,
+)
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
-from app.translation.models import CachedTranslation, GlossaryTerm
+from app.translation.models import CachedTranslation, GlossaryTerm, HumanTranslation
 
 __all__ = [
     "ApiKey",
@@ -21,6 +34,9 @@ __all__ = [
     "OptOut",
     "CachedTranslation",
     "GlossaryTerm",
+    "HumanTranslation",
+    "InterpretationTask",
+    "StaffLanguage",
     "MessageTranslation",
     "RosterImport",
     "AuditEvent",

@@ -14,6 +14,7 @@ from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
 from app.messaging import translations
+from app.messaging.interpretation import NO_ROUTE
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
@@ -258,8 +259,8 @@ def post_broadcast(
                 for r in recipients[start : start + 5000]
             ],
         )
-    session.add_all(
-        MessageTranslation(
+    rows = {
+        code: MessageTranslation(
             message_id=message.id,
             language=code,
             status=t.status,
@@ -268,13 +269,20 @@ def post_broadcast(
             engine=t.engine,
         )
         for code, t in translated.items()
-    )
+    }
+    session.add_all(rows.values())
+    unreached = [(row, NO_ROUTE) for row in rows.values() if row.status == "unavailable"]
+    if unreached:
+        own = translated.get(mt_code(school.default_language))
+        translations.serve_unreached(
+            session, message, unreached, urgent=urgent, school_text=own.text if own else None
+        )
     ready = delivery.plan_many(
         session,
         message_id=message.id,
         school=school,
         recipients=recipients,
-        texts={code: translations.for_delivery(t.status, t.text) for code, t in translated.items()},
+        texts={code: translations.for_delivery(r.status, r.text) for code, r in rows.items()},
         urgent=urgent,
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),

@@ -16,7 +16,10 @@ def prepare_message(session: Session, message_id: int) -> None:
     """Translate a new message once per language, then hand each delivery its body and queue
     it for sending."""
     translations.fill_translations(
-        session, message_id, messaging.protection_for(session, message_id)
+        session,
+        message_id,
+        messaging.protection_for(session, message_id),
+        urgent=delivery.is_urgent(session, message_id),
     )
     texts = translations.texts_for_delivery(session, message_id)
     for delivery_id in delivery.release(session, message_id, texts):

@@ -9,12 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.delivery.service import NO_TRANSLATION, TranslatedText
-from app.messaging.models import Message, MessageTranslation
+from app.messaging import interpretation
+from app.messaging.models import Message, MessageTranslation, Thread
+from app.schools.models import School
 from app.translation import service as translation
 from app.translation.languages import mt_code
 from app.translation.protect import Protection
 
-SENDABLE = ("translated", "same_language")
+SENDABLE = ("translated", "same_language", "fallback")
+# A row whose deliveries wait for an interpreter's text (an interpretation task is open).
+WAITING = "interpreter"
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,11 @@ def plan_translations(
     return pending
 
 
-def fill_translations(session: Session, message_id: int, protection: Protection) -> int:
+def fill_translations(
+    session: Session, message_id: int, protection: Protection, *, urgent: bool = False
+) -> int:
     """Translates a message's pending rows: one model call per language, never per recipient.
+    A language no model reaches, or reaches poorly, is served by people (`serve_unreached`).
     Returns how many languages were translated or found unavailable."""
     message = session.get(Message, message_id)
     if message is None:
@@ -60,6 +67,7 @@ def fill_translations(session: Session, message_id: int, protection: Protection)
             )
         )
     )
+    unreached: list[tuple[MessageTranslation, str]] = []
     for row in rows:
         result = translation.translate(
             session, [message.body], message.language, row.language, protection=protection
@@ -69,12 +77,51 @@ def fill_translations(session: Session, message_id: int, protection: Protection)
         row.engine = result.engine
         row.reason = result.reason
         row.cached = result.cached
+        if row.status == "unavailable":
+            unreached.append((row, interpretation.NO_ROUTE))
+        elif result.quality is not None and result.quality.level == "poor" and not urgent:
+            unreached.append((row, interpretation.POOR))
+    if unreached:
+        serve_unreached(session, message, unreached, urgent=urgent)
     return len(rows)
+
+
+def serve_unreached(
+    session: Session,
+    message: Message,
+    rows: list[tuple[MessageTranslation, str]],
+    *,
+    urgent: bool,
+    school_text: str | None = None,
+) -> None:
+    """Languages with no usable machine translation: an urgent message goes now as the
+    school's text under one line in the family's language; one that can wait holds its
+    deliveries for an interpreter (a poor machine translation is kept for them to correct)."""
+    thread = session.get(Thread, message.thread_id)
+    school = session.get(School, thread.school_id) if thread else None
+    assert school is not None
+    for row, reason in rows:
+        if urgent and reason == interpretation.NO_ROUTE:
+            row.status = interpretation.FALLBACK
+            row.text = interpretation.fallback_text(
+                school, row.language, school_text or message.body
+            )
+            continue
+        interpretation.open_task(
+            session,
+            message,
+            school,
+            language=row.language,
+            family_language=row.language,
+            reason=reason,
+            machine_text=row.text,
+        )
+        row.status, row.text = WAITING, None
 
 
 def for_delivery(status: str, text: str | None) -> TranslatedText:
     """A translation as the outbox takes it: a text to send, one still to come, or none."""
-    if status == "pending":
+    if status in ("pending", WAITING):
         return TranslatedText(pending=True)
     if status in SENDABLE and text:
         return TranslatedText(text)

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core import metrics
+from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.schools import service as schools
 from app.translation import phrasebook, quality
 from app.translation.argos import InstalledPair, engine
 from app.translation.languages import ENGLISH, display_names, mt_code
-from app.translation.models import CachedTranslation, GlossaryTerm
+from app.translation.models import CachedTranslation, GlossaryTerm, HumanTranslation
 from app.translation.protect import (
     PLACEHOLDER_RE,
     GlossaryEntry,
@@ -71,6 +72,7 @@ class Route:
 Origin = Literal["mt", "cache", "human", "phrasebook", "same_language"]
 
 NOTHING_TO_TRANSLATE = "Only emoji, numbers or punctuation: nothing to translate."
+HUMAN_ENGINE = "interpreter"  # the engine named on a translation a person wrote
 SPANS_LOST = "The translation could not keep every name, link and number intact."
 
 
@@ -267,12 +269,18 @@ def translate(
     route = find_route(source, target)
     src, tgt = route.source, route.target
     results: list[TranslationResult | None] = [None] * len(texts)
+    remembered = recalled(session, src, tgt, texts) if route.coverage != "same" else {}
     for i, text in enumerate(texts):
         if route.coverage == "same":
             results[i] = TranslationResult(text, src, tgt, "same_language", origin="same_language")
         elif not has_letters(text):
             results[i] = TranslationResult(
                 text, src, tgt, "same_language", reason=NOTHING_TO_TRANSLATE, origin="same_language"
+            )
+        elif (human := remembered.get(_hash(normalize(text)))) is not None:
+            # A person translated this very text before: theirs first, over any model.
+            results[i] = TranslationResult(
+                human, src, tgt, "translated", HUMAN_ENGINE, origin="human"
             )
         elif short_replies and (phrase := phrasebook.lookup(text, source, target)) is not None:
             results[i] = TranslationResult(
@@ -392,6 +400,43 @@ def _store(
             where=CachedTranslation.quality_level.is_(None),
         ),
         values,
+    )
+
+
+def recalled(session: Session, source: str, target: str, texts: Sequence[str]) -> dict[str, str]:
+    """Translation memory: the hash of each text a person has translated → their text."""
+    hashes = {_hash(normalize(t)) for t in texts}
+    return dict(
+        session.execute(
+            select(HumanTranslation.text_hash, HumanTranslation.translated).where(
+                HumanTranslation.source == mt_code(source),
+                HumanTranslation.target == mt_code(target),
+                HumanTranslation.text_hash.in_(hashes),
+            )
+        ).all()
+    )
+
+
+def remember(
+    session: Session, source: str, target: str, text: str, translated: str, staff_id: int | None
+) -> None:
+    """A person's translation of `text`, used before the model whenever it comes again (the
+    newest person's wording wins)."""
+    values = {
+        "source": mt_code(source),
+        "target": mt_code(target),
+        "text_hash": _hash(normalize(text)),
+        "translated": translated,
+        "staff_id": staff_id,
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(HumanTranslation)
+    session.execute(
+        statement.values(values).on_conflict_do_update(
+            index_elements=["source", "target", "text_hash"],
+            set_={k: statement.excluded[k] for k in ("translated", "staff_id", "created_at")},
+        )
     )
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job
 from app.delivery import inbound
 from app.delivery import service as delivery
-from app.messaging import replies, translations
+from app.messaging import interpreting, replies, translations
 from app.messaging import service as messaging
 
 
@@ -40,3 +40,13 @@ def sweep(session: Session) -> None:
         enqueue_job(session, "messaging.prepare", message_id)
     for inbound_id in inbound.unprocessed(session):
         enqueue_job(session, "messaging.route_sms", inbound_id)
+
+
+@job(
+    "messaging.escalate_interpretation",
+    periodic=crontab(minute="*/5"),
+    priority=PERIODIC_PRIORITY,
+)
+def escalate_interpretation(session: Session) -> None:
+    """Every five minutes: interpretation tasks past their school's deadline go to the office."""
+    interpreting.escalate_overdue(session)

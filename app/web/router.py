@@ -3,7 +3,7 @@ the office's and admins'."""
 
 from fastapi import APIRouter
 
-from app.web import account
+from app.web import account, interpreting
 from app.web.admin import api_keys, dashboard, schools, staff
 from app.web.office import broadcasts, families, roster
 from app.web.teacher import compose, inbox, thread
@@ -21,6 +21,7 @@ PAGE_ROUTERS = (
     api_keys.router,
     dashboard.router,
     account.router,
+    interpreting.router,
 )
 
 router = APIRouter(include_in_schema=False)

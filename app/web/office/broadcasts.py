@@ -369,6 +369,7 @@ def broadcast_report(
     if request.headers.get("hx-target") == "broadcast-live":
         return render(request, "office/_broadcast_live.html", context)
     context["replies"] = _replies(session, viewer.subject, context["broadcast"])
+    context["call_list"] = broadcasts.call_list(session, context["broadcast"])
     return render(request, "office/broadcast.html", context)
 
 

@@ -44,7 +44,8 @@ def fallback_text(school: School, language: str, school_text: str) -> str:
 
 
 def due_at(school: School, now: datetime | None = None) -> datetime:
-    return (now or utcnow()) + timedelta(hours=school.interpreter_hours or 24)
+    hours = 24 if school.interpreter_hours is None else school.interpreter_hours
+    return (now or utcnow()) + timedelta(hours=hours)
 
 
 def open_task(

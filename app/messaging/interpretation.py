@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.core.db import utcnow
 from app.messaging.models import InterpretationTask, Message
 from app.notices.catalogs import domain_text
+from app.people.models import Staff, StaffLanguage, StaffSchool
 from app.schools.models import School
 
 # MessageTranslation.status of a row sent as the school's text under the one line.
@@ -41,6 +42,27 @@ def fallback_text(school: School, language: str, school_text: str) -> str:
     it."""
     line = domain_text(HELP_LINE_DOMAIN, HELP_LINE, language) or HELP_LINE
     return f"{line % {'school': school.name, 'phone': help_phone(school)}}\n\n{school_text}"
+
+
+def has_interpreter(session: Session, school_id: int, language: str) -> bool:
+    """Whether an active interpreter of `language` (an MT code) works at the school: a poor
+    machine translation then waits for them; with none, it goes as the author chose to send
+    it (the preview marked it), rather than waiting on nobody."""
+    return (
+        session.scalar(
+            select(Staff.id)
+            .join(StaffSchool, StaffSchool.staff_id == Staff.id)
+            .join(StaffLanguage, StaffLanguage.staff_id == Staff.id)
+            .where(
+                Staff.active.is_(True),
+                Staff.role == "interpreter",
+                StaffSchool.school_id == school_id,
+                StaffLanguage.language == language,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def due_at(school: School, now: datetime | None = None) -> datetime:

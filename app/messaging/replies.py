@@ -214,7 +214,11 @@ def add_reply(
             cached=result.cached,
         )
     )
-    poor = result.quality is not None and result.quality.level == "poor"
+    poor = (
+        result.quality is not None
+        and result.quality.level == "poor"
+        and interpretation.has_interpreter(session, school.id, result.source)
+    )
     if result.status == "unavailable" or poor:  # an interpreter reads it for staff
         interpretation.open_task(
             session,

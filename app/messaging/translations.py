@@ -55,7 +55,8 @@ def fill_translations(
     session: Session, message_id: int, protection: Protection, *, urgent: bool = False
 ) -> int:
     """Translates a message's pending rows: one model call per language, never per recipient.
-    A language no model reaches, or reaches poorly, is served by people (`serve_unreached`).
+    A language no model reaches, or reaches poorly while the school has an interpreter of it,
+    is served by people (`serve_unreached`).
     Returns how many languages were translated or found unavailable."""
     message = session.get(Message, message_id)
     if message is None:
@@ -68,6 +69,8 @@ def fill_translations(
         )
     )
     unreached: list[tuple[MessageTranslation, str]] = []
+    thread = session.get(Thread, message.thread_id)
+    school_id = thread.school_id if thread else 0
     for row in rows:
         result = translation.translate(
             session, [message.body], message.language, row.language, protection=protection
@@ -79,7 +82,12 @@ def fill_translations(
         row.cached = result.cached
         if row.status == "unavailable":
             unreached.append((row, interpretation.NO_ROUTE))
-        elif result.quality is not None and result.quality.level == "poor" and not urgent:
+        elif (
+            result.quality is not None
+            and result.quality.level == "poor"
+            and not urgent
+            and interpretation.has_interpreter(session, school_id, row.language)
+        ):
             unreached.append((row, interpretation.POOR))
     if unreached:
         serve_unreached(session, message, unreached, urgent=urgent)

@@ -277,7 +277,7 @@ def translate(
             results[i] = TranslationResult(
                 text, src, tgt, "same_language", reason=NOTHING_TO_TRANSLATE, origin="same_language"
             )
-        elif (human := remembered.get(_hash(normalize(text)))) is not None:
+        elif (human := remembered.get(memory_text_hash(text))) is not None:
             # A person translated this very text before: theirs first, over any model.
             results[i] = TranslationResult(
                 human, src, tgt, "translated", HUMAN_ENGINE, origin="human"
@@ -405,7 +405,7 @@ def _store(
 
 def recalled(session: Session, source: str, target: str, texts: Sequence[str]) -> dict[str, str]:
     """Translation memory: the hash of each text a person has translated → their text."""
-    hashes = {_hash(normalize(t)) for t in texts}
+    hashes = {memory_text_hash(t) for t in texts}
     return dict(
         session.execute(
             select(HumanTranslation.text_hash, HumanTranslation.translated).where(
@@ -425,7 +425,7 @@ def remember(
     values = {
         "source": mt_code(source),
         "target": mt_code(target),
-        "text_hash": _hash(normalize(text)),
+        "text_hash": memory_text_hash(text),
         "translated": translated,
         "staff_id": staff_id,
         "created_at": utcnow(),
@@ -438,6 +438,12 @@ def remember(
             set_={k: statement.excluded[k] for k in ("translated", "staff_id", "created_at")},
         )
     )
+
+
+def memory_text_hash(text: str) -> str:
+    """Translation memory's `text_hash` for `text`: how records deletion finds what people
+    translated of a family's messages."""
+    return _hash(normalize(text))
 
 
 def cache_text_hash(text: str, protection: Protection | None = None) -> str:

@@ -4,6 +4,7 @@ the one line in its language, the report's call list names who must be called; a
 Hmong family waits for an interpreter, and the interpreter's text is what the family gets."""
 
 import csv
+import dataclasses
 import io
 
 import pytest
@@ -16,13 +17,14 @@ from app.core.queue import run_job
 from app.delivery import optouts
 from app.delivery.models import Delivery
 from app.demo import service as demo
-from app.messaging import interpreting
+from app.messaging import interpreting, translations
 from app.messaging import service as messaging
 from app.messaging.models import InterpretationTask, MessageTranslation
 from app.messaging.schemas import MessageCreate, ThreadCreate
 from app.people.models import Guardian, Staff, StaffLanguage, StaffSchool, Student, StudentGuardian
 from app.schools.models import School
 from app.translation import service as translation
+from app.translation.quality import Quality
 
 DISMISSAL = "Early dismissal today at 12:30 PM because of the storm."
 HMONG_LINE = (
@@ -216,3 +218,42 @@ def test_an_open_task_past_its_deadline_goes_to_the_office(session, school, argo
 
     overdue = interpreting.tasks(session, office, escalated=True)
     assert len(overdue) == 1 and overdue[0].overdue and overdue[0].source_text == NOTE
+
+
+@pytest.mark.parametrize("interpreter", [True, False])
+def test_a_poor_translation_waits_for_an_interpreter_when_the_school_has_one(
+    session, school, argos_models, twilio, monkeypatch, interpreter
+):
+    """The test models' Spanish is made to look poor: with a Spanish interpreter at the school
+    the note waits for them; with none, it goes as the author sent it (the preview marked it)."""
+    real = translations.translation.translate
+
+    def poorly(*args, **kwargs):
+        return [
+            dataclasses.replace(r, quality=Quality("poor", 0.1, ["round_trip_differs"]))
+            for r in real(*args, **kwargs)
+        ]
+
+    monkeypatch.setattr(translations.translation, "translate", poorly)
+    if interpreter:
+        _interpreter_for(session, school, "es")
+    office = _subject(session, demo.OFFICE_EMAIL)
+    guardian = session.scalars(
+        select(Guardian).where(Guardian.language == "es").order_by(Guardian.id)
+    ).first()
+    student_id = session.scalars(
+        select(StudentGuardian.student_id).where(StudentGuardian.guardian_id == guardian.id)
+    ).one()
+    thread = messaging.create_thread(
+        session, office, ThreadCreate(student_id=student_id, guardian_ids=[guardian.id])
+    )
+    messaging.post_message(session, office, thread.id, MessageCreate(body=NOTE))
+    session.commit()
+
+    received = [m.body for m in twilio.messages if m.to == guardian.phone]
+    tasks = list(session.scalars(select(InterpretationTask)))
+    if interpreter:
+        assert received == [] and [(t.reason, t.language) for t in tasks] == [("poor", "es")]
+        assert tasks[0].machine_text  # the machine's try, for the interpreter to correct
+    else:
+        assert len(received) == 1 and received[0] != NOTE and tasks == []

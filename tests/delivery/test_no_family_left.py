@@ -9,10 +9,12 @@ import io
 
 import pytest
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
 from app.auth.service import load_staff, subject_for_staff
 from app.broadcasts import service as broadcasts
 from app.broadcasts.models import Broadcast
+from app.core.config import get_settings
 from app.core.queue import run_job
 from app.delivery import optouts
 from app.delivery.models import Delivery
@@ -257,3 +259,29 @@ def test_a_poor_translation_waits_for_an_interpreter_when_the_school_has_one(
         assert tasks[0].machine_text  # the machine's try, for the interpreter to correct
     else:
         assert len(received) == 1 and received[0] != NOTE and tasks == []
+
+
+def test_a_hmong_reply_is_read_for_staff_by_an_interpreter(client, session, school, argos_models):
+    office, thread, guardian = _hmong_thread(session, school)
+    session.commit()
+    params = {
+        "MessageSid": "SM" + "7" * 32,
+        "From": guardian.phone,
+        "To": school.sms_sender,
+        "Body": "Kuv tus me nyuam mob hnub no, nws yuav tsis tuaj kawm ntawv.",
+    }
+    url = get_settings().public_url.rstrip("/") + "/webhooks/twilio/sms"
+    signature = RequestValidator(get_settings().webhook_auth_token()).compute_signature(url, params)
+    response = client.post(
+        "/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code == 200
+    session.expire_all()
+    task = session.scalars(select(InterpretationTask)).one()
+    assert (task.direction, task.family_language, task.language) == ("inbound", "hmn", "en")
+
+    mai = _interpreter(session, school)
+    interpreting.complete(session, mai, task.id, "I will come on Friday.")
+    session.commit()
+    texts = messaging.translated_texts(session, task.message_id)
+    assert texts["en"] == ("translated", "I will come on Friday.")

@@ -138,6 +138,7 @@ def test_preview_shows_each_language_segments_cost_and_who_is_missed_and_saves_n
     assert "Opted out of texts (1)" in text and "Omar Haddad" in text
     assert "No way to reach them (1)" in text and "Hodan Warsame" in text
     assert "No translation into their language (1)" in text and "Amina Abdi" in text
+    assert "one line in theirs asking them to call" in text  # urgent: never nothing
     assert "Confirm and send" in text
     for table in ("broadcasts", "messages", "deliveries", "message_translations"):
         assert count_rows(session, table) == 0, table

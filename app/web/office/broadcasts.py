@@ -257,6 +257,7 @@ def broadcast_preview(
         "preview": preview,
         "draft_json": draft.model_dump_json() if draft else "",
         "scheduled": draft is not None and draft.scheduled_at is not None,
+        "urgent": draft is not None and draft.urgent,
         "error": error,
         "fmt": Formats(lang, school.timezone),
         "school": school,

@@ -14,7 +14,7 @@ from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
 from app.messaging import translations
-from app.messaging.interpretation import NO_ROUTE
+from app.messaging.interpretation import NO_ROUTE, REQUESTED, open_task
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
@@ -209,6 +209,17 @@ def post_message(
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),
     )
+    if data.ask_interpreter:
+        for code in sorted(pending):
+            open_task(
+                session,
+                message,
+                school,
+                language=code,
+                family_language=code,
+                reason=REQUESTED,
+                requested_by=subject.staff_id,
+            )
     enqueue_job(session, "messaging.prepare", message.id)
     audit.record(
         session,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.delivery.service import NO_TRANSLATION, TranslatedText
 from app.messaging import interpretation
-from app.messaging.models import Message, MessageTranslation, Thread
+from app.messaging.models import InterpretationTask, Message, MessageTranslation, Thread
 from app.schools.models import School
 from app.translation import service as translation
 from app.translation.languages import mt_code
@@ -69,6 +69,15 @@ def fill_translations(
         )
     )
     unreached: list[tuple[MessageTranslation, str]] = []
+    # Languages staff asked an interpreter for: the machine's text is kept for them to correct.
+    asked = {
+        task.language: task
+        for task in session.scalars(
+            select(InterpretationTask).where(
+                InterpretationTask.message_id == message_id, InterpretationTask.status == "open"
+            )
+        )
+    }
     thread = session.get(Thread, message.thread_id)
     school_id = thread.school_id if thread else 0
     for row in rows:
@@ -80,7 +89,10 @@ def fill_translations(
         row.engine = result.engine
         row.reason = result.reason
         row.cached = result.cached
-        if row.status == "unavailable":
+        if row.language in asked:
+            asked[row.language].machine_text = result.text
+            row.status, row.text = WAITING, None
+        elif row.status == "unavailable":
             unreached.append((row, interpretation.NO_ROUTE))
         elif (
             result.quality is not None

@@ -156,3 +156,27 @@ def _languages(session, staff: Staff) -> list[str]:
     return sorted(
         session.scalars(select(StaffLanguage.language).where(StaffLanguage.staff_id == staff.id))
     )
+
+
+def test_a_teacher_asks_an_interpreter_before_a_reply_goes(signed_in, session, world, argos_models):
+    spanish = GuardianFactory(students=[StudentFactory(school=world["school"])], language="es")
+    session.commit()
+    subject = subject_for_staff(load_staff(session, world["office"].id), frozenset({"read"}))
+    thread = messaging.create_thread(
+        session, subject, ThreadCreate(guardian_ids=[spanish.id], school_id=world["school"].id)
+    )
+    session.commit()
+    web = signed_in(world["office"])
+    sent = web.post(f"/threads/{thread.id}/reply", {"body": NOTE, "ask_interpreter": "1"})
+    assert sent.status_code == 303
+    task = session.scalars(
+        select(InterpretationTask).where(InterpretationTask.family_language == "es")
+    ).one()
+    session.refresh(task)
+    assert task.reason == "requested" and task.machine_text  # the machine's try, to correct
+    delivery = session.scalars(select(Delivery).where(Delivery.message_id == task.message_id)).one()
+    assert delivery.body is None and delivery.status == "queued"  # waits for the interpreter
+    done = web.post(f"/interpreting/{task.id}", {"text": "La biblioteca cierra el viernes."})
+    assert done.status_code == 303
+    session.refresh(delivery)
+    assert delivery.body == "La biblioteca cierra el viernes."

@@ -205,7 +205,10 @@ def reply(
         try:
             with all_or_nothing(session):  # a refused reply leaves no trace
                 message = messaging.post_message(
-                    session, viewer.subject, thread.id, MessageCreate(body=form.body)
+                    session,
+                    viewer.subject,
+                    thread.id,
+                    MessageCreate(body=form.body, ask_interpreter=form.ask_interpreter),
                 )
             return RedirectResponse(f"/threads/{thread.id}#m{message.id}", status_code=303)
         except HearthError as exc:

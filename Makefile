@@ -120,8 +120,9 @@ lint: setup
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/ruff format --check app tests migrations bench
 
-# Three catalogs: `messages` (what families read), `web` (the staff pages) and `phrases` (the
-# phrasebook of short family replies, app/translation/phrasebook.py).
+# Four catalogs: `messages` (what families read), `web` (the staff pages), `phrases` (the
+# phrasebook of short family replies, app/translation/phrasebook.py) and `fallback` (the one
+# line an urgent text carries where no translation reached a family).
 # Notice templates and system texts → locales/messages.pot → each locales/<lang>/.../messages.po
 # (new strings arrive empty for translators) → the compiled .mo files Hearth reads. Commit all.
 catalogs: setup
@@ -137,6 +138,10 @@ catalogs: setup
 		--copyright-holder="Hearth contributors" -o locales/phrases.pot .
 	$(BIN)/pybabel update -D phrases -i locales/phrases.pot -d locales
 	$(BIN)/pybabel compile -D phrases -d locales --statistics
+	$(BIN)/pybabel extract -F babel-fallback.cfg -c TRANSLATORS: --project=Hearth \
+		--copyright-holder="Hearth contributors" -o locales/fallback.pot .
+	$(BIN)/pybabel update -D fallback -i locales/fallback.pot -d locales
+	$(BIN)/pybabel compile -D fallback -d locales --statistics
 
 clean:
 	rm -rf $(VENV) $(CONVERT_VENV) var .pytest_cache .ruff_cache

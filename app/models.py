@@ -6,13 +6,26 @@ from app.broadcasts.models import Broadcast
 from app.channels.models import DevOutbox
 from app.core.leases import ProcessLease
 from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
-from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
-from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
+from app.messaging.models import (
+    InterpretationTask,
+    Message,
+    MessageTranslation,
+    Thread,
+    ThreadGuardian,
+)
+from app.people.models import (
+    Guardian,
+    Staff,
+    StaffLanguage,
+    StaffSchool,
+    Student,
+    StudentGuardian,
+)
 from app.questions.models import Answer, Place, Question
 from app.reports.models import EngagementGoal
 from app.roster.models import RosterImport
 from app.schools.models import Enrollment, School, Section, SectionTeacher
-from app.translation.models import CachedTranslation, GlossaryTerm, LanguageEngine
+from app.translation.models import CachedTranslation, GlossaryTerm, HumanTranslation, LanguageEngine
 
 __all__ = [
     "ApiKey",
@@ -25,6 +38,9 @@ __all__ = [
     "CachedTranslation",
     "GlossaryTerm",
     "LanguageEngine",
+    "HumanTranslation",
+    "InterpretationTask",
+    "StaffLanguage",
     "MessageTranslation",
     "RosterImport",
     "AuditEvent",

@@ -112,6 +112,17 @@ OfficeViewer = Annotated[sessions.SignedIn, Depends(_role("office"))]
 AdminViewer = Annotated[sessions.SignedIn, Depends(_role("admin"))]
 
 
+def _interpreting(viewer: Viewer) -> sessions.SignedIn:
+    if not viewer.subject.is_interpreter:
+        viewer.subject.require_role("office", "open this page")
+    return viewer
+
+
+# The interpreting pages: interpreters (their tasks), and office staff and admins (every task
+# of their schools, the overdue ones first).
+InterpretingViewer = Annotated[sessions.SignedIn, Depends(_interpreting)]
+
+
 async def check_form_cookie(request: Request) -> None:
     """CSRF for the pages used before sign-in (sign-in, password reset)."""
     cookie = request.cookies.get(FORM_COOKIE, "")

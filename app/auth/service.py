@@ -21,12 +21,14 @@ IMPLIED = {
     "send": {"read", "send"},
     "admin": set(SCOPES),
 }
-RANK = {"teacher": 0, "office": 1, "admin": 2}
+# An interpreter ranks below a teacher: no section, no family, no thread of their own; they
+# reach only the texts of their interpretation tasks (messaging.interpreting.readable_tasks).
+RANK = {"interpreter": -1, "teacher": 0, "office": 1, "admin": 2}
 
 
 @dataclass(frozen=True)
 class AuthSubject:
-    role: str  # admin | office | teacher
+    role: str  # admin | office | teacher | interpreter
     scopes: frozenset[str]
     school_ids: frozenset[int] | None  # None: every school
     staff_id: int | None = None
@@ -43,7 +45,14 @@ class AuthSubject:
 
     @property
     def is_teacher(self) -> bool:
-        return self.role == "teacher"
+        """Sees only their own: a teacher their sections' families and threads. An interpreter
+        is held to the same filters with no sections at all, so every readable statement
+        gives them nothing beyond their tasks."""
+        return self.role in ("teacher", "interpreter")
+
+    @property
+    def is_interpreter(self) -> bool:
+        return self.role == "interpreter"
 
     @property
     def sees_all_schools(self) -> bool:
@@ -117,7 +126,9 @@ def subject_for_staff(
 def load_staff(session: Session, staff_id: int) -> Staff | None:
     """A staff member with their schools, ready for `subject_for_staff`."""
     return session.scalar(
-        select(Staff).where(Staff.id == staff_id).options(selectinload(Staff.school_links))
+        select(Staff)
+        .where(Staff.id == staff_id)
+        .options(selectinload(Staff.school_links), selectinload(Staff.language_links))
     )
 
 

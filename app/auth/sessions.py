@@ -25,6 +25,7 @@ RATE_WINDOW = timedelta(minutes=15)
 # Every role works in the browser with the same rules as its API keys; the role and the
 # schools (checked by each service) decide what a staff member may do.
 WEB_SCOPES = {
+    "interpreter": frozenset({"read", "write"}),
     "teacher": frozenset({"read", "write", "send"}),
     "office": frozenset({"read", "write", "send"}),
     "admin": frozenset(IMPLIED["admin"]),

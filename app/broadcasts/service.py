@@ -727,3 +727,72 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
             ]
         )
     return f"broadcast-{broadcast_id}-answers.csv", csv_text(rows)
+
+
+# The call list ---------------------------------------------------------------------------------
+
+# A language's text that is not a translation into it: the school's text under one line in the
+# family's language, an interpreter's text still to come, or nothing at all.
+NOT_IN_THEIR_LANGUAGE = {
+    "fallback": "sent in the school's language with one line in theirs: call them",
+    "interpreter": "waiting for an interpreter",
+    "unavailable": "no translation: nothing sent",
+}
+
+
+def call_list(session: Session, broadcast: Broadcast) -> list[dict[str, Any]]:
+    """The families who got no text in their language, with their phone numbers: whom the
+    office calls, each once, by name."""
+    if broadcast.message_id is None:
+        return []
+    statuses = {
+        code: status
+        for code, (status, _) in messaging.translated_texts(session, broadcast.message_id).items()
+        if status in NOT_IN_THEIR_LANGUAGE
+    }
+    if not statuses:
+        return []
+    rows = session.execute(
+        select(Guardian.id, Guardian.given_name, Guardian.family_name, Guardian.phone)
+        .add_columns(Delivery.language)
+        .join(Delivery, Delivery.guardian_id == Guardian.id)
+        .where(Delivery.message_id == broadcast.message_id, Delivery.language.in_(statuses))
+        .distinct()
+        .order_by(Delivery.language, Guardian.family_name, Guardian.given_name, Guardian.id)
+    ).all()
+    seen: set[int] = set()
+    out = []
+    for gid, given, family, phone, language in rows:
+        if gid in seen:
+            continue
+        seen.add(gid)
+        out.append(
+            {
+                "guardian_id": gid,
+                "name": f"{given} {family}",
+                "language": language,
+                "phone": phone or "",
+                "status": statuses[language],
+                "reason": NOT_IN_THEIR_LANGUAGE[statuses[language]],
+            }
+        )
+    return out
+
+
+def call_list_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tuple[str, str]:
+    """(file name, CSV) of a broadcast's call list; recorded, as every export of addresses."""
+    broadcast = get(session, subject, broadcast_id)
+    audit.record(
+        session,
+        subject.actor,
+        "broadcast.export_call_list",
+        "broadcast",
+        broadcast.id,
+        school_id=broadcast.school_id,
+    )
+    rows: list[list[object]] = [["guardian_id", "guardian", "language", "phone", "reason"]]
+    rows += [
+        [r["guardian_id"], r["name"], r["language"], r["phone"], r["reason"]]
+        for r in call_list(session, broadcast)
+    ]
+    return f"broadcast-{broadcast.id}-call-list.csv", csv_text(rows)

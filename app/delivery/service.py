@@ -67,6 +67,16 @@ def release(session: Session, message_id: int, texts: Mapping[str, TranslatedTex
     return ready
 
 
+def is_urgent(session: Session, message_id: int) -> bool:
+    """Whether a message's deliveries were planned as urgent (they go at once, quiet hours or
+    not, and never wait for an interpreter)."""
+    return bool(
+        session.scalar(
+            select(Delivery.id).where(Delivery.message_id == message_id, Delivery.urgent).limit(1)
+        )
+    )
+
+
 def _finish(row: Delivery, status: str, code: str | None, text: str | None) -> None:
     row.status = status
     row.error_code = code

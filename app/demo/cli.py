@@ -34,7 +34,8 @@ def seed_demo(host: str, port: int) -> None:
     typer.echo(f"  Web app:         {base}/  (sign in as a teacher, the office or the admin)")
     typer.echo(
         f"  Staff sign-in:   {keys.teacher_email} / {demo.DEMO_PASSWORD}"
-        f" (office: {demo.OFFICE_EMAIL}, admin: {demo.ADMIN_EMAIL}, same password)"
+        f" (office: {demo.OFFICE_EMAIL}, admin: {demo.ADMIN_EMAIL},"
+        f" interpreter: {demo.INTERPRETER_EMAIL}, same password)"
     )
     typer.echo(f"  API docs:        {base}/docs")
     typer.echo(f"  Health:          {base}/api/v1/health")

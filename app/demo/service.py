@@ -21,13 +21,21 @@ from app.messaging import replies
 from app.messaging import service as messaging
 from app.messaging.models import Thread
 from app.messaging.schemas import MessageCreate, ThreadCreate
-from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
+from app.people.models import (
+    Guardian,
+    Staff,
+    StaffLanguage,
+    StaffSchool,
+    Student,
+    StudentGuardian,
+)
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.translation import packages
 
 DEMO_SCHOOL_ID = "demo-riverside"
 ADMIN_EMAIL = "admin@riverside.example.org"
 OFFICE_EMAIL = "office@riverside.example.org"
+INTERPRETER_EMAIL = "interpreter@riverside.example.org"
 DEMO_PASSWORD = "riverside-demo"  # dev only: `hearth serve --demo` refuses production mode
 
 TEACHERS = [
@@ -154,6 +162,18 @@ def seed(session: Session) -> bool:
             role="office",
             password_hash=password,
             school_links=[StaffSchool(school_id=school.id)],
+        )
+    )
+    # Interprets Hmong and Somali, which no model here translates: a note to those families
+    # waits for her (sign in as her to write it).
+    session.add(
+        Staff(
+            name="Interpreter – Mai Xiong",
+            email=INTERPRETER_EMAIL,
+            role="interpreter",
+            password_hash=password,
+            school_links=[StaffSchool(school_id=school.id)],
+            language_links=[StaffLanguage(language="hmn"), StaffLanguage(language="so")],
         )
     )
     teachers = []

@@ -98,7 +98,9 @@ class MessageTranslation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     language: Mapped[str] = mapped_column(String(16))  # MT code: es, vi, zh, zt, pt...
-    # pending | translated | same_language | unavailable
+    # pending | translated | same_language | unavailable | interpreter (an interpretation task
+    # holds its deliveries) | fallback (an urgent text in the school's language with one line
+    # in the family's: no model and no human text)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     text: Mapped[str | None] = mapped_column(Text)
     engine: Mapped[str | None] = mapped_column(String(200))
@@ -145,3 +147,34 @@ class ReadMark(Base):
     )
     message_id: Mapped[int] = mapped_column(default=0)
     read_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InterpretationTask(Base):
+    """A text a person must translate: an outgoing message for a family whose language has no
+    model (or whose machine translation is poor, or on request), or a family's reply whose
+    machine translation for staff is poor. The interpreter's text becomes the message's
+    translation into `language` and is remembered for the same text later."""
+
+    __tablename__ = "interpretation_tasks"
+    __table_args__ = (
+        UniqueConstraint("message_id", "language"),
+        Index("ix_interpretation_tasks_school_id_status", "school_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(16))  # outbound | inbound (as the message)
+    source_language: Mapped[str] = mapped_column(String(35))  # the message's
+    language: Mapped[str] = mapped_column(String(16))  # MT code the text is wanted in
+    family_language: Mapped[str] = mapped_column(String(16))  # MT code: whom it is given to
+    reason: Mapped[str] = mapped_column(String(16))  # no_route | poor | requested
+    machine_text: Mapped[str | None] = mapped_column(Text)  # the machine's try, if any
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    text: Mapped[str | None] = mapped_column(Text)
+    requested_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    done_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    done_at: Mapped[datetime | None]
+    due_at: Mapped[datetime]
+    escalated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,7 +24,7 @@ from app.core.errors import Invalid, NotFound
 from app.core.queue import after_commit, enqueue_job
 from app.delivery import inbound, optouts, system_texts
 from app.delivery.keywords import classify_keyword
-from app.messaging import translations
+from app.messaging import interpretation, translations
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.system_replies import confirm
 from app.messaging.tokens import thread_from_token
@@ -219,6 +219,21 @@ def add_reply(
     row = MessageTranslation(message_id=message.id, language=result.target)
     translations.record(row, result)
     session.add(row)
+    poor = (
+        result.quality is not None
+        and result.quality.level == "poor"
+        and interpretation.has_interpreter(session, school.id, result.source)
+    )
+    if result.status == "unavailable" or poor:  # an interpreter reads it for staff
+        interpretation.open_task(
+            session,
+            message,
+            school,
+            language=result.target,
+            family_language=result.source,
+            reason=interpretation.POOR if poor else interpretation.NO_ROUTE,
+            machine_text=result.text,
+        )
     family = f"{guardian.given_name} {guardian.family_name}" if guardian else "Unknown number"
     emails = [
         (

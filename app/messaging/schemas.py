@@ -26,6 +26,9 @@ class MessageCreate(Input):
     body: str = Field(min_length=1, max_length=MAX_BODY)
     language: LanguageTag | None = None
     urgent: bool = False  # urgent texts ignore the school's quiet hours
+    # An interpreter writes (or corrects the machine's) text for every family language before
+    # it goes: the deliveries wait for them.
+    ask_interpreter: bool = False
 
 
 class TranslationRead(Output):

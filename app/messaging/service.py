@@ -14,6 +14,7 @@ from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
 from app.messaging import reading, translations
+from app.messaging.interpretation import NO_ROUTE, REQUESTED, open_task
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
@@ -239,6 +240,17 @@ def post_message(
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),
     )
+    if data.ask_interpreter:
+        for code in sorted(pending):
+            open_task(
+                session,
+                message,
+                school,
+                language=code,
+                family_language=code,
+                reason=REQUESTED,
+                requested_by=subject.staff_id,
+            )
     enqueue_job(session, "messaging.prepare", message.id)
     audit.record(
         session,
@@ -289,13 +301,31 @@ def post_broadcast(
                 for r in recipients[start : start + 5000]
             ],
         )
-    translations.add_prepared(session, message.id, translated)
+    rows = {
+        code: MessageTranslation(
+            message_id=message.id,
+            language=code,
+            status=t.status,
+            text=t.text,
+            reason=t.reason,
+            engine=t.engine,
+            **translations.judged(t.origin, t.quality, t.test_model),
+        )
+        for code, t in translated.items()
+    }
+    session.add_all(rows.values())
+    unreached = [(row, NO_ROUTE) for row in rows.values() if row.status == "unavailable"]
+    if unreached:
+        own = translated.get(mt_code(school.default_language))
+        translations.serve_unreached(
+            session, message, unreached, urgent=urgent, school_text=own.text if own else None
+        )
     ready = delivery.plan_many(
         session,
         message_id=message.id,
         school=school,
         recipients=recipients,
-        texts={code: translations.for_delivery(t.status, t.text) for code, t in translated.items()},
+        texts={code: translations.for_delivery(r.status, r.text) for code, r in rows.items()},
         urgent=urgent,
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job
 from app.delivery import inbound
 from app.delivery import service as delivery
-from app.messaging import replies, translations
+from app.messaging import interpreting, replies, translations
 from app.messaging import service as messaging
 
 
@@ -18,7 +18,10 @@ def prepare_message(session: Session, message_id: int) -> None:
     """Translate a new message once per language, then hand each delivery its body and queue
     it for sending."""
     translations.fill_translations(
-        session, message_id, messaging.protection_for(session, message_id)
+        session,
+        message_id,
+        messaging.protection_for(session, message_id),
+        urgent=delivery.is_urgent(session, message_id),
     )
     texts = translations.texts_for_delivery(session, message_id)
     for delivery_id in delivery.release(session, message_id, texts):
@@ -49,3 +52,13 @@ def recover(session: Session, owner: str) -> None:
         enqueue_job(session, "messaging.prepare", message_id)
     for inbound_id in inbound.unprocessed(session, grace=timedelta(0)):
         enqueue_job(session, "messaging.route_sms", inbound_id)
+
+
+@job(
+    "messaging.escalate_interpretation",
+    periodic=crontab(minute="*/5"),
+    priority=PERIODIC_PRIORITY,
+)
+def escalate_interpretation(session: Session) -> None:
+    """Every five minutes: interpretation tasks past their school's deadline go to the office."""
+    interpreting.escalate_overdue(session)

@@ -10,13 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.delivery.service import NO_TRANSLATION, TranslatedText
-from app.messaging.models import Message, MessageTranslation
+from app.messaging import interpretation
+from app.messaging.models import InterpretationTask, Message, MessageTranslation, Thread
+from app.schools.models import School
 from app.translation import service as translation
 from app.translation.languages import mt_code
 from app.translation.protect import Protection
 from app.translation.quality import Quality
 
-SENDABLE = ("translated", "same_language")
+SENDABLE = ("translated", "same_language", "fallback")
+# A row whose deliveries wait for an interpreter's text (an interpretation task is open).
+WAITING = "interpreter"
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,12 @@ def add_prepared(
     )
 
 
-def fill_translations(session: Session, message_id: int, protection: Protection) -> int:
+def fill_translations(
+    session: Session, message_id: int, protection: Protection, *, urgent: bool = False
+) -> int:
     """Translates a message's pending rows: one model call per language, never per recipient.
+    A language no model reaches, or reaches poorly while the school has an interpreter of it,
+    is served by people (`serve_unreached`).
     Returns how many languages were translated or found unavailable."""
     message = session.get(Message, message_id)
     if message is None:
@@ -105,17 +113,76 @@ def fill_translations(session: Session, message_id: int, protection: Protection)
             )
         )
     )
+    unreached: list[tuple[MessageTranslation, str]] = []
+    # Languages staff asked an interpreter for: the machine's text is kept for them to correct.
+    asked = {
+        task.language: task
+        for task in session.scalars(
+            select(InterpretationTask).where(
+                InterpretationTask.message_id == message_id, InterpretationTask.status == "open"
+            )
+        )
+    }
+    thread = session.get(Thread, message.thread_id)
+    school_id = thread.school_id if thread else 0
     for row in rows:
         result = translation.translate(
             session, [message.body], message.language, row.language, protection=protection
         )[0]
         record(row, result)
+        if row.language in asked:
+            asked[row.language].machine_text = result.text
+            row.status, row.text = WAITING, None
+        elif row.status == "unavailable":
+            unreached.append((row, interpretation.NO_ROUTE))
+        elif (
+            result.quality is not None
+            and result.quality.level == "poor"
+            and not urgent
+            and interpretation.has_interpreter(session, school_id, row.language)
+        ):
+            unreached.append((row, interpretation.POOR))
+    if unreached:
+        serve_unreached(session, message, unreached, urgent=urgent)
     return len(rows)
+
+
+def serve_unreached(
+    session: Session,
+    message: Message,
+    rows: list[tuple[MessageTranslation, str]],
+    *,
+    urgent: bool,
+    school_text: str | None = None,
+) -> None:
+    """Languages with no usable machine translation: an urgent message goes now as the
+    school's text under one line in the family's language; one that can wait holds its
+    deliveries for an interpreter (a poor machine translation is kept for them to correct)."""
+    thread = session.get(Thread, message.thread_id)
+    school = session.get(School, thread.school_id) if thread else None
+    assert school is not None
+    for row, reason in rows:
+        if urgent and reason == interpretation.NO_ROUTE:
+            row.status = interpretation.FALLBACK
+            row.text = interpretation.fallback_text(
+                school, row.language, school_text or message.body
+            )
+            continue
+        interpretation.open_task(
+            session,
+            message,
+            school,
+            language=row.language,
+            family_language=row.language,
+            reason=reason,
+            machine_text=row.text,
+        )
+        row.status, row.text = WAITING, None
 
 
 def for_delivery(status: str, text: str | None) -> TranslatedText:
     """A translation as the outbox takes it: a text to send, one still to come, or none."""
-    if status == "pending":
+    if status in ("pending", WAITING):
         return TranslatedText(pending=True)
     if status in SENDABLE and text:
         return TranslatedText(text)

@@ -97,3 +97,21 @@ def translated_ids(locale: str) -> frozenset[str]:
         if forms and all(forms):
             done.add(message.id[0] if isinstance(message.id, tuple | list) else message.id)
     return frozenset(done)
+
+
+@lru_cache
+def _domain_translations(domain: str, locale: str) -> gettext.NullTranslations:
+    with (LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain}.mo").open("rb") as fp:
+        return Translations(fp, domain=domain)
+
+
+def domain_text(domain: str, message: str, tag: str) -> str | None:
+    """`message` in the language `tag` from a small catalog of its own (`fallback`): English
+    as written; None where that catalog has no text for the language."""
+    for locale in _candidates(tag):
+        if locale == SOURCE_LOCALE:
+            return message
+        if (LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain}.mo").is_file():
+            text = _domain_translations(domain, locale).gettext(message)
+            return text if text != message else None
+    return None

@@ -6,8 +6,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, utcnow
 
-Role = Literal["admin", "office", "teacher"]
-ROLES: tuple[str, ...] = ("admin", "office", "teacher")
+Role = Literal["admin", "office", "teacher", "interpreter"]
+ROLES: tuple[str, ...] = ("admin", "office", "teacher", "interpreter")
 RELATIONSHIPS: tuple[str, ...] = ("mother", "father", "grandparent", "guardian", "other")
 CHANNELS: tuple[str, ...] = ("sms", "email")
 
@@ -21,6 +21,17 @@ class StaffSchool(Base):
     school_id: Mapped[int] = mapped_column(
         ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class StaffLanguage(Base):
+    """A language a staff member can interpret (an MT code: es, hmn, zt)."""
+
+    __tablename__ = "staff_languages"
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
 
 
 class Staff(Base):
@@ -42,10 +53,17 @@ class Staff(Base):
     school_links: Mapped[list[StaffSchool]] = relationship(
         cascade="all, delete-orphan", lazy="raise"
     )
+    language_links: Mapped[list[StaffLanguage]] = relationship(
+        cascade="all, delete-orphan", lazy="raise"
+    )
 
     @property
     def school_ids(self) -> list[int]:
         return sorted(link.school_id for link in self.school_links)
+
+    @property
+    def interprets(self) -> list[str]:
+        return sorted(link.language for link in self.language_links)
 
 
 class Student(Base):

@@ -5,7 +5,7 @@ from pydantic import Field, field_validator, model_validator
 from app.auth.passwords import Password
 from app.core.schema import Email, Id, Input, LanguageTag, Name, Output, Phone
 
-RoleField = Literal["admin", "office", "teacher"]
+RoleField = Literal["admin", "office", "teacher", "interpreter"]
 Channel = Literal["sms", "email"]
 Relationship = Literal["mother", "father", "grandparent", "guardian", "other"]
 ExternalId = Field(min_length=1, max_length=255)
@@ -28,6 +28,8 @@ class StaffCreate(Input):
     ui_language: LanguageTag = "en"
     password: Password | None = None
     school_ids: list[Id] = Field(default_factory=list, max_length=100)
+    # The languages this person can interpret: their interpretation tasks are in these.
+    interprets: list[LanguageTag] = Field(default_factory=list, max_length=20)
 
 
 class StaffUpdate(Input):
@@ -38,6 +40,7 @@ class StaffUpdate(Input):
     password: Password | None = None
     active: bool | None = None
     school_ids: list[Id] | None = Field(default=None, max_length=100)
+    interprets: list[LanguageTag] | None = Field(default=None, max_length=20)
 
 
 class StaffRead(Output):
@@ -48,6 +51,7 @@ class StaffRead(Output):
     ui_language: str
     active: bool
     school_ids: list[int]
+    interprets: list[str]
 
 
 class StudentCreate(Input):

@@ -13,7 +13,14 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.core.pagination import Page, paginate
 from app.core.security import hash_password
 from app.people import search
-from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
+from app.people.models import (
+    Guardian,
+    Staff,
+    StaffLanguage,
+    StaffSchool,
+    Student,
+    StudentGuardian,
+)
 from app.people.schemas import (
     GuardianCreate,
     GuardianUpdate,
@@ -23,6 +30,7 @@ from app.people.schemas import (
     StudentUpdate,
 )
 from app.schools.models import Enrollment, School, SectionTeacher
+from app.translation.languages import mt_code
 
 # Readable statements: every list and get starts from one of these -------------------------
 
@@ -61,7 +69,9 @@ def readable_guardians(subject: AuthSubject) -> Select[tuple[Guardian]]:
 
 
 def readable_staff(subject: AuthSubject) -> Select[tuple[Staff]]:
-    stmt = select(Staff).options(selectinload(Staff.school_links))
+    stmt = select(Staff).options(
+        selectinload(Staff.school_links), selectinload(Staff.language_links)
+    )
     if subject.school_ids is None:
         return stmt
     colleagues = select(StaffSchool.staff_id).where(StaffSchool.school_id.in_(subject.school_ids))
@@ -72,7 +82,12 @@ def readable_staff(subject: AuthSubject) -> Select[tuple[Staff]]:
 
 # What anyone may change on their own account; the rest is an admin's (AuthSubject.
 # require_staff_write).
-SELF_SERVICE = {"name", "ui_language"}
+SELF_SERVICE = {"name", "ui_language", "interprets"}
+
+
+def interpreted(tags: list[str]) -> list[StaffLanguage]:
+    """The languages someone interprets, as the MT codes tasks are filed under."""
+    return [StaffLanguage(language=code) for code in sorted({mt_code(t) for t in tags})]
 
 
 def get_staff(session: Session, subject: AuthSubject, staff_id: int) -> Staff:
@@ -122,6 +137,7 @@ def create_staff(
         ui_language=data.ui_language,
         password_hash=hash_password(data.password) if data.password else None,
         school_links=[StaffSchool(school_id=s) for s in school_ids],
+        language_links=interpreted(data.interprets),
     )
     session.add(staff)
     session.flush()
@@ -154,6 +170,9 @@ def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: St
         wanted = _check_schools(session, subject, changes.pop("school_ids"))
         staff.school_links = [StaffSchool(school_id=s) for s in wanted]
     changes.pop("school_ids", None)
+    if changes.get("interprets") is not None:
+        staff.language_links = interpreted(changes["interprets"])
+    changes.pop("interprets", None)
     # A new password or a deactivation signs the account out of every browser.
     signed_out = "password" in changes or changes.get("active") is False
     if "password" in changes:

@@ -17,6 +17,8 @@ class PurgeReport(Output):
     inbound_emails: int
     broadcasts: int
     translation_cache: int  # cache rows deleted
+    interpretations: int  # interpretation tasks whose texts were erased
+    translation_memory: int  # interpreters' translations deleted
     messages_held: int  # old, but kept: something of the message is still on its way
 
 
@@ -170,6 +172,7 @@ class DeletionReport(Output):
     deliveries_erased: int  # text and address erased, status kept
     messages_erased: int
     translations_erased: int
+    interpretations_erased: int  # interpreters' texts on them (tasks still open are closed)
     inbound_sms_erased: int
     inbound_emails_erased: int
     translation_cache_deleted: int

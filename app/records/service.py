@@ -42,12 +42,19 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, Invalid
 from app.delivery.models import FINAL, STATUSES, Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging import service as messaging
-from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
+from app.messaging.models import (
+    InterpretationTask,
+    Message,
+    MessageTranslation,
+    Thread,
+    ThreadGuardian,
+)
+from app.messaging.translations import WAITING
 from app.people import service as people
 from app.people.models import Guardian, Student, StudentGuardian
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.models import CachedTranslation
+from app.translation.models import CachedTranslation, HumanTranslation
 
 # messages.body is NOT NULL: an erased message keeps an empty text.
 ERASED = ""
@@ -66,7 +73,13 @@ ERASABLE = (
     "inbound_emails",
     "broadcasts",
     "translation_cache",
+    "interpretations",
+    "translation_memory",
 )
+
+
+# A message's translation still on its way: the model's, or an interpreter's.
+STILL_TO_COME = ("pending", WAITING)
 
 
 def system_subject() -> AuthSubject:
@@ -202,6 +215,20 @@ def purge(
     )
     report["translation_cache"] = _sweep(
         session, CachedTranslation, [CachedTranslation.created_at < cutoff], None, **sweep
+    )
+    of_erasable_task = exists().where(Message.id == InterpretationTask.message_id, *old_message)
+    report["interpretations"] = _sweep(
+        session,
+        InterpretationTask,
+        [
+            or_(InterpretationTask.text.is_not(None), InterpretationTask.machine_text.is_not(None)),
+            of_erasable_task,
+        ],
+        {"text": None, "machine_text": None},
+        **sweep,
+    )
+    report["translation_memory"] = _sweep(
+        session, HumanTranslation, [HumanTranslation.created_at < cutoff], None, **sweep
     )
     # Old texts kept because something of their message is still on its way.
     report["messages_held"] = (
@@ -513,8 +540,9 @@ def delete_guardian(
     message_ids = list(session.scalars(select(Message.id).where(erase)))
 
     # The cache keys their texts left, computed while names (protected spans) are still known.
-    hashes = set()
+    hashes, remembered = set(), set()
     for message_id, body, direction in messages:
+        remembered.add(translation.memory_text_hash(body))
         hashes.add(translation.cache_text_hash(body))  # replies are translated unprotected
         if direction == "outbound":
             protection = messaging.protection_for(session, message_id)
@@ -532,18 +560,21 @@ def delete_guardian(
         update(MessageTranslation)
         .where(
             MessageTranslation.message_id.in_(message_ids),
-            or_(MessageTranslation.text.is_not(None), MessageTranslation.status == "pending"),
+            or_(
+                MessageTranslation.text.is_not(None),
+                MessageTranslation.status.in_(STILL_TO_COME),
+            ),
         )
         .values(
             text=None,
             # A translation still to come has nothing left to translate.
             status=case(
-                (MessageTranslation.status == "pending", "unavailable"),
+                (MessageTranslation.status.in_(STILL_TO_COME), "unavailable"),
                 else_=MessageTranslation.status,
             ),
             reason=case(
                 (
-                    MessageTranslation.status == "pending",
+                    MessageTranslation.status.in_(STILL_TO_COME),
                     "The family's records were deleted.",
                 ),
                 else_=MessageTranslation.reason,
@@ -551,6 +582,19 @@ def delete_guardian(
         )
         .execution_options(synchronize_session=False)
     ).rowcount
+    # An interpreter's work on them: the texts go, and a task still open has nothing left to do.
+    counts["interpretations_erased"] = session.execute(
+        update(InterpretationTask)
+        .where(InterpretationTask.message_id.in_(message_ids))
+        .values(text=None, machine_text=None, status="done")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if remembered:
+        session.execute(
+            delete(HumanTranslation)
+            .where(HumanTranslation.text_hash.in_(remembered))
+            .execution_options(synchronize_session=False)
+        )
     counts["deliveries_erased"] = session.execute(
         update(Delivery)
         .where(Delivery.guardian_id == guardian.id)

@@ -1,6 +1,6 @@
 from datetime import datetime, time
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, utcnow
@@ -18,6 +18,11 @@ class School(Base):
     email_sender: Mapped[str | None] = mapped_column(String(254))
     quiet_hours_start: Mapped[time | None]
     quiet_hours_end: Mapped[time | None]
+    # The number a family calls for help in its language: named in the one line an urgent
+    # text carries where the family's language has no model and no human text.
+    help_phone: Mapped[str | None] = mapped_column(String(20))
+    # How long an interpretation task may stay open before it goes to the office.
+    interpreter_hours: Mapped[int] = mapped_column(Integer, server_default=text("24"))
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

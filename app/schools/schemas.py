@@ -3,7 +3,7 @@ from datetime import datetime, time
 from pydantic import Field, field_validator
 
 from app.core.config import get_settings
-from app.core.schema import Id, Input, LanguageTag, Name, Output, Timezone
+from app.core.schema import Id, Input, LanguageTag, Name, Output, Phone, Timezone
 from app.schools.senders import normalize_sms_sender
 
 
@@ -21,6 +21,10 @@ class SchoolCreate(Input):
     email_sender: str | None = Field(default=None, max_length=254)
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
+    # The number families call for help in their language (the urgent fallback line names it).
+    help_phone: Phone | None = None
+    # Hours an interpretation task may stay open before it goes to the office.
+    interpreter_hours: int = Field(default=24, ge=1, le=720)
 
     _check_sender = field_validator("sms_sender")(_sender)
 
@@ -33,6 +37,8 @@ class SchoolUpdate(Input):
     email_sender: str | None = Field(default=None, max_length=254)
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
+    help_phone: Phone | None = None
+    interpreter_hours: int | None = Field(default=None, ge=1, le=720)
 
     _check_sender = field_validator("sms_sender")(_sender)
 
@@ -46,6 +52,8 @@ class SchoolRead(Output):
     email_sender: str | None
     quiet_hours_start: time | None
     quiet_hours_end: time | None
+    help_phone: str | None
+    interpreter_hours: int
     created_at: datetime
 
 

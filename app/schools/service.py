@@ -45,7 +45,7 @@ def update_school(
     # Settings (sender numbers, quiet hours) are the admin's, as on the school settings page.
     subject.require_role("admin", "change school settings")
     changes = data.model_dump(exclude_unset=True)
-    for name in ("name", "timezone", "default_language"):
+    for name in ("name", "timezone", "default_language", "interpreter_hours"):
         if name in changes and changes[name] is None:
             raise Invalid(f"'{name}' cannot be empty.")
     for name, value in changes.items():

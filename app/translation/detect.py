@@ -60,6 +60,10 @@ def detect(text: str, preferred: str, candidates: set[str] | list[str]) -> Detec
         return Detection(preferred_code, 0.0, "preferred_language")
     with _lock:
         identifier = _langid()
+        if preferred_code not in _known:
+            # Statistics cannot recognize the family's language (Hmong, Somali): any guess
+            # would name another language, and the text would skip the people who read it.
+            return Detection(preferred_code, 0.0, "preferred_language")
         known = sorted(c for c in codes if c in _known)
 
         if len(known) < 2:

@@ -50,3 +50,19 @@ class LanguageEngine(Base):
     language: Mapped[str] = mapped_column(String(16), unique=True)  # an MT code: ko, uk, zt...
     engine: Mapped[str] = mapped_column(String(16))  # argos | multilingual
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class HumanTranslation(Base):
+    """Translation memory: a person's translation of a text (an interpreter's), used before
+    the model whenever the same text is translated again."""
+
+    __tablename__ = "translation_memory"
+    __table_args__ = (UniqueConstraint("source", "target", "text_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(16))
+    text_hash: Mapped[str] = mapped_column(String(64))  # of the normalized source text
+    translated: Mapped[str] = mapped_column(Text)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

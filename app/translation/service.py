@@ -17,12 +17,18 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core import metrics
 from app.core.config import get_settings
+from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.schools import service as schools
 from app.translation import phrasebook, quality
 from app.translation.engines import CHOICES, Choice, Hop, best_hop
 from app.translation.languages import ENGLISH, display_names, mt_code
-from app.translation.models import CachedTranslation, GlossaryTerm, LanguageEngine
+from app.translation.models import (
+    CachedTranslation,
+    GlossaryTerm,
+    HumanTranslation,
+    LanguageEngine,
+)
 from app.translation.protect import (
     PLACEHOLDER_RE,
     GlossaryEntry,
@@ -79,6 +85,7 @@ class Route:
 Origin = Literal["mt", "cache", "human", "phrasebook", "same_language"]
 
 NOTHING_TO_TRANSLATE = "Only emoji, numbers or punctuation: nothing to translate."
+HUMAN_ENGINE = "interpreter"  # the engine named on a translation a person wrote
 SPANS_LOST = "The translation could not keep every name, link and number intact."
 
 
@@ -352,12 +359,18 @@ def translate(
     route = find_route(source, target, engine_choices(session))
     src, tgt = route.source, route.target
     results: list[TranslationResult | None] = [None] * len(texts)
+    remembered = recalled(session, src, tgt, texts) if route.coverage != "same" else {}
     for i, text in enumerate(texts):
         if route.coverage == "same":
             results[i] = TranslationResult(text, src, tgt, "same_language", origin="same_language")
         elif not has_letters(text):
             results[i] = TranslationResult(
                 text, src, tgt, "same_language", reason=NOTHING_TO_TRANSLATE, origin="same_language"
+            )
+        elif (human := remembered.get(memory_text_hash(text))) is not None:
+            # A person translated this very text before: theirs first, over any model.
+            results[i] = TranslationResult(
+                human, src, tgt, "translated", HUMAN_ENGINE, origin="human"
             )
         elif short_replies and (phrase := phrasebook.lookup(text, source, target)) is not None:
             results[i] = TranslationResult(
@@ -479,6 +492,49 @@ def _store(
         ),
         values,
     )
+
+
+def recalled(session: Session, source: str, target: str, texts: Sequence[str]) -> dict[str, str]:
+    """Translation memory: the hash of each text a person has translated → their text."""
+    hashes = {memory_text_hash(t) for t in texts}
+    return dict(
+        session.execute(
+            select(HumanTranslation.text_hash, HumanTranslation.translated).where(
+                HumanTranslation.source == mt_code(source),
+                HumanTranslation.target == mt_code(target),
+                HumanTranslation.text_hash.in_(hashes),
+            )
+        ).all()
+    )
+
+
+def remember(
+    session: Session, source: str, target: str, text: str, translated: str, staff_id: int | None
+) -> None:
+    """A person's translation of `text`, used before the model whenever it comes again (the
+    newest person's wording wins)."""
+    values = {
+        "source": mt_code(source),
+        "target": mt_code(target),
+        "text_hash": memory_text_hash(text),
+        "translated": translated,
+        "staff_id": staff_id,
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(HumanTranslation)
+    session.execute(
+        statement.values(values).on_conflict_do_update(
+            index_elements=["source", "target", "text_hash"],
+            set_={k: statement.excluded[k] for k in ("translated", "staff_id", "created_at")},
+        )
+    )
+
+
+def memory_text_hash(text: str) -> str:
+    """Translation memory's `text_hash` for `text`: how records deletion finds what people
+    translated of a family's messages."""
+    return _hash(normalize(text))
 
 
 def cache_text_hash(text: str, protection: Protection | None = None) -> str:

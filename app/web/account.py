@@ -1,10 +1,11 @@
 """Every staff member's own pages: signing in and out, resetting a forgotten password, and
-personal settings (page language, password)."""
+personal settings (page language, password, the languages they interpret)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
 from app.auth import passwords, sessions
@@ -14,6 +15,9 @@ from app.core.db import SessionDep, all_or_nothing
 from app.core.errors import HearthError, Invalid
 from app.core.i18n import N_
 from app.core.proxy import client_address
+from app.people import service as people
+from app.people.schemas import StaffUpdate
+from app.web.formatting import language_list, validation_message
 from app.web.i18n import UI_LANGUAGES
 from app.web.pages import render, render_public_form, set_cookie, translate
 
@@ -45,7 +49,8 @@ def home(request: Request, session: SessionDep) -> Response:
     signed = sessions.current(session, request.cookies.get(SESSION_COOKIE))
     if signed is None:
         return RedirectResponse("/sign-in", status_code=303)
-    return RedirectResponse("/inbox", status_code=303)
+    start = "/interpreting" if signed.card.role == "interpreter" else "/inbox"
+    return RedirectResponse(start, status_code=303)
 
 
 @router.get("/sign-in")
@@ -145,9 +150,17 @@ def reset(
     return response
 
 
+def _settings(viewer: Viewer, **more: Any) -> dict[str, Any]:
+    return {
+        "languages": UI_LANGUAGES,
+        "interprets": ", ".join(link.language for link in viewer.staff.language_links),
+        **more,
+    }
+
+
 @router.get("/settings")
 def settings_page(request: Request, viewer: Viewer) -> Response:
-    return render(request, "settings.html", {"languages": UI_LANGUAGES})
+    return render(request, "settings.html", _settings(viewer))
 
 
 @router.post("/settings")
@@ -158,11 +171,16 @@ def save_settings(
     ui_language: Annotated[str, Form(max_length=8)] = "en",
     current_password: Annotated[str, Form(max_length=256)] = "",
     new_password: Annotated[str, Form(max_length=256)] = "",
+    interprets: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     staff = session.merge(viewer.staff)
     errors: list[str] = []
     if ui_language not in UI_LANGUAGES:
         errors.append(translate(request, "Choose one of the listed languages."))
+    try:
+        languages = StaffUpdate(interprets=language_list(interprets)).interprets or []
+    except ValidationError as exc:
+        errors.append(validation_message(exc))
     if new_password:
         try:
             passwords.check_new_password(staff, current_password, new_password)
@@ -170,10 +188,10 @@ def save_settings(
             errors.append(translate(request, exc.message))
     if errors:
         # Checked before anything is written: nothing to undo.
-        return render(
-            request, "settings.html", {"languages": UI_LANGUAGES, "errors": errors}, status_code=422
-        )
+        context = _settings(viewer, errors=errors, interprets=interprets)
+        return render(request, "settings.html", context, status_code=422)
     staff.ui_language = ui_language
+    staff.language_links = people.interpreted(languages)
     if new_password:
         # Whoever knew the old password is signed out everywhere; this browser stays in.
         passwords.set_password(session, staff, new_password, keep=viewer.session_id)

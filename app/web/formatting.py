@@ -106,6 +106,11 @@ def language_name(tag: str, ui: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def language_list(raw: str) -> list[str]:
+    """The languages someone interprets, as typed: "hmn, vi" or "hmn vi"."""
+    return [part for part in raw.replace(",", " ").split() if part]
+
+
 def language_label(tag: str, ui: str) -> str:
     """For example "Spanish (español)": the language's name in the page's language, then its own."""
     code = "zh-Hant" if tag == "zt" else tag

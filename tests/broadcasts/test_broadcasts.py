@@ -112,8 +112,13 @@ def test_free_text_is_machine_translated_once_per_language(
     bodies = dict(session.execute(select(Delivery.language, Delivery.body).distinct()).all())
     assert bodies["es"] == "La escuela está cerrada el lunes."
     assert bodies["en"] == "School is closed on Monday."
-    statuses = dict(session.execute(select(Delivery.language, Delivery.status).distinct()).all())
-    assert statuses["so"] == "failed" and statuses["ht"] == "failed"  # never sent in English
+    # Urgent, and no model for Somali or Haitian Creole: the school's text now, under the one
+    # line people wrote in the family's language; never the English alone.
+    assert bodies["so"] == (
+        "Fariin muhiim ah oo ka timid Riverside Elementary. Wac +15125550100 si aad caawimaad "
+        "ugu hesho luqaddaada.\n\nSchool is closed on Monday."
+    )
+    assert bodies["ht"].startswith("Mesaj enpòtan nan men Riverside Elementary. Rele +15125550100")
 
 
 def test_preview_sources_human_mt_and_unreachable(

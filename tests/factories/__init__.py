@@ -24,6 +24,7 @@ from tests.factories.delivery import (
     OptOutFactory,
 )
 from tests.factories.messaging import (
+    InterpretationTaskFactory,
     MessageFactory,
     MessageTranslationFactory,
     ReadMarkFactory,
@@ -33,6 +34,7 @@ from tests.factories.messaging import (
 from tests.factories.people import (
     GuardianFactory,
     StaffFactory,
+    StaffLanguageFactory,
     StaffSchoolFactory,
     StudentFactory,
     StudentGuardianFactory,
@@ -49,6 +51,7 @@ from tests.factories.schools import (
 from tests.factories.translation import (
     CachedTranslationFactory,
     GlossaryTermFactory,
+    HumanTranslationFactory,
     LanguageEngineFactory,
 )
 
@@ -69,7 +72,9 @@ __all__ = [
     "GlossaryTermFactory",
     "GuardianFactory",
     "InboundEmailFactory",
+    "HumanTranslationFactory",
     "InboundSmsFactory",
+    "InterpretationTaskFactory",
     "LanguageEngineFactory",
     "MessageFactory",
     "MessageTranslationFactory",
@@ -85,6 +90,7 @@ __all__ = [
     "SectionTeacherFactory",
     "SignInAttemptFactory",
     "StaffFactory",
+    "StaffLanguageFactory",
     "StaffSchoolFactory",
     "StudentFactory",
     "StudentGuardianFactory",

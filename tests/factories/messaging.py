@@ -1,8 +1,18 @@
 """Threads, their families, messages and their translations."""
 
+from datetime import timedelta
+
 import factory
 
-from app.messaging.models import Message, MessageTranslation, ReadMark, Thread, ThreadGuardian
+from app.core.db import utcnow
+from app.messaging.models import (
+    InterpretationTask,
+    Message,
+    MessageTranslation,
+    ReadMark,
+    Thread,
+    ThreadGuardian,
+)
 from tests.factories.base import NOTE, NOTE_IN, Base, _link
 from tests.factories.people import GuardianFactory, StaffFactory
 from tests.factories.schools import SchoolFactory
@@ -83,3 +93,24 @@ class ReadMarkFactory(Base):
     class Params:
         staff = factory.SubFactory(StaffFactory)
         message = factory.SubFactory(MessageFactory)
+
+
+class InterpretationTaskFactory(Base):
+    """A teacher's note for a Hmong family, which no model translates: open, due tomorrow."""
+
+    class Meta:
+        model = InterpretationTask
+
+    school_id = factory.LazyAttribute(lambda o: o.thread.school_id)
+    message_id = factory.LazyAttribute(lambda o: o.message.id)
+    direction = "outbound"
+    source_language = "en"
+    language = "hmn"
+    family_language = "hmn"
+    reason = "no_route"
+    status = "open"
+    due_at = factory.LazyFunction(lambda: utcnow() + timedelta(hours=24))
+
+    class Params:
+        thread = factory.SubFactory(ThreadFactory)
+        message = factory.SubFactory(MessageFactory, thread=factory.SelfAttribute("..thread"))

@@ -2,7 +2,14 @@
 
 import factory
 
-from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
+from app.people.models import (
+    Guardian,
+    Staff,
+    StaffLanguage,
+    StaffSchool,
+    Student,
+    StudentGuardian,
+)
 from tests.factories.base import STAFF_NAMES, STUDENT_NAMES, Base, _family_name, _link
 from tests.factories.schools import SchoolFactory
 
@@ -82,3 +89,16 @@ class StudentGuardianFactory(Base):
     class Params:
         student = factory.SubFactory(StudentFactory)
         guardian = factory.SubFactory(GuardianFactory)
+
+
+class StaffLanguageFactory(Base):
+    """A language an interpreter on the staff can translate: Hmong."""
+
+    class Meta:
+        model = StaffLanguage
+
+    staff_id = factory.LazyAttribute(lambda o: o.staff.id)
+    language = "hmn"
+
+    class Params:
+        staff = factory.SubFactory(StaffFactory, role="interpreter")

@@ -4,7 +4,12 @@ import hashlib
 
 import factory
 
-from app.translation.models import CachedTranslation, GlossaryTerm, LanguageEngine
+from app.translation.models import (
+    CachedTranslation,
+    GlossaryTerm,
+    HumanTranslation,
+    LanguageEngine,
+)
 from tests.factories.base import NOTE, NOTE_IN, Base
 from tests.factories.schools import SchoolFactory
 
@@ -48,3 +53,15 @@ class LanguageEngineFactory(Base):
 
     language = factory.Iterator(["ko", "uk", "ar", "fa", "ru", "pt"])
     engine = "multilingual"
+
+
+class HumanTranslationFactory(Base):
+    """An interpreter's Hmong text, remembered for the same note later."""
+
+    class Meta:
+        model = HumanTranslation
+
+    source = "en"
+    target = "hmn"
+    text_hash = factory.Sequence(lambda n: hashlib.sha256(f"{NOTE} {n}".encode()).hexdigest())
+    translated = "Hnub Friday yuav mus kawm sab nraud."

@@ -141,3 +141,32 @@ def test_a_student_with_message_history_is_kept(client, auth, session):
     session.expire_all()
     assert session.get(Student, quiet.id) is None
     assert session.scalar(deleted) == 1
+
+
+def test_an_interpreter_account_and_the_languages_staff_interpret(client, auth):
+    school = SchoolFactory()
+    headers = auth("admin")
+    created = client.post(
+        "/api/v1/staff",
+        headers=headers,
+        json={
+            "name": "Mai Xiong",
+            "email": "mai@school.example.org",
+            "role": "interpreter",
+            "school_ids": [school.id],
+            "interprets": ["hmn", "zh-Hant", "vi-VN"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["role"] == "interpreter"
+    assert created.json()["interprets"] == ["hmn", "vi", "zt"]  # as tasks are filed
+    staff_id = created.json()["id"]
+    changed = client.patch(
+        f"/api/v1/staff/{staff_id}", headers=headers, json={"interprets": ["so"]}
+    )
+    assert changed.json()["interprets"] == ["so"]
+    bad = client.patch(
+        f"/api/v1/staff/{staff_id}", headers=headers, json={"interprets": ["not a language"]}
+    )
+    assert bad.status_code == 422
+    assert client.get(f"/api/v1/staff/{staff_id}", headers=headers).json()["interprets"] == ["so"]

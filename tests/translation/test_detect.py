@@ -38,3 +38,14 @@ def test_too_short_to_tell_falls_back_to_the_guardians_language(text, preferred)
 def test_only_the_schools_languages_are_candidates():
     # Italian is not spoken at this school: a Spanish-looking guess stays within the candidates.
     assert detect("Grazie mille per tutto", "es", {"en", "es"}).language in {"en", "es"}
+
+
+@pytest.mark.parametrize(
+    ("text", "preferred"),
+    [
+        ("Kuv tus me nyuam mob hnub no, nws yuav tsis tuaj kawm ntawv.", "hmn"),
+        ("Wiilkaygu wuu xanuunsanayaa maanta, dugsiga ma imanayo.", "so"),
+    ],
+)
+def test_a_language_statistics_cannot_recognize_stays_the_familys(text, preferred):
+    assert detect(text, preferred, SCHOOL | {"hmn"}).language == preferred

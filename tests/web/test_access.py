@@ -42,6 +42,8 @@ WRITTEN_TABLES = (
     "glossary_terms",
     "password_resets",
     "translation_cache",
+    "interpretation_tasks",
+    "translation_memory",
     "audit_events",
 )
 PUBLIC_PAGES = {"/", "/sign-in", "/password-reset", "/password-reset/{token}"}
@@ -151,7 +153,8 @@ def test_without_a_session_every_page_sends_to_sign_in_and_nothing_changes(clien
     ids = {"thread_id": world["thread_b"].id, "broadcast_id": world["broadcast_b"].id,
            "guardian_id": world["g_b"].id, "import_id": world["import_b"].id,
            "staff_id": world["t_b"].id, "key_id": world["key_b"].id, "school_id": world["b"].id,
-           "term_id": world["term_b"].id, "table": "reach"}  # fmt: skip
+           "term_id": world["term_b"].id, "table": "reach", "task_id": 1,
+           "message_id": 1}  # fmt: skip
     for route in web_routes():
         if route.path in PUBLIC_PAGES:
             continue
@@ -175,7 +178,7 @@ def test_every_form_without_the_csrf_token_is_refused_and_changes_nothing(
     ids = {"thread_id": world["thread_b"].id, "broadcast_id": world["broadcast_b"].id,
            "guardian_id": world["g_b"].id, "staff_id": world["t_b"].id,
            "key_id": world["key_b"].id, "school_id": world["b"].id,
-           "term_id": world["term_b"].id}  # fmt: skip
+           "term_id": world["term_b"].id, "task_id": 1, "message_id": 1}  # fmt: skip
     posts = [r for r in web_routes() if "POST" in r.methods and r.path not in PUBLIC_PAGES]
     assert len(posts) > 20
     for route in posts:

@@ -27,7 +27,8 @@ def admin_web(session, signed_in):
 
 def _post_paths(school_id: int) -> list[str]:
     ids = {"staff_id": 1, "key_id": 1, "school_id": school_id, "term_id": 1,
-           "broadcast_id": 1, "guardian_id": 1, "thread_id": 1, "token": "x"}  # fmt: skip
+           "broadcast_id": 1, "guardian_id": 1, "thread_id": 1, "token": "x",
+           "task_id": 1, "message_id": 1}  # fmt: skip
     from app.web.router import PAGE_ROUTERS
 
     paths = []

@@ -16,7 +16,12 @@ from app.reports import service as reports
 from app.web.formatting import error_lines
 from app.web.pages import form_id
 
-ROLE_LABELS = {"teacher": N_("Teacher"), "office": N_("Office"), "admin": N_("Admin")}
+ROLE_LABELS = {
+    "teacher": N_("Teacher"),
+    "office": N_("Office"),
+    "admin": N_("Admin"),
+    "interpreter": N_("Interpreter"),
+}
 SCOPE_LABELS = {
     "read": N_("read: see records and threads"),
     "write": N_("write: change records, write notes"),

@@ -57,6 +57,8 @@ def _school_values(school: School) -> dict[str, str]:
         "email_sender": school.email_sender or "",
         "quiet_hours_start": _hhmm(school.quiet_hours_start),
         "quiet_hours_end": _hhmm(school.quiet_hours_end),
+        "help_phone": school.help_phone or "",
+        "interpreter_hours": str(school.interpreter_hours),
     }
 
 
@@ -120,9 +122,13 @@ def save_school(
     email_sender: Text = "",
     quiet_hours_start: Text = "",
     quiet_hours_end: Text = "",
+    help_phone: Text = "",
+    interpreter_hours: Text = "24",
 ) -> Response:
     school = schools.get_school(session, viewer.subject, checked_id(school_id))
     values = {
+        "help_phone": help_phone,
+        "interpreter_hours": interpreter_hours,
         "name": name,
         "timezone": timezone,
         "default_language": default_language,
@@ -142,6 +148,8 @@ def save_school(
             email_sender=email_sender or None,
             quiet_hours_start=quiet_hours_start or None,  # type: ignore[arg-type]
             quiet_hours_end=quiet_hours_end or None,  # type: ignore[arg-type]
+            help_phone=help_phone or None,
+            interpreter_hours=interpreter_hours or None,  # type: ignore[arg-type]
         )
         with all_or_nothing(session):
             schools.update_school(session, viewer.subject, school.id, data)

@@ -29,6 +29,7 @@ from app.web.admin.forms import (
     messages,
     school_names,
 )
+from app.web.formatting import language_list
 from app.web.i18n import UI_LANGUAGES, gettext_for, ui_language
 from app.web.pages import render, translate
 
@@ -112,6 +113,7 @@ def create_staff(
     role: Text = "teacher",
     ui_language: Text = "en",
     password: Text = "",
+    interprets: Text = "",
     school_ids: Annotated[list[str], Form(max_length=200)] = [],  # noqa: B006 (FastAPI copies)
 ) -> Response:
     values = {
@@ -119,6 +121,7 @@ def create_staff(
         "email": email,
         "role": role,
         "ui_language": ui_language,
+        "interprets": interprets,
         "school_ids": school_ids,
     }
     try:
@@ -129,6 +132,7 @@ def create_staff(
             ui_language=ui_language,
             password=password or None,
             school_ids=ids(school_ids),
+            interprets=language_list(interprets),
         )
         with all_or_nothing(session):
             staff = people.create_staff(session, viewer.subject, data)
@@ -147,6 +151,7 @@ def _staff_values(staff: Staff) -> dict[str, Any]:
         "email": staff.email,
         "role": staff.role,
         "ui_language": staff.ui_language,
+        "interprets": ", ".join(staff.interprets),
         "school_ids": [str(s) for s in staff.school_ids],
     }
 
@@ -169,6 +174,7 @@ def update_staff(
     email: Text = "",
     role: Text = "teacher",
     ui_language: Text = "en",
+    interprets: Text = "",
     school_ids: Annotated[list[str], Form(max_length=200)] = [],  # noqa: B006 (FastAPI copies)
 ) -> Response:
     staff = people.get_staff(session, viewer.subject, checked_id(staff_id))
@@ -177,6 +183,7 @@ def update_staff(
         "email": email,
         "role": role,
         "ui_language": ui_language,
+        "interprets": interprets,
         "school_ids": school_ids,
     }
     try:
@@ -189,6 +196,7 @@ def update_staff(
             role=role,  # type: ignore[arg-type]
             ui_language=ui_language,
             school_ids=ids(school_ids),
+            interprets=language_list(interprets),
         )
         if data.role != "admin" and not data.school_ids:
             raise Invalid(

@@ -257,6 +257,7 @@ def broadcast_preview(
         "preview": preview,
         "draft_json": draft.model_dump_json() if draft else "",
         "scheduled": draft is not None and draft.scheduled_at is not None,
+        "urgent": draft is not None and draft.urgent,
         "error": error,
         "fmt": Formats(lang, school.timezone),
         "school": school,
@@ -381,6 +382,7 @@ def broadcast_report(
     if request.headers.get("hx-target") == "broadcast-live":
         return render(request, "office/_broadcast_live.html", context)
     context["replies"] = _replies(session, viewer.subject, context["broadcast"])
+    context["call_list"] = broadcasts.call_list(session, context["broadcast"])
     return render(request, "office/broadcast.html", context)
 
 

@@ -342,7 +342,11 @@ def send(request: Request, session: SessionDep, viewer: Viewer, form: NoteFormDe
         errors.append(translate(request, "Choose a student first."))
     if not errors:
         try:
-            note = MessageCreate(body=form.body, language=form.language or None)
+            note = MessageCreate(
+                body=form.body,
+                language=form.language or None,
+                ask_interpreter=form.ask_interpreter,
+            )
             new_thread = ThreadCreate(
                 student_id=form.student_id,
                 guardian_ids=form.guardian_ids,

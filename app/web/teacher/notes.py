@@ -49,6 +49,7 @@ class NoteForm:
     language: str = ""
     template: str = ""
     params: dict[str, str] = field(default_factory=dict)
+    ask_interpreter: bool = False
 
 
 async def note_form(request: Request) -> NoteForm:
@@ -78,6 +79,7 @@ async def note_form(request: Request) -> NoteForm:
             for key, value in form.items()
             if key.startswith("param_") and isinstance(value, str)
         },
+        ask_interpreter=form.get("ask_interpreter") == "1",
     )
 
 

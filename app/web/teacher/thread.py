@@ -17,6 +17,7 @@ from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
 from app.messaging.schemas import MessageCreate
+from app.messaging.translations import WAITING
 from app.people.models import Guardian, Staff, Student
 from app.schools.models import School
 from app.translation.languages import mt_code
@@ -106,6 +107,7 @@ def _translation_view(row: Any, ui: str) -> dict[str, Any]:
         "name": language_name(row.language, ui),
         "status": row.status,
         "text": row.text,
+        "engine": row.engine,
         "reason": row.reason,
         "may_be_wrong": row.may_be_wrong,
         "test_model": row.test_model,
@@ -123,9 +125,17 @@ def _message_view(
         author = people.staff_names.get(m.author_staff_id) or translate(request, "The school")
     translations = [_translation_view(t, ui) for t in m.translations]
     mine = next((t for t in translations if t["language"] == reader), None)
+    # Deliveries still without a body whose language an interpreter is writing.
+    interpreting = {t["language"] for t in translations if t["status"] == WAITING}
+
+    def shown_status(d: Any) -> dict[str, str]:
+        if d.status == "queued" and d.body is None and d.language in interpreting:
+            return {"label": translate(request, "Waiting for an interpreter"), "tone": ""}
+        return status(request, d.status, d.error_code)
+
     counts: dict[str, dict[str, Any]] = {}
     for d in m.deliveries:
-        shown = status(request, d.status, d.error_code)
+        shown = shown_status(d)
         counts.setdefault(shown["label"], {**shown, "n": 0})["n"] += 1
     deliveries = [
         {
@@ -137,7 +147,7 @@ def _message_view(
             "language": language_name(d.language, ui),
             "error": d.error_text if d.status not in ("sent", "delivered") else None,
             "at": when(d.delivered_at or d.sent_at or d.updated_at, zone, ui),
-            **status(request, d.status, d.error_code),
+            **shown_status(d),
         }
         for d in m.deliveries[:DELIVERY_ROWS]
     ]
@@ -247,7 +257,10 @@ def reply(
         try:
             with all_or_nothing(session):  # a refused reply leaves no trace
                 message = messaging.post_message(
-                    session, viewer.subject, thread.id, MessageCreate(body=form.body)
+                    session,
+                    viewer.subject,
+                    thread.id,
+                    MessageCreate(body=form.body, ask_interpreter=form.ask_interpreter),
                 )
             return RedirectResponse(f"/threads/{thread.id}#m{message.id}", status_code=303)
         except HearthError as exc:

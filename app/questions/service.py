@@ -130,6 +130,14 @@ def create(session: Session, *, school_id: int, broadcast_id: int, draft: Questi
     session.flush()
 
 
+def call_off_reminder(session: Session, broadcast_id: int) -> None:
+    """No reminder for a canceled broadcast, even one already sent: marked as done."""
+    question = for_broadcast(session, broadcast_id)
+    if question is not None and question.reminded_at is None:
+        question.reminded_at = utcnow()
+        session.flush()
+
+
 def places_left(session: Session, question: Question) -> list[int] | None:
     """Each option's places left, for a sign-up; None for a question without places."""
     rows = session.execute(
@@ -189,7 +197,7 @@ def read_reply(session: Session, message_id: int) -> str | None:
         return None
     guardian = session.get(Guardian, message.author_guardian_id)
     assert guardian is not None
-    now = utcnow()
+    now = message.created_at  # when the family answered, however late this job runs
     question = open_question(session, guardian.id, now)
     if question is None:
         return None

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.core.db import utcnow
 from app.core.queue import run_job
+from app.delivery.models import Delivery
 from app.messaging.models import Message
 from app.people.models import Guardian
 from app.questions import service as questions
@@ -124,3 +125,42 @@ def test_no_reminder_for_a_canceled_broadcast(client, auth, session, twilio, arg
     before = len(twilio.messages)
     run_job("broadcasts.remind", broadcast["id"])
     assert len(twilio.messages) == before
+
+
+def _answer_of(session, guardian):
+    return session.execute(
+        select(Answer.question_id, Answer.value).where(Answer.guardian_id == guardian.id)
+    ).all()
+
+
+def test_a_reply_answers_the_question_the_family_got_last_not_one_it_never_got(
+    client, auth, session, twilio, argos_models
+):
+    school, office, first = _setup(
+        session, client, auth, twilio, {"kind": "choice", "options": ["Thursday", "Friday"]}
+    )
+    guardian = session.scalars(select(Guardian).order_by(Guardian.id)).first()
+    second = _broadcast(client, auth, school, office, {"kind": "yes_no"})
+    # The later question never reached this family (its text was canceled before it left).
+    never = session.scalar(
+        select(Delivery)
+        .join(Question, Question.message_id == Delivery.message_id)
+        .where(Question.broadcast_id == second["id"], Delivery.guardian_id == guardian.id)
+    )
+    never.status = "canceled"
+    session.flush()
+    _text(client, guardian.phone, "2")
+    asked = session.scalar(select(Question.id).where(Question.broadcast_id == first["id"]))
+    assert _answer_of(session, guardian) == [(asked, "2")]
+
+
+def test_a_reply_to_a_reminder_answers_the_reminded_question(
+    client, auth, session, twilio, argos_models
+):
+    school, office, first = _setup(session, client, auth, twilio, {"kind": "yes_no"})
+    guardian = session.scalars(select(Guardian).order_by(Guardian.id)).first()
+    _broadcast(client, auth, school, office, {"kind": "choice", "options": ["A", "B", "C"]})
+    assert run_job("broadcasts.remind", first["id"]) == 2  # the first question, again, later
+    _text(client, guardian.phone, "1")
+    asked = session.scalar(select(Question.id).where(Question.broadcast_id == first["id"]))
+    assert _answer_of(session, guardian) == [(asked, "yes")]

@@ -557,6 +557,7 @@ def cancel(session: Session, subject: AuthSubject, broadcast_id: int) -> Broadca
     if not changed and broadcast.message_id is not None:
         # Already going out: stop what has not left yet.
         delivery.cancel_queued(session, broadcast.message_id, "The broadcast was canceled.")
+    questions.call_off_reminder(session, broadcast.id)
     audit.record(
         session,
         subject.actor,
@@ -675,14 +676,21 @@ def answers(session: Session, subject: AuthSubject, broadcast_id: int) -> dict[s
     question = questions.for_broadcast(session, broadcast.id)
     if question is None:
         raise NotFound("This broadcast asks no question.")
-    return questions.tally(session, question)
+    return {**questions.tally(session, question), "school_id": broadcast.school_id}
 
 
 def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tuple[str, str]:
     """(file name, CSV) of every family asked: its answer, or none yet with its phone and
     email (a call list). Recorded, like the report's export."""
     found = answers(session, subject, broadcast_id)
-    audit.record(session, subject.actor, "broadcast.export_answers", "broadcast", broadcast_id)
+    audit.record(
+        session,
+        subject.actor,
+        "broadcast.export_answers",
+        "broadcast",
+        broadcast_id,
+        school_id=found["school_id"],
+    )
     question = questions.for_broadcast(session, broadcast_id)
     assert question is not None
     rows: list[list[object]] = [

@@ -3,6 +3,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from app.core.db import utcnow
 from app.core.schema import Input, OneLine, Output
 
 
@@ -34,6 +35,8 @@ class QuestionDraft(Input):
         for name, when in (("deadline", self.deadline), ("remind_at", self.remind_at)):
             if when is not None and when.tzinfo is None:
                 raise ValueError(f"{name} needs a timezone, e.g. 2026-12-10T17:00:00-06:00")
+        if self.deadline is not None and self.deadline <= utcnow():
+            raise ValueError("the deadline has passed: choose a time to come")
         if self.deadline and self.remind_at and self.remind_at >= self.deadline:
             raise ValueError("remind_at must come before the deadline")
         return self

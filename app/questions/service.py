@@ -36,6 +36,7 @@ from app.translation.protect import Protection
 log = logging.getLogger("hearth.questions")
 MAX_ATTEMPT_CHARS = 80  # a longer reply that is not an answer is a message, not an attempt
 YES_NO_LABELS = {"yes": "Yes", "no": "No"}
+NOT_RECEIVED = ("failed", "undelivered", "suppressed", "canceled")
 
 
 # Asking ----------------------------------------------------------------------------------------
@@ -130,6 +131,14 @@ def create(session: Session, *, school_id: int, broadcast_id: int, draft: Questi
     session.flush()
 
 
+def call_off_reminder(session: Session, broadcast_id: int) -> None:
+    """No reminder for a canceled broadcast, even one already sent: marked as done."""
+    question = for_broadcast(session, broadcast_id)
+    if question is not None and question.reminded_at is None:
+        question.reminded_at = utcnow()
+        session.flush()
+
+
 def places_left(session: Session, question: Question) -> list[int] | None:
     """Each option's places left, for a sign-up; None for a question without places."""
     rows = session.execute(
@@ -161,24 +170,26 @@ def draft_of(session: Session, question: Question) -> QuestionDraft:
 
 
 def open_question(session: Session, guardian_id: int, now: datetime) -> Question | None:
-    """The latest question this family received, within the reply window and before its
-    deadline."""
+    """The question this family received last (on the broadcast or its reminder), within the
+    reply window and before its deadline. A text that never reached it asks it nothing."""
     since = now - timedelta(days=get_settings().reply_window_days)
-    received = (
-        select(Delivery.message_id)
-        .where(Delivery.guardian_id == guardian_id, Delivery.created_at >= since)
-        .scalar_subquery()
-    )
-    candidates = session.scalars(
+    return session.scalar(
         select(Question)
+        .join(
+            Delivery,
+            (Delivery.message_id == Question.message_id)
+            | (Delivery.message_id == Question.reminder_message_id),
+        )
         .where(
-            (Question.message_id.in_(received)) | (Question.reminder_message_id.in_(received)),
+            Delivery.guardian_id == guardian_id,
+            Delivery.created_at >= since,
+            Delivery.status.not_in(NOT_RECEIVED),
             (Question.deadline.is_(None)) | (Question.deadline >= now),
         )
-        .order_by(Question.id.desc())
+        # The question (or reminder) it got last, not the last one written.
+        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
         .limit(1)
     )
-    return candidates.first()
 
 
 def read_reply(session: Session, message_id: int) -> str | None:
@@ -189,7 +200,7 @@ def read_reply(session: Session, message_id: int) -> str | None:
         return None
     guardian = session.get(Guardian, message.author_guardian_id)
     assert guardian is not None
-    now = utcnow()
+    now = message.created_at  # when the family answered, however late this job runs
     question = open_question(session, guardian.id, now)
     if question is None:
         return None

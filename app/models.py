@@ -8,7 +8,7 @@ from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
 from app.roster.models import RosterImport
-from app.schools.models import Enrollment, School, Section, SectionTeacher
+from app.schools.models import Enrollment, School, Section, SectionTeacher, SenderAssignment
 from app.translation.models import CachedTranslation, GlossaryTerm
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Guardian",
     "Message",
     "School",
+    "SenderAssignment",
     "Section",
     "SectionTeacher",
     "Staff",

@@ -23,7 +23,6 @@ from app.people import service as people
 from app.people.models import Guardian, Staff, Student, StudentGuardian
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import mt_code
 from app.translation.protect import Protection
 
 
@@ -192,12 +191,11 @@ def post_message(
     )
     school = session.get(School, thread.school_id)
     assert school is not None
-    pending = translations.plan_translations(
+    translations.plan_translations(
         session, message.id, message.language, {g.language for g in recipients}
     )
-    texts = {mt_code(message.language): delivery.TranslatedText(message.body)} | {
-        code: delivery.TranslatedText(pending=True) for code in pending
-    }
+    session.flush()
+    texts = translations.texts_for_delivery(session, message.id)
     delivery.plan_many(
         session,
         message_id=message.id,

@@ -20,9 +20,8 @@ class School(Base):
     # who writes to it, so that a reply to it belongs to that conversation (schools.senders).
     sms_pool: Mapped[list[str] | None] = mapped_column(JSON)
     # Texts translated by machine end with a short "(machine translated)" in the language.
-    mark_machine_translation: Mapped[bool] = mapped_column(
-        Boolean, default=True, server_default=true()
-    )
+    # (No Python default: rows written against an older schema must not name the column.)
+    mark_machine_translation: Mapped[bool] = mapped_column(Boolean, server_default=true())
     email_sender: Mapped[str | None] = mapped_column(String(254))
     quiet_hours_start: Mapped[time | None]
     quiet_hours_end: Mapped[time | None]

@@ -215,7 +215,7 @@ def test_reply_from_the_thread_page_sends_through_the_messaging_service(
     ).first()
     assert message.body == "Thank you." and message.direction == "outbound"
     delivery = session.scalar(select(Delivery).where(Delivery.message_id == message.id))
-    assert delivery.body == "Gracias." and delivery.status == "delivered"
+    assert "Gracias." in delivery.body and delivery.status == "delivered"
 
     empty = web.post(f"/threads/{thread.id}/reply", {"body": "   "})
     assert empty.status_code == 422 and "Write the note first." in empty.text
@@ -377,8 +377,8 @@ def test_send_creates_the_thread_message_and_deliveries(session, signed_in, clas
         for d in session.scalars(select(Delivery).where(Delivery.message_id == message.id))
     }
     assert set(deliveries) == {(c["es"].id, "sms"), (c["vi"].id, "sms"), (c["vi"].id, "email")}
-    assert deliveries[(c["es"].id, "sms")].body == NOTE_ES
-    assert deliveries[(c["vi"].id, "email")].body == NOTE_VI
+    assert NOTE_ES in deliveries[(c["es"].id, "sms")].body
+    assert NOTE_VI in deliveries[(c["vi"].id, "email")].body
     page = web.get(response.headers["location"])
     assert page.status_code == 200 and NOTE_ES in page.text
 

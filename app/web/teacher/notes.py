@@ -10,9 +10,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import Viewer
+from app.channels.segments import count_segments
+from app.messaging import identity
 from app.messaging import service as messaging
+from app.messaging.models import Thread
 from app.messaging.schemas import MAX_BODY, MessageCreate
 from app.people.models import Guardian, Staff, Student
+from app.schools import senders
+from app.schools.models import School
 from app.translation import service as translation
 from app.translation.languages import mt_code
 from app.translation.protect import Protection
@@ -101,6 +106,9 @@ class PreviewLanguage:
     text: str | None = None
     back: str | None = None
     reason: str | None = None
+    sent: str | None = None  # exactly what the phone receives
+    segments: int = 0
+    numbers: list[str] = field(default_factory=list)  # what the families see it from
 
 
 def _protection(
@@ -152,6 +160,49 @@ def preview_translations(
     return out
 
 
+def _as_sent(
+    session: Session,
+    author: Staff,
+    school_id: int,
+    guardians: list[Guardian],
+    items: list[PreviewLanguage],
+    thread: Thread | None,
+) -> None:
+    """Each language's text exactly as the phones will receive it (who wrote, the mark, the
+    invitation to reply: messaging.identity), its SMS segments, and the numbers the families
+    see it from. Nothing is kept (a number assigned for the preview is rolled back)."""
+    school = session.get(School, school_id)
+    if school is None:
+        return
+    invite = identity.invites_reply(session, thread.id) if thread else True
+    owner = thread.owner_staff_id if thread else author.id
+    savepoint = session.begin_nested()
+    try:
+        numbers = senders.senders_for(session, school, [g.id for g in guardians], owner)
+        for item in items:
+            if item.text is None:
+                continue
+            item.sent = identity.family_text(
+                session,
+                school=school,
+                author=author,
+                language=item.code,
+                body=item.text,
+                machine=item.status == "translated",
+                invite=invite,
+            )
+            item.segments = count_segments(item.sent).segments
+            item.numbers = sorted(
+                {
+                    numbers[g.id]
+                    for g in guardians
+                    if mt_code(g.language) == item.code and g.id in numbers
+                }
+            )
+    finally:
+        savepoint.rollback()
+
+
 def preview_context(
     request: Request,
     session: Session,
@@ -161,6 +212,7 @@ def preview_context(
     guardians: list[Guardian],
     body: str,
     language: str,
+    thread: Thread | None = None,
 ) -> dict[str, Any]:
     ui = viewer_language(viewer)
     context: dict[str, Any] = {"preview": [], "preview_errors": [], "preview_empty": False}
@@ -183,6 +235,7 @@ def preview_context(
     )
     for item in items:
         item.name = language_name(item.code, ui)
+    _as_sent(session, viewer.staff, school_id, guardians, items, thread)
     context["preview"] = items
     context["back_name"] = language_name(ui, ui)
     return context
@@ -197,10 +250,11 @@ def preview_response(
     guardians: list[Guardian],
     body: str,
     language: str,
+    thread: Thread | None = None,
 ) -> Response:
     """The preview alone, as htmx swaps it in below the form."""
     context = preview_context(
-        request, session, viewer, school_id, student, guardians, body, language
+        request, session, viewer, school_id, student, guardians, body, language, thread
     )
     status = 422 if context["preview_errors"] else 200
     return render(request, "teacher/_preview.html", context, status_code=status)

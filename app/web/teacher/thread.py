@@ -215,5 +215,5 @@ def reply_preview(
     thread = _thread_or_404(session, viewer, thread_id, with_messages=False)
     student, guardians = read_preview_readers(session, thread)
     return preview_response(
-        request, session, viewer, thread.school_id, student, guardians, form.body, ""
+        request, session, viewer, thread.school_id, student, guardians, form.body, "", thread
     )

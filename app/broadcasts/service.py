@@ -414,6 +414,11 @@ def _subject_of(session: Session, broadcast: Broadcast) -> AuthSubject:
     )
 
 
+def of_thread(session: Session, thread_id: int) -> int | None:
+    """The broadcast whose own thread this is, if any."""
+    return session.scalar(select(Broadcast.id).where(Broadcast.thread_id == thread_id).limit(1))
+
+
 def due(session: Session) -> list[int]:
     return list(
         session.scalars(

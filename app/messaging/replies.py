@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.channels import SendError
@@ -173,6 +173,13 @@ def thread_for(
                 ThreadGuardian.guardian_id == guardian.id,
                 Thread.school_id == school.id,
                 Thread.last_activity_at >= window,
+                # Staff with a number of their own for this family are answered there.
+                or_(
+                    Thread.owner_staff_id.is_(None),
+                    Thread.owner_staff_id.not_in(
+                        senders.owners_with_numbers(school.id, guardian.id)
+                    ),
+                ),
             )
             .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
             .limit(1)

@@ -76,7 +76,7 @@ class ThreadRead(Output):
     subject: str
     status: str
     notice_thread_id: int | None = Field(
-        description="For a family's thread answering a broadcast (\"Re: <title>\"): the "
+        description='For a family\'s thread answering a broadcast ("Re: <title>"): the '
         "broadcast's thread. A broadcast's own thread takes no notes."
     )
     guardian_ids: list[int]

@@ -219,6 +219,23 @@ def move_reply(
     return get_message(session, message.id)
 
 
+def move_choices(
+    session: Session, subject: AuthSubject, message: Message, limit: int = 10
+) -> list[Thread]:
+    """Where a family's reply could be moved: the family's other threads the caller can see,
+    newest first, never a broadcast's."""
+    if message.direction != "inbound" or message.author_guardian_id is None:
+        return []
+    stmt = thread_filters(readable_threads(subject), guardian_id=message.author_guardian_id)
+    stmt = stmt.where(
+        Thread.id != message.thread_id,
+        ~select(Message.id)
+        .where(Message.thread_id == Thread.id, Message.kind == "broadcast")
+        .exists(),
+    )
+    return list(session.scalars(stmt.limit(limit)))
+
+
 def author_language(session: Session, subject: AuthSubject, thread: Thread) -> str:
     if subject.staff_id is not None:
         return subject.ui_language

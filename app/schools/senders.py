@@ -4,7 +4,7 @@ more numbers; and which number a family sees for which staff member (below)."""
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.core.contact import normalize_phone
@@ -164,4 +164,13 @@ def owner_of_number(
         )
         .order_by(SenderAssignment.id.desc())
         .limit(1)
+    )
+
+
+def owners_with_numbers(school_id: int, guardian_id: int) -> Select[tuple[int | None]]:
+    """The staff members who have a pool number of their own for this family."""
+    return select(SenderAssignment.owner_staff_id).where(
+        SenderAssignment.school_id == school_id,
+        SenderAssignment.guardian_id == guardian_id,
+        SenderAssignment.owner_staff_id.is_not(None),
     )

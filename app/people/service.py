@@ -71,7 +71,7 @@ def readable_staff(subject: AuthSubject) -> Select[tuple[Staff]]:
 
 # What anyone may change on their own account; the rest is an admin's (AuthSubject.
 # require_staff_write).
-SELF_SERVICE = {"name", "ui_language"}
+SELF_SERVICE = {"name", "ui_language", "display_name"}
 
 
 def get_staff(session: Session, subject: AuthSubject, staff_id: int) -> Staff:
@@ -142,6 +142,8 @@ def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: St
     for name in ("name", "email", "role", "ui_language", "active"):
         if name in changes and changes[name] is None:
             raise Invalid(f"'{name}' cannot be empty.")
+    if "display_name" in changes:
+        changes["display_name"] = (changes["display_name"] or "").strip() or None
     if (
         "email" in changes
         and changes["email"].lower() != staff.email.lower()

@@ -1,5 +1,5 @@
 """Every staff member's own pages: signing in and out, resetting a forgotten password, and
-personal settings (page language, password)."""
+personal settings (page language, the name texts to families give, password)."""
 
 from typing import Annotated
 
@@ -147,7 +147,11 @@ def reset(
 
 @router.get("/settings")
 def settings_page(request: Request, viewer: Viewer) -> Response:
-    return render(request, "settings.html", {"languages": UI_LANGUAGES})
+    return render(
+        request,
+        "settings.html",
+        {"languages": UI_LANGUAGES, "display_name": viewer.staff.display_name or ""},
+    )
 
 
 @router.post("/settings")
@@ -156,6 +160,7 @@ def save_settings(
     session: SessionDep,
     viewer: Viewer,
     ui_language: Annotated[str, Form(max_length=8)] = "en",
+    display_name: Annotated[str, Form(max_length=120)] = "",
     current_password: Annotated[str, Form(max_length=256)] = "",
     new_password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
@@ -170,10 +175,10 @@ def save_settings(
             errors.append(translate(request, exc.message))
     if errors:
         # Checked before anything is written: nothing to undo.
-        return render(
-            request, "settings.html", {"languages": UI_LANGUAGES, "errors": errors}, status_code=422
-        )
+        context = {"languages": UI_LANGUAGES, "errors": errors, "display_name": display_name}
+        return render(request, "settings.html", context, status_code=422)
     staff.ui_language = ui_language
+    staff.display_name = " ".join(display_name.split()) or None
     if new_password:
         # Whoever knew the old password is signed out everywhere; this browser stays in.
         passwords.set_password(session, staff, new_password, keep=viewer.session_id)

@@ -255,10 +255,13 @@ def test_a_teachers_note_says_who_wrote_and_invites_a_reply_on_the_first_text_on
     invitation,
 ):
     c = classroom
-    c["teacher"].display_name = "Ms. Rivera"
-    session.flush()
     guardian = c[language]
     web = signed_in(c["teacher"])
+    # The teacher names themself on the account page: every text begins with it.
+    saved = web.post("/settings", {"ui_language": "en", "display_name": " Ms.  Rivera "})
+    assert saved.status_code == 303
+    session.refresh(c["teacher"])
+    assert c["teacher"].display_name == "Ms. Rivera"
     preview = web.client.post(
         "/compose/preview",
         data={

@@ -21,6 +21,7 @@ from app.core.spreadsheet import csv_text
 from app.delivery import optouts
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
+from app.messaging import identity
 from app.messaging import service as messaging
 from app.messaging.models import Message
 from app.messaging.translations import PreparedTranslation
@@ -137,7 +138,8 @@ def render(
     back_translate: bool = False,
 ) -> dict[str, Rendered]:
     """One rendering per language: the human catalog where it has the template, else machine
-    translation of the author's text, flagged; never English passed off as a translation."""
+    translation of the author's text, flagged (and marked "(machine translated)" for the
+    families unless the school switched it off); never English passed off as a translation."""
     author = mt_code(author_language)
     glossary = translation.glossary(session, school.id)
     out: dict[str, Rendered] = {}
@@ -169,7 +171,10 @@ def render(
         back = None
         if back_translate:
             back = translation.translate(session, [result.text], code, author_language)[0].text
-        out[code] = Rendered(result.text, "mt", back)
+        text = result.text
+        if school.mark_machine_translation:  # no human catalog wrote this: families are told
+            text += " " + identity.family_line(session, identity.MACHINE_MARK, code)
+        out[code] = Rendered(text, "mt", back)
     return out
 
 

@@ -306,3 +306,24 @@ def test_a_teachers_note_says_who_wrote_and_invites_a_reply_on_the_first_text_on
     assert second.to == guardian.phone and second.sid != first.sid
     assert second.body.startswith("Ms. Rivera, Riverside Elementary: ")
     assert invitation not in second.body
+
+
+def test_a_school_can_switch_the_machine_translation_mark_off(
+    client, auth, session, classroom, twilio
+):
+    c = classroom
+    post_note(client, auth, c, "Mateo will be absent tomorrow.", ("es",))
+    assert twilio.messages[-1].body.endswith(
+        "(traducción automática)\nPuede responder en cualquier idioma."
+    )
+    switched = client.patch(
+        f"/api/v1/schools/{c['school'].id}",
+        headers=auth("admin"),
+        json={"mark_machine_translation": False},
+    )
+    assert switched.status_code == 200 and switched.json()["mark_machine_translation"] is False
+    post_note(client, auth, c, "Mateo will be absent tomorrow.", ("es",))
+    assert twilio.messages[-1].body == (
+        "Ana Rivera, Riverside Elementary: Mateo va a faltar mañana."
+        "\nPuede responder en cualquier idioma."
+    )

@@ -166,7 +166,7 @@ def test_confirm_sends_exactly_the_previewed_draft_once(
     assert statuses["es"] in SENT and statuses["vi"] in SENT and statuses["zh"] in SENT
     assert statuses["so"] == "failed"  # no translation: never sent in English
     spanish = session.scalar(select(Delivery.body).where(Delivery.language == "es"))
-    assert spanish == "La escuela está cerrada el lunes."
+    assert spanish == "La escuela está cerrada el lunes. (traducción automática)"
 
     report = web.get(sent.headers["location"])
     assert report.status_code == 200

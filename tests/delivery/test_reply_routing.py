@@ -143,6 +143,8 @@ def test_reply_to_a_broadcast_opens_a_family_thread_for_the_office_that_the_teac
     own = signed_in(office).get(f"/threads/{maria.id}")
     assert f'action="/threads/{maria.id}/reply"' in own.text
     assert "reply to the school" in signed_in(c["teacher"]).get(f"/threads/{maria.id}").text
+    follow_up = signed_in(office).get(f"/broadcasts/new?follow_up={broadcast_id}")
+    assert follow_up.status_code == 200 and "Follow-up: Early dismissal" in follow_up.text
 
     # The teacher takes it over: the family's next reply reaches them.
     taken = client.post(
@@ -152,12 +154,7 @@ def test_reply_to_a_broadcast_opens_a_family_thread_for_the_office_that_the_teac
 
 
 def test_a_reply_can_be_moved_to_the_right_thread_and_it_is_audited(
-    client,
-    auth,
-    session,
-    classroom,
-    office,
-    twilio,
+    client, auth, session, classroom, office, twilio, signed_in
 ):
     c = classroom
     teacher_thread, _ = post_note(client, auth, c, "Mateo will be absent tomorrow.", ("es",))
@@ -179,6 +176,18 @@ def test_a_reply_can_be_moved_to_the_right_thread_and_it_is_audited(
         f"/api/v1/messages/{misplaced.id}/move", headers=headers, json={"thread_id": notice_id}
     )
     assert into_broadcast.status_code in (404, 409)  # never into a broadcast's thread
+    # The same from the thread page's "Move this reply to": back to the family's "Re:" thread.
+    web = signed_in(office)
+    back = session.scalar(select(Thread.id).where(Thread.notice_thread_id == notice_id))
+    page = web.get(f"/threads/{teacher_thread['id']}")
+    assert f'<option value="{back}">Re: Early dismissal</option>' in page.text
+    moved_back = web.post(
+        f"/threads/{teacher_thread['id']}/move",
+        {"message_id": str(misplaced.id), "to_thread_id": str(back)},
+    )
+    assert moved_back.status_code == 303
+    session.refresh(misplaced)
+    assert misplaced.thread_id == back
     outbound = session.scalar(select(Message).where(Message.thread_id == teacher_thread["id"]))
     not_a_reply = client.post(
         f"/api/v1/messages/{outbound.id}/move",

@@ -23,7 +23,7 @@ from app.delivery import service as delivery
 from app.delivery.models import Delivery
 from app.messaging import identity
 from app.messaging import service as messaging
-from app.messaging.models import Message
+from app.messaging.models import Message, Thread
 from app.messaging.translations import PreparedTranslation
 from app.notices import service as notices
 from app.people import service as people
@@ -494,7 +494,16 @@ def report(session: Session, broadcast: Broadcast) -> dict[str, Any]:
         session.scalar(
             select(func.count())
             .select_from(Message)
-            .where(Message.thread_id == broadcast.thread_id, Message.direction == "inbound")
+            .where(
+                # In the families' own "Re:" threads (and, from before those, the broadcast's).
+                or_(
+                    Message.thread_id == broadcast.thread_id,
+                    Message.thread_id.in_(
+                        select(Thread.id).where(Thread.notice_thread_id == broadcast.thread_id)
+                    ),
+                ),
+                Message.direction == "inbound",
+            )
         )
         or 0
     )

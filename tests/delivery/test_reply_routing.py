@@ -115,6 +115,8 @@ def test_reply_to_a_broadcast_opens_a_family_thread_for_the_office_that_the_teac
     ).all()
     assert inbound_in_notice == []
     assert teacher_thread["id"] not in {maria.id, rosa.id}
+    report = client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=auth("read", staff=office))
+    assert report.json()["report"]["replies"] == 2
 
     # The office sees both families' threads; the teacher sees María's (her child's teacher
     # wrote to her this week) and not Rosa's.

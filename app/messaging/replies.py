@@ -84,17 +84,38 @@ def route_sms(session: Session, inbound_id: int) -> str:
     guardian = guardians[0] if guardians else None
     preferred = guardian.language if guardian else school.default_language
     keyword = classify_keyword(row.body)
+    # Opt-outs are kept under the school's own number and hold for its whole pool; the answer
+    # comes from the number the family wrote to.
     sender = school.sms_sender or ""
+    answer_from = row.to_number if row.to_number in senders.school_numbers(school) else None
     message_id = None
     if keyword == "stop":
         optouts.record_opt_out(
             session, row.from_number, sender, school.id, "keyword", row.body.strip()[:40]
         )
-        after = [confirm(session, school, row.from_number, system_texts.STOP_CONFIRMED, preferred)]
+        after = [
+            confirm(
+                session,
+                school,
+                row.from_number,
+                system_texts.STOP_CONFIRMED,
+                preferred,
+                answer_from,
+            )
+        ]
         result = "opted_out"
     elif keyword == "start" and optouts.resume(session, row.from_number, sender):
         # Only a number that had opted out is resumed: from anyone else "Yes" is a reply.
-        after = [confirm(session, school, row.from_number, system_texts.START_CONFIRMED, preferred)]
+        after = [
+            confirm(
+                session,
+                school,
+                row.from_number,
+                system_texts.START_CONFIRMED,
+                preferred,
+                answer_from,
+            )
+        ]
         result = "resumed"
     elif keyword == "help":
         contact = school.email_sender or school.sms_sender or school.name
@@ -105,6 +126,7 @@ def route_sms(session: Session, inbound_id: int) -> str:
                 row.from_number,
                 system_texts.HELP_REPLY,
                 preferred,
+                answer_from,
                 contact=contact,
             )
         ]

@@ -18,7 +18,7 @@ class School(Base):
     sms_sender: Mapped[str | None] = mapped_column(String(64))
     # More numbers (E.164) of the school's pool: each family sees one of them per staff member
     # who writes to it, so that a reply to it belongs to that conversation (schools.senders).
-    sms_pool: Mapped[list[str] | None] = mapped_column(JSON)
+    sms_pool: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     # Texts translated by machine end with a short "(machine translated)" in the language.
     # (No Python default: rows written against an older schema must not name the column.)
     mark_machine_translation: Mapped[bool] = mapped_column(Boolean, server_default=true())

@@ -338,3 +338,21 @@ def test_a_school_can_switch_the_machine_translation_mark_off(
         "Ana Rivera, Riverside Elementary: Mateo va a faltar mañana."
         "\nPuede responder en cualquier idioma."
     )
+
+
+def test_stop_to_a_pool_number_stops_every_number_of_the_school(
+    client, auth, session, classroom, office, twilio
+):
+    c = classroom
+    c["school"].sms_pool = [TEACHER_NUMBER]
+    session.flush()
+    post_note(client, auth, c, "Mateo will be absent tomorrow.", guardians=("es",))
+    text_in(client, "SM" + "6" * 32, c["es"].phone, TEACHER_NUMBER, "ALTO")
+    confirmation = twilio.messages[-1]
+    assert confirmation.to == c["es"].phone and confirmation.from_ == TEACHER_NUMBER
+    assert confirmation.body.startswith("Ya no recibirá mensajes de Riverside Elementary.")
+    broadcast_id = send_broadcast(client, auth, c["school"], office)
+    report = client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=auth("read", staff=office))
+    assert report.json()["report"]["by_status"].get("suppressed") == 1
+    after_stop = twilio.messages[twilio.messages.index(confirmation) + 1 :]
+    assert after_stop and all(m.to != c["es"].phone for m in after_stop)

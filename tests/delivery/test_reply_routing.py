@@ -17,6 +17,7 @@ from app.channels.segments import count_segments
 from app.channels.twilio_http import make_client
 from app.core.config import get_settings
 from app.messaging.models import Message, Thread
+from app.schools.models import Enrollment
 from tests.delivery.test_two_way import SENDER, classroom, post_note, signed_post
 from tests.factories import GuardianFactory, StaffFactory, StudentFactory
 from tests.web.conftest import signed_in
@@ -356,3 +357,40 @@ def test_stop_to_a_pool_number_stops_every_number_of_the_school(
     assert report.json()["report"]["by_status"].get("suppressed") == 1
     after_stop = twilio.messages[twilio.messages.index(confirmation) + 1 :]
     assert after_stop and all(m.to != c["es"].phone for m in after_stop)
+
+
+def test_a_reply_to_a_teachers_broadcast_is_the_teachers_and_the_preview_names_the_number(
+    client, auth, session, classroom, twilio, signed_in
+):
+    c = classroom
+    c["school"].sms_pool = [TEACHER_NUMBER]
+    session.flush()
+    section_id = session.scalar(
+        select(Enrollment.section_id).where(Enrollment.student_id == c["student"].id)
+    )
+    sent = client.post(
+        "/api/v1/broadcasts",
+        headers=auth("read,send", staff=c["teacher"]),
+        json={
+            "school_id": c["school"].id,
+            "audience": {"section_ids": [section_id]},
+            "title": "Field trip",
+            "body": "The field trip is on Friday.",
+            "urgent": True,
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    text_in(client, "SM" + "7" * 32, c["es"].phone, SENDER, "¿Qué debe llevar?")
+    answer = reply_thread(session, "¿Qué debe llevar?")
+    assert answer.subject == "Re: Field trip" and answer.owner_staff_id == c["teacher"].id
+
+    web = signed_in(c["teacher"])
+    preview = web.client.post(
+        f"/threads/{answer.id}/preview",
+        data={"csrf_token": web.csrf_token, "body": "A packed lunch."},
+        headers=HTMX,
+    )
+    assert preview.status_code == 200
+    assert f"from {TEACHER_NUMBER}" in preview.text  # the teacher's own number of the pool
+    # The first text of this conversation: it invites a reply, in Spanish.
+    assert "Puede responder en cualquier idioma." in preview.text

@@ -146,6 +146,9 @@ def test_reply_to_a_broadcast_opens_a_family_thread_for_the_office_that_the_teac
     own = signed_in(office).get(f"/threads/{maria.id}")
     assert f'action="/threads/{maria.id}/reply"' in own.text
     assert "reply to the school" in signed_in(c["teacher"]).get(f"/threads/{maria.id}").text
+    inbox = html.unescape(signed_in(c["teacher"]).get("/inbox").text)
+    assert f'href="/threads/{maria.id}"' in inbox
+    assert "A family's reply to the school's notice" in inbox
     follow_up = signed_in(office).get(f"/broadcasts/new?follow_up={broadcast_id}")
     assert follow_up.status_code == 200 and "Follow-up: Early dismissal" in follow_up.text
 

@@ -24,7 +24,7 @@ from app.people.models import (
 from app.questions.models import Answer, Place, Question
 from app.reports.models import EngagementGoal
 from app.roster.models import RosterImport
-from app.schools.models import Enrollment, School, Section, SectionTeacher
+from app.schools.models import Enrollment, School, Section, SectionTeacher, SenderAssignment
 from app.translation.models import CachedTranslation, GlossaryTerm, HumanTranslation, LanguageEngine
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "Guardian",
     "Message",
     "School",
+    "SenderAssignment",
     "Section",
     "SectionTeacher",
     "Staff",

@@ -21,8 +21,9 @@ from app.core.spreadsheet import csv_text
 from app.delivery import optouts
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
+from app.messaging import identity
 from app.messaging import service as messaging
-from app.messaging.models import Message
+from app.messaging.models import Message, Thread
 from app.messaging.translations import PreparedTranslation
 from app.notices import service as notices
 from app.people import service as people
@@ -152,7 +153,8 @@ def render(
     back_translate: bool = False,
 ) -> dict[str, Rendered]:
     """One rendering per language: the human catalog where it has the template, else machine
-    translation of the author's text, flagged; never English passed off as a translation."""
+    translation of the author's text, flagged (and marked "(machine translated)" for the
+    families unless the school switched it off); never English passed off as a translation."""
     author = mt_code(author_language)
     glossary = translation.glossary(session, school.id)
     out: dict[str, Rendered] = {}
@@ -184,7 +186,10 @@ def render(
         back = None
         if back_translate:
             back = translation.translate(session, [result.text], code, author_language)[0].text
-        out[code] = Rendered(result.text, "mt", back, result=result)
+        text = result.text
+        if school.mark_machine_translation:  # no human catalog wrote this: families are told
+            text += " " + identity.family_line(session, identity.MACHINE_MARK, code)
+        out[code] = Rendered(text, "mt", back, result=result)
     if draft.question is not None:
         asked = questions.with_question(
             session, draft.question, {code: r.text for code, r in out.items()}, author_language
@@ -520,6 +525,11 @@ def _subject_of(session: Session, broadcast: Broadcast) -> AuthSubject:
     )
 
 
+def of_thread(session: Session, thread_id: int) -> int | None:
+    """The broadcast whose own thread this is, if any."""
+    return session.scalar(select(Broadcast.id).where(Broadcast.thread_id == thread_id).limit(1))
+
+
 def due(session: Session) -> list[int]:
     return list(
         session.scalars(
@@ -591,7 +601,16 @@ def report(session: Session, broadcast: Broadcast) -> dict[str, Any]:
         session.scalar(
             select(func.count())
             .select_from(Message)
-            .where(Message.thread_id == broadcast.thread_id, Message.direction == "inbound")
+            .where(
+                # In the families' own "Re:" threads (and, from before those, the broadcast's).
+                or_(
+                    Message.thread_id == broadcast.thread_id,
+                    Message.thread_id.in_(
+                        select(Thread.id).where(Thread.notice_thread_id == broadcast.thread_id)
+                    ),
+                ),
+                Message.direction == "inbound",
+            )
         )
         or 0
     )

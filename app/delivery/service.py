@@ -139,7 +139,8 @@ def send(session: Session, delivery_id: int) -> str:
     assert school is not None
     now = utcnow()
     if row.channel == "sms":
-        if optouts.opted_out_phones(session, row.sender, [row.address]):
+        # A STOP holds for every number of the school: opt-outs are kept under its own.
+        if optouts.opted_out_phones(session, school.sms_sender or row.sender, [row.address]):
             _finish(row, "suppressed", "opted_out", "This number replied STOP to the school.")
             return "suppressed"
         wait = None if row.urgent else quiet_until(school, now)
@@ -209,9 +210,9 @@ def _after_carrier_error(session: Session, row: Delivery, code: str | None) -> N
     if not code or not (code.isascii() and code.isdigit()):
         return
     if int(code) == channels.OPTED_OUT_CODE:
-        optouts.record_opt_out(
-            session, row.address, row.sender or "", row.school_id, "carrier", None
-        )
+        school = session.get(School, row.school_id)
+        sender = (school.sms_sender if school else None) or row.sender or ""
+        optouts.record_opt_out(session, row.address, sender, row.school_id, "carrier", None)
     elif int(code) in channels.BAD_NUMBER_CODES:
         failover_to_email(session, row)
 
@@ -483,11 +484,13 @@ def plan_many(
     urgent: bool,
     email_subject: str | None = None,
     reply_to: str | None = None,
+    sms_senders: Mapping[int, str] | None = None,
 ) -> list[int]:
     """One delivery per recipient and channel, in the message's transaction, in a few bulk
     INSERTs. `texts`: language → text; a pending language's deliveries wait for its
     translation (see `release`). `email_subject` and `reply_to`: the envelope of its emails.
-    Returns the ids ready to send now."""
+    `sms_senders`: guardian id → the number of the school's pool its texts go from (else the
+    school's own). Returns the ids ready to send now."""
     stopped = optouts.opted_out_phones(
         session, school.sms_sender, [r.phone for r in recipients if r.phone]
     )
@@ -506,7 +509,9 @@ def plan_many(
                 "channel": channel,
                 "address": address or "",
                 "language": r.language,
-                "sender": school.sms_sender if channel == "sms" else email_from,
+                "sender": (sms_senders or {}).get(r.guardian_id, school.sms_sender)
+                if channel == "sms"
+                else email_from,
                 "body": text.text,
                 "email_subject": email_subject,
                 "reply_to": reply_to,

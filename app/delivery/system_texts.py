@@ -17,7 +17,6 @@ def N_(message: str) -> str:
 STOP_CONFIRMED = "stop_confirmed"
 START_CONFIRMED = "start_confirmed"
 HELP_REPLY = "help_reply"
-REPLY_FOOTER = "reply_footer"
 TRANSLATOR_WILL_HELP = "translator_will_help"
 
 TEXTS: dict[str, str] = {
@@ -31,8 +30,6 @@ TEXTS: dict[str, str] = {
     HELP_REPLY: N_(
         "%(school)s: messages from your child's school. Questions? %(contact)s. Reply STOP to stop."
     ),
-    # TRANSLATORS: added under texts to families: they may answer in their own language.
-    REPLY_FOOTER: N_("Reply in any language."),
     # TRANSLATORS: for families whose language Hearth cannot translate by machine.
     TRANSLATOR_WILL_HELP: N_(
         "You can reply in your own language. A translator will help the school read it."

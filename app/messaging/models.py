@@ -48,6 +48,10 @@ class Thread(Base):
     owner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), index=True)
     subject: Mapped[str] = mapped_column(String(200), default="")
+    # A family's thread answering a broadcast ("Re: <title>"): the broadcast's thread.
+    notice_thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="SET NULL")
+    )
     status: Mapped[str] = mapped_column(String(16), default="open")
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,7 @@ email reply. A reply keeps its original, gets its language detected and a transl
 the reader's language beside it, and the staff member is told by email.
 
 A text is stored first (delivery.inbound) and the webhook answers at once; the
-`messaging.route_sms` job reads it afterwards."""
+`messaging.route_sms` job reads it afterwards. Where a reply goes: ROUTING_RULE, below."""
 
 import email
 import email.policy
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.channels import SendError
@@ -29,6 +29,7 @@ from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuar
 from app.messaging.system_replies import confirm
 from app.messaging.tokens import thread_from_token
 from app.people.models import Guardian, Staff, StaffSchool, Student, StudentGuardian
+from app.schools import senders
 from app.schools.models import School
 from app.translation import detect
 from app.translation import service as translation
@@ -44,6 +45,25 @@ def on_reply(job_name: str) -> None:
     """Run the job `job_name` with each family reply's message id once it is stored."""
     if job_name not in _REPLY_JOBS:
         _REPLY_JOBS.append(job_name)
+
+
+ROUTING_RULE = """Where a family's reply goes (one rule, for texts and emails):
+
+1. A family's reply goes to the conversation it answers, and no staff member who wrote to
+   that family one-to-one within the reply window (HEARTH_REPLY_WINDOW_DAYS) loses sight of
+   it: each is told by email, and the thread is about the child they wrote about.
+2. A text to a pool number assigned to one staff member for this family (schools.senders)
+   answers that staff member's conversation: their latest thread with the family, or a new
+   one. No guessing.
+3. A text to the school's own number (shared) answers the family's most recent thread within
+   the reply window; with none, the office's thread for that family.
+4. A broadcast is not a conversation: a reply to one opens (or joins) the family's own thread
+   "Re: <broadcast title>", owned by the broadcast's author when a teacher sent it, else the
+   office inbox. A teacher who wrote to the family one-to-one within the window sees it too
+   (marked as a reply to the school's notice) and either may take it over. Nothing lands in
+   a thread shared with other families.
+5. Any staff member who can see a reply can move it to the right thread (audited).
+"""
 
 
 # Texts -----------------------------------------------------------------------------------------
@@ -65,7 +85,9 @@ def route_sms(session: Session, inbound_id: int) -> str:
     row = inbound.claim_sms(session, inbound_id)
     if row is None:
         return "skipped"
-    school = _school_for(session, row.params, row.to_number)
+    school = senders.school_for_number(
+        session, row.to_number, row.params.get("MessagingServiceSid")
+    )
     if school is None:
         inbound.finish_sms(row, "unknown_sender")
         log.warning("inbound SMS to a number no school uses")
@@ -74,17 +96,38 @@ def route_sms(session: Session, inbound_id: int) -> str:
     guardian = guardians[0] if guardians else None
     preferred = guardian.language if guardian else school.default_language
     keyword = classify_keyword(row.body)
+    # Opt-outs are kept under the school's own number and hold for its whole pool; the answer
+    # comes from the number the family wrote to.
     sender = school.sms_sender or ""
+    answer_from = row.to_number if row.to_number in senders.school_numbers(school) else None
     message_id = None
     if keyword == "stop":
         optouts.record_opt_out(
             session, row.from_number, sender, school.id, "keyword", row.body.strip()[:40]
         )
-        after = [confirm(session, school, row.from_number, system_texts.STOP_CONFIRMED, preferred)]
+        after = [
+            confirm(
+                session,
+                school,
+                row.from_number,
+                system_texts.STOP_CONFIRMED,
+                preferred,
+                answer_from,
+            )
+        ]
         result = "opted_out"
     elif keyword == "start" and optouts.resume(session, row.from_number, sender):
         # Only a number that had opted out is resumed: from anyone else "Yes" is a reply.
-        after = [confirm(session, school, row.from_number, system_texts.START_CONFIRMED, preferred)]
+        after = [
+            confirm(
+                session,
+                school,
+                row.from_number,
+                system_texts.START_CONFIRMED,
+                preferred,
+                answer_from,
+            )
+        ]
         result = "resumed"
     elif keyword == "help":
         contact = school.email_sender or school.sms_sender or school.name
@@ -95,12 +138,13 @@ def route_sms(session: Session, inbound_id: int) -> str:
                 row.from_number,
                 system_texts.HELP_REPLY,
                 preferred,
+                answer_from,
                 contact=contact,
             )
         ]
         result = "help"
     else:
-        thread = thread_for(session, school, guardian, row.from_number)
+        thread = thread_for(session, school, guardian, row.from_number, row.to_number)
         message, after = add_reply(session, thread, school, guardian, row.body)
         message_id = message.id
         result = "routed"
@@ -108,16 +152,6 @@ def route_sms(session: Session, inbound_id: int) -> str:
     for send in after:  # replies and notifications go out once the reply is safely stored
         after_commit(session, send)
     return result
-
-
-def _school_for(session: Session, params: dict[str, Any], to: str) -> School | None:
-    service_sid = params.get("MessagingServiceSid")
-    for sender in (to, service_sid):
-        if sender:
-            school = session.scalar(select(School).where(School.sms_sender == sender))
-            if school is not None:
-                return school
-    return None
 
 
 def _guardians_at(session: Session, phone: str, school_id: int) -> list[Guardian]:
@@ -137,24 +171,57 @@ def _guardians_at(session: Session, phone: str, school_id: int) -> list[Guardian
     )
 
 
-def thread_for(session: Session, school: School, guardian: Guardian | None, phone: str) -> Thread:
-    """The thread a text from this family answers: its most recent one at the school within
-    the reply window, else the school office's thread for this family (or number)."""
-    window = utcnow() - timedelta(days=get_settings().reply_window_days)
+def is_broadcast_thread(session: Session, thread_id: int) -> bool:
+    """A broadcast's own thread: every family it went to, never a conversation."""
+    return (
+        session.scalar(
+            select(Message.id)
+            .where(Message.thread_id == thread_id, Message.kind == "broadcast")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _not_broadcast() -> Any:
+    return (
+        ~select(Message.id)
+        .where(Message.thread_id == Thread.id, Message.kind == "broadcast")
+        .exists()
+    )
+
+
+def thread_for(
+    session: Session, school: School, guardian: Guardian | None, phone: str, to: str = ""
+) -> Thread:
+    """The thread a text from this family answers, by the routing rule (ROUTING_RULE)."""
     if guardian is not None:
-        recent = session.scalar(
+        assigned = senders.owner_of_number(session, school, [guardian.id], to)
+        if assigned is not None:
+            return _owner_thread(session, school, guardian, assigned.owner_staff_id)
+        window = utcnow() - timedelta(days=get_settings().reply_window_days)
+        answered = session.scalar(
             select(Thread)
             .join(ThreadGuardian, ThreadGuardian.thread_id == Thread.id)
             .where(
                 ThreadGuardian.guardian_id == guardian.id,
                 Thread.school_id == school.id,
                 Thread.last_activity_at >= window,
+                # Staff with a number of their own for this family are answered there.
+                or_(
+                    Thread.owner_staff_id.is_(None),
+                    Thread.owner_staff_id.not_in(
+                        senders.owners_with_numbers(school.id, guardian.id)
+                    ),
+                ),
             )
             .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
             .limit(1)
         )
-        if recent is not None:
-            return recent
+        if answered is not None:
+            if is_broadcast_thread(session, answered.id):
+                return notice_reply_thread(session, school, guardian, answered)
+            return answered
         subject = f"Messages from {guardian.given_name} {guardian.family_name}"
     else:
         subject = f"Unknown number {phone}"
@@ -176,6 +243,130 @@ def thread_for(session: Session, school: School, guardian: Guardian | None, phon
         session.add(office)
         session.flush()
     return office
+
+
+def _owner_thread(
+    session: Session, school: School, guardian: Guardian, owner_staff_id: int | None
+) -> Thread:
+    """A staff member's conversation with a family: their latest thread with it (never a
+    broadcast's), else a new one."""
+    thread = session.scalar(
+        select(Thread)
+        .join(ThreadGuardian, ThreadGuardian.thread_id == Thread.id)
+        .where(
+            ThreadGuardian.guardian_id == guardian.id,
+            Thread.school_id == school.id,
+            Thread.owner_staff_id == owner_staff_id,
+            _not_broadcast(),
+        )
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+        .limit(1)
+    )
+    if thread is None:
+        thread = Thread(
+            school_id=school.id,
+            owner_staff_id=owner_staff_id,
+            student_id=_student_of(session, school, guardian, owner_staff_id),
+            subject=f"Messages from {guardian.given_name} {guardian.family_name}",
+            guardian_links=[ThreadGuardian(guardian_id=guardian.id)],
+        )
+        session.add(thread)
+        session.flush()
+    return thread
+
+
+def notice_reply_thread(
+    session: Session, school: School, guardian: Guardian, notice: Thread
+) -> Thread:
+    """The family's own thread answering a broadcast, "Re: <title>", opened on its first
+    reply: owned by the broadcast's author when a teacher sent it, else the office inbox. It
+    is about the child a teacher who wrote to the family lately wrote about, so that teacher
+    sees it too."""
+    thread = session.scalar(
+        select(Thread)
+        .join(ThreadGuardian, ThreadGuardian.thread_id == Thread.id)
+        .where(ThreadGuardian.guardian_id == guardian.id, Thread.notice_thread_id == notice.id)
+        .order_by(Thread.id.desc())
+        .limit(1)
+    )
+    if thread is not None:
+        return thread
+    author = session.get(Staff, notice.owner_staff_id) if notice.owner_staff_id else None
+    owner = author.id if author is not None and author.role == "teacher" else None
+    thread = Thread(
+        school_id=school.id,
+        owner_staff_id=owner,
+        student_id=_student_of(session, school, guardian, owner),
+        subject=f"Re: {notice.subject}"[:200],
+        notice_thread_id=notice.id,
+        guardian_links=[ThreadGuardian(guardian_id=guardian.id)],
+    )
+    session.add(thread)
+    session.flush()
+    return thread
+
+
+def _student_of(
+    session: Session, school: School, guardian: Guardian, owner_staff_id: int | None
+) -> int | None:
+    """The child a new thread with this family is about: the one of the latest one-to-one
+    thread with it within the reply window (its owner's first), else its only child here."""
+    window = utcnow() - timedelta(days=get_settings().reply_window_days)
+    rows = session.execute(
+        select(Thread.student_id, Thread.owner_staff_id)
+        .join(ThreadGuardian, ThreadGuardian.thread_id == Thread.id)
+        .where(
+            ThreadGuardian.guardian_id == guardian.id,
+            Thread.school_id == school.id,
+            Thread.student_id.is_not(None),
+            Thread.last_activity_at >= window,
+        )
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+    ).all()
+    for student_id, owner in rows:
+        if owner_staff_id is not None and owner == owner_staff_id:
+            return student_id
+    if rows:
+        return rows[0][0]
+    children = list(
+        session.scalars(
+            select(Student.id)
+            .join(StudentGuardian, StudentGuardian.student_id == Student.id)
+            .where(StudentGuardian.guardian_id == guardian.id, Student.school_id == school.id)
+        )
+    )
+    return children[0] if len(children) == 1 else None
+
+
+def one_to_one_writers(
+    session: Session, school_id: int, guardian_id: int, exclude_thread_id: int
+) -> list[Staff]:
+    """Staff members who wrote to this family one-to-one (a note, not a broadcast) within the
+    reply window, in a thread other than `exclude_thread_id`: they do not lose sight of its
+    replies."""
+    window = utcnow() - timedelta(days=get_settings().reply_window_days)
+    return list(
+        session.scalars(
+            select(Staff)
+            .where(
+                Staff.active.is_(True),
+                Staff.id.in_(
+                    select(Message.author_staff_id)
+                    .join(Thread, Thread.id == Message.thread_id)
+                    .join(ThreadGuardian, ThreadGuardian.thread_id == Thread.id)
+                    .where(
+                        ThreadGuardian.guardian_id == guardian_id,
+                        Thread.school_id == school_id,
+                        Thread.id != exclude_thread_id,
+                        Message.kind == "note",
+                        Message.direction == "outbound",
+                        Message.created_at >= window,
+                    )
+                ),
+            )
+            .order_by(Staff.id)
+        )
+    )
 
 
 # Replies ---------------------------------------------------------------------------------------
@@ -249,7 +440,7 @@ def add_reply(
                 may_be_wrong=row.may_be_wrong,
             ),
         )
-        for staff in _readers(session, thread, owner)
+        for staff in _readers(session, thread, owner, guardian)
     ]
 
     def notify() -> None:
@@ -262,7 +453,23 @@ def add_reply(
     return message, [notify]
 
 
-def _readers(session: Session, thread: Thread, owner: Staff | None) -> list[Staff]:
+def _readers(
+    session: Session, thread: Thread, owner: Staff | None, guardian: Guardian | None
+) -> list[Staff]:
+    """Who is told of a reply: the thread's owner (or the school's office), and every staff
+    member who wrote to the family one-to-one within the reply window elsewhere."""
+    readers = _owners(session, thread, owner)
+    if guardian is not None:
+        known = {r.id for r in readers}
+        readers += [
+            staff
+            for staff in one_to_one_writers(session, thread.school_id, guardian.id, thread.id)
+            if staff.id not in known
+        ]
+    return readers
+
+
+def _owners(session: Session, thread: Thread, owner: Staff | None) -> list[Staff]:
     if owner is not None:
         return [owner] if owner.active else []
     return list(
@@ -379,6 +586,12 @@ def receive_email(session: Session, raw: bytes) -> Message:
     body = visible_reply(text) or text.strip()
     if not body:
         raise Invalid("The email reply is empty.")
+    if is_broadcast_thread(session, thread.id):  # a broadcast is not a conversation
+        thread = (
+            notice_reply_thread(session, school, guardian, thread)
+            if guardian is not None
+            else thread_for(session, school, None, sender)
+        )
     message, after = add_reply(session, thread, school, guardian, body[:5000])
     inbound.store_email(session, raw, message.id)
     for send in after:  # the staff are told once the reply is safely stored

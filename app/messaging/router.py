@@ -13,6 +13,7 @@ from app.messaging import reading, service
 from app.messaging.models import Thread
 from app.messaging.schemas import (
     MessageCreate,
+    MessageMove,
     MessageRead,
     ThreadCreate,
     ThreadDetail,
@@ -99,3 +100,16 @@ def update_thread(thread_id: Id, data: ThreadUpdate, session: SessionDep, subjec
 )
 def post_message(thread_id: Id, data: MessageCreate, session: SessionDep, subject: Sender):
     return service.post_message(session, subject, thread_id, data)
+
+
+@router.post("/threads/{thread_id}/take-over", response_model=ThreadRead)
+def take_over(thread_id: Id, session: SessionDep, subject: Writer):
+    """The caller becomes the thread's owner: its replies reach them (e.g. a teacher taking
+    over a family's reply to the school's notice from the office). Audited."""
+    return service.take_over(session, subject, thread_id)
+
+
+@router.post("/messages/{message_id}/move", response_model=MessageRead)
+def move_reply(message_id: Id, data: MessageMove, session: SessionDep, subject: Writer):
+    """Move a family's reply to the right thread. Audited."""
+    return service.move_reply(session, subject, message_id, data.thread_id)

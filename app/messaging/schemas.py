@@ -67,7 +67,14 @@ class DeliveryRead(Output):
     channel: str
     to: str = Field(validation_alias="address")
     language: str
-    body: str | None
+    sender: str | None = Field(
+        description="What the family sees it from: the school's number, or the number of "
+        "its pool this family sees for the thread's owner (SMS); the from address (email)."
+    )
+    body: str | None = Field(
+        description="Exactly what the family receives: for a one-to-one note, who wrote, the "
+        "text in its language, the machine-translation mark, the invitation to reply."
+    )
     segments: int
     status: str
     error_code: str | None
@@ -95,6 +102,10 @@ class ThreadRead(Output):
     student_id: int | None
     subject: str
     status: str
+    notice_thread_id: int | None = Field(
+        description='For a family\'s thread answering a broadcast ("Re: <title>"): the '
+        "broadcast's thread. A broadcast's own thread takes no notes."
+    )
     guardian_ids: list[int]
     last_activity_at: datetime
     created_at: datetime
@@ -106,3 +117,10 @@ class ThreadRead(Output):
 
 class ThreadDetail(ThreadRead):
     messages: list[MessageRead]
+
+
+class MessageMove(Input):
+    """Move a family's reply to the thread it belongs to (same school, the family in it;
+    never a broadcast's thread). Audited."""
+
+    thread_id: Id

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core.db import utcnow
-from app.core.errors import Invalid, NotFound
+from app.core.errors import Conflict, Invalid, NotFound
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
@@ -17,11 +17,13 @@ from app.messaging import reading, translations
 from app.messaging.interpretation import NO_ROUTE, REQUESTED, open_task
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
+from app.messaging.replies import is_broadcast_thread
 from app.messaging.schemas import MessageCreate, ThreadCreate, ThreadUpdate
 from app.messaging.tokens import reply_address
 from app.messaging.translations import PreparedTranslation
 from app.people import service as people
 from app.people.models import Guardian, Staff, Student, StudentGuardian
+from app.schools import senders
 from app.schools.models import School
 from app.translation import service as translation
 from app.translation.languages import mt_code
@@ -169,6 +171,84 @@ def mark_answered(session: Session, subject: AuthSubject, thread_id: int) -> Thr
     return thread
 
 
+def take_over(session: Session, subject: AuthSubject, thread_id: int) -> Thread:
+    """The caller becomes the owner of a thread they can see: its replies reach them."""
+    thread = get_thread(session, subject, thread_id)
+    if subject.staff_id is None:
+        raise Invalid("Only a staff member can take a conversation over.")
+    if is_broadcast_thread(session, thread.id):
+        raise Conflict("A broadcast's thread is not a conversation: take over a family's reply.")
+    previous = thread.owner_staff_id
+    thread.owner_staff_id = subject.staff_id
+    audit.record(
+        session,
+        subject.actor,
+        "thread.take_over",
+        "thread",
+        thread.id,
+        school_id=thread.school_id,
+        details={"from": previous, "to": subject.staff_id},
+    )
+    session.flush()
+    return thread
+
+
+def move_reply(
+    session: Session, subject: AuthSubject, message_id: int, target_thread_id: int
+) -> Message:
+    """Moves a family's reply to the thread it belongs to: both threads the caller's to see,
+    at one school, the family in the target, which is no broadcast's thread."""
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound("No such message.")
+    try:
+        source = get_thread(session, subject, message.thread_id)
+    except NotFound:
+        raise NotFound("No such message.") from None
+    if message.direction != "inbound":
+        raise Invalid("Only a family's reply can be moved.")
+    target = get_thread(session, subject, target_thread_id)
+    if target.id == source.id:
+        raise Invalid("The reply is already in this thread.")
+    if target.school_id != source.school_id:
+        raise Invalid("That thread belongs to another school.")
+    if is_broadcast_thread(session, target.id):
+        raise Conflict("A broadcast's thread is not a conversation: choose a family's thread.")
+    if message.author_guardian_id and message.author_guardian_id not in target.guardian_ids:
+        raise Invalid("The family who wrote this reply is not in that thread.")
+    message.thread_id = target.id
+    target.last_activity_at = max(target.last_activity_at, message.created_at)
+    target.status = "open"
+    audit.record(
+        session,
+        subject.actor,
+        "message.move",
+        "message",
+        message.id,
+        school_id=target.school_id,
+        details={"from_thread_id": source.id, "to_thread_id": target.id},
+    )
+    session.flush()
+    return get_message(session, message.id)
+
+
+def move_choices(
+    session: Session, subject: AuthSubject, message: Message, limit: int = 10
+) -> list[Thread]:
+    """Where a family's reply could be moved: the family's other threads the caller can see,
+    newest first, never a broadcast's."""
+    if message.direction != "inbound" or message.author_guardian_id is None:
+        return []
+    stmt = thread_filters(readable_threads(subject), guardian_id=message.author_guardian_id)
+    stmt = stmt.where(
+        Thread.id != message.thread_id,
+        ~select(Message.id)
+        .where(Message.thread_id == Thread.id, Message.kind == "broadcast")
+        .exists(),
+    )
+    return list(session.scalars(stmt.limit(limit)))
+
+
 def author_language(session: Session, subject: AuthSubject, thread: Thread) -> str:
     if subject.staff_id is not None:
         return subject.ui_language
@@ -188,6 +268,11 @@ def post_message(
     texts already made for some languages (a notice template from its human catalogs), by MT
     code; only the other languages are machine-translated."""
     thread = get_thread(session, subject, thread_id)
+    if is_broadcast_thread(session, thread.id):
+        raise Conflict(
+            "This is a broadcast's thread: a note here would text every family it went to. "
+            "Answer a family in its own thread, or send a follow-up broadcast."
+        )
     recipients = list(
         session.scalars(
             select(Guardian)
@@ -225,10 +310,10 @@ def post_message(
         {g.language for g in recipients if mt_code(g.language) not in prepared},
     )
     translations.add_prepared(session, message.id, prepared)
-    texts = (
-        {mt_code(message.language): delivery.TranslatedText(message.body)}
-        | {code: delivery.TranslatedText(pending=True) for code in pending}
-        | {code: translations.for_delivery(t.status, t.text) for code, t in prepared.items()}
+    session.flush()
+    texts = translations.texts_for_delivery(session, message.id)
+    numbers = senders.senders_for(
+        session, school, [g.id for g in recipients], thread.owner_staff_id
     )
     delivery.plan_many(
         session,
@@ -239,6 +324,7 @@ def post_message(
         urgent=data.urgent,
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),
+        sms_senders=numbers,
     )
     if data.ask_interpreter:
         for code in sorted(pending):

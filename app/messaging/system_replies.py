@@ -21,13 +21,15 @@ def confirm(
     phone: str,
     key: str,
     language: str,
+    sender: str | None = None,
     **fields: str,
 ) -> Callable[[], None]:
     """A system reply (`key` of `system_texts`), written now, returned as the call that sends
     it (for once the transaction is over): as people translated it, else the English
     machine-translated when a model is installed (the school's name and contact kept as
     written), else the English. It goes straight through the SMS channel, not the outbox:
-    carriers expect the STOP confirmation even though the number is now opted out."""
+    carriers expect the STOP confirmation even though the number is now opted out. `sender`:
+    the school's number the family wrote to (default: the school's own)."""
     code = mt_code(language)
     values = {"school": school.name, **fields}
     text = system_texts.system_text(key, language, **values)
@@ -36,7 +38,7 @@ def confirm(
         kept = Protection(names=list(values.values()))
         result = translation.translate(session, [english], ENGLISH, code, protection=kept)[0]
         text = result.text if result.status == "translated" and result.text else english
-    sender = school.sms_sender or ""
+    sender = sender or school.sms_sender or ""
 
     def send() -> None:
         try:

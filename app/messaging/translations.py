@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.delivery.service import NO_TRANSLATION, TranslatedText
-from app.messaging import interpretation
+from app.messaging import identity, interpretation
 from app.messaging.models import InterpretationTask, Message, MessageTranslation, Thread
+from app.people.models import Staff
 from app.schools.models import School
 from app.translation import service as translation
 from app.translation.languages import mt_code
@@ -190,13 +191,51 @@ def for_delivery(status: str, text: str | None) -> TranslatedText:
 
 
 def texts_for_delivery(session: Session, message_id: int) -> dict[str, TranslatedText]:
-    """Language → the text that language's deliveries of the message carry."""
-    return {
-        t.language: for_delivery(t.status, t.text)
-        for t in session.scalars(
+    """Language → the text that language's deliveries of the message carry: for a one-to-one
+    note, as the family's phone shows it (who wrote, the machine-translation mark, the
+    invitation to reply: messaging.identity)."""
+    rows = list(
+        session.scalars(
             select(MessageTranslation).where(MessageTranslation.message_id == message_id)
         )
-    }
+    )
+    message = session.get(Message, message_id)
+    if message is None or message.kind != "note":
+        return {t.language: for_delivery(t.status, t.text) for t in rows}
+    thread = session.get(Thread, message.thread_id)
+    assert thread is not None
+    school = session.get(School, thread.school_id)
+    assert school is not None
+    author = session.get(Staff, message.author_staff_id) if message.author_staff_id else None
+    invite = identity.invites_reply(session, thread.id, message)
+    texts: dict[str, TranslatedText] = {}
+    for t in rows:
+        body = message.body if t.status == "same_language" else t.text
+        plain = for_delivery(t.status, body)
+        if plain.text is None:
+            texts[t.language] = plain
+            continue
+        texts[t.language] = TranslatedText(
+            identity.family_text(
+                session,
+                school=school,
+                author=author,
+                language=t.language,
+                body=plain.text,
+                machine=machine_made(t),
+                invite=invite,
+            )
+        )
+    return texts
+
+
+def machine_made(t: MessageTranslation) -> bool:
+    """A text a model wrote, not people (a notice's catalog, an interpreter, the phrasebook)."""
+    if t.status != "translated":
+        return False
+    if t.origin is not None:
+        return t.origin in ("mt", "cache")
+    return t.engine not in ("catalog", "interpreter")
 
 
 def reader_translations(

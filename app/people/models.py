@@ -39,6 +39,8 @@ class Staff(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # How texts to families name them ("Ms. Rivera"); None: `name`.
+    display_name: Mapped[str | None] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(16), default="teacher")
     ui_language: Mapped[str] = mapped_column(String(35), default="en")

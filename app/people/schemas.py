@@ -26,6 +26,11 @@ class StaffCreate(Input):
     email: Email
     role: RoleField = "teacher"
     ui_language: LanguageTag = "en"
+    display_name: str | None = Field(
+        default=None,
+        max_length=120,
+        description='How texts to families name you ("Ms. Rivera"); empty: your name.',
+    )
     password: Password | None = None
     school_ids: list[Id] = Field(default_factory=list, max_length=100)
     # The languages this person can interpret: their interpretation tasks are in these.
@@ -37,6 +42,11 @@ class StaffUpdate(Input):
     email: Email | None = None
     role: RoleField | None = None
     ui_language: LanguageTag | None = None
+    display_name: str | None = Field(
+        default=None,
+        max_length=120,
+        description='How texts to families name you ("Ms. Rivera"); empty: your name.',
+    )
     password: Password | None = None
     active: bool | None = None
     school_ids: list[Id] | None = Field(default=None, max_length=100)
@@ -49,6 +59,9 @@ class StaffRead(Output):
     email: str
     role: str
     ui_language: str
+    display_name: str | None = Field(
+        description="How texts to families name this staff member; null: their name."
+    )
     active: bool
     school_ids: list[int]
     interprets: list[str]

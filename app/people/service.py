@@ -82,7 +82,7 @@ def readable_staff(subject: AuthSubject) -> Select[tuple[Staff]]:
 
 # What anyone may change on their own account; the rest is an admin's (AuthSubject.
 # require_staff_write).
-SELF_SERVICE = {"name", "ui_language", "interprets"}
+SELF_SERVICE = {"name", "ui_language", "interprets", "display_name"}
 
 
 def interpreted(tags: list[str]) -> list[StaffLanguage]:
@@ -158,6 +158,8 @@ def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: St
     for name in ("name", "email", "role", "ui_language", "active"):
         if name in changes and changes[name] is None:
             raise Invalid(f"'{name}' cannot be empty.")
+    if "display_name" in changes:
+        changes["display_name"] = (changes["display_name"] or "").strip() or None
     if (
         "email" in changes
         and changes["email"].lower() != staff.email.lower()

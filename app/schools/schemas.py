@@ -4,7 +4,7 @@ from pydantic import Field, field_validator
 
 from app.core.config import get_settings
 from app.core.schema import Id, Input, LanguageTag, Name, Output, Phone, Timezone
-from app.schools.senders import normalize_sms_sender
+from app.schools.senders import normalize_sms_pool, normalize_sms_sender
 
 
 def _sender(value: str | None) -> str | None:
@@ -13,11 +13,27 @@ def _sender(value: str | None) -> str | None:
     return normalize_sms_sender(value, get_settings().default_region)
 
 
+def _pool(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return normalize_sms_pool(value, get_settings().default_region)
+
+
+POOL_HELP = (
+    "More phone numbers (E.164) of the school, besides sms_sender: each family sees one of "
+    "them per staff member who writes to it one-to-one, so a reply to that number reaches "
+    "that staff member's conversation. The office always writes from sms_sender."
+)
+MARK_HELP = 'Machine-translated texts end with a short "(machine translated)" in the language.'
+
+
 class SchoolCreate(Input):
     name: Name
     timezone: Timezone = "America/New_York"
     default_language: LanguageTag = "en"
     sms_sender: str | None = Field(default=None, max_length=64)
+    sms_pool: list[str] | None = Field(default=None, max_length=50, description=POOL_HELP)
+    mark_machine_translation: bool | None = Field(default=None, description=MARK_HELP)
     email_sender: str | None = Field(default=None, max_length=254)
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
@@ -27,6 +43,7 @@ class SchoolCreate(Input):
     interpreter_hours: int = Field(default=24, ge=1, le=720)
 
     _check_sender = field_validator("sms_sender")(_sender)
+    _check_pool = field_validator("sms_pool")(_pool)
 
 
 class SchoolUpdate(Input):
@@ -34,6 +51,8 @@ class SchoolUpdate(Input):
     timezone: Timezone | None = None
     default_language: LanguageTag | None = None
     sms_sender: str | None = Field(default=None, max_length=64)
+    sms_pool: list[str] | None = Field(default=None, max_length=50, description=POOL_HELP)
+    mark_machine_translation: bool | None = Field(default=None, description=MARK_HELP)
     email_sender: str | None = Field(default=None, max_length=254)
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
@@ -41,6 +60,7 @@ class SchoolUpdate(Input):
     interpreter_hours: int | None = Field(default=None, ge=1, le=720)
 
     _check_sender = field_validator("sms_sender")(_sender)
+    _check_pool = field_validator("sms_pool")(_pool)
 
 
 class SchoolRead(Output):
@@ -49,12 +69,19 @@ class SchoolRead(Output):
     timezone: str
     default_language: str
     sms_sender: str | None
+    sms_pool: list[str] = Field(description=POOL_HELP)
+    mark_machine_translation: bool = Field(description=MARK_HELP)
     email_sender: str | None
     quiet_hours_start: time | None
     quiet_hours_end: time | None
     help_phone: str | None
     interpreter_hours: int
     created_at: datetime
+
+    @field_validator("sms_pool", mode="before")
+    @classmethod
+    def _no_pool(cls, value: list[str] | None) -> list[str]:
+        return value or []
 
 
 class SectionCreate(Input):

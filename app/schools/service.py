@@ -12,7 +12,7 @@ from app.core.errors import Invalid, NotFound
 from app.people.models import Staff, StaffSchool, Student
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.schools.schemas import SchoolCreate, SchoolUpdate, SectionCreate, SectionUpdate
-from app.schools.senders import normalize_sms_sender
+from app.schools.senders import normalize_sms_pool, normalize_sms_sender
 
 
 def readable_schools(subject: AuthSubject) -> Select[tuple[School]]:
@@ -31,7 +31,9 @@ def get_school(session: Session, subject: AuthSubject, school_id: int) -> School
 
 def create_school(session: Session, subject: AuthSubject, data: SchoolCreate) -> School:
     subject.require_district_admin("create schools")
-    school = School(**data.model_dump())
+    values = data.model_dump()
+    values["mark_machine_translation"] = values["mark_machine_translation"] is not False
+    school = School(**values)
     session.add(school)
     session.flush()
     audit.record(session, subject.actor, "school.create", "school", school.id, school_id=school.id)
@@ -45,9 +47,18 @@ def update_school(
     # Settings (sender numbers, quiet hours) are the admin's, as on the school settings page.
     subject.require_role("admin", "change school settings")
     changes = data.model_dump(exclude_unset=True)
-    for name in ("name", "timezone", "default_language", "interpreter_hours"):
+    for name in (
+        "name",
+        "timezone",
+        "default_language",
+        "interpreter_hours",
+        "mark_machine_translation",
+    ):
         if name in changes and changes[name] is None:
             raise Invalid(f"'{name}' cannot be empty.")
+    if "sms_pool" in changes:
+        own = changes.get("sms_sender", school.sms_sender)
+        changes["sms_pool"] = [n for n in changes["sms_pool"] or [] if n != own] or None
     for name, value in changes.items():
         setattr(school, name, value)
     audit.record(
@@ -74,15 +85,23 @@ def delete_school(session: Session, subject: AuthSubject, school_id: int) -> Non
     session.flush()  # a refused delete fails here, not at the request's commit
 
 
-def set_sms_sender(session: Session, school: School, sender: str, *, actor: str) -> str:
-    """Sets the number (or Messaging Service) the school's texts are sent from, by the one
-    sender rule; returns it as stored."""
+def set_sms_sender(
+    session: Session, school: School, sender: str, *, actor: str, pool: list[str] | None = None
+) -> str:
+    """Sets the number (or Messaging Service) the school's texts are sent from, and with
+    `pool` the school's further numbers, by the one sender rule; returns it as stored."""
+    region = get_settings().default_region
     try:
-        value = normalize_sms_sender(sender, get_settings().default_region)
+        value = normalize_sms_sender(sender, region)
+        numbers = normalize_sms_pool(pool, region) if pool is not None else None
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     previous = school.sms_sender
+    details: dict[str, Any] = {"from": previous, "to": value}
     school.sms_sender = value
+    if numbers is not None:
+        details |= {"pool_from": school.sms_pool or [], "pool_to": numbers}
+        school.sms_pool = [n for n in numbers if n != value] or None
     audit.record(
         session,
         actor,
@@ -90,7 +109,7 @@ def set_sms_sender(session: Session, school: School, sender: str, *, actor: str)
         "school",
         school.id,
         school_id=school.id,
-        details={"from": previous, "to": value},
+        details=details,
     )
     return value
 

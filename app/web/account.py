@@ -1,5 +1,6 @@
 """Every staff member's own pages: signing in and out, resetting a forgotten password, and
-personal settings (page language, password, the languages they interpret)."""
+personal settings (page language, the name texts to families give, password, the languages they
+interpret)."""
 
 from typing import Annotated, Any
 
@@ -154,6 +155,7 @@ def _settings(viewer: Viewer, **more: Any) -> dict[str, Any]:
     return {
         "languages": UI_LANGUAGES,
         "interprets": ", ".join(link.language for link in viewer.staff.language_links),
+        "display_name": viewer.staff.display_name or "",
         **more,
     }
 
@@ -169,6 +171,7 @@ def save_settings(
     session: SessionDep,
     viewer: Viewer,
     ui_language: Annotated[str, Form(max_length=8)] = "en",
+    display_name: Annotated[str, Form(max_length=120)] = "",
     current_password: Annotated[str, Form(max_length=256)] = "",
     new_password: Annotated[str, Form(max_length=256)] = "",
     interprets: Annotated[str, Form(max_length=200)] = "",
@@ -188,10 +191,11 @@ def save_settings(
             errors.append(translate(request, exc.message))
     if errors:
         # Checked before anything is written: nothing to undo.
-        context = _settings(viewer, errors=errors, interprets=interprets)
+        context = _settings(viewer, errors=errors, interprets=interprets, display_name=display_name)
         return render(request, "settings.html", context, status_code=422)
     staff.ui_language = ui_language
     staff.language_links = people.interpreted(languages)
+    staff.display_name = " ".join(display_name.split()) or None
     if new_password:
         # Whoever knew the old password is signed out everywhere; this browser stays in.
         passwords.set_password(session, staff, new_password, keep=viewer.session_id)

@@ -110,7 +110,7 @@ def test_free_text_is_machine_translated_once_per_language(
     )
     assert sorted(calls) == ["es", "ht", "so", "vi", "zh"]
     bodies = dict(session.execute(select(Delivery.language, Delivery.body).distinct()).all())
-    assert bodies["es"] == "La escuela está cerrada el lunes."
+    assert bodies["es"] == "La escuela está cerrada el lunes. (traducción automática)"
     assert bodies["en"] == "School is closed on Monday."
     # Urgent, and no model for Somali or Haitian Creole: the school's text now, under the one
     # line people wrote in the family's language; never the English alone.
@@ -153,7 +153,7 @@ def test_preview_falls_back_to_mt_and_shows_a_back_translation(
     ).json()
     spanish = preview["languages"][0]
     assert spanish["source"] == "mt"
-    assert spanish["text"] == "La escuela está cerrada el lunes."
+    assert spanish["text"] == "La escuela está cerrada el lunes. (traducción automática)"
     assert spanish["back_translation"] == "School is closed on Monday."
 
 

@@ -48,6 +48,7 @@ from tests.factories.schools import (
     SectionFactory,
     SectionTeacherFactory,
 )
+from tests.factories.senders import SenderAssignmentFactory
 from tests.factories.translation import (
     CachedTranslationFactory,
     GlossaryTermFactory,
@@ -87,6 +88,7 @@ __all__ = [
     "RosterImportFactory",
     "SchoolFactory",
     "SectionFactory",
+    "SenderAssignmentFactory",
     "SectionTeacherFactory",
     "SignInAttemptFactory",
     "StaffFactory",

@@ -5,7 +5,7 @@ import pytest
 
 from app.channels import sms
 from app.delivery import system_texts
-from app.messaging import system_replies
+from app.messaging import identity, system_replies
 from app.notices import catalogs
 from tests.factories import SchoolFactory
 
@@ -29,8 +29,8 @@ def test_spanish_stop_and_start_keep_their_wording():
         ("ar", "يمكنكم الرد بأي لغة."),
     ],
 )
-def test_reply_footer_in_the_families_languages(language, words):
-    assert system_texts.system_text("reply_footer", language) == words
+def test_reply_invitation_in_the_families_languages(session, language, words):
+    assert identity.family_line(session, identity.REPLY_INVITATION, language) == words
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,7 @@ def test_deleting_a_family_leaves_no_trace_and_sends_nothing_more(
     assert (ana.given_name, ana.phone, ana.active) == ("Ana", "+15125552003", True)
     ana_note = session.get(Message, family_history["ana_note"]["id"], populate_existing=True)
     assert ana_note.body == "School is closed on Tuesday."
-    assert deliveries_to(session, district.ana)[0].body == "La escuela está cerrada el martes."
+    assert "La escuela está cerrada el martes." in deliveries_to(session, district.ana)[0].body
 
     # A new note in the shared thread reaches Lan only.
     headers = auth("read,write,send", staff=district.teacher)

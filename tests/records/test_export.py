@@ -66,7 +66,7 @@ def test_export_holds_the_family_with_originals_and_translations(
         ("sms", "+15125552001"),
         ("email", "marisol.q@family.example.org"),
     }
-    assert {d["body"] for d in export["deliveries"]} == {"Mateo va a faltar mañana."}
+    assert all("Mateo va a faltar mañana." in d["body"] for d in export["deliveries"])
     assert all(d["status"] in ("sent", "delivered") for d in export["deliveries"])
     assert sorted(s["body"] for s in export["inbound_sms"]) == ["ALTO", "Muchas gracias."]
     assert "Muchas gracias." in export["inbound_emails"][0]["raw"]

@@ -132,3 +132,24 @@ def test_the_real_command_never_prints_a_traceback(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_schools_set_sender_with_a_pool(session):
+    school = SchoolFactory(sms_sender=None)
+    pooled = hearth(
+        "schools", "set-sender", str(school.id), "+15125550100", "+1 512 555 0101", "+15125550102"
+    )
+    assert pooled.exit_code == 0, pooled.output
+    assert "pool: +15125550101, +15125550102" in pooled.output
+    session.expire_all()
+    assert session.get(School, school.id).sms_pool == ["+15125550101", "+15125550102"]
+    service = hearth("schools", "set-sender", str(school.id), "+15125550100", "MG" + "ab12" * 8)
+    assert service.exit_code == 1 and "list the phone numbers of the pool" in service.output
+    kept = hearth("schools", "set-sender", str(school.id), "+15125550100")
+    assert kept.exit_code == 0
+    session.expire_all()
+    assert session.get(School, school.id).sms_pool == ["+15125550101", "+15125550102"]
+    cleared = hearth("schools", "set-sender", str(school.id), "+15125550100", "--no-pool")
+    assert cleared.exit_code == 0
+    session.expire_all()
+    assert session.get(School, school.id).sms_pool is None

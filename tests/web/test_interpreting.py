@@ -74,7 +74,7 @@ def test_the_interpreter_lists_their_tasks_and_their_text_is_what_is_sent(
     body = session.scalars(
         select(Delivery.body).where(Delivery.message_id == task.message_id)
     ).one()
-    assert body == HMONG
+    assert HMONG in body  # under who wrote it
     done = session.get(InterpretationTask, task.id)
     assert (done.status, done.done_by_staff_id) == ("done", world["mai"].id)
 
@@ -179,4 +179,4 @@ def test_a_teacher_asks_an_interpreter_before_a_reply_goes(signed_in, session, w
     done = web.post(f"/interpreting/{task.id}", {"text": "La biblioteca cierra el viernes."})
     assert done.status_code == 303
     session.refresh(delivery)
-    assert delivery.body == "La biblioteca cierra el viernes."
+    assert "La biblioteca cierra el viernes." in delivery.body

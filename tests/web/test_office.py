@@ -172,7 +172,7 @@ def test_confirm_sends_exactly_the_previewed_draft_once(
     somali = session.scalar(select(Delivery.body).where(Delivery.language == "so"))
     assert somali.startswith("Fariin muhiim ah") and somali.endswith(CLOSED)
     spanish = session.scalar(select(Delivery.body).where(Delivery.language == "es"))
-    assert spanish == "La escuela está cerrada el lunes."
+    assert spanish == "La escuela está cerrada el lunes. (traducción automática)"
 
     report = web.get(sent.headers["location"])
     assert report.status_code == 200
@@ -208,7 +208,10 @@ def test_confirm_sends_exactly_the_previewed_draft_once(
     replies = html.unescape(web.get(f"/broadcasts/{broadcast.id}").text)
     assert "María García" in replies and "Thank you very much." in replies
     assert "Original: Muchas gracias." in replies
-    assert f'href="/threads/{broadcast.thread_id}"' in replies
+    # Answered in María's own thread, never in the broadcast's (which reaches every family).
+    answer = re.search(r'href="/threads/(\d+)">Answer this family', replies)
+    assert answer is not None and int(answer.group(1)) != broadcast.thread_id
+    assert f"/broadcasts/new?follow_up={broadcast.id}" in replies
 
     csv = web.get(f"/broadcasts/{broadcast.id}/report.csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")

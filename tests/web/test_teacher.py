@@ -201,7 +201,7 @@ def test_reply_from_the_thread_page_sends_through_the_messaging_service(
     ).first()
     assert message.body == "Thank you." and message.direction == "outbound"
     delivery = session.scalar(select(Delivery).where(Delivery.message_id == message.id))
-    assert delivery.body == "Gracias." and delivery.status == "delivered"
+    assert "Gracias." in delivery.body and delivery.status == "delivered"
 
     empty = web.post(f"/threads/{thread.id}/reply", {"body": "   "})
     assert empty.status_code == 422 and "Write the note first." in empty.text
@@ -363,8 +363,8 @@ def test_send_creates_the_thread_message_and_deliveries(session, signed_in, clas
         for d in session.scalars(select(Delivery).where(Delivery.message_id == message.id))
     }
     assert set(deliveries) == {(c["es"].id, "sms"), (c["vi"].id, "sms"), (c["vi"].id, "email")}
-    assert deliveries[(c["es"].id, "sms")].body == NOTE_ES
-    assert deliveries[(c["vi"].id, "email")].body == NOTE_VI
+    assert NOTE_ES in deliveries[(c["es"].id, "sms")].body
+    assert NOTE_VI in deliveries[(c["vi"].id, "email")].body
     page = web.get(response.headers["location"])
     assert page.status_code == 200 and NOTE_ES in page.text
 
@@ -549,7 +549,7 @@ def test_a_template_note_goes_out_in_the_human_catalogs_words_like_a_broadcast(
     delivery = session.scalar(
         select(Delivery).where(Delivery.message_id == message.id, Delivery.language == "es")
     )
-    assert delivery.body == spanish.text
+    assert spanish.text in delivery.body  # under who wrote it
 
     # Changed by the teacher, the note is theirs: machine-translated, no catalog claimed.
     edited = web.post("/compose", _template_form(web, c, body=english + " He had a fever."))

@@ -39,6 +39,7 @@ FIELD_LABELS = {
     "timezone": N_("Timezone"),
     "default_language": N_("Default language"),
     "sms_sender": N_("SMS sender"),
+    "sms_pool": N_("More numbers (the pool)"),
     "email_sender": N_("Email sender"),
     "quiet_hours_start": N_("Quiet hours start"),
     "quiet_hours_end": N_("Quiet hours end"),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -24,7 +24,7 @@ from app.core.pagination import paginate
 from app.core.schema import MAX_ID, Id
 from app.delivery.models import Delivery
 from app.messaging import service as messaging
-from app.messaging.models import Message
+from app.messaging.models import Message, Thread
 from app.messaging.schemas import MAX_BODY
 from app.notices import service as notices
 from app.people import service as people
@@ -82,11 +82,16 @@ def read_delivery_counts(session: Session, message_ids: list[int]) -> dict[int, 
 
 
 def read_replies(session: Session, thread_id: int) -> list[Message]:
-    """The families' replies in a thread, newest first."""
+    """The families' replies to a broadcast, newest first: each in the family's own thread
+    answering it (or, from before those, in the broadcast's thread)."""
+    answering = select(Thread.id).where(Thread.notice_thread_id == thread_id)
     return list(
         session.scalars(
             select(Message)
-            .where(Message.thread_id == thread_id, Message.direction == "inbound")
+            .where(
+                or_(Message.thread_id == thread_id, Message.thread_id.in_(answering)),
+                Message.direction == "inbound",
+            )
             .order_by(Message.created_at.desc(), Message.id.desc())
             .limit(REPLIES_SHOWN)
         )
@@ -199,6 +204,19 @@ def _form_school(session: Session, subject: AuthSubject, form: FormData) -> Scho
     return schools.get_school(session, subject, school_id)
 
 
+def follow_up_state(earlier: Broadcast) -> dict[str, Any]:
+    """The composer's audience and title for a follow-up to the same families."""
+    audience = earlier.audience or {}
+    return {
+        "audience": "whole_school" if audience.get("whole_school") else "groups",
+        "grades": list(audience.get("grades") or []),
+        "sections": [str(s) for s in audience.get("section_ids") or []],
+        "languages": list(audience.get("languages") or []),
+        "channels": list(audience.get("channels") or []),
+        "title": f"Follow-up: {earlier.title}"[:200] if earlier.title else "",
+    }
+
+
 @router.get("/broadcasts/new")
 def broadcast_new(
     request: Request,
@@ -206,14 +224,20 @@ def broadcast_new(
     viewer: OfficeViewer,
     school_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     template: Annotated[str, Query(max_length=64)] = "",
+    follow_up: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     lang = request_language(request)
+    earlier = broadcasts.get(session, viewer.subject, follow_up) if follow_up else None
+    if earlier is not None:
+        school_id = earlier.school_id
     school = _school_for(session, viewer.subject, school_id)
     if isinstance(school, list):
         return render(request, "office/broadcast_school.html", {"schools": school})
     state = blank_state(school, viewer.subject.ui_language)
     if template_fields(template)["template"] is not None:
         state["template"] = template
+    if earlier is not None:  # a follow-up: the same families, previewed like any broadcast
+        state |= follow_up_state(earlier)
     context = _compose_context(session, viewer.subject, school, state, lang)
     return render(request, "office/compose.html", context)
 

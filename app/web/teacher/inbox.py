@@ -162,6 +162,7 @@ def _inbox_rows(
             {
                 "id": t.id,
                 "subject": t.subject,
+                "notice": t.notice_thread_id is not None,  # a family's reply to a broadcast
                 "student": full_name(student) if student else None,
                 "family": [full_name(g) for g in family] if family else None,
                 "family_count": len(t.guardian_links),

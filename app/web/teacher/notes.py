@@ -12,10 +12,14 @@ from sqlalchemy.orm import Session
 from app.auth.dependencies import Viewer
 from app.broadcasts import service as broadcasts
 from app.broadcasts.schemas import Audience, BroadcastDraft
+from app.channels.segments import count_segments
 from app.core.errors import HearthError
+from app.messaging import identity
 from app.messaging import service as messaging
+from app.messaging.models import Thread
 from app.messaging.schemas import MAX_BODY, MessageCreate
 from app.people.models import Guardian, Staff, Student
+from app.schools import senders
 from app.schools.models import School
 from app.translation import service as translation
 from app.translation.languages import mt_code
@@ -111,6 +115,9 @@ class PreviewLanguage:
     # A machine translation judged "check" or "poor": the teacher is told it may be wrong.
     may_be_wrong: bool = False
     test_model: bool = False  # made by a model built for tests: not for families
+    sent: str | None = None  # exactly what the phone receives
+    segments: int = 0
+    numbers: list[str] = field(default_factory=list)  # what the families see it from
 
 
 def _protection(
@@ -200,6 +207,49 @@ def catalog_texts(
     }
 
 
+def _as_sent(
+    session: Session,
+    author: Staff,
+    school_id: int,
+    guardians: list[Guardian],
+    items: list[PreviewLanguage],
+    thread: Thread | None,
+) -> None:
+    """Each language's text exactly as the phones will receive it (who wrote, the mark, the
+    invitation to reply: messaging.identity), its SMS segments, and the numbers the families
+    see it from. Nothing is kept (a number assigned for the preview is rolled back)."""
+    school = session.get(School, school_id)
+    if school is None:
+        return
+    invite = identity.invites_reply(session, thread.id) if thread else True
+    owner = thread.owner_staff_id if thread else author.id
+    savepoint = session.begin_nested()
+    try:
+        numbers = senders.senders_for(session, school, [g.id for g in guardians], owner)
+        for item in items:
+            if item.text is None:
+                continue
+            item.sent = identity.family_text(
+                session,
+                school=school,
+                author=author,
+                language=item.code,
+                body=item.text,
+                machine=item.status == "translated" and not item.catalog,
+                invite=invite,
+            )
+            item.segments = count_segments(item.sent).segments
+            item.numbers = sorted(
+                {
+                    numbers[g.id]
+                    for g in guardians
+                    if mt_code(g.language) == item.code and g.id in numbers
+                }
+            )
+    finally:
+        savepoint.rollback()
+
+
 def preview_context(
     request: Request,
     session: Session,
@@ -210,6 +260,7 @@ def preview_context(
     body: str,
     language: str,
     form: "NoteForm | None" = None,
+    thread: Thread | None = None,
 ) -> dict[str, Any]:
     ui = viewer_language(viewer)
     context: dict[str, Any] = {"preview": [], "preview_errors": [], "preview_empty": False}
@@ -243,6 +294,7 @@ def preview_context(
                 None,
                 True,
             )
+    _as_sent(session, viewer.staff, school_id, guardians, items, thread)
     context["preview"] = items
     context["back_name"] = language_name(ui, ui)
     return context
@@ -258,10 +310,11 @@ def preview_response(
     body: str,
     language: str,
     form: "NoteForm | None" = None,
+    thread: Thread | None = None,
 ) -> Response:
     """The preview alone, as htmx swaps it in below the form."""
     context = preview_context(
-        request, session, viewer, school_id, student, guardians, body, language, form
+        request, session, viewer, school_id, student, guardians, body, language, form, thread
     )
     status = 422 if context["preview_errors"] else 200
     return render(request, "teacher/_preview.html", context, status_code=status)

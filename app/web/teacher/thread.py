@@ -3,19 +3,21 @@ the reply form with its live preview."""
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import Viewer
+from app.broadcasts import service as broadcasts
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
 from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
+from app.messaging.replies import is_broadcast_thread
 from app.messaging.schemas import MessageCreate
 from app.messaging.translations import WAITING
 from app.people.models import Guardian, Staff, Student
@@ -115,7 +117,7 @@ def _translation_view(row: Any, ui: str) -> dict[str, Any]:
 
 
 def _message_view(
-    request: Request, m: Any, people: ThreadPeople, ui: str, reader: str
+    request: Request, m: Any, people: ThreadPeople, ui: str, reader: str, moves: list[Thread]
 ) -> dict[str, Any]:
     guardians, zone = people.guardians, people.zone
     if m.direction == "inbound":
@@ -144,6 +146,7 @@ def _message_view(
             else f"#{d.guardian_id}",
             "channel": translate(request, CHANNEL_LABELS.get(d.channel, d.channel)),
             "address": d.address,
+            "sender": d.sender if d.channel == "sms" else None,
             "language": language_name(d.language, ui),
             "error": d.error_text if d.status not in ("sent", "delivered") else None,
             "at": when(d.delivered_at or d.sent_at or d.updated_at, zone, ui),
@@ -168,6 +171,7 @@ def _message_view(
         "delivery_total": len(m.deliveries),
         "family_total": len({d.guardian_id for d in m.deliveries}),
         "delivery_counts": list(counts.values()),
+        "moves": [{"id": t.id, "title": t.subject or f"#{t.id}"} for t in moves],
     }
 
 
@@ -190,16 +194,31 @@ def _thread_view(
             key=lambda g: (g.family_name, g.given_name),
         )
     ]
+    broadcast = is_broadcast_thread(session, thread.id)
+    # Where each family's reply could go instead (one read per family, not per message).
+    moves: dict[int, list[Thread]] = {}
+    for m in thread.messages:
+        if m.direction == "inbound" and m.author_guardian_id not in moves:
+            moves[m.author_guardian_id or 0] = messaging.move_choices(session, viewer.subject, m)
     state = reading.states(session, viewer.subject, [thread.id]).get(thread.id, {})
     return {
         "thread": thread,
         "poll": FAST_POLL if _on_its_way(thread) else SLOW_POLL,
         "needs_answer": state.get("needs_answer", False),
+        "broadcast": broadcast,
+        "broadcast_id": broadcasts.of_thread(session, thread.id) if broadcast else None,
+        "notice": thread.notice_thread_id,
+        "can_take_over": not broadcast
+        and viewer.subject.staff_id is not None
+        and thread.owner_staff_id != viewer.subject.staff_id,
         "title": thread.subject or (full_name(student) if student else ""),
         "student": full_name(student) if student else None,
         "family": family,
         "family_count": len(thread.guardian_ids),
-        "messages": [_message_view(request, m, people, ui, reader) for m in thread.messages],
+        "messages": [
+            _message_view(request, m, people, ui, reader, moves.get(m.author_guardian_id or 0, []))
+            for m in thread.messages
+        ],
     }
 
 
@@ -280,5 +299,30 @@ def reply_preview(
     thread = _thread_or_404(session, viewer, thread_id, with_messages=False)
     student, guardians = read_preview_readers(session, thread)
     return preview_response(
-        request, session, viewer, thread.school_id, student, guardians, form.body, ""
+        request, session, viewer, thread.school_id, student, guardians, form.body, "", thread=thread
     )
+
+
+@router.post("/threads/{thread_id}/take-over")
+def take_over(session: SessionDep, viewer: Viewer, thread_id: str) -> Response:
+    thread = _thread_or_404(session, viewer, thread_id, with_messages=False)
+    messaging.take_over(session, viewer.subject, thread.id)
+    return RedirectResponse(f"/threads/{thread.id}", status_code=303)
+
+
+@router.post("/threads/{thread_id}/move")
+def move_reply(
+    session: SessionDep,
+    viewer: Viewer,
+    thread_id: str,
+    message_id: Annotated[str, Form(max_length=20)] = "",
+    to_thread_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Move a family's reply from this thread to the one it belongs to (the family's threads
+    are offered)."""
+    _thread_or_404(session, viewer, thread_id, with_messages=False)
+    to, moved = form_id(to_thread_id), form_id(message_id)
+    if to is None or moved is None:
+        raise NotFound("Choose the thread to move the reply to.")
+    messaging.move_reply(session, viewer.subject, moved, to)
+    return RedirectResponse(f"/threads/{to}#m{moved}", status_code=303)

@@ -158,6 +158,8 @@ def send(session: Session, delivery_id: int) -> str:
         rate_limit_for(settings.queue_url).acquire(
             row.sender or "", max(row.segments, 1), settings.sms_segments_per_second
         )
+    if not _still_ours(session, row.id, row.attempts):
+        return "skipped"
     try:
         provider_id = send_now()
     except channels.TransientError as exc:
@@ -169,6 +171,25 @@ def send(session: Session, delivery_id: int) -> str:
     row.sent_at = utcnow()
     row.error_code = row.error_text = None
     return "sent"
+
+
+def _still_ours(session: Session, delivery_id: int, attempts: int) -> bool:
+    """Right before the provider call: is this claim still ours? A process stalled past its
+    lease (a rate-limit wait, a pause) may have been taken for dead and its send settled by
+    another. The row is stamped now, so that no one takes a send as interrupted while its
+    provider call can still be under way (see reconcile_interrupted)."""
+    ours = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status == "sending",
+            Delivery.attempts == attempts,
+        )
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()  # commits on purpose: the stamp holds before the provider call
+    return ours == 1
 
 
 def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], str]:
@@ -342,6 +363,23 @@ def awaiting_translation(
     return ids
 
 
+def call_timeout() -> timedelta:
+    """How long a provider call can last: after it, a send is over one way or the other."""
+    return timedelta(seconds=2 * get_settings().sms_send_timeout)
+
+
+def still_sending(session: Session, owner: str) -> bool:
+    """Sends a dead process claimed that are too recent to be taken as over (call_timeout)."""
+    return (
+        session.scalar(
+            select(Delivery.id)
+            .where(Delivery.status == "sending", Delivery.claimed_by == owner)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def _grace(grace: timedelta | None) -> timedelta:
     return timedelta(seconds=get_settings().outbox_grace_seconds) if grace is None else grace
 
@@ -392,7 +430,12 @@ def reconcile_interrupted(
     stale_after = timedelta(seconds=get_settings().sending_stale_seconds)
     interrupted = Delivery.updated_at < now - stale_after
     if dead := list(dead):
-        interrupted = or_(interrupted, Delivery.claimed_by.in_(dead))
+        # Stamped right before its provider call (_still_ours): a send older than the call's
+        # timeout is over, whatever its process did after.
+        settled = now - call_timeout()
+        interrupted = or_(
+            interrupted, and_(Delivery.claimed_by.in_(dead), Delivery.updated_at < settled)
+        )
     counts = {"found": 0, "requeued": 0, "review": 0}
     # Plain values, read now: what was asked about must not change under a later refresh.
     stale = session.execute(

@@ -8,6 +8,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
+from app.core.db import utcnow
 from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job, run_job, schedule_job
 from app.delivery import service
 from app.delivery.models import Delivery
@@ -88,6 +89,8 @@ def recover(session: Session, owner: str) -> int:
     every delivery that is due (the jobs it had taken off the queue died with it; a delivery
     whose job is still queued is claimed once either way). Returns how many it requeued."""
     service.reconcile_interrupted(session, dead=[owner])
+    if service.still_sending(session, owner):  # claimed a moment before it died: once over
+        schedule_job(session, "delivery.recover", owner, eta=utcnow() + service.call_timeout())
     ids = service.requeue_overdue(session, grace=timedelta(0))
     for delivery_id in ids:
         enqueue_job(session, "delivery.send", delivery_id)

@@ -68,9 +68,10 @@ def test_a_dead_processs_send_is_settled_at_once_a_live_ones_is_left(session, cl
     first, second = _sent_note(client, auth), _sent_note(client, auth)
     for delivery_id, owner in ((first, "dead"), (second, "alive")):
         row = session.get(Delivery, delivery_id)
-        # Claimed a moment ago, far younger than HEARTH_SENDING_STALE_SECONDS.
+        # Claimed half a minute ago: far younger than HEARTH_SENDING_STALE_SECONDS, older than
+        # any provider call can last.
         row.status, row.provider_id, row.claimed_by = "sending", None, owner
-        row.updated_at = datetime.now(UTC) - timedelta(seconds=5)
+        row.updated_at = datetime.now(UTC) - timedelta(seconds=30)
     session.commit()
     outcome = service.reconcile_interrupted(session, dead=["dead"])
     assert outcome == {"found": 1, "requeued": 0, "review": 0}  # the dev phone had it
@@ -84,8 +85,41 @@ def test_a_send_the_provider_never_got_is_due_again_at_once(session, client, aut
     # The process died before the text left: the dev phone has nothing for it.
     session.query(DevOutbox).delete()
     row.status, row.provider_id, row.claimed_by = "sending", None, "dead"
+    row.updated_at = datetime.now(UTC) - timedelta(minutes=1)
     session.commit()
     assert service.reconcile_interrupted(session, dead=["dead"])["requeued"] == 1
     # Due now, with the default grace period: not after HEARTH_OUTBOX_GRACE_SECONDS.
     assert delivery_id in service.overdue(session)
     assert service.send(session, delivery_id) == "sent"
+
+
+def test_a_dead_processs_send_still_inside_its_provider_call_is_left_until_the_call_is_over(
+    session, client, auth
+):
+    delivery_id = _sent_note(client, auth)
+    row = session.get(Delivery, delivery_id)
+    session.query(DevOutbox).delete()
+    # Stamped a second ago, right before its provider call: the call may still land.
+    row.status, row.provider_id, row.claimed_by = "sending", None, "dead"
+    row.updated_at = datetime.now(UTC) - timedelta(seconds=1)
+    session.commit()
+    assert service.reconcile_interrupted(session, dead=["dead"]) == {
+        "found": 0,
+        "requeued": 0,
+        "review": 0,
+    }
+    assert service.still_sending(session, "dead")  # so the recovery comes back for it
+    later = datetime.now(UTC) + service.call_timeout() + timedelta(seconds=1)
+    assert service.reconcile_interrupted(session, now=later, dead=["dead"])["requeued"] == 1
+
+
+def test_a_send_taken_from_its_process_is_not_made_by_it(session, client, auth):
+    delivery_id = _sent_note(client, auth)
+    row = session.get(Delivery, delivery_id)
+    row.status, row.attempts = "sending", 3
+    session.commit()
+    assert service._still_ours(session, delivery_id, 3)
+    # Another process settled it meanwhile (it took this one for dead): this one stands back.
+    session.get(Delivery, delivery_id).status = "queued"
+    session.commit()
+    assert not service._still_ours(session, delivery_id, 3)

@@ -19,7 +19,7 @@ from app.messaging import interpreting
 from app.messaging.interpreting import TaskView
 from app.schools.models import School
 from app.web.formatting import Formats
-from app.web.pages import form_id, render, request_language, translate
+from app.web.pages import csv_download, form_id, render, request_language, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,12 +124,4 @@ def ask_interpreter(
 @router.get("/broadcasts/{broadcast_id}/call-list.csv")
 def call_list_csv(session: SessionDep, viewer: OfficeViewer, broadcast_id: Id) -> Response:
     name, body = broadcasts.call_list_csv(session, viewer.subject, broadcast_id)
-    return Response(
-        body,
-        media_type="text/csv",
-        # Families' phone numbers: no copy stays in a cache.
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(name, body)

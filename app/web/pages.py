@@ -66,6 +66,19 @@ def request_language(request: Request) -> str:
     return ui_language(accept.split(",")[0].split(";")[0])
 
 
+def csv_download(name: str, body: str) -> Response:
+    """A CSV file to download. Families' addresses and answers are in these files: no copy
+    stays in a cache."""
+    return Response(
+        body,
+        media_type="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def render(
     request: Request,
     template: str,

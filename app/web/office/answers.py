@@ -11,7 +11,7 @@ from app.core.errors import NotFound
 from app.core.schema import Id
 from app.schools.models import School
 from app.web.formatting import Formats
-from app.web.pages import render, request_language
+from app.web.pages import csv_download, render, request_language
 
 router = APIRouter()
 
@@ -47,11 +47,4 @@ def broadcast_answers(
 @router.get("/broadcasts/{broadcast_id}/answers.csv")
 def broadcast_answers_csv(session: SessionDep, viewer: OfficeViewer, broadcast_id: Id) -> Response:
     name, body = broadcasts.answers_csv(session, viewer.subject, broadcast_id)
-    return Response(
-        body,
-        media_type="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(name, body)

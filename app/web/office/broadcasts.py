@@ -55,7 +55,7 @@ from app.web.office.broadcast_form import (
     template_fields,
 )
 from app.web.office.schools import school_choices
-from app.web.pages import FormDep, form_id, render, request_language, translate
+from app.web.pages import FormDep, csv_download, form_id, render, request_language, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -419,12 +419,4 @@ def broadcast_cancel(session: SessionDep, viewer: OfficeViewer, broadcast_id: Id
 @router.get("/broadcasts/{broadcast_id}/report.csv")
 def broadcast_report_csv(session: SessionDep, viewer: OfficeViewer, broadcast_id: Id) -> Response:
     name, body = broadcasts.export_csv(session, viewer.subject, broadcast_id)
-    return Response(
-        body,
-        media_type="text/csv",
-        # Every family's address: no copy stays in a cache.
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(name, body)

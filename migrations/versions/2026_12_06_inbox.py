@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from anyascii import anyascii
 
+import app.core.db
+
 revision: str = "3f1c9a7d2e40"
 down_revision: str | None = "5e1d0a7c3b21"
 branch_labels: str | Sequence[str] | None = None
@@ -80,7 +82,7 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("thread_id", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=False),
-        sa.Column("read_at", sa.DateTime(), nullable=False),
+        sa.Column("read_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["thread_id"], ["threads.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("staff_id", "thread_id"),

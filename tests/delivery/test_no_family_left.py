@@ -63,11 +63,14 @@ def _subject(session, email):
 def _sms_guardians(session, school):
     return list(
         session.scalars(
-            select(Guardian)
-            .join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id)
-            .join(Student, Student.id == StudentGuardian.student_id)
-            .where(Student.school_id == school.id, Guardian.active.is_(True))
-            .distinct()
+            select(Guardian).where(
+                Guardian.active.is_(True),
+                Guardian.id.in_(
+                    select(StudentGuardian.guardian_id)
+                    .join(Student, Student.id == StudentGuardian.student_id)
+                    .where(Student.school_id == school.id)
+                ),
+            )
         )
     )
 

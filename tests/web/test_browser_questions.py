@@ -50,7 +50,7 @@ def test_office_asks_a_yes_no_question_and_watches_the_answers_come_in(live_serv
     phone = page.context.new_page()
     phone.goto(f"{url}/dev/phone?q=López")
     phone.get_by_role("link", name=GUARDIAN).click()
-    expect(phone.locator("section.phone")).to_contain_text("Responda 1 para Sí")
+    expect(phone.locator("section.phone")).to_contain_text("Responda 1 para Sí", timeout=60_000)
     phone.get_by_label("Reply as this family").fill("sí")
     phone.get_by_role("button", name="Send").click()
     phone.close()

@@ -5,7 +5,6 @@ settings. Real processes, the real Twilio SDK against the double."""
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.devtools.twilio_double import TwilioDouble
+from tests.delivery.test_worker_crash import _statuses
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = 12
@@ -69,11 +69,6 @@ def _env(tmp_path: Path, double: TwilioDouble) -> dict[str, str]:
         }
     )
     return env
-
-
-def _statuses(db: Path) -> Counter:
-    with sqlite3.connect(db) as conn:
-        return Counter(dict(conn.execute("SELECT status, count(*) FROM deliveries GROUP BY 1")))
 
 
 def _serve(env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -152,3 +152,13 @@ def sign_in(page, url: str, email: str, password: str) -> None:
     page.get_by_label(re.compile("^Password")).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/(inbox|dashboard|broadcasts)"))
+
+
+def wait_until_sent(page, timeout: float = 60_000) -> None:
+    """On a broadcast's page: wait until it has gone out to every family. Its status reads
+    "Sending" from Confirm until its last text has left (before the texts are even made, when no
+    count is "still going out" yet), then "Sent"."""
+    from playwright.sync_api import expect
+
+    status = page.locator("#broadcast-live dl.facts dd").first.locator(".badge").first
+    expect(status).to_have_text("Sent", timeout=timeout)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import sign_in
+from tests.web.conftest import sign_in, wait_until_sent
 from tests.web.test_browser_teacher import _without_quiet_hours
 
 TEACHER = "rivera@riverside.example.org"  # app/demo/service.py
@@ -54,9 +54,7 @@ def test_a_reply_to_the_schools_notice_reaches_the_office_and_the_teacher_in_the
         office.get_by_role("button", name="Preview").click()
         office.get_by_role("button", name="Confirm and send").click()
         office.wait_for_url(re.compile(r"/broadcasts/\d+\?created=1$"))
-        expect(office.locator("#broadcast-live")).not_to_contain_text(
-            "still going out", timeout=60_000
-        )
+        wait_until_sent(office)
 
         # Carmen answers from her phone.
         phone = page.context.new_page()

@@ -142,7 +142,7 @@ def create_staff(
     session.add(staff)
     session.flush()
     audit.record(session, actor or subject.actor, "staff.create", "staff", staff.id)
-    session.commit()
+    session.flush()
     return staff
 
 
@@ -192,7 +192,7 @@ def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: St
         staff.id,
         details={"fields": sorted(data.model_dump(exclude_unset=True))},
     )
-    session.commit()
+    session.flush()
     return staff
 
 
@@ -242,7 +242,7 @@ def create_student(session: Session, subject: AuthSubject, data: StudentCreate) 
     audit.record(
         session, subject.actor, "student.create", "student", student.id, school_id=student.school_id
     )
-    session.commit()
+    session.flush()
     return student
 
 
@@ -278,7 +278,7 @@ def update_student(
         school_id=student.school_id,
         details={"fields": sorted(changes)},
     )
-    session.commit()
+    session.flush()
     return student
 
 
@@ -296,7 +296,7 @@ def delete_student(session: Session, subject: AuthSubject, student_id: int) -> N
             session.flush()
     except IntegrityError:
         raise Conflict("This student has message history; set active to false instead.") from None
-    session.commit()
+    session.flush()
 
 
 def family(session: Session, subject: AuthSubject, student_id: int) -> dict[str, Any]:
@@ -411,7 +411,7 @@ def create_guardian(session: Session, subject: AuthSubject, data: GuardianCreate
     session.add(guardian)
     session.flush()
     audit.record(session, subject.actor, "guardian.create", "guardian", guardian.id)
-    session.commit()
+    session.flush()
     return guardian
 
 
@@ -444,7 +444,7 @@ def update_guardian(
         guardian.id,
         details={"fields": sorted(changes)},
     )
-    session.commit()
+    session.flush()
     return guardian
 
 
@@ -490,7 +490,7 @@ def link_student(
         guardian.id,
         details={"student_id": student_id, "relationship": relationship},
     )
-    session.commit()
+    session.flush()
     return guardian
 
 
@@ -511,5 +511,5 @@ def unlink_student(
         guardian.id,
         details={"student_id": student_id},
     )
-    session.commit()
+    session.flush()
     return guardian

@@ -132,7 +132,7 @@ def _sweep(
         result = session.execute(
             stmt.where(model.id.in_(ids), *conditions).execution_options(synchronize_session=False)
         )
-        session.commit()
+        session.commit()  # commits on purpose: each batch is a short transaction of its own
         done += result.rowcount or 0
         last = ids[-1]
 
@@ -146,8 +146,9 @@ def purge(
     actor: str = "system",
 ) -> dict[str, Any]:
     """Erase the texts older than `days` (default: HEARTH_RETENTION_DAYS; 0 keeps everything).
-    Idempotent: a second run finds nothing more to erase. Commits as it goes: do not call it
-    with a transaction of your own open."""
+    Idempotent: a second run finds nothing more to erase. Commits each batch as it goes (what
+    came before it included): do not call it with work of your own pending. The audit event at
+    the end is the caller's transaction (the job runner's or the command's) to commit."""
     days = get_settings().retention_days if days is None else days
     if days < 0:
         raise Invalid("The retention period is a number of days, 0 (keep forever) or more.")
@@ -162,7 +163,7 @@ def purge(
         return report
     cutoff = (now or utcnow()) - timedelta(days=days)
     report["cutoff"] = cutoff
-    session.commit()  # each batch below is a transaction of its own
+    session.commit()  # commits on purpose: each batch below is a transaction of its own
     sweep = {"dry_run": dry_run}
     report["deliveries"] = _sweep(
         session,
@@ -253,7 +254,7 @@ def purge(
             details={k: v for k, v in report.items() if k not in ("cutoff", "dry_run")}
             | {"cutoff": cutoff.isoformat()},
         )
-    session.commit()
+    session.flush()
     return report
 
 
@@ -432,7 +433,7 @@ def export_guardian(
         guardian.id,
         details={"threads": len(thread_ids), "messages": len(message_ids)},
     )
-    session.commit()
+    session.flush()
     return export
 
 
@@ -688,5 +689,5 @@ def delete_guardian(
         guardian.id,
         details={k: v for k, v in counts.items() if k != "guardian_id"},
     )
-    session.commit()
+    session.flush()
     return counts

@@ -16,6 +16,7 @@ from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.languages import display_names, mt_code
 from app.core.queue import enqueue_job, schedule_job
 from app.core.spreadsheet import csv_text
 from app.delivery import optouts
@@ -33,7 +34,6 @@ from app.questions.texts import REMINDER
 from app.schools import service as schools
 from app.schools.models import Enrollment, School
 from app.translation import service as translation
-from app.translation.languages import display_names, mt_code
 from app.translation.protect import Protection
 
 

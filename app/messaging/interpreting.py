@@ -13,6 +13,7 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
+from app.core.languages import mt_code
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.messaging import interpretation, translations
@@ -21,7 +22,6 @@ from app.messaging.service import get_thread, readable_threads
 from app.people.models import StaffLanguage
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import mt_code
 
 MAX_TEXT = 5000
 

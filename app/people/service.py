@@ -10,6 +10,7 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.auth.sessions import end_sessions
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.languages import mt_code
 from app.core.pagination import Page, paginate
 from app.core.security import hash_password
 from app.people import search
@@ -30,7 +31,6 @@ from app.people.schemas import (
     StudentUpdate,
 )
 from app.schools.models import Enrollment, School, SectionTeacher
-from app.translation.languages import mt_code
 
 # Readable statements: every list and get starts from one of these -------------------------
 

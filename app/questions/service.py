@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.channels import SendError, sms
 from app.core.config import get_settings
 from app.core.db import utcnow
+from app.core.languages import ENGLISH, mt_code
 from app.core.queue import after_commit
 from app.delivery.models import Delivery, InboundSms
 from app.messaging.models import Message
@@ -30,7 +31,6 @@ from app.questions.models import Answer, Place, Question
 from app.questions.schemas import QuestionDraft
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import ENGLISH, mt_code
 from app.translation.protect import Protection
 
 log = logging.getLogger("hearth.questions")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from app.core.languages import ENGLISH, mt_code
 from app.delivery.models import Delivery
 from app.messaging.models import Message
 from app.people.models import Guardian
@@ -25,7 +26,6 @@ from app.reports.service import (
 )
 from app.reports.terms import Term
 from app.translation import packages
-from app.translation.languages import ENGLISH, mt_code
 
 # What a goal can be set on. Shares are 0–1; the response time is in hours (lower is better).
 MEASURES = ("reached_in_language", "reply_rate", "interpreter", "response_hours")

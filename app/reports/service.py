@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import AuthSubject
 from app.core.db import utcnow
+from app.core.languages import ENGLISH, mt_code
 from app.delivery.models import Delivery, OptOut
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
@@ -25,7 +26,6 @@ from app.schools import service as schools
 from app.schools.models import School
 from app.translation import packages
 from app.translation import service as translation
-from app.translation.languages import ENGLISH, mt_code
 
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 52

@@ -9,7 +9,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from app.translation.languages import mt_code
+from app.core.languages import mt_code
 
 MIN_CONFIDENCE = 0.90
 MIN_CONFIDENCE_SHORT = 0.98  # under SHORT_LETTERS letters, only a near-certain guess overrides

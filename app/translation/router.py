@@ -4,10 +4,10 @@ from fastapi import APIRouter, Query, status
 
 from app.auth.dependencies import AdminScope, Reader, Writer
 from app.core.db import SessionDep
+from app.core.languages import mt_code
 from app.core.schema import Id, LanguageTag
 from app.people import service as people
 from app.translation import detect, packages, service
-from app.translation.languages import mt_code
 from app.translation.quality import Quality
 from app.translation.schemas import (
     EngineChoice,

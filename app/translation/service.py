@@ -19,10 +19,10 @@ from app.core import metrics
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.languages import ENGLISH, display_names, mt_code
 from app.schools import service as schools
 from app.translation import phrasebook, quality
 from app.translation.engines import CHOICES, Choice, Hop, best_hop
-from app.translation.languages import ENGLISH, display_names, mt_code
 from app.translation.models import (
     CachedTranslation,
     GlossaryTerm,

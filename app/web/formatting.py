@@ -19,12 +19,12 @@ from app.auth.sessions import SignedIn
 from app.core.contact import EXTRA_LANGUAGES, normalize_language
 from app.core.errors import HearthError
 from app.core.i18n import N_
+from app.core.languages import display_names
 from app.core.pagination import Page
 from app.core.schema import MAX_ID
 from app.people import families
 from app.people.models import Guardian, Student
 from app.translation import packages
-from app.translation.languages import display_names
 from app.web.i18n import ui_language
 from app.web.pages import request_language, translate
 

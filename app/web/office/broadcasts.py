@@ -20,6 +20,7 @@ from app.broadcasts.models import Broadcast
 from app.broadcasts.schemas import Audience, BroadcastDraft
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, Invalid
+from app.core.languages import mt_code
 from app.core.pagination import paginate
 from app.core.schema import MAX_ID, Id
 from app.delivery.models import Delivery
@@ -31,7 +32,6 @@ from app.people import service as people
 from app.people.models import Guardian, Student
 from app.schools import service as schools
 from app.schools.models import School
-from app.translation.languages import mt_code
 from app.web.formatting import (
     DELIVERY_STATUSES,
     FAILED,

@@ -14,6 +14,7 @@ from app.auth.dependencies import Viewer
 from app.broadcasts import service as broadcasts
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
+from app.core.languages import mt_code
 from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
@@ -22,7 +23,6 @@ from app.messaging.schemas import MessageCreate
 from app.messaging.translations import WAITING
 from app.people.models import Guardian, Staff, Student
 from app.schools.models import School
-from app.translation.languages import mt_code
 from app.web.formatting import (
     CHANNEL_LABELS,
     full_name,

@@ -65,10 +65,12 @@ run: setup
 # On a fresh Debian or Ubuntu machine, as root, the test run installs what the tests start for
 # themselves (tests/prerequisites.sh); elsewhere it says what is missing. The run ends with
 # what did not run and why.
-# Then the spine's import contracts ([tool.importlinter] in pyproject.toml; docs/architecture.md).
+# Then the spine's import contracts ([tool.importlinter] in pyproject.toml) and the type checker
+# ([tool.mypy]); docs/architecture.md says what they hold.
 test: setup prerequisites
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 prerequisites:

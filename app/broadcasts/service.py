@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -99,7 +99,7 @@ def recipients(
     family = select(StudentGuardian.guardian_id).where(
         StudentGuardian.student_id.in_(students.where(or_(*chosen)) if chosen else students)
     )
-    reach = [Guardian.id.in_(family)]
+    reach: list[ColumnElement[bool]] = [Guardian.id.in_(family)]
     if audience.guardian_ids and not audience.whole_school:
         listed = select(StudentGuardian.guardian_id).where(
             StudentGuardian.guardian_id.in_(audience.guardian_ids),
@@ -563,7 +563,7 @@ def cancel(session: Session, subject: AuthSubject, broadcast_id: int) -> Broadca
         .where(Broadcast.id == broadcast.id, Broadcast.status == "scheduled")
         .values(status="canceled", updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if not changed and broadcast.message_id is not None:
         # Already going out: stop what has not left yet.
         delivery.cancel_queued(session, broadcast.message_id, "The broadcast was canceled.")

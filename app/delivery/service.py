@@ -124,7 +124,7 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
     )
     # Of any number of workers holding this job (a retry, a sweep's duplicate), one sends.
     session.commit()  # commits on purpose: the claim holds before the provider call
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get(Delivery, delivery_id, populate_existing=True)
 
@@ -178,7 +178,7 @@ def _still_ours(session: Session, delivery_id: int, attempts: int) -> bool:
     lease (a rate-limit wait, a pause) may have been taken for dead and its send settled by
     another. The row is stamped now, so that no one takes a send as interrupted while its
     provider call can still be under way (see reconcile_interrupted)."""
-    ours = session.execute(
+    ours: int = session.execute(
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
@@ -187,7 +187,7 @@ def _still_ours(session: Session, delivery_id: int, attempts: int) -> bool:
         )
         .values(updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     session.commit()  # commits on purpose: the stamp holds before the provider call
     return ours == 1
 
@@ -276,12 +276,13 @@ def failover_to_email(session: Session, row: Delivery) -> Delivery | None:
 def cancel_queued(session: Session, message_id: int, reason: str) -> int:
     """What of a message has not left yet stays home: its queued deliveries are canceled
     (one being sent right now goes). Returns how many."""
-    return session.execute(
+    canceled: int = session.execute(
         update(Delivery)
         .where(Delivery.message_id == message_id, Delivery.status == "queued")
         .values(status="canceled", error_text=reason, updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
+    return canceled
 
 
 # Status callbacks and the sweeper --------------------------------------------------------------
@@ -493,7 +494,7 @@ def reconcile_interrupted(
             )
             .values(**values)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if settled == 1:
             counts[outcome] += 1
     return counts

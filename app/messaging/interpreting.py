@@ -26,7 +26,7 @@ from app.translation import service as translation
 MAX_TEXT = 5000
 
 
-def readable_tasks(subject: AuthSubject) -> Select[tuple[InterpretationTask]]:
+def readable_tasks(subject: AuthSubject) -> Select[InterpretationTask]:
     """Every list and get of tasks starts here. An interpreter sees the tasks in the languages
     they interpret at their schools, and nothing else of the school; a teacher the tasks of
     their own threads; office staff and admins every task of their schools."""
@@ -198,7 +198,7 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
     """Open tasks past their deadline go to the office (shown on its interpreting page).
     Returns how many were escalated now."""
     now = now or utcnow()
-    return session.execute(
+    escalated: int = session.execute(
         update(InterpretationTask)
         .where(
             InterpretationTask.status == "open",
@@ -207,4 +207,5 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
         )
         .values(escalated_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
+    return escalated

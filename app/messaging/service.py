@@ -30,7 +30,7 @@ from app.translation import service as translation
 from app.translation.protect import Protection
 
 
-def readable_threads(subject: AuthSubject) -> Select[tuple[Thread]]:
+def readable_threads(subject: AuthSubject) -> Select[Thread]:
     stmt = select(Thread).options(selectinload(Thread.guardian_links))
     if subject.school_ids is not None:
         stmt = stmt.where(Thread.school_id.in_(subject.school_ids))

@@ -256,4 +256,5 @@ def reader_translations(
                 MessageTranslation.text.is_not(None),
             )
         )
+        if text is not None
     }

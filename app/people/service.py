@@ -35,7 +35,7 @@ from app.schools.models import Enrollment, School, SectionTeacher
 # Readable statements: every list and get starts from one of these -------------------------
 
 
-def teacher_student_ids(staff_id: int) -> Select[tuple[int]]:
+def teacher_student_ids(staff_id: int) -> Select[int]:
     return (
         select(Enrollment.student_id)
         .join(SectionTeacher, SectionTeacher.section_id == Enrollment.section_id)
@@ -43,7 +43,7 @@ def teacher_student_ids(staff_id: int) -> Select[tuple[int]]:
     )
 
 
-def readable_student_ids(subject: AuthSubject) -> Select[tuple[int]]:
+def readable_student_ids(subject: AuthSubject) -> Select[int]:
     stmt = select(Student.id)
     if subject.school_ids is not None:
         stmt = stmt.where(Student.school_id.in_(subject.school_ids))
@@ -52,13 +52,13 @@ def readable_student_ids(subject: AuthSubject) -> Select[tuple[int]]:
     return stmt
 
 
-def readable_students(subject: AuthSubject) -> Select[tuple[Student]]:
+def readable_students(subject: AuthSubject) -> Select[Student]:
     if subject.sees_all_schools and not subject.is_teacher:
         return select(Student)
     return select(Student).where(Student.id.in_(readable_student_ids(subject)))
 
 
-def readable_guardians(subject: AuthSubject) -> Select[tuple[Guardian]]:
+def readable_guardians(subject: AuthSubject) -> Select[Guardian]:
     stmt = select(Guardian).options(selectinload(Guardian.student_links))
     if subject.sees_all_schools and not subject.is_teacher:
         return stmt
@@ -68,7 +68,7 @@ def readable_guardians(subject: AuthSubject) -> Select[tuple[Guardian]]:
     return stmt.where(Guardian.id.in_(linked))
 
 
-def readable_staff(subject: AuthSubject) -> Select[tuple[Staff]]:
+def readable_staff(subject: AuthSubject) -> Select[Staff]:
     stmt = select(Staff).options(
         selectinload(Staff.school_links), selectinload(Staff.language_links)
     )

@@ -6,13 +6,15 @@ from pydantic import Field, model_validator
 from app.core.db import utcnow
 from app.core.schema import Input, OneLine, Output
 
+QuestionKind = Literal["yes_no", "choice", "number", "text"]
+
 
 class QuestionDraft(Input):
     """A question on a broadcast. `options`: a choice's options (2 to 9), in the author's
     language; yes/no has its own. `deadline`: answers after it are not counted (they still
     reach staff). `remind_at`: a reminder to the families who have not answered by then."""
 
-    kind: Literal["yes_no", "choice", "number", "text"]
+    kind: QuestionKind
     options: list[OneLine] = Field(default_factory=list, max_length=9)
     # A sign-up: how many families each option takes (1 for a conference slot); none: no limit.
     places: list[int] | None = Field(default=None, max_length=9)

@@ -12,7 +12,7 @@ longer text, it is a message for staff like any other."""
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from app.notices import service as notices
 from app.people.models import Guardian
 from app.questions import answers, texts
 from app.questions.models import Answer, Place, Question
-from app.questions.schemas import QuestionDraft
+from app.questions.schemas import QuestionDraft, QuestionKind
 from app.schools.models import School
 from app.translation import service as translation
 from app.translation.protect import Protection
@@ -157,7 +157,7 @@ def for_broadcast(session: Session, broadcast_id: int) -> Question | None:
 def draft_of(session: Session, question: Question) -> QuestionDraft:
     """The question as asked, a sign-up's places being those left now."""
     return QuestionDraft.model_construct(
-        kind=question.kind,
+        kind=cast(QuestionKind, question.kind),
         options=list(question.options),
         places=places_left(session, question),
         deadline=question.deadline,
@@ -295,7 +295,7 @@ def _take_place(session: Session, question: Question, number: int) -> bool:
         )
         .values(taken=Place.taken + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if taken == 1:
         return True
     limited = session.scalar(
@@ -366,12 +366,12 @@ def tally(session: Session, question: Question) -> dict[str, Any]:
         else []
     )
     current: dict[int, Answer] = {}
-    for answer in session.scalars(
+    for latest in session.scalars(
         select(Answer)
         .where(Answer.question_id == question.id, Answer.current.is_(True))
         .order_by(Answer.id)
     ):
-        current[answer.guardian_id] = answer  # the latest wins
+        current[latest.guardian_id] = latest  # the latest wins
     keys = (
         ["yes", "no"]
         if question.kind == "yes_no"

@@ -133,7 +133,7 @@ def _sweep(
             stmt.where(model.id.in_(ids), *conditions).execution_options(synchronize_session=False)
         )
         session.commit()  # commits on purpose: each batch is a short transaction of its own
-        done += result.rowcount or 0
+        done += result.rowcount or 0  # type: ignore[attr-defined]
         last = ids[-1]
 
 
@@ -271,7 +271,7 @@ def _family_threads(session: Session, subject: AuthSubject, guardian: Guardian) 
     Hearth knew it: the ones the caller may read."""
     linked = select(ThreadGuardian.thread_id).where(ThreadGuardian.guardian_id == guardian.id)
     wrote = select(Message.thread_id).where(Message.author_guardian_id == guardian.id)
-    mine = [Thread.id.in_(linked), Thread.id.in_(wrote)]
+    mine: list[ColumnElement[bool]] = [Thread.id.in_(linked), Thread.id.in_(wrote)]
     if guardian.phone:
         mine.append(Thread.subject == _unknown_number_subject(guardian.phone))
     return list(
@@ -494,7 +494,7 @@ def delete_guardian(
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     sending = session.scalar(
         select(func.count()).where(
             Delivery.guardian_id == guardian.id, Delivery.status == "sending"
@@ -582,14 +582,14 @@ def delete_guardian(
             ),
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     # An interpreter's work on them: the texts go, and a task still open has nothing left to do.
     counts["interpretations_erased"] = session.execute(
         update(InterpretationTask)
         .where(InterpretationTask.message_id.in_(message_ids))
         .values(text=None, machine_text=None, status="done")
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if remembered:
         session.execute(
             delete(HumanTranslation)
@@ -608,7 +608,7 @@ def delete_guardian(
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     # Another family's copy of an erased message (a thread they have since left) loses its text.
     session.execute(
         update(Delivery)
@@ -616,7 +616,7 @@ def delete_guardian(
         .values(body=None)
         .execution_options(synchronize_session=False)
     )
-    texts = [InboundSms.message_id.in_(message_ids)]
+    texts: list[ColumnElement[bool]] = [InboundSms.message_id.in_(message_ids)]
     if phone and not phone_shared:
         texts.append(InboundSms.from_number == phone)
     counts["inbound_sms_erased"] = session.execute(
@@ -625,8 +625,8 @@ def delete_guardian(
         .where(or_(*texts), InboundSms.status == "processed")
         .values(body=ERASED, params={}, from_number="")
         .execution_options(synchronize_session=False)
-    ).rowcount
-    emails = [InboundEmail.message_id.in_(message_ids)]
+    ).rowcount  # type: ignore[attr-defined]
+    emails: list[ColumnElement[bool]] = [InboundEmail.message_id.in_(message_ids)]
     if email and not email_shared:
         emails.append(func.lower(InboundEmail.raw).contains(email.lower(), autoescape=True))
     counts["inbound_emails_erased"] = session.execute(
@@ -634,13 +634,13 @@ def delete_guardian(
         .where(or_(*emails), InboundEmail.raw != ERASED)
         .values(raw=ERASED)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     counts["translation_cache_deleted"] = (
         session.execute(
             delete(CachedTranslation)
             .where(CachedTranslation.text_hash.in_(hashes))
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if hashes
         else 0
     )
@@ -671,7 +671,7 @@ def delete_guardian(
         delete(StudentGuardian)
         .where(StudentGuardian.guardian_id == guardian.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     counts["opt_outs_kept"] = (
         session.scalar(select(func.count()).where(OptOut.phone == phone)) if phone else 0
     ) or 0

@@ -121,8 +121,8 @@ def term_figures(session: Session, scope: Scope, term: Term) -> TermFigures:
             )
         return languages[code]
 
-    for figures in family_languages(session, scope):
-        lang(figures.code).families += figures.families
+    for listed in family_languages(session, scope):
+        lang(listed.code).families += listed.families
     for r in reply_rates(session, scope, start, end):
         lang(r.code).reached += r.reached
         lang(r.code).replied += r.replied

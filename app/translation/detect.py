@@ -8,6 +8,7 @@ threshold the guardian's own language wins. Scripts that name their language out
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from app.core.languages import mt_code
 
@@ -38,7 +39,7 @@ class Detection:
     method: str  # "script" | "statistics" | "preferred_language"
 
 
-def _langid():
+def _langid() -> Any:
     global _identifier, _known
     if _identifier is None:
         # On first use: langid loads its model when imported.

@@ -6,7 +6,7 @@ import logging
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,7 +40,7 @@ from app.translation.protect import (
     place_terms,
     restore,
 )
-from app.translation.quality import Quality
+from app.translation.quality import Level, Quality
 from app.translation.schemas import GlossaryTermCreate
 
 log = logging.getLogger("hearth.translation")
@@ -409,7 +409,7 @@ def _translate_cached(
     ).all()
     # Rows from before quality was kept are translated again, and get their quality.
     cached = {
-        h: (text, Quality(level, score, list(reasons or [])))
+        h: (text, Quality(cast(Level, level), score, list(reasons or [])))
         for h, text, level, score, reasons in rows
         if level is not None and score is not None
     }

@@ -86,7 +86,7 @@ def coverage_page(
 ) -> Response:
     scope = reports.scope_for(session, viewer.subject, _school_choice(school))
     languages = reports.coverage(session, scope)
-    pairs = [
+    pairs: list[dict[str, Any]] = [
         {
             "source": display_names(p.source)[0],
             "target": display_names(p.target)[0],

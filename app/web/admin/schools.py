@@ -48,7 +48,7 @@ def _hhmm(value: time | None) -> str:
     return value.strftime("%H:%M") if value else ""
 
 
-def _school_values(school: School) -> dict[str, str]:
+def _school_values(school: School) -> dict[str, Any]:
     return {
         "name": school.name,
         "timezone": school.timezone,
@@ -70,7 +70,7 @@ def _school_page(
     viewer: SignedIn,
     school: School,
     *,
-    values: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
     errors: list[str] | None = None,
     term_values: dict[str, Any] | None = None,
     term_errors: list[str] | None = None,

@@ -21,7 +21,7 @@ from app.core.queue import enqueue_job, schedule_job
 from app.core.spreadsheet import csv_text
 from app.delivery import optouts
 from app.delivery import service as delivery
-from app.delivery.models import Delivery
+from app.delivery.models import FAILED, Delivery
 from app.messaging import identity
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
@@ -620,7 +620,7 @@ def report(session: Session, broadcast: Broadcast) -> dict[str, Any]:
             select(Delivery.error_code, Delivery.error_text, func.count())
             .where(
                 Delivery.message_id == broadcast.message_id,
-                Delivery.status.in_(("failed", "undelivered", "suppressed")),
+                Delivery.status.in_(FAILED),
             )
             .group_by(Delivery.error_code, Delivery.error_text)
         )

@@ -21,7 +21,7 @@ from app.core.db import utcnow
 from app.core.queue import enqueue_job
 from app.delivery import optouts
 from app.delivery.emails import note_email
-from app.delivery.models import FINAL, Delivery
+from app.delivery.models import FINAL, Delivery, DeliveryStatus
 from app.delivery.ratelimit import rate_limit_for
 from app.people.models import Guardian
 from app.schools.models import School
@@ -51,7 +51,9 @@ def release(session: Session, message_id: int, texts: Mapping[str, TranslatedTex
     family that reads something else. Returns the ids ready to send."""
     ready = []
     for row in session.scalars(
-        select(Delivery).where(Delivery.message_id == message_id, Delivery.status == "queued")
+        select(Delivery).where(
+            Delivery.message_id == message_id, Delivery.status == DeliveryStatus.QUEUED
+        )
     ):
         if row.body is None:
             text = texts.get(row.language, NO_TRANSLATION)
@@ -110,7 +112,7 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
-            Delivery.status == "queued",
+            Delivery.status == DeliveryStatus.QUEUED,
             Delivery.body.is_not(None),
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
         )
@@ -182,7 +184,7 @@ def _still_ours(session: Session, delivery_id: int, attempts: int) -> bool:
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
-            Delivery.status == "sending",
+            Delivery.status == DeliveryStatus.SENDING,
             Delivery.attempts == attempts,
         )
         .values(updated_at=utcnow())
@@ -278,7 +280,7 @@ def cancel_queued(session: Session, message_id: int, reason: str) -> int:
     (one being sent right now goes). Returns how many."""
     canceled: int = session.execute(
         update(Delivery)
-        .where(Delivery.message_id == message_id, Delivery.status == "queued")
+        .where(Delivery.message_id == message_id, Delivery.status == DeliveryStatus.QUEUED)
         .values(status="canceled", error_text=reason, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
@@ -304,7 +306,7 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
         return False
     if error_code is not None:
         error_code = error_code[: Delivery.error_code.type.length]  # Twilio's are 5 digits
-    if status in ("failed", "undelivered"):
+    if status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
         row.status = status
         row.error_code = error_code or row.error_code
         row.error_text = f"Twilio reported the message {status}" + (
@@ -313,7 +315,7 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
         _after_carrier_error(session, row, error_code)
     elif status in STATUS_RANK and STATUS_RANK[status] > STATUS_RANK.get(row.status, 0):
         row.status = status
-        if status == "delivered":
+        if status == DeliveryStatus.DELIVERED:
             row.delivered_at = utcnow()
     else:
         return False
@@ -333,7 +335,7 @@ def requeue_overdue(
     if ids:
         session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.status == "queued")
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.QUEUED)
             .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -349,7 +351,7 @@ def awaiting_translation(
     now = now or utcnow()
     grace = _grace(grace)
     waiting = (
-        Delivery.status == "queued",
+        Delivery.status == DeliveryStatus.QUEUED,
         Delivery.body.is_(None),
         Delivery.updated_at < now - grace,
     )
@@ -374,7 +376,7 @@ def still_sending(session: Session, owner: str) -> bool:
     return (
         session.scalar(
             select(Delivery.id)
-            .where(Delivery.status == "sending", Delivery.claimed_by == owner)
+            .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_by == owner)
             .limit(1)
         )
         is not None
@@ -402,7 +404,7 @@ def overdue(
         session.scalars(
             select(Delivery.id)
             .where(
-                Delivery.status == "queued",
+                Delivery.status == DeliveryStatus.QUEUED,
                 Delivery.body.is_not(None),
                 or_(
                     and_(
@@ -448,7 +450,7 @@ def reconcile_interrupted(
             Delivery.address,
             Delivery.body,
             Delivery.updated_at,
-        ).where(Delivery.status == "sending", interrupted)
+        ).where(Delivery.status == DeliveryStatus.SENDING, interrupted)
     ).all()
     # The provider is asked with no transaction open (SQLite's write lock; the dev phone
     # answers through a session of its own).
@@ -489,7 +491,7 @@ def reconcile_interrupted(
             update(Delivery)
             .where(
                 Delivery.id == row.id,
-                Delivery.status == "sending",
+                Delivery.status == DeliveryStatus.SENDING,
                 Delivery.attempts == row.attempts,
             )
             .values(**values)
@@ -598,7 +600,9 @@ def plan_many(
             insert(Delivery).returning(Delivery.id, Delivery.status, Delivery.body.is_not(None)),
             chunk,
         ).all()
-        ready += [i for i, status, has_body in inserted if status == "queued" and has_body]
+        ready += [
+            i for i, status, has_body in inserted if status == DeliveryStatus.QUEUED and has_body
+        ]
     return ready
 
 

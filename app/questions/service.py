@@ -22,7 +22,7 @@ from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.languages import ENGLISH, mt_code
 from app.core.queue import after_commit
-from app.delivery.models import Delivery, InboundSms
+from app.delivery.models import FAILED, Delivery, DeliveryStatus, InboundSms
 from app.messaging.models import Message
 from app.notices import service as notices
 from app.people.models import Guardian
@@ -36,7 +36,7 @@ from app.translation.protect import Protection
 log = logging.getLogger("hearth.questions")
 MAX_ATTEMPT_CHARS = 80  # a longer reply that is not an answer is a message, not an attempt
 YES_NO_LABELS = {"yes": "Yes", "no": "No"}
-NOT_RECEIVED = ("failed", "undelivered", "suppressed", "canceled")
+NOT_RECEIVED = FAILED | {DeliveryStatus.CANCELED}
 
 
 # Asking ----------------------------------------------------------------------------------------

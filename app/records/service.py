@@ -40,7 +40,15 @@ from app.broadcasts.models import Broadcast
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, Invalid
-from app.delivery.models import FINAL, STATUSES, Delivery, InboundEmail, InboundSms, OptOut
+from app.delivery.models import (
+    FINAL,
+    PENDING,
+    Delivery,
+    DeliveryStatus,
+    InboundEmail,
+    InboundSms,
+    OptOut,
+)
 from app.messaging import service as messaging
 from app.messaging.models import (
     InterpretationTask,
@@ -60,8 +68,8 @@ from app.translation.models import CachedTranslation, HumanTranslation
 ERASED = ""
 # A delivery whose body nothing will read again. `sent` counts: email never moves past it, and
 # a text's carrier callback comes within days, not within a retention period.
-SETTLED: frozenset[str] = FINAL | {"sent"}
-UNSETTLED: tuple[str, ...] = tuple(s for s in STATUSES if s not in SETTLED)
+SETTLED = FINAL | {DeliveryStatus.SENT}
+UNSETTLED = PENDING
 DELETED_NAME = "(deleted)"
 BATCH = 2000
 # What a purge erases, in the order it goes (a message after its deliveries).
@@ -485,7 +493,10 @@ def delete_guardian(
     # finds it canceled; one that claimed it before is seen below.
     canceled = session.execute(
         update(Delivery)
-        .where(Delivery.guardian_id == guardian.id, Delivery.status.in_(("queued", "review")))
+        .where(
+            Delivery.guardian_id == guardian.id,
+            Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.REVIEW)),
+        )
         .values(
             status="canceled",
             error_code="family_deleted",
@@ -497,7 +508,7 @@ def delete_guardian(
     ).rowcount  # type: ignore[attr-defined]
     sending = session.scalar(
         select(func.count()).where(
-            Delivery.guardian_id == guardian.id, Delivery.status == "sending"
+            Delivery.guardian_id == guardian.id, Delivery.status == DeliveryStatus.SENDING
         )
     )
     if sending:

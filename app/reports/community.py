@@ -11,11 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.core.languages import ENGLISH, mt_code
-from app.delivery.models import Delivery
+from app.delivery.models import REACHED, Delivery
 from app.messaging.models import Message
 from app.people.models import Guardian
 from app.reports.service import (
-    REACHED,
     Scope,
     _delivery_school,
     _thread_ids,

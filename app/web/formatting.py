@@ -22,6 +22,7 @@ from app.core.i18n import N_
 from app.core.languages import display_names
 from app.core.pagination import Page
 from app.core.schema import MAX_ID
+from app.delivery.models import REACHED, STATUSES, DeliveryStatus
 from app.people import families
 from app.people.models import Guardian, Student
 from app.translation import packages
@@ -50,16 +51,15 @@ STATUS_TONES = {
     "review": "bad",
 }
 # How the office's counts group them.
-SENT = ("sent", "delivered")
-FAILED = ("failed", "undelivered", "suppressed")
-WAITING = ("queued", "sending")
-DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", *FAILED, "canceled", "review")
+SENT = REACHED
+WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+DELIVERY_STATUSES = STATUSES
 CHANNEL_LABELS = {"sms": N_("Text message"), "email": N_("Email")}
 
 
 def status(request: Request, value: str, error_code: str | None) -> dict[str, str]:
     """A delivery status as a page shows it: its label and its tone (good, bad or none)."""
-    if value == "suppressed" and error_code == "opted_out":
+    if value == DeliveryStatus.SUPPRESSED and error_code == "opted_out":
         label = translate(request, "Opted out (replied STOP)")
     else:
         label = translate(request, STATUS_LABELS.get(value, value))

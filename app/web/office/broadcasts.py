@@ -23,7 +23,7 @@ from app.core.errors import HearthError, Invalid
 from app.core.languages import mt_code
 from app.core.pagination import paginate
 from app.core.schema import MAX_ID, Id
-from app.delivery.models import Delivery
+from app.delivery.models import FAILED, Delivery
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
 from app.messaging.schemas import MAX_BODY
@@ -34,7 +34,6 @@ from app.schools import service as schools
 from app.schools.models import School
 from app.web.formatting import (
     DELIVERY_STATUSES,
-    FAILED,
     SENT,
     WAITING,
     Formats,

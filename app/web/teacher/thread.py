@@ -15,6 +15,7 @@ from app.broadcasts import service as broadcasts
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
 from app.core.languages import mt_code
+from app.delivery.models import REACHED
 from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
@@ -148,7 +149,7 @@ def _message_view(
             "address": d.address,
             "sender": d.sender if d.channel == "sms" else None,
             "language": language_name(d.language, ui),
-            "error": d.error_text if d.status not in ("sent", "delivered") else None,
+            "error": d.error_text if d.status not in REACHED else None,
             "at": when(d.delivered_at or d.sent_at or d.updated_at, zone, ui),
             **shown_status(d),
         }

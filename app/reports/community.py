@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.core.languages import ENGLISH, mt_code
-from app.delivery.models import REACHED, Delivery
+from app.delivery.models import REACHED, Delivery, DeliveryStatus
 from app.messaging.models import Message
 from app.people.models import Guardian
 from app.reports.service import (
@@ -130,7 +130,9 @@ def term_figures(session: Session, scope: Scope, term: Term) -> TermFigures:
     families = func.count(func.distinct(Guardian.id))
     joined = select(Guardian.language, families).join(Delivery, Delivery.guardian_id == Guardian.id)
     for tag, count in session.execute(
-        joined.where(*in_term, Delivery.status != "canceled").group_by(Guardian.language)
+        joined.where(*in_term, Delivery.status != DeliveryStatus.CANCELED).group_by(
+            Guardian.language
+        )
     ):
         lang(tag).sent_to += count
     for tag, count in session.execute(

@@ -15,7 +15,7 @@ from app.broadcasts import service as broadcasts
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
 from app.core.languages import mt_code
-from app.delivery.models import REACHED
+from app.delivery.models import REACHED, DeliveryStatus
 from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
@@ -132,7 +132,7 @@ def _message_view(
     interpreting = {t["language"] for t in translations if t["status"] == WAITING}
 
     def shown_status(d: Any) -> dict[str, str]:
-        if d.status == "queued" and d.body is None and d.language in interpreting:
+        if d.status == DeliveryStatus.QUEUED and d.body is None and d.language in interpreting:
             return {"label": translate(request, "Waiting for an interpreter"), "tone": ""}
         return status(request, d.status, d.error_code)
 
@@ -231,12 +231,16 @@ def _on_its_way(thread: Thread) -> bool:
         if any(t.status == "pending" for t in m.translations):
             return True
         for d in m.deliveries:
-            if d.status == "sending" or (
-                d.status == "queued"
+            if d.status == DeliveryStatus.SENDING or (
+                d.status == DeliveryStatus.QUEUED
                 and (d.next_attempt_at is None or d.next_attempt_at <= now + SOON)
             ):
                 return True
-            if d.status == "sent" and d.channel == "sms" and (d.sent_at or now) > now - SETTLING:
+            if (
+                d.status == DeliveryStatus.SENT
+                and d.channel == "sms"
+                and (d.sent_at or now) > now - SETTLING
+            ):
                 return True
     return False
 

@@ -17,7 +17,7 @@ class Audience(Input):
     section_ids: list[Id] = Field(default_factory=list, max_length=500)
     guardian_ids: list[Id] = Field(default_factory=list, max_length=10_000)
     languages: list[LanguageTag] = Field(default_factory=list, max_length=50)
-    channels: list[Literal["sms", "email"]] = Field(default_factory=list, max_length=2)
+    channels: list[Literal["sms", "email", "voice"]] = Field(default_factory=list, max_length=3)
 
     @model_validator(mode="after")
     def _someone(self) -> "Audience":

@@ -90,6 +90,10 @@ class MessageRead(Output):
     author_guardian_id: int | None
     body: str
     language: str
+    recording_url: str | None = Field(
+        default=None,
+        description="A reply left on a voice call: its recording (no transcript; body empty).",
+    )
     created_at: datetime
     translations: list[TranslationRead]
     deliveries: list[DeliveryRead]

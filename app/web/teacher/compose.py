@@ -78,10 +78,10 @@ def _channel_problem(
 ) -> str | None:
     """Why a guardian's channel cannot be used for this note, if it cannot."""
     if not address:
-        return N_("no phone number") if channel == "sms" else N_("no email address")
-    if channel == "sms" and not school.sms_sender:
+        return N_("no email address") if channel == "email" else N_("no phone number")
+    if channel != "email" and not school.sms_sender:
         return N_("the school has no texting number")
-    if channel == "sms" and address in stopped:
+    if channel != "email" and address in stopped:
         return N_("opted out (replied STOP)")
     return None
 
@@ -104,7 +104,7 @@ def _guardian_rows(
     for g in family["guardians"]:
         channels = []
         for channel in g["channels"]:
-            address = g["phone"] if channel == "sms" else g["email"]
+            address = g["email"] if channel == "email" else g["phone"]
             problem = _channel_problem(channel, address, school, stopped)
             channels.append(
                 {
@@ -126,7 +126,7 @@ def _guardian_rows(
                 "needs_interpreter": route.coverage == "none",
                 "channels": channels,
                 "no_channel": not g["channels"],
-                "opted_out": any(c == "sms" and g["phone"] in stopped for c in g["channels"]),
+                "opted_out": any(c != "email" and g["phone"] in stopped for c in g["channels"]),
                 "reachable": reachable,
                 "active": g["active"],
                 "checked": g["active"] and (chosen is None or g["id"] in chosen),

@@ -274,6 +274,15 @@ def test_language_without_a_twilio_voice_is_spoken_by_espeak(
     audio = client.get(local(plays[0]))
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
     assert audio.content[:4] == b"RIFF" and len(audio.content) > 1000
+    prompt = client.get(local(plays[1]))
+    assert prompt.status_code == 200 and prompt.content[:4] == b"RIFF"
+    assert prompt.content != audio.content  # the prompt, in Haitian Creole, not the message
+    pressed = twilio_post(
+        client, twilio.digits_request(row.provider_id, voice.url(row.id, "gather"), "2")
+    )
+    assert [p.text for p in ElementTree.fromstring(pressed.text).iter("Play")] == [
+        voice.url(row.id, "record.wav")
+    ]
     tampered = local(plays[0]).replace("?s=", "?s=0")
     assert client.get(tampered).status_code == 404
 
@@ -313,3 +322,41 @@ def test_without_espeak_a_language_twilio_cannot_speak_is_not_called(
     session.commit()
     assert row.error_text == voice.NO_VOICE and twilio.calls == []
     get_settings.cache_clear()
+
+
+def test_dev_phone_lists_the_call_and_reports_it_answered(client, auth, session, classroom):
+    # No Twilio: the dev backend keeps what the call would have said.
+    by_voice(session, classroom.marisol)
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.", guardians=("marisol",))
+    row = voice_row(session, "+15125552001")
+    assert row.provider_id.startswith("DEVCA") and row.status == "delivered"
+    page = client.get(f"/dev/phone/{classroom.marisol.id}")
+    assert page.status_code == 200 and "Calls" in page.text
+    assert row.body.split(":")[-1].strip()[:20] in page.text
+
+
+def test_broadcast_goes_by_voice_and_its_preview_prices_the_calls(
+    client, auth, session, classroom, twilio
+):
+    by_voice(session, classroom.marisol, channels=("sms", "voice"))
+    body = {
+        "school_id": classroom.school.id,
+        "audience": {"guardian_ids": [classroom.marisol.id, classroom.lan.id]},
+        "title": "Snow day",
+        "body": "No school tomorrow because of the snow.",
+        "urgent": True,
+    }
+    headers = auth("read,send", staff=classroom.office)
+    preview = client.post("/api/v1/broadcasts/preview", headers=headers, json=body).json()
+    assert preview["sms"] == 2 and preview["calls"] == 1
+    spanish = next(lang for lang in preview["languages"] if lang["language"] == "es")
+    assert spanish["calls"] == 1 and spanish["call_minutes"] == 1
+    rate = get_settings().voice_cost_per_minute
+    assert spanish["call_cost"] == round(rate, 4)
+    assert preview["estimated_call_cost"] == round(rate, 2)
+    assert voice.estimated_minutes("x" * 2000) == 3  # ~143 s of speech + the prompt
+
+    sent = client.post("/api/v1/broadcasts", headers=headers, json=body)
+    assert sent.status_code in (200, 201, 202), sent.text
+    assert [c.to for c in twilio.calls] == ["+15125552001"]
+    assert sorted(m.to for m in twilio.messages) == ["+15125552001", "+15125552002"]

@@ -6,7 +6,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.metrics import webhook_timer
 from app.core.proxy import signed_urls
 from app.core.security import constant_time_equal
@@ -50,6 +50,8 @@ async def twilio_voice_recording(
         )
         inbound.refuse_nul(params)
         recording_url = params.get("RecordingUrl", "")
+        if recording_url and not recording_url.startswith(("https://", "http://")):
+            raise Invalid("RecordingUrl must be an http(s) URL.")
         if params.get("RecordingStatus", "completed") == "completed" and recording_url:
             message = await run_in_threadpool(
                 replies.receive_voice_reply, session, delivery_id, recording_url[:500]

@@ -10,6 +10,8 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import select
 
+from app.auth import sessions
+from app.auth.dependencies import SESSION_COOKIE
 from app.core.config import get_settings
 from app.delivery import service, voice
 from app.delivery.models import Delivery, OptOut
@@ -234,6 +236,14 @@ def test_press_2_records_a_reply_that_lands_in_the_thread(
     (mail,) = [m for m in smtp.messages if m["To"] == classroom.teacher.email]
     assert reply.recording_url in mail.get_body(("plain",)).get_content()
     assert "no transcript" in mail.get_body(("plain",)).get_content()
+    # The teacher's thread page plays it.
+    token = sessions.start_session(session, classroom.teacher)
+    session.commit()
+    client.cookies.set(SESSION_COOKIE, token)
+    page = client.get(f"/threads/{thread['id']}", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert f'<audio controls preload="none" src="{reply.recording_url}">' in page.text
+    assert "No transcript" in page.text
 
 
 def test_opted_out_number_gets_no_call(client, auth, session, classroom, twilio):
@@ -360,3 +370,36 @@ def test_broadcast_goes_by_voice_and_its_preview_prices_the_calls(
     assert sent.status_code in (200, 201, 202), sent.text
     assert [c.to for c in twilio.calls] == ["+15125552001"]
     assert sorted(m.to for m in twilio.messages) == ["+15125552001", "+15125552002"]
+
+
+def test_voice_is_a_channel_of_the_guardian_api(client, auth, classroom):
+    headers = auth("admin")
+    made = client.post(
+        "/api/v1/guardians",
+        headers=headers,
+        json={
+            "given_name": "Rosa",
+            "family_name": "Díaz",
+            "phone": "+15125552099",
+            "language": "es",
+            "channels": ["voice", "sms"],
+            "student_ids": [classroom.mateo.id],
+        },
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["channels"] == ["sms", "voice"]
+    no_phone = client.post(
+        "/api/v1/guardians",
+        headers=headers,
+        json={
+            "given_name": "Rosa",
+            "family_name": "Díaz",
+            "email": "rosa@family.example.org",
+            "channels": ["voice"],
+        },
+    )
+    assert no_phone.status_code == 422 and "'voice' needs a phone" in no_phone.text
+    dropped = client.patch(
+        f"/api/v1/guardians/{made.json()['id']}", headers=headers, json={"phone": None}
+    )
+    assert dropped.status_code in (400, 422) and "needs a phone" in dropped.text

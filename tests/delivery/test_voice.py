@@ -403,3 +403,24 @@ def test_voice_is_a_channel_of_the_guardian_api(client, auth, classroom):
         f"/api/v1/guardians/{made.json()['id']}", headers=headers, json={"phone": None}
     )
     assert dropped.status_code in (400, 422) and "needs a phone" in dropped.text
+
+
+def test_twilio_errors_on_a_call_retry_or_fail_like_a_texts(
+    client, auth, session, classroom, twilio
+):
+    twilio.fail_next((503, None))
+    twilio.fail_number("+15125552002", 400, 21211)
+    by_voice(session, classroom.marisol, classroom.lan)
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.")
+    busy = voice_row(session, "+15125552001")
+    assert busy.status == "queued" and busy.error_code == "503"  # tried again after a delay
+    assert busy.next_attempt_at is not None
+    bad = voice_row(session, "+15125552002")
+    assert (bad.status, bad.error_code) == ("failed", "21211")
+    # A number that cannot be called: the family's email gets the message instead.
+    email = session.scalar(
+        select(Delivery).where(
+            Delivery.channel == "email", Delivery.guardian_id == classroom.lan.id
+        )
+    )
+    assert email is not None and email.body == bad.body

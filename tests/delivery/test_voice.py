@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.auth import sessions
@@ -424,3 +425,38 @@ def test_twilio_errors_on_a_call_retry_or_fail_like_a_texts(
         )
     )
     assert email is not None and email.body == bad.body
+
+
+def staff_client(app, session, staff):
+    """A TestClient signed in to the web app as `staff`, and its CSRF token."""
+    token = sessions.start_session(session, staff)
+    session.commit()
+    signed = sessions.current(session, token)
+    web = TestClient(app, raise_server_exceptions=False)
+    web.cookies.set(SESSION_COOKIE, token)
+    return web, signed.csrf_token
+
+
+def test_office_chooses_voice_and_the_teacher_sees_which_calls_cannot_go(app, session, classroom):
+    office, csrf = staff_client(app, session, classroom.office)
+    marisol = classroom.marisol
+    page = office.get(f"/families/{marisol.id}", headers={"accept": "text/html"})
+    assert 'id="channel-voice"' in page.text
+    saved = office.post(
+        f"/families/{marisol.id}",
+        data={"csrf_token": csrf, "language": "es", "channels": ["sms", "voice"]},
+        headers={"accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    session.refresh(marisol)
+    assert marisol.channels == ["sms", "voice"]
+    # Hmong has no voice: the teacher's compose page says so before anything is sent.
+    classroom.lan.language, classroom.lan.channels = "hmn", ["voice"]
+    session.commit()
+    teacher, _ = staff_client(app, session, classroom.teacher)
+    compose = teacher.get(
+        f"/compose?student_id={classroom.mateo.id}", headers={"accept": "text/html"}
+    )
+    assert compose.status_code == 200
+    assert "no voice for this language: the call is not placed" in compose.text

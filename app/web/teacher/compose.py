@@ -14,6 +14,7 @@ from app.core.db import SessionDep, all_or_nothing
 from app.core.errors import HearthError, Invalid, NotFound
 from app.core.i18n import N_
 from app.delivery import optouts
+from app.delivery import voice as calls
 from app.messaging import service as messaging
 from app.messaging.schemas import MessageCreate, ThreadCreate
 from app.messaging.translations import PreparedTranslation
@@ -74,7 +75,7 @@ def _template_fields(
 
 
 def _channel_problem(
-    channel: str, address: str | None, school: School, stopped: set[str]
+    channel: str, address: str | None, school: School, stopped: set[str], language: str = "en"
 ) -> str | None:
     """Why a guardian's channel cannot be used for this note, if it cannot."""
     if not address:
@@ -83,6 +84,8 @@ def _channel_problem(
         return N_("the school has no texting number")
     if channel != "email" and address in stopped:
         return N_("opted out (replied STOP)")
+    if channel == "voice" and not calls.can_call(mt_code(language)):
+        return N_("no voice for this language: the call is not placed")
     return None
 
 
@@ -105,7 +108,7 @@ def _guardian_rows(
         channels = []
         for channel in g["channels"]:
             address = g["email"] if channel == "email" else g["phone"]
-            problem = _channel_problem(channel, address, school, stopped)
+            problem = _channel_problem(channel, address, school, stopped, g["language"])
             channels.append(
                 {
                     "label": translate(request, CHANNEL_LABELS.get(channel, channel)),

@@ -3,7 +3,7 @@ local Twilio double), spoken from TwiML Hearth serves at a signed URL, moved for
 call's status callbacks, and a reply recorded on the call kept in the conversation."""
 
 import shutil
-from datetime import time
+from datetime import time, timedelta
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
@@ -14,9 +14,11 @@ from sqlalchemy import select
 from app.auth import sessions
 from app.auth.dependencies import SESSION_COOKIE
 from app.core.config import get_settings
+from app.core.db import utcnow
 from app.delivery import service, voice
 from app.delivery.models import Delivery, OptOut
 from app.messaging.models import Message
+from app.records import service as records
 from tests.delivery.test_two_way import post_note
 from tests.factories import SENDER
 
@@ -245,6 +247,12 @@ def test_press_2_records_a_reply_that_lands_in_the_thread(
     assert page.status_code == 200
     assert f'<audio controls preload="none" src="{reply.recording_url}">' in page.text
     assert "No transcript" in page.text
+    # Past the retention period the link to the recording is erased with the message's text.
+    report = records.purge(session, days=1, now=utcnow() + timedelta(days=3))
+    assert report["messages"] == 2  # the note and the reply
+    assert report["messages"] >= 1
+    session.refresh(reply)
+    assert reply.recording_url is None
 
 
 def test_opted_out_number_gets_no_call(client, auth, session, classroom, twilio):

@@ -298,7 +298,15 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
                 entry["calls"] += 1
                 reachable = True
         if not reachable and not (r.phone and r.phone in stopped):
-            no_channel.append(_person(r, "no phone or email for the chosen channels"))
+            voiceless = "voice" in r.channels and r.phone and not calls.can_call(code)
+            no_channel.append(
+                _person(
+                    r,
+                    "no voice for this language: the call is not placed"
+                    if voiceless
+                    else "no phone or email for the chosen channels",
+                )
+            )
         if text.text is None:
             no_route.append(_person(r, text.reason or "no translation route"))
         elif reachable:

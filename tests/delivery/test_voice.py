@@ -374,6 +374,14 @@ def test_broadcast_goes_by_voice_and_its_preview_prices_the_calls(
     assert spanish["call_cost"] == round(rate, 4)
     assert preview["estimated_call_cost"] == round(rate, 2)
     assert voice.estimated_minutes("x" * 2000) == 3  # ~143 s of speech + the prompt
+    classroom.lan.language, classroom.lan.channels = "hmn", ["voice"]
+    session.commit()
+    hmong = client.post("/api/v1/broadcasts/preview", headers=headers, json=body).json()
+    assert [(p["guardian_id"], p["reason"]) for p in hmong["no_channel"]] == [
+        (classroom.lan.id, "no voice for this language: the call is not placed")
+    ]
+    classroom.lan.language, classroom.lan.channels = "vi", ["sms"]
+    session.commit()
 
     sent = client.post("/api/v1/broadcasts", headers=headers, json=body)
     assert sent.status_code in (200, 201, 202), sent.text

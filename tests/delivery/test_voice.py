@@ -476,3 +476,25 @@ def test_office_chooses_voice_and_the_teacher_sees_which_calls_cannot_go(app, se
     )
     assert compose.status_code == 200
     assert "no voice for this language: the call is not placed" in compose.text
+
+
+def test_office_preview_page_shows_the_calls_and_their_cost(app, session, classroom):
+    by_voice(session, classroom.marisol, channels=("sms", "voice"))
+    office, csrf = staff_client(app, session, classroom.office)
+    form = {
+        "school_id": str(classroom.school.id),
+        "audience": "whole_school",
+        "template": "",
+        "body": "No school tomorrow because of the snow.",
+        "language": "en",
+        "when": "now",
+        "urgent": "1",
+        "channels": ["voice"],
+    }
+    headers = {"accept": "text/html", "HX-Request": "true", "X-CSRF-Token": csrf}
+    page = office.post("/broadcasts/preview", data=form, headers=headers)
+    assert page.status_code == 200, page.text
+    # The office reads Spanish: the staff catalog has the new words.
+    assert "1 llamada de voz" in page.text
+    assert "Llamadas de voz: costo estimado" in page.text
+    assert "aprox. 1 minuto cada una" in page.text

@@ -13,12 +13,14 @@ from sqlalchemy import select
 
 from app.auth import sessions
 from app.auth.dependencies import SESSION_COOKIE
+from app.auth.service import load_staff, subject_for_staff
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.delivery import service, voice
 from app.delivery.models import Delivery, OptOut
 from app.messaging.models import Message
 from app.records import service as records
+from app.reports import service as reports
 from tests.delivery.test_two_way import post_note
 from tests.factories import SENDER
 
@@ -498,3 +500,16 @@ def test_office_preview_page_shows_the_calls_and_their_cost(app, session, classr
     assert "1 llamada de voz" in page.text
     assert "Llamadas de voz: costo estimado" in page.text
     assert "aprox. 1 minuto cada una" in page.text
+
+
+def test_the_dashboard_counts_families_reached_by_calls_only(session, classroom):
+    by_voice(session, classroom.marisol)  # calls only
+    subject = subject_for_staff(load_staff(session, classroom.office.id), frozenset({"read"}))
+    before = reports.dashboard(session, subject).reach
+    assert before["voice"] == 1
+    session.add(OptOut(phone="+15125552001", sender=SENDER, school_id=classroom.school.id))
+    session.commit()
+    after = reports.dashboard(session, subject).reach
+    assert after["voice"] == 0 and after["none"] + after["opted_out"] == (
+        before["none"] + before["opted_out"] + 1
+    )

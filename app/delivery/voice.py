@@ -7,6 +7,7 @@ message by trying numbers. Where Twilio has a voice for the family's language th
 spoken with <Say language="…">; where it has none and espeak-ng is installed, Hearth speaks it
 into a WAV file itself and the call <Play>s it; with neither, the call is not placed."""
 
+import logging
 import math
 import shutil
 import subprocess
@@ -27,6 +28,8 @@ def N_(message: str) -> str:
     """Marks a text for `pybabel extract`; it is translated when it is spoken."""
     return message
 
+
+log = logging.getLogger("hearth.delivery")
 
 # TRANSLATORS: spoken at the end of a school's phone call, after its message.
 PROMPT = N_("Press 1 to hear it again. Press 2 to leave a reply.")
@@ -205,12 +208,18 @@ def audio(row: Delivery, part: str) -> bytes:
             raise LookupError(NO_VOICE)
     else:
         raise LookupError(part)
-    done = subprocess.run(
-        [get_settings().espeak_command, "-v", voice, "--stdout", text],
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
+    # The text on stdin: a message beginning with "-" is no option.
+    try:
+        done = subprocess.run(
+            [get_settings().espeak_command, "-v", voice, "--stdout", "--stdin"],
+            input=text.encode(),
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        log.warning("espeak-ng could not speak delivery %s: %s", row.id, type(exc).__name__)
+        raise LookupError(NO_VOICE) from None
     return done.stdout
 
 

@@ -249,6 +249,8 @@ def test_press_2_records_a_reply_that_lands_in_the_thread(
     assert page.status_code == 200
     assert f'<audio controls preload="none" src="{reply.recording_url}">' in page.text
     assert "No transcript" in page.text
+    inbox = client.get("/inbox", headers={"accept": "text/html"})
+    assert "A reply left on the school&#39;s call:" in inbox.text
     # Past the retention period the link to the recording is erased with the message's text.
     report = records.purge(session, days=1, now=utcnow() + timedelta(days=3))
     assert report["messages"] == 2  # the note and the reply

@@ -451,15 +451,7 @@ def add_reply(
         )
         for staff in _readers(session, thread, owner, guardian)
     ]
-
-    def notify() -> None:
-        for staff_id, mail in emails:
-            try:
-                email_channel().send(mail)
-            except SendError as exc:
-                log.warning("could not notify staff %s of a reply: %s", staff_id, exc.code)
-
-    return message, [notify]
+    return message, [_notifier(emails)]
 
 
 def _add_voice_reply(
@@ -491,15 +483,7 @@ def _add_voice_reply(
         (staff.id, reply_notification(staff, thread, family, text, language, None, reader_language))
         for staff in _readers(session, thread, owner, guardian)
     ]
-
-    def notify() -> None:
-        for staff_id, mail in emails:
-            try:
-                email_channel().send(mail)
-            except SendError as exc:
-                log.warning("could not notify staff %s of a reply: %s", staff_id, exc.code)
-
-    return message, [notify]
+    return message, [_notifier(emails)]
 
 
 VOICE_REPLY = "A voice reply was recorded on the school's call (no transcript). Listen:"
@@ -524,6 +508,19 @@ def receive_voice_reply(session: Session, delivery_id: int, recording_url: str) 
         after_commit(session, send)
     log.info("voice reply %s stored", message.id)
     return message
+
+
+def _notifier(emails: list[tuple[int, Email]]) -> Callable[[], None]:
+    """Email each staff member told of a reply (once it is committed)."""
+
+    def notify() -> None:
+        for staff_id, mail in emails:
+            try:
+                email_channel().send(mail)
+            except SendError as exc:
+                log.warning("could not notify staff %s of a reply: %s", staff_id, exc.code)
+
+    return notify
 
 
 def _readers(

@@ -722,6 +722,8 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
             "answered_at",
             "phone",
             "email",
+            "signature",
+            "channel",
         ]
     ]
     for a in found["answers"]:
@@ -738,6 +740,8 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
                 a["answered_at"].isoformat(),
                 "",
                 "",
+                a.get("signature") or "",
+                a.get("channel") or "",
             ]
         )
     for w in found["not_answered"]:
@@ -751,6 +755,8 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
                 "",
                 w["phone"] or "",
                 w["email"] or "",
+                "",
+                "",
             ]
         )
     return f"broadcast-{broadcast_id}-answers.csv", csv_text(rows)

@@ -77,10 +77,12 @@ def options_in(session: Session, options: list[str], source: str, language: str)
     ]
 
 
-def times_in(times: list[str], language: str) -> list[str]:
+def times_in(times: list[str] | list[datetime], language: str) -> list[str]:
     """A choice of times in `language`'s way ("Tue, Dec 15, 3:00 PM", "mar, 15 dic, 15:00"),
     each in its own UTC offset (the school's local time when it was written)."""
-    return [when_in(datetime.fromisoformat(t), language) for t in times]
+    return [
+        when_in(datetime.fromisoformat(t) if isinstance(t, str) else t, language) for t in times
+    ]
 
 
 def when_in(when: datetime, language: str) -> str:
@@ -158,7 +160,9 @@ def with_question(
     }
 
 
-def create(session: Session, *, school_id: int, broadcast_id: int, draft: QuestionDraft) -> None:
+def create(
+    session: Session, *, school_id: int, broadcast_id: int | None, draft: QuestionDraft
+) -> Question:
     question = Question(
         school_id=school_id,
         broadcast_id=broadcast_id,
@@ -174,6 +178,7 @@ def create(session: Session, *, school_id: int, broadcast_id: int, draft: Questi
     for number, capacity in enumerate(draft.places or [], start=1):
         session.add(Place(question_id=question.id, number=number, capacity=capacity, taken=0))
     session.flush()
+    return question
 
 
 def call_off_reminder(session: Session, broadcast_id: int) -> None:
@@ -296,8 +301,6 @@ def read_reply(session: Session, message_id: int) -> str | None:
     if question.times:
         when = times_in([question.times[int(value) - 1]], guardian.language)[0]
         _reply(session, question, guardian, message, texts.BOOKED, when=when)
-    for hook in _BOOKING_HOOKS:
-        hook(session, question.id)
     return value
 
 
@@ -435,16 +438,6 @@ def _reply(
     after_commit(session, _send(came_by_sms.to_number, came_by_sms.from_number, text))
 
 
-# Domains that keep something per booking (conferences) are told when a choice of times
-# changes; questions does not know them.
-_BOOKING_HOOKS: list[Callable[[Session, int], None]] = []
-
-
-def on_booking(hook: Callable[[Session, int], None]) -> None:
-    if hook not in _BOOKING_HOOKS:
-        _BOOKING_HOOKS.append(hook)
-
-
 def _booking_request(
     session: Session, question: Question, guardian: Guardian, message: Message
 ) -> bool:
@@ -482,8 +475,6 @@ def _booking_request(
         session.flush()
         when = times_in([question.times[int(current.value or 0) - 1]], guardian.language)[0]
         _reply(session, question, guardian, message, texts.CANCELED, when=when)
-        for hook in _BOOKING_HOOKS:
-            hook(session, question.id)
         return True
     _tell_open(session, question, guardian, message, texts.CHANGE)
     return True
@@ -586,6 +577,19 @@ def label(question: Question, key: str) -> str:
     if question.kind == "choice" and key.isdigit() and 1 <= int(key) <= len(question.options):
         return question.options[int(key) - 1]
     return key
+
+
+def bookings(session: Session, question: Question) -> dict[int, Answer]:
+    """A choice's current answers by option number (a conference: who booked each time)."""
+    found: dict[int, Answer] = {}
+    for answer in session.scalars(
+        select(Answer)
+        .where(Answer.question_id == question.id, Answer.current.is_(True))
+        .order_by(Answer.id)
+    ):
+        if answer.value and answer.value.isdigit():
+            found[int(answer.value)] = answer
+    return found
 
 
 def tally(session: Session, question: Question) -> dict[str, Any]:

@@ -31,6 +31,7 @@ BOOKED = "booked"
 CANCELED = "canceled"
 CHANGE = "change"
 MEETING_REMINDER = "meeting_reminder"
+WHERE = "where"
 
 TEXTS: dict[str, str] = {
     # TRANSLATORS: under a question texted to a family. Keep the digits 1 and 2.
@@ -96,4 +97,6 @@ TEXTS: dict[str, str] = {
     CHANGE: N_("To change your meeting, reply with the number of another time:"),
     # TRANSLATORS: sent the day before a booked conference.
     MEETING_REMINDER: N_("Reminder: your meeting with %(teacher)s is on %(when)s."),
+    # TRANSLATORS: where a meeting is: a room, a phone number, a video link.
+    WHERE: N_("Where: %(place)s."),
 }

@@ -85,9 +85,7 @@ def test_a_teacher_publishes_times_families_book_change_and_cancel_by_text(
     change = _last_to(twilio, c.ana.phone, before)[0]
     assert change.startswith("Para cambiar su reunión") and "\n3. " not in change
     _text(client, c.ana.phone, "2")
-    places = dict(
-        session.execute(select(Place.number, Place.taken).order_by(Place.number)).all()
-    )
+    places = dict(session.execute(select(Place.number, Place.taken).order_by(Place.number)).all())
     assert places == {1: 0, 2: 1, 3: 1}
     found = client.get(
         f"/api/v1/conferences/{conference['id']}", headers=auth("read", staff=c.office)

@@ -16,6 +16,7 @@ from app.core.queue import run_job
 from app.delivery.models import Delivery
 from app.questions.models import Place
 from tests.questions.test_rsvp import _text
+from tests.web.conftest import signed_in as signed_in  # noqa: F401
 
 ZONE = ZoneInfo("America/Chicago")
 
@@ -183,3 +184,22 @@ def test_the_day_before_only_booked_families_are_reminded_with_opt_outs_and_quie
     session.refresh(waiting)
     assert waiting.status == "queued" and waiting.next_attempt_at > utcnow()
     assert conference["id"]
+
+
+def test_the_conferences_page_publishes_and_refuses_bad_input_with_a_message(
+    session, classroom, twilio, signed_in
+):
+    c = classroom
+    teacher = signed_in(c.teacher)
+    form = {"day": _day(), "start": "16:00", "end": "15:00", "minutes": "20", "place": "Room 12"}
+    refused = teacher.post("/conferences", form)
+    assert refused.status_code == 422 and "end comes after" in refused.text
+    assert "No conference times yet." in refused.text  # nothing saved
+    published = teacher.post("/conferences", {**form, "start": "15:00", "end": "16:00"})
+    assert published.status_code == 303
+    page = teacher.get("/conferences?published=1").text
+    assert "Your times are published" in page and page.count(">Open<") == 3
+    assert 'href="/conferences"' in page  # in the teacher's menu
+    # The office sees it, read-only (it publishes for a teacher through the API).
+    office = signed_in(c.office).get("/conferences").text
+    assert "Ana Rivera" in office and "Publicar horarios" not in office

@@ -18,6 +18,7 @@ from tests.factories import StudentFactory, StudentGuardianFactory
 from tests.questions.test_rsvp import _answers, _broadcast, _text
 from tests.questions.test_rsvp import office as office  # noqa: F401  (fixtures)
 from tests.questions.test_rsvp import school as school  # noqa: F401
+from tests.web.conftest import signed_in as signed_in  # noqa: F401
 
 
 def _by_language(session, tag):
@@ -25,7 +26,7 @@ def _by_language(session, tag):
 
 
 def test_a_permission_slip_is_signed_by_reply_recorded_audited_and_exported(
-    client, auth, session, school, office, twilio, argos_models
+    client, auth, session, school, office, twilio, argos_models, signed_in
 ):
     families(session, school, 8, ["en", "es", "vi", "fr"])
     broadcast = _broadcast(
@@ -104,6 +105,11 @@ def test_a_permission_slip_is_signed_by_reply_recorded_audited_and_exported(
     assert rows[str(spanish.id)]["answer"] == "Yes" and rows[str(spanish.id)]["channel"] == "sms"
     assert rows[str(french.id)]["answer"] == "No" and rows[str(french.id)]["signature"] == ""
 
+    # The broadcast's page shows the signatures.
+    card = signed_in(office).get(f"/broadcasts/{broadcast['id']}/answers")
+    assert card.status_code == 200 and "Signatures" in card.text
+    assert "María López" in card.text and "Nguyễn Văn An" in card.text
+
     # The reminder: only the families who have not signed (the unreadable one included).
     before = len(twilio.messages)
     assert run_job("broadcasts.remind", broadcast["id"]) == 4
@@ -119,7 +125,7 @@ def test_a_permission_slip_is_signed_by_reply_recorded_audited_and_exported(
 
 
 def test_answers_are_counted_per_grade_and_class(
-    client, auth, session, school, office, twilio, argos_models
+    client, auth, session, school, office, twilio, argos_models, signed_in
 ):
     ids = families(session, school, 6, ["en", "es"])
     kinder = StudentFactory(school=school, grade="K")
@@ -142,3 +148,5 @@ def test_answers_are_counted_per_grade_and_class(
         row["name"] for row in found["per_grade"]
     ].index("3")
     assert session.scalar(select(Student.grade).where(Student.id == third.id)) == "3"
+    card = signed_in(office).get(f"/broadcasts/{broadcast['id']}/answers").text
+    assert "Per grade and class" in card and "Grade K" in card

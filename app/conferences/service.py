@@ -176,21 +176,23 @@ def create(session: Session, subject: AuthSubject, draft: ConferenceCreate) -> C
     name = identity.display_name(teacher)
     minutes = "/".join(str(m) for m in dict.fromkeys(m for _, m, _ in slots))
 
-    def text(code: str) -> str:
-        lines = [questions.text_in(session, texts.INVITE, code, teacher=name, minutes=minutes)]
-        lines.append(questions.text_in(session, texts.WHERE, code, place=" / ".join(places)))
-        return "\n".join(lines) + "\n\n" + questions.prompt(session, draft_question, code, author)
+    def text(code: str) -> str | None:
+        invite = questions.text_found(session, texts.INVITE, code, teacher=name, minutes=minutes)
+        where = questions.text_found(session, texts.WHERE, code, place=" / ".join(places))
+        how = questions.text_found(session, texts.HOW_SLOT, code)
+        if invite is None or where is None or how is None:
+            return None
+        return f"{invite}\n{where}\n\n{questions.prompt(session, draft_question, code, author)}"
 
-    translated = {}
-    for code in {r.language for r in people}:
-        status = "same_language" if code == mt_code(author) else "translated"
-        translated[code] = PreparedTranslation(status, text(code))
+    translated = {
+        code: _prepared(code, author, text(code)) for code in {r.language for r in people}
+    }
     _, message_id, ready = messaging.post_broadcast(
         session,
         school=school,
         author_staff_id=teacher.id,
         subject=draft.title,
-        body=text(author),
+        body=text(author) or text("en") or "",
         language=author,
         recipients=people,
         translated=translated,
@@ -293,6 +295,16 @@ def _students(session: Session, conference: Conference, guardian_id: int) -> lis
     return sorted(f"{given} {family}" for given, family in rows)
 
 
+def _prepared(code: str, author: str, text: str | None) -> PreparedTranslation:
+    """A family language's text: written by people (or a model where no catalog has it); with
+    neither, nothing in English: the messages' path opens an interpreter's task and the
+    family's text waits for it."""
+    if text is None:
+        return PreparedTranslation("unavailable", None, "no catalog or model for this language")
+    status = "same_language" if code == mt_code(author) else "translated"
+    return PreparedTranslation(status, text)
+
+
 # The day before --------------------------------------------------------------------------------
 
 
@@ -333,26 +345,24 @@ def _remind(
     name = identity.display_name(teacher)
     author = teacher.ui_language or school.default_language
 
-    def text(code: str) -> str:
+    def text(code: str) -> str | None:
         when = questions.when_in(slot.starts_at.astimezone(ZoneInfo(school.timezone)), code)
-        return "\n".join(
-            [
-                questions.text_in(session, texts.MEETING_REMINDER, code, teacher=name, when=when),
-                questions.text_in(session, texts.WHERE, code, place=slot.place),
-            ]
-        )
+        lines = [
+            questions.text_found(session, texts.MEETING_REMINDER, code, teacher=name, when=when),
+            questions.text_found(session, texts.WHERE, code, place=slot.place),
+        ]
+        return None if None in lines else "\n".join(line or "" for line in lines)
 
     code = people[0].language
-    status = "same_language" if code == mt_code(author) else "translated"
     _, _, ready = messaging.post_broadcast(
         session,
         school=school,
         author_staff_id=teacher.id,
         subject=f"{conference.title}: {questions.when_in(slot.starts_at, author)}"[:200],
-        body=text(author),
+        body=text(author) or text("en") or "",
         language=author,
         recipients=people,
-        translated={code: PreparedTranslation(status, text(code))},
+        translated={code: _prepared(code, author, text(code))},
         urgent=False,
     )
     return ready

@@ -50,6 +50,13 @@ NOT_RECEIVED = ("failed", "undelivered", "suppressed", "canceled")
 def text_in(session: Session, key: str, language: str, **fields: str) -> str:
     """One of texts.TEXTS in `language`: as people translated it, else the English machine-
     translated where a model exists (numbers kept), else the English."""
+    found = text_found(session, key, language, **fields)
+    return found if found is not None else texts.TEXTS[key] % fields
+
+
+def text_found(session: Session, key: str, language: str, **fields: str) -> str | None:
+    """As text_in, but None where neither people nor a model put it in `language` (a text
+    that can wait then waits for an interpreter rather than going in English)."""
     english = texts.TEXTS[key]
     written = notices.catalog_text(english, language)
     if written is not None:
@@ -62,7 +69,7 @@ def text_in(session: Session, key: str, language: str, **fields: str) -> str:
         code,
         protection=Protection(names=list(fields.values())),
     )[0]
-    return result.text if result.status == "translated" and result.text else english % fields
+    return result.text if result.status == "translated" and result.text else None
 
 
 def options_in(session: Session, options: list[str], source: str, language: str) -> list[str]:

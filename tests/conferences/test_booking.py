@@ -14,7 +14,9 @@ from app.conferences.models import ConferenceSlot
 from app.core.db import utcnow
 from app.core.queue import run_job
 from app.delivery.models import Delivery
+from app.messaging.models import InterpretationTask
 from app.questions.models import Place
+from tests.factories import GuardianFactory
 from tests.questions.test_rsvp import _text
 from tests.web.conftest import signed_in as signed_in  # noqa: F401
 
@@ -203,3 +205,24 @@ def test_the_conferences_page_publishes_and_refuses_bad_input_with_a_message(
     # The office sees it, read-only (it publishes for a teacher through the API).
     office = signed_in(c.office).get("/conferences").text
     assert "Ana Rivera" in office and "Publicar horarios" not in office
+
+
+def test_a_family_language_with_neither_catalog_nor_model_waits_for_an_interpreter(
+    client, auth, session, classroom, twilio
+):
+    c = classroom
+    pa = GuardianFactory(
+        students=[c.sofia],
+        language="hmn",
+        given_name="Pa",
+        family_name="Vang",
+        phone="+15125552009",
+        channels=["sms"],
+    )
+    session.commit()
+    assert _publish(client, auth, c.teacher).status_code == 201
+    assert pa.phone not in {m.to for m in twilio.messages}  # never silently English
+    task = session.scalar(select(InterpretationTask).where(InterpretationTask.language == "hmn"))
+    assert task is not None and task.reason == "no_route" and task.status == "open"
+    waiting = session.scalar(select(Delivery).where(Delivery.guardian_id == pa.id))
+    assert waiting.status == "waiting_translation" or waiting.body is None

@@ -327,6 +327,8 @@ def remind_due(session: Session, now: datetime | None = None) -> list[int]:
         if answer is None or slot.reminded_guardian_id == answer.guardian_id:
             continue
         slot.reminded_guardian_id, slot.reminded_at = answer.guardian_id, now
+        if answer.answered_at >= slot.starts_at - REMIND_BEFORE:
+            continue  # booked within the day: its confirmation was the reminder
         ready += _remind(session, conference, slot, answer.guardian_id)
     session.flush()
     return ready

@@ -15,7 +15,7 @@ from app.core.db import utcnow
 from app.core.queue import run_job
 from app.delivery.models import Delivery
 from app.messaging.models import InterpretationTask
-from app.questions.models import Place
+from app.questions.models import Answer, Place
 from tests.factories import GuardianFactory
 from tests.questions.test_rsvp import _text
 from tests.web.conftest import signed_in as signed_in  # noqa: F401
@@ -226,3 +226,23 @@ def test_a_family_language_with_neither_catalog_nor_model_waits_for_an_interpret
     assert task is not None and task.reason == "no_route" and task.status == "open"
     waiting = session.scalar(select(Delivery).where(Delivery.guardian_id == pa.id))
     assert waiting.status == "waiting_translation" or waiting.body is None
+
+
+def test_a_booking_made_within_the_day_is_not_reminded_again(
+    client, auth, session, classroom, twilio, monkeypatch
+):
+    c = classroom
+    _publish(client, auth, c.teacher)
+    _text(client, c.lan.phone, "1")
+    first = session.scalar(
+        select(ConferenceSlot).where(ConferenceSlot.number == 1).order_by(ConferenceSlot.id)
+    )
+    answer = session.scalar(select(Answer).where(Answer.current.is_(True)))
+    answer.answered_at = first.starts_at - timedelta(hours=3)  # booked the same afternoon
+    session.commit()
+    monkeypatch.setattr(conferences, "utcnow", lambda: first.starts_at - timedelta(hours=2))
+    before = len(twilio.messages)
+    assert run_job("conferences.remind_due") == 0
+    assert twilio.messages[before:] == []
+    session.refresh(first)
+    assert first.reminded_guardian_id == c.lan.id

@@ -4,6 +4,7 @@ signature, time and channel are recorded, audited, shown and exported; a yes wit
 asked for one; a reminder goes only to those who have not answered."""
 
 import csv
+import html
 import io
 from collections import Counter
 
@@ -150,3 +151,29 @@ def test_answers_are_counted_per_grade_and_class(
     assert session.scalar(select(Student.grade).where(Student.id == third.id)) == "3"
     card = signed_in(office).get(f"/broadcasts/{broadcast['id']}/answers").text
     assert "Per grade and class" in card and "Grade K" in card
+
+
+def test_the_office_composer_offers_a_permission_slip_and_previews_it(
+    session, school, office, signed_in, argos_models
+):
+    families(session, school, 2, ["en", "es"])
+    web = signed_in(office)
+    composer = web.get("/broadcasts/new")
+    assert composer.status_code == 200 and 'value="permission"' in composer.text
+    form = {
+        "school_id": str(school.id),
+        "audience": "whole_school",
+        "template": "",
+        "body": "The zoo trip is on Friday.",
+        "language": "en",
+        "when": "now",
+        "urgent": "1",
+        "question_kind": "permission",
+    }
+    headers = {"accept": "text/html", "HX-Request": "true", "X-CSRF-Token": web.csrf_token}
+    preview = web.client.post("/broadcasts/preview", data=form, headers=headers)
+    assert preview.status_code == 200, preview.text
+    text = html.unescape(preview.text)
+    assert "To give permission, reply 1 and your full name" in text
+    assert "Para dar permiso, responda 1 y su nombre completo" in text
+    assert '"kind":"permission"' in text

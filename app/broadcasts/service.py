@@ -743,6 +743,8 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
             "answered_at",
             "phone",
             "email",
+            "signature",
+            "channel",
         ]
     ]
     for a in found["answers"]:
@@ -759,6 +761,8 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
                 a["answered_at"].isoformat(),
                 "",
                 "",
+                a.get("signature") or "",
+                a.get("channel") or "",
             ]
         )
     for w in found["not_answered"]:
@@ -772,6 +776,8 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
                 "",
                 w["phone"] or "",
                 w["email"] or "",
+                "",
+                "",
             ]
         )
     return f"broadcast-{broadcast_id}-answers.csv", csv_text(rows)

@@ -54,7 +54,7 @@ STATUS_TONES = {
 SENT = REACHED
 WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 DELIVERY_STATUSES = STATUSES
-CHANNEL_LABELS = {"sms": N_("Text message"), "email": N_("Email")}
+CHANNEL_LABELS = {"sms": N_("Text message"), "email": N_("Email"), "voice": N_("Voice call")}
 
 
 def status(request: Request, value: str, error_code: str | None) -> dict[str, str]:

@@ -2,7 +2,7 @@
 conference slots a teacher publishes for booking by text
 
 Revision ID: 5baf16521c3e
-Revises: fcf9713cb963
+Revises: 5b1e7c0d9a42
 Create Date: 2026-12-06 06:49:42.114657
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import app.core.db
 
 revision: str = "5baf16521c3e"
-down_revision: str | None = "fcf9713cb963"
+down_revision: str | None = "5b1e7c0d9a42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import grimp
@@ -111,3 +112,16 @@ def test_no_module_of_app_imports_itself_in_a_circle():
     graph = grimp.build_graph("app", cache_dir=None)
     assert len(graph.modules) > 100
     assert import_cycles(graph) == []
+
+
+def test_every_domain_is_named_in_the_contracts():
+    """A new domain package must be listed (core may not import it, it may not import web)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    contracts = {c["id"]: c for c in config["contracts"]}
+    domains = {
+        f"app.{path.name}"
+        for path in (ROOT / "app").iterdir()
+        if (path / "__init__.py").exists() and path.name not in ("core", "web")
+    }
+    assert domains <= set(contracts["core-imports-no-domain"]["forbidden_modules"])
+    assert domains <= set(contracts["no-domain-imports-web"]["source_modules"])

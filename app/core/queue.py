@@ -164,6 +164,11 @@ def _pending(session: Session, task: Callable[..., Any], args: tuple[Any, ...]) 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
+    root = session.get_transaction()
+    if root is not None and root.is_active:
+        # A SAVEPOINT was released (SQLAlchemy reports it as a commit too): what was queued
+        # in it waits for the real commit, and goes if the transaction around it rolls back.
+        return
     for _, task, args in session.info.pop(_PENDING, []):
         try:
             task(*args)

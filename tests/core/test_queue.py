@@ -59,6 +59,25 @@ def test_jobs_queued_in_a_rolled_back_savepoint_or_transaction_never_run(session
     assert session.get(School, school.id).name == "Outside"
 
 
+def test_jobs_queued_in_a_released_savepoint_wait_for_the_real_commit(session):
+    """Releasing a SAVEPOINT (a form's all-or-nothing write that succeeded) is no commit: a job
+    started then would run before its data exists for anyone else, and would still run if the
+    transaction around it rolled back."""
+    school = SchoolFactory(name="Before")
+    session.commit()
+    with session.begin_nested():
+        enqueue_job(session, "tests.rename_school", school.id, "Released")
+    assert seen == []  # released, not committed
+    session.rollback()
+    assert seen == []  # and gone with the transaction around it
+
+    with session.begin_nested():
+        enqueue_job(session, "tests.rename_school", school.id, "Committed")
+    assert seen == []
+    session.commit()
+    assert seen == [("rename", school.id)]
+
+
 def test_an_unknown_job_name_is_a_clear_error(session):
     with pytest.raises(LookupError, match="no job named 'tests.nothing'"):
         enqueue_job(session, "tests.nothing", 1)

@@ -21,7 +21,7 @@ from app.core.spreadsheet import csv_text
 from app.delivery import optouts
 from app.delivery import service as delivery
 from app.delivery.models import Delivery
-from app.messaging import identity
+from app.messaging import family_links, identity
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
 from app.messaging.translations import PreparedTranslation
@@ -298,7 +298,9 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     languages = []
     for code, entry in sorted(per_language.items(), key=lambda kv: -kv[1]["recipients"]):
         text = rendered[code]
-        count = count_segments(text.text) if text.text else None
+        # Texts carry the family's own link to the family page when the school says so.
+        sms_text = family_links.sample(school.family_link, text.text) if text.text else None
+        count = count_segments(sms_text) if sms_text else None
         segments = count.segments if count else 0
         total = segments * entry["sms"] if text.text else 0
         languages.append(
@@ -307,6 +309,7 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
                 "name": display_names(code)[0],
                 **entry,
                 "text": text.text,
+                "sms_text": sms_text,
                 "source": text.source,
                 "back_translation": text.back_translation,
                 "quality": _quality(text.result),

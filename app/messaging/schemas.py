@@ -124,3 +124,19 @@ class MessageMove(Input):
     never a broadcast's thread). Audited."""
 
     thread_id: Id
+
+
+class FamilyLinkCreated(Output):
+    """A guardian's new link to the family page. The URL is shown this once: only a hash of
+    its token is kept."""
+
+    id: int
+    guardian_id: int
+    url: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class FamilyLinksRevoked(Output):
+    guardian_id: int
+    revoked: int

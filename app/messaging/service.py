@@ -13,7 +13,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
-from app.messaging import reading, translations
+from app.messaging import family_links, reading, translations
 from app.messaging.interpretation import NO_ROUTE, REQUESTED, open_task
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
@@ -325,6 +325,7 @@ def post_message(
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),
         sms_senders=numbers,
+        sms_text=family_links.linker(session, school.family_link),
     )
     if data.ask_interpreter:
         for code in sorted(pending):
@@ -415,6 +416,7 @@ def post_broadcast(
         urgent=urgent,
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),
+        sms_text=family_links.linker(session, school.family_link),
     )
     return thread.id, message.id, ready
 

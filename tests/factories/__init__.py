@@ -24,8 +24,10 @@ from tests.factories.delivery import (
     OptOutFactory,
 )
 from tests.factories.messaging import (
+    FamilyLinkFactory,
     InterpretationTaskFactory,
     MessageFactory,
+    MessageSeenFactory,
     MessageTranslationFactory,
     ReadMarkFactory,
     ThreadFactory,
@@ -83,6 +85,8 @@ __all__ = [
     "PlaceFactory",
     "PasswordResetFactory",
     "ProcessLeaseFactory",
+    "FamilyLinkFactory",
+    "MessageSeenFactory",
     "QuestionFactory",
     "ReadMarkFactory",
     "RosterImportFactory",

@@ -45,9 +45,9 @@ class TranslatedText:
 NO_TRANSLATION = TranslatedText()
 
 
-# (guardian id, text) → the text a family's phone gets: a message's SMS go through it when
-# given (messaging adds the family's link to the family page).
-SmsText = Callable[[int, str], str]
+# (guardian id, language, text) → the text a family's phone gets: a message's SMS go through
+# it when given (messaging adds the family's link to the family page).
+SmsText = Callable[[int, str, str], str]
 
 
 def release(
@@ -68,7 +68,7 @@ def release(
             if text.text:
                 row.body = text.text
                 if row.channel == "sms" and sms_text is not None and row.guardian_id:
-                    row.body = sms_text(row.guardian_id, text.text)
+                    row.body = sms_text(row.guardian_id, row.language, text.text)
                 row.segments = count_segments(row.body).segments if row.channel == "sms" else 0
             elif text.pending:
                 continue
@@ -605,7 +605,7 @@ def plan_many(
                 row.update(status="failed", error_code="untranslatable", error_text=UNTRANSLATABLE)
             queued = row["status"] == "queued"
             if channel == "sms" and sms_text is not None and text.text and queued:
-                row["body"] = sms_text(r.guardian_id, text.text)
+                row["body"] = sms_text(r.guardian_id, r.language, text.text)
                 row["segments"] = count_segments(row["body"]).segments
             rows.append(row)
     ready: list[int] = []

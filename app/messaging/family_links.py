@@ -14,7 +14,7 @@
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -26,7 +26,8 @@ from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Invalid
-from app.messaging.models import FamilyLink, Message, Thread
+from app.messaging.interpretation import FALLBACK
+from app.messaging.models import FamilyLink, Message, MessageTranslation, Thread
 from app.people import service as people
 from app.people.models import Guardian
 from app.schools.models import School
@@ -158,16 +159,20 @@ def sample(policy: str, text: str) -> str:
     return with_link(text, url_for(SAMPLE_TOKEN)) if wants_link(policy, text) else text
 
 
-def linker(session: Session, policy: str) -> Callable[[int, str], str] | None:
-    """What a message's texts go through on their way out: (guardian id, text) → the text with
-    the family's own new link when the school's policy wants one. One link per guardian per
-    message. None when the school never sends links."""
+def linker(
+    session: Session, policy: str, skip: Collection[str] = ()
+) -> Callable[[int, str, str], str] | None:
+    """What a message's texts go through on their way out: (guardian id, language, text) → the
+    text with the family's own new link when the school's policy wants one. One link per
+    guardian per message. None when the school never sends links. `skip`: languages whose
+    text is the urgent fallback (the school's text under one line asking to call): the page
+    would show no more than the text does."""
     if policy not in ("always", "long"):
         return None
     made: dict[int, str] = {}
 
-    def add(guardian_id: int, text: str) -> str:
-        if not wants_link(policy, text):
+    def add(guardian_id: int, language: str, text: str) -> str:
+        if language in skip or not wants_link(policy, text):
             return text
         if guardian_id not in made:
             guardian = session.get(Guardian, guardian_id)
@@ -180,11 +185,20 @@ def linker(session: Session, policy: str) -> Callable[[int, str], str] | None:
     return add
 
 
-def linker_for_message(session: Session, message_id: int) -> Callable[[int, str], str] | None:
+def linker_for_message(
+    session: Session, message_id: int
+) -> Callable[[int, str, str], str] | None:
     """`linker` for a staff member's note or a broadcast, by its school's policy."""
     message = session.get(Message, message_id)
     if message is None or message.kind not in ("note", "broadcast"):
         return None
     thread = session.get(Thread, message.thread_id)
     school = session.get(School, thread.school_id) if thread else None
-    return linker(session, school.family_link) if school else None
+    if school is None:
+        return None
+    fallback = session.scalars(
+        select(MessageTranslation.language).where(
+            MessageTranslation.message_id == message_id, MessageTranslation.status == FALLBACK
+        )
+    )
+    return linker(session, school.family_link, set(fallback))

@@ -14,7 +14,7 @@ from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
 from app.messaging import family_links, reading, translations
-from app.messaging.interpretation import NO_ROUTE, REQUESTED, open_task
+from app.messaging.interpretation import FALLBACK, NO_ROUTE, REQUESTED, open_task
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
 from app.messaging.replies import is_broadcast_thread
@@ -416,7 +416,11 @@ def post_broadcast(
         urgent=urgent,
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),
-        sms_text=family_links.linker(session, school.family_link),
+        sms_text=family_links.linker(
+            session,
+            school.family_link,
+            {code for code, r in rows.items() if r.status == FALLBACK},
+        ),
     )
     return thread.id, message.id, ready
 

@@ -299,7 +299,8 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     for code, entry in sorted(per_language.items(), key=lambda kv: -kv[1]["recipients"]):
         text = rendered[code]
         # Texts carry the family's own link to the family page when the school says so.
-        sms_text = family_links.sample(school.family_link, text.text) if text.text else None
+        policy = school.family_link if draft.question is None else "never"
+        sms_text = family_links.sample(policy, text.text) if text.text else None
         count = count_segments(sms_text) if sms_text else None
         segments = count.segments if count else 0
         total = segments * entry["sms"] if text.text else 0
@@ -457,6 +458,8 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         recipients=people_,
         translated={code: r.prepared for code, r in rendered.items()},
         urgent=broadcast.urgent,
+        # A question's text ends with how to answer it: no link after that.
+        family_link=question is None,
     )
     broadcast.thread_id, broadcast.message_id = thread_id, message_id
     broadcast.recipients, broadcast.status, broadcast.sent_at = len(people_), "sent", utcnow()
@@ -510,6 +513,7 @@ def remind(session: Session, broadcast_id: int) -> list[int]:
         recipients=people_,
         translated=translated,
         urgent=False,
+        family_link=False,  # it ends with how to answer, as the question did
     )
     question.reminder_message_id = message_id
     return ready

@@ -17,6 +17,7 @@ from app.core.errors import HearthError, Invalid
 from app.core.queue import after_commit
 from app.delivery.models import Delivery
 from app.messaging import identity, replies
+from app.messaging.identity import N_
 from app.messaging.models import FamilyLink, Message, MessageSeen, Thread, ThreadGuardian
 from app.messaging.translations import SENDABLE
 from app.people.models import Guardian, Staff, Student, StudentGuardian
@@ -26,6 +27,15 @@ from app.translation.languages import mt_code
 # The page shows the latest messages; older ones are in the texts the family got.
 SHOWN = 100
 MAX_REPLY = 1600  # characters, as ten SMS segments
+
+# What the page says when a reply is refused, in the family's language (the `messages`
+# catalog: babel.cfg extracts this file).
+EMPTY = N_("Write a message first.")
+TOO_LONG = N_("Your message is too long.")
+TOO_MANY = N_("Too many messages for now. Please try again in an hour.")
+# TRANSLATORS: the family page's reply form was sent without its secret (an old page, or
+# another site posting): nothing was sent.
+STALE_FORM = N_("The page was open too long. Please send your message again.")
 
 
 class TooManyReplies(HearthError):
@@ -173,13 +183,13 @@ def seen_by(session: Session, message_ids: list[int]) -> dict[int, list[tuple[Gu
 
 def reply(session: Session, link: FamilyLink, guardian: Guardian, body: str) -> Message:
     """A reply written on the page: routed and translated for staff exactly as a text from the
-    family answering the last text it got (replies.route_reply). A few an hour per link."""
+    family answering the last text it got (replies.route_reply). A few an hour per link.
+    Refused (HearthError) before anything is written."""
     body = body.strip()
     if not body:
-        raise Invalid("Write a message first.")
+        raise Invalid(EMPTY)
     if len(body) > MAX_REPLY:
-        raise Invalid("Your message is too long.")
-    _count_reply(link)
+        raise Invalid(TOO_LONG)
     last_text = session.execute(
         select(Delivery.school_id, Delivery.sender)
         .where(Delivery.guardian_id == guardian.id, Delivery.channel == "sms")
@@ -194,6 +204,7 @@ def reply(session: Session, link: FamilyLink, guardian: Guardian, body: str) -> 
     if school is None:
         raise Invalid("This family has no school to write to.")
     to = (last_text.sender if last_text is not None else None) or school.sms_sender or ""
+    _count_reply(link)  # the last check: nothing is written before it passes
     message, after = replies.route_reply(session, school, guardian, body, guardian.phone or "", to)
     for send in after:  # the staff are told once the reply is safely stored
         after_commit(session, send)
@@ -206,5 +217,5 @@ def _count_reply(link: FamilyLink) -> None:
     if link.replies_since is None or link.replies_since <= now - timedelta(hours=1):
         link.replies_since, link.replies_count = now, 0
     if link.replies_count >= limit:
-        raise TooManyReplies("Too many messages for now. Please try again in an hour.")
+        raise TooManyReplies(TOO_MANY)
     link.replies_count += 1

@@ -86,6 +86,19 @@ def find(session: Session, token: str) -> tuple[FamilyLink, Guardian] | None:
     return link, guardian
 
 
+def live_count(session: Session, guardian_id: int) -> int:
+    """How many of a guardian's links still open the family page."""
+    return len(
+        session.scalars(
+            select(FamilyLink.id).where(
+                FamilyLink.guardian_id == guardian_id,
+                FamilyLink.revoked_at.is_(None),
+                FamilyLink.expires_at > utcnow(),
+            )
+        ).all()
+    )
+
+
 def revoke_all(session: Session, guardian_id: int) -> int:
     """Every live link of a guardian stops working. Returns how many."""
     return session.execute(

@@ -363,10 +363,13 @@ def post_broadcast(
     recipients: list[Recipient],
     translated: Mapping[str, PreparedTranslation],
     urgent: bool,
+    family_link: bool = True,
 ) -> tuple[int, int, list[int]]:
     """A broadcast posted: its own thread with every family in it, the message as the author
     sees it, its translations (rendered beforehand, once per language) and every delivery, in
-    a few bulk INSERTs. Returns (thread id, message id, the delivery ids ready to send)."""
+    a few bulk INSERTs. Returns (thread id, message id, the delivery ids ready to send).
+    `family_link`: its texts may carry the family's link to the family page (by the school's
+    policy); not a question's, whose text ends with how to answer it."""
     thread = Thread(school_id=school.id, owner_staff_id=author_staff_id, subject=subject)
     session.add(thread)
     session.flush()
@@ -418,7 +421,7 @@ def post_broadcast(
         reply_to=reply_address(thread.id),
         sms_text=family_links.linker(
             session,
-            school.family_link,
+            school.family_link if family_link else "never",
             {code for code, r in rows.items() if r.status == FALLBACK},
         ),
     )

@@ -8,6 +8,7 @@ from anywhere else. Any token that opens no live link gets the same bare 404."""
 
 import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.channels.email import RIGHT_TO_LEFT
 from app.core.config import get_settings
-from app.core.db import SessionDep, all_or_nothing
+from app.core.db import SessionDep
 from app.core.errors import HearthError
 from app.core.security import constant_time_equal, sign
 from app.messaging import family, family_links
@@ -24,9 +25,11 @@ from app.messaging.models import FamilyLink
 from app.notices import catalogs
 from app.people.models import Guardian
 from app.web.formatting import when
-from app.web.i18n import TEMPLATES_DIR
+from app.web.pages import FormDep
 
 router = APIRouter(include_in_schema=False)
+# The page's words are the families' (the `messages` catalog, babel.cfg), not the staff's.
+TEMPLATES = Path(__file__).parent / "family_page"
 
 # The double-submit cookie of the reply form (with a secret bound to the link, below).
 COOKIE = "hearth_family"
@@ -35,7 +38,7 @@ COOKIE = "hearth_family"
 @lru_cache
 def _environment(locale: str) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -49,7 +52,8 @@ def _locale(tag: str) -> str:
     return catalogs.catalog_locale(tag) or catalogs.SOURCE_LOCALE
 
 
-def _gettext(tag: str):
+def _words(tag: str):
+    """gettext of the family's catalog, for the page's messages given by name."""
     return catalogs.translations(_locale(tag)).gettext
 
 
@@ -131,7 +135,7 @@ def _page(
         "nonce": nonce,
         "max_reply": family.MAX_REPLY,
     }
-    html = _environment(locale).get_template("family/page.html").render(context)
+    html = _environment(locale).get_template("page.html").render(context)
     response = HTMLResponse(html, status_code=status_code, headers=_headers(nonce))
     settings = get_settings()
     response.set_cookie(
@@ -156,16 +160,15 @@ def family_page(request: Request, session: SessionDep, token: str) -> Response:
 
 
 @router.post("/f/{token}")
-async def family_reply(request: Request, session: SessionDep, token: str) -> Response:
+def family_reply(request: Request, session: SessionDep, token: str, form: FormDep) -> Response:
     found = family_links.find(session, token)
     if found is None:
         return not_found()
     link, guardian = found
-    form = await request.form()
     body = str(form.get("body") or "")
     secret = str(form.get("form_secret") or "")
     cookie = request.cookies.get(COOKIE, "")
-    _ = _gettext(guardian.language)
+    say = _words(guardian.language)
     if not cookie or not constant_time_equal(secret, _form_secret(link, cookie)):
         return _page(
             request,
@@ -173,13 +176,15 @@ async def family_reply(request: Request, session: SessionDep, token: str) -> Res
             link,
             guardian,
             token,
-            error=_("The page was open too long. Please send your message again."),
+            error=say(family.STALE_FORM),
             body=body,
             status_code=403,
         )
+    # Not in a SAVEPOINT: the staff's email is sent after the commit of the request, and a
+    # SAVEPOINT's release counts as a commit for what waits on one. family.reply refuses
+    # before it writes anything.
     try:
-        with all_or_nothing(session):  # a refused reply leaves no trace
-            family.reply(session, link, guardian, body)
+        family.reply(session, link, guardian, body)
     except HearthError as exc:
         return _page(
             request,
@@ -187,7 +192,7 @@ async def family_reply(request: Request, session: SessionDep, token: str) -> Res
             link,
             guardian,
             token,
-            error=_(exc.message),
+            error=say(exc.message),
             body=body,
             status_code=exc.status_code,
         )

@@ -198,9 +198,7 @@ def linker(
     return add
 
 
-def linker_for_message(
-    session: Session, message_id: int
-) -> Callable[[int, str, str], str] | None:
+def linker_for_message(session: Session, message_id: int) -> Callable[[int, str, str], str] | None:
     """`linker` for a staff member's note or a broadcast, by its school's policy."""
     message = session.get(Message, message_id)
     if message is None or message.kind not in ("note", "broadcast"):

@@ -138,6 +138,7 @@ class MessageTranslation(Base):
         judged = self.quality
         return judged is None or judged.flagged
 
+
 class ReadMark(Base):
     """How far one staff member has read a thread: the replies after it are new to them."""
 

@@ -197,4 +197,3 @@ def family_reply(request: Request, session: SessionDep, token: str, form: FormDe
             status_code=exc.status_code,
         )
     return RedirectResponse(f"/f/{token}?sent=1#sent", status_code=303)
-

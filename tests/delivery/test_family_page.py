@@ -147,9 +147,7 @@ def test_in_a_shared_broadcast_thread_a_family_never_sees_another_familys_reply(
     text_in(client, "SM" + "a" * 32, c.marisol.phone, SENDER, "Gracias, allí estaré")
     text_in(client, "SM" + "b" * 32, neighbour.phone, SENDER, "No puedo ir, lo siento")
     # A reply written straight into the broadcast's shared thread (a move, an old row) too.
-    broadcast_thread = session.scalar(
-        select(Message.thread_id).where(Message.kind == "broadcast")
-    )
+    broadcast_thread = session.scalar(select(Message.thread_id).where(Message.kind == "broadcast"))
     session.add(
         Message(
             thread_id=broadcast_thread,
@@ -196,9 +194,7 @@ def test_a_reply_from_the_page_lands_in_the_teachers_thread_translated(
     path = link_for(client, auth, c.marisol, office)
     response = reply_from_page(client, path, "Gracias, Mateo está enfermo.")
     assert response.status_code == 303 and response.headers["location"].endswith("?sent=1#sent")
-    reply = session.scalar(
-        select(Message).where(Message.body == "Gracias, Mateo está enfermo.")
-    )
+    reply = session.scalar(select(Message).where(Message.body == "Gracias, Mateo está enfermo."))
     assert reply is not None and reply.thread_id == thread["id"]
     assert reply.direction == "inbound" and reply.author_guardian_id == c.marisol.id
     assert reply.language == "es"

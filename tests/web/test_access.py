@@ -185,9 +185,7 @@ def test_every_form_without_the_csrf_token_is_refused_and_changes_nothing(
            "key_id": world["key_b"].id, "school_id": world["b"].id,
            "term_id": world["term_b"].id, "task_id": 1, "message_id": 1}  # fmt: skip
     posts = [
-        r
-        for r in web_routes()
-        if "POST" in r.methods and r.path not in PUBLIC_PAGES | FAMILY_PAGES
+        r for r in web_routes() if "POST" in r.methods and r.path not in PUBLIC_PAGES | FAMILY_PAGES
     ]
     assert len(posts) > 20
     for route in posts:

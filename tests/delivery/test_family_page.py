@@ -322,3 +322,47 @@ def test_a_broadcast_preview_counts_the_link_it_will_carry(
     sent = _sms_to(twilio, c.marisol.phone)[-1]
     assert "/f/" in sent.body
     assert per_language["es"]["segments"] == count_segments(sent.body).segments
+
+
+def test_the_office_makes_a_link_on_the_familys_page_sees_it_once_and_revokes_every_link(
+    client, session, classroom, office, signed_in
+):
+    c = classroom
+    web = signed_in(office)  # Beatriz Salgado reads the pages in Spanish
+    page = web.get(f"/families/{c.lan.id}")
+    assert page.status_code == 200 and "Página familiar" in page.text
+    assert "0 enlaces activos" in page.text
+    made = web.post(f"/families/{c.lan.id}/family-link")
+    assert made.status_code == 200
+    url = re.search(r'<code class="family-link">([^<]+)</code>', made.text).group(1)
+    path = "/f/" + url.rsplit("/f/", 1)[1]
+    assert client.get(path).status_code == 200
+    again = web.get(f"/families/{c.lan.id}")
+    assert url not in again.text and "1 enlace activo" in again.text  # shown that once only
+    refused = web.post(f"/families/{c.lan.id}/family-link", csrf=False)
+    assert refused.status_code == 403
+    revoked = web.post(f"/families/{c.lan.id}/family-link/revoke")
+    assert revoked.status_code == 303
+    assert client.get(path).status_code == 404
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "family_link.revoke"))
+
+
+@pytest.mark.parametrize(
+    ("policy", "segments", "wanted"),
+    [
+        ("never", 5, False),
+        ("always", 1, True),
+        ("long", 1, False),
+        ("long", 2, False),
+        ("long", 3, True),
+    ],
+)
+def test_when_a_text_carries_the_link(policy, segments, wanted):
+    text = "a" * (153 * segments if segments > 1 else 100)
+    assert count_segments(text).segments == segments
+    assert family_links.wants_link(policy, text) is wanted
+    previewed = family_links.sample(policy, text)
+    assert ("/f/" in previewed) is wanted
+    if wanted:  # the sample link is exactly as long as a family's
+        real = family_links.with_link(text, family_links.url_for("y" * 43))
+        assert len(previewed) == len(real)

@@ -19,13 +19,16 @@ from app.delivery.models import Delivery
 from app.messaging import identity, replies
 from app.messaging.identity import N_
 from app.messaging.models import FamilyLink, Message, MessageSeen, Thread, ThreadGuardian
-from app.messaging.translations import SENDABLE
+from app.messaging.translations import SENDABLE, WAITING
 from app.people.models import Guardian, Staff, Student, StudentGuardian
 from app.schools.models import School
 from app.translation.languages import mt_code
 
 # The page shows the latest messages; older ones are in the texts the family got.
 SHOWN = 100
+# A translation still being made, by a model or an interpreter: the message waits, as its
+# texts do.
+HELD = ("pending", WAITING)
 MAX_REPLY = 1600  # characters, as ten SMS segments
 
 # What the page says when a reply is refused, in the family's language (the `messages`
@@ -102,6 +105,8 @@ def conversation(session: Session, guardian: Guardian) -> list[FamilyMessage]:
         author = staff.get(m.author_staff_id) if m.author_staff_id else None
         who = identity.signature(author, school).rstrip(":") if school else ""
         mine = next((t for t in m.translations if t.language == code), None)
+        if mine is not None and mine.status in HELD:
+            continue  # the family gets it once it is in its language, here as by text
         if mt_code(m.language) == code or mine is None or mine.status not in SENDABLE:
             text, language, original, machine = m.body, m.language, None, False
             if mine is not None and mine.status == "fallback" and mine.text:

@@ -366,3 +366,28 @@ def test_when_a_text_carries_the_link(policy, segments, wanted):
     if wanted:  # the sample link is exactly as long as a family's
         real = family_links.with_link(text, family_links.url_for("y" * 43))
         assert len(previewed) == len(real)
+
+
+def test_a_message_waiting_for_its_translation_waits_on_the_page_too(
+    client, auth, session, classroom, office
+):
+    from tests.factories import MessageFactory, MessageTranslationFactory, ThreadFactory
+
+    c = classroom
+    thread = ThreadFactory(school=c.school, guardians=[c.lan])
+    message = MessageFactory(thread=thread, body="Bring a coat tomorrow.", author_staff_id=None)
+    row = MessageTranslationFactory(message=message, language="vi", status="interpreter", text=None)
+    session.commit()
+    path = link_for(client, auth, c.lan, office)
+    assert "Bring a coat tomorrow." not in client.get(path).text
+    assert session.scalar(select(MessageSeen.message_id)) is None
+    row.status, row.text, row.engine, row.origin = (
+        "translated",
+        "Mang áo khoác.",
+        "interpreter",
+        "human",
+    )
+    session.commit()
+    page = client.get(path).text
+    assert "Mang áo khoác." in page and "Bring a coat tomorrow." in page  # and its original
+    assert "(dịch máy)" not in page  # people translated it

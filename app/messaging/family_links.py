@@ -76,10 +76,11 @@ def find(session: Session, token: str) -> tuple[FamilyLink, Guardian] | None:
     if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
         return None
     guardian = session.get(Guardian, link.guardian_id)
-    if guardian is None or not guardian.active:
+    if guardian is None:
         return None
-    if (link.phone or None) != (guardian.phone or None):
-        # The number changed hands since: whoever holds the old one must not read on.
+    if not guardian.active or (link.phone or None) != (guardian.phone or None):
+        # Deactivated, or the number changed hands since: whoever holds the old one must not
+        # read on, and a reactivation does not bring the link back.
         link.revoked_at = utcnow()
         session.flush()
         return None

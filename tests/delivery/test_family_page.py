@@ -391,3 +391,37 @@ def test_a_message_waiting_for_its_translation_waits_on_the_page_too(
     page = client.get(path).text
     assert "Mang áo khoác." in page and "Bring a coat tomorrow." in page  # and its original
     assert "(dịch máy)" not in page  # people translated it
+
+
+def test_the_admin_sets_when_texts_carry_the_link_on_the_school_page(session, classroom, signed_in):
+    from tests.factories import StaffFactory
+
+    c = classroom
+    admin = StaffFactory(role="admin", name="Kwame Mensah")
+    session.commit()
+    web = signed_in(admin)
+    page = web.get(f"/admin/schools/{c.school.id}")
+    assert page.status_code == 200
+    assert '<option value="long" selected>' in page.text
+    saved = web.post(
+        f"/admin/schools/{c.school.id}",
+        {
+            "name": c.school.name,
+            "timezone": c.school.timezone,
+            "default_language": c.school.default_language,
+            "sms_sender": c.school.sms_sender,
+            "interpreter_hours": "24",
+            "mark_machine_translation": "1",
+            "family_link": "always",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    session.refresh(c.school)
+    assert c.school.family_link == "always"
+    refused = web.post(
+        f"/admin/schools/{c.school.id}",
+        {"name": c.school.name, "timezone": c.school.timezone, "family_link": "sometimes"},
+    )
+    assert refused.status_code == 422
+    session.refresh(c.school)
+    assert c.school.family_link == "always"

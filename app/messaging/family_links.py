@@ -14,7 +14,7 @@
 
 import hashlib
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -53,13 +53,19 @@ def mint(
     session: Session, guardian: Guardian, purpose: str = "staff", *, flush: bool = True
 ) -> tuple[FamilyLink, str]:
     """A new link for this guardian: the row and the token (never stored, never shown again)."""
+    return _mint(session, guardian.id, guardian.phone, purpose, flush=flush)
+
+
+def _mint(
+    session: Session, guardian_id: int, phone: str | None, purpose: str, *, flush: bool
+) -> tuple[FamilyLink, str]:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     days = get_settings().family_link_days
     link = FamilyLink(
-        guardian_id=guardian.id,
+        guardian_id=guardian_id,
         token_hash=_hash(token),
         purpose=purpose,
-        phone=guardian.phone,
+        phone=phone,
         expires_at=utcnow() + timedelta(days=days),
     )
     session.add(link)
@@ -174,13 +180,17 @@ def sample(policy: str, text: str) -> str:
 
 
 def linker(
-    session: Session, policy: str, skip: Collection[str] = ()
+    session: Session,
+    policy: str,
+    skip: Collection[str] = (),
+    phones: Mapping[int, str | None] | None = None,
 ) -> Callable[[int, str, str], str] | None:
     """What a message's texts go through on their way out: (guardian id, language, text) → the
     text with the family's own new link when the school's policy wants one. One link per
     guardian per message. None when the school never sends links. `skip`: languages whose
     text is the urgent fallback (the school's text under one line asking to call): the page
-    would show no more than the text does."""
+    would show no more than the text does. `phones`: the recipients' numbers (active
+    guardians), known already for a broadcast's thousands; others are read one by one."""
     if policy not in ("always", "long"):
         return None
     made: dict[int, str] = {}
@@ -189,10 +199,14 @@ def linker(
         if language in skip or not wants_link(policy, text):
             return text
         if guardian_id not in made:
-            guardian = session.get(Guardian, guardian_id)
-            if guardian is None or not guardian.active:
-                return text
-            _, token = mint(session, guardian, "text", flush=False)
+            if phones is not None and guardian_id in phones:
+                phone = phones[guardian_id]
+            else:
+                guardian = session.get(Guardian, guardian_id)
+                if guardian is None or not guardian.active:
+                    return text
+                phone = guardian.phone
+            _, token = _mint(session, guardian_id, phone, "text", flush=False)
             made[guardian_id] = url_for(token)
         return with_link(text, made[guardian_id])
 

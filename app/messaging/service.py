@@ -325,7 +325,9 @@ def post_message(
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),
         sms_senders=numbers,
-        sms_text=family_links.linker(session, school.family_link),
+        sms_text=family_links.linker(
+            session, school.family_link, phones={g.id: g.phone for g in recipients}
+        ),
     )
     if data.ask_interpreter:
         for code in sorted(pending):
@@ -423,6 +425,7 @@ def post_broadcast(
             session,
             school.family_link if family_link else "never",
             {code for code, r in rows.items() if r.status == FALLBACK},
+            phones={r.guardian_id: r.phone for r in recipients},
         ),
     )
     return thread.id, message.id, ready

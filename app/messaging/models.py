@@ -90,6 +90,10 @@ class Message(Base):
         lazy="raise", order_by="MessageTranslation.language"
     )
     deliveries: Mapped[list["Delivery"]] = relationship(lazy="raise", order_by="Delivery.id")
+    # Who saw it on the family page (app/messaging/family.py), first seen first.
+    seen: Mapped[list["MessageSeen"]] = relationship(
+        lazy="raise", order_by="(MessageSeen.seen_at, MessageSeen.guardian_id)", viewonly=True
+    )
 
 
 class MessageTranslation(Base):

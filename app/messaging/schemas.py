@@ -81,6 +81,11 @@ class DeliveryRead(Output):
     error_text: str | None
 
 
+class SeenRead(Output):
+    guardian_id: int
+    seen_at: datetime
+
+
 class MessageRead(Output):
     id: int
     thread_id: int
@@ -93,6 +98,11 @@ class MessageRead(Output):
     created_at: datetime
     translations: list[TranslationRead]
     deliveries: list[DeliveryRead]
+    seen: list[SeenRead] = Field(
+        default_factory=list,
+        description="The guardians who opened the family page showing this message, and when "
+        "each first saw it.",
+    )
 
 
 class ThreadRead(Output):

@@ -78,6 +78,7 @@ def get_thread(
         stmt = stmt.options(
             selectinload(Thread.messages).selectinload(Message.translations),
             selectinload(Thread.messages).selectinload(Message.deliveries),
+            selectinload(Thread.messages).selectinload(Message.seen),
         )
 
     thread = session.scalar(stmt)
@@ -435,7 +436,11 @@ def get_message(session: Session, message_id: int) -> Message:
     return session.scalars(
         select(Message)
         .where(Message.id == message_id)
-        .options(selectinload(Message.translations), selectinload(Message.deliveries))
+        .options(
+            selectinload(Message.translations),
+            selectinload(Message.deliveries),
+            selectinload(Message.seen),
+        )
         .execution_options(populate_existing=True)
     ).one()
 

@@ -239,6 +239,12 @@ def test_opening_the_page_marks_the_messages_seen_for_staff(
     after = staff_page.get(f"/threads/{thread['id']}").text
     assert "Seen by Lan Nguyễn" in after
     assert "Seen by Marisol" not in after
+    # And through the API, on the thread's message.
+    detail = client.get(
+        f"/api/v1/threads/{thread['id']}", headers=auth("read", staff=c.teacher)
+    ).json()
+    seen = {m["id"]: m["seen"] for m in detail["messages"]}
+    assert [s["guardian_id"] for s in seen[message["id"]]] == [c.lan.id]
 
 
 # Links in texts --------------------------------------------------------------------------------

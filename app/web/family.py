@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -55,6 +56,15 @@ def _locale(tag: str) -> str:
 def _words(tag: str):
     """gettext of the family's catalog, for the page's messages given by name."""
     return catalogs.translations(_locale(tag)).gettext
+
+
+def _dates_locale(locale: str) -> str:
+    """How dates are written for the family: its catalog's locale where Babel knows it."""
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        return catalogs.SOURCE_LOCALE
+    return locale
 
 
 def direction(tag: str) -> str:
@@ -123,7 +133,7 @@ def _page(
                 "m": m,
                 "dir": direction(m.language),
                 "original_dir": direction(m.original_language),
-                "when": when(m.at, zone, locale if locale != "zh_Hans" else "zh"),
+                "when": when(m.at, zone, _dates_locale(locale)),
             }
             for m in messages
         ],

@@ -431,3 +431,31 @@ def test_the_admin_sets_when_texts_carry_the_link_on_the_school_page(session, cl
     assert refused.status_code == 422
     session.refresh(c.school)
     assert c.school.family_link == "always"
+
+
+@pytest.mark.parametrize(
+    ("language", "direction", "title"),
+    [
+        ("es-MX", "ltr", "Mensajes de la escuela"),
+        ("zh-Hans", "ltr", "学校的消息"),
+        ("ht", "ltr", "Mesaj lekòl la"),
+        ("so", "ltr", "Farriimaha dugsiga"),
+        ("hmn", "ltr", "Messages from the school"),  # no catalog of family texts yet
+        ("fa", "rtl", "Messages from the school"),
+        ("ar", "rtl", "رسائل من المدرسة"),
+    ],
+)
+def test_the_page_speaks_each_familys_language(client, session, language, direction, title):
+    from tests.factories import MessageFactory, SchoolFactory, StudentFactory, ThreadFactory
+
+    school = SchoolFactory()
+    guardian = GuardianFactory(students=[StudentFactory(school=school)], language=language)
+    thread = ThreadFactory(school=school, guardians=[guardian])
+    MessageFactory(thread=thread, body="Bring a coat tomorrow.")
+    _, token = family_links.mint(session, guardian)
+    session.commit()
+    page = client.get(f"/f/{token}")
+    assert page.status_code == 200
+    assert f'<html lang="{language}" dir="{direction}">' in page.text
+    assert f"<h1>{title}</h1>" in page.text
+    assert "Bring a coat tomorrow." in page.text

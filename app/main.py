@@ -12,6 +12,7 @@ import app.models  # noqa: F401  (every table known before any query)
 import app.tasks  # noqa: F401  (every job known to the embedded consumer)
 from app import __version__
 from app.broadcasts.router import router as broadcasts_router
+from app.conferences.router import router as conferences_router
 from app.core import api_docs
 from app.core.config import get_settings
 from app.core.db import SessionDep
@@ -79,6 +80,7 @@ def create_app() -> FastAPI:
     app.include_router(messaging_webhooks)
     app.include_router(delivery_router)
     app.include_router(broadcasts_router)
+    app.include_router(conferences_router)
     app.include_router(operations_router)
     app.include_router(reports_router)
     app.include_router(web_router)

@@ -4,6 +4,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, PasswordReset, SignInAttempt, WebSession
 from app.broadcasts.models import Broadcast
 from app.channels.models import DevOutbox
+from app.conferences.models import Conference, ConferenceSlot
 from app.core.leases import ProcessLease
 from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging.models import (
@@ -30,6 +31,8 @@ from app.translation.models import CachedTranslation, GlossaryTerm, HumanTransla
 __all__ = [
     "ApiKey",
     "Broadcast",
+    "Conference",
+    "ConferenceSlot",
     "Delivery",
     "DevOutbox",
     "InboundEmail",

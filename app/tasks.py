@@ -2,6 +2,7 @@
 queues them (the server, `hearth worker`, the demo, the tests) imports this first."""
 
 from app.broadcasts import tasks as broadcast_tasks
+from app.conferences import tasks as conference_tasks
 from app.delivery import tasks as delivery_tasks
 from app.messaging import tasks as messaging_tasks
 from app.questions import tasks as question_tasks
@@ -10,6 +11,7 @@ from app.roster import tasks as roster_tasks
 
 __all__ = [
     "broadcast_tasks",
+    "conference_tasks",
     "delivery_tasks",
     "messaging_tasks",
     "question_tasks",

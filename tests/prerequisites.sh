@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # What the test suite starts for itself, besides Python packages: redis-server (rate limits,
 # scale-out workers), Debian's Chromium (the browser tests; Playwright drives it, no browser is
-# downloaded) and, on a PostgreSQL run, PostgreSQL 15's server programs (the scale-out tests
-# start and restart clusters of their own). As root on Debian or Ubuntu, missing ones are
-# installed with apt-get; anywhere else this says what is missing, and the tests that need it
-# are skipped (the run ends with a list of them). HEARTH_TEST_NO_INSTALL=1: never install.
+# downloaded), espeak-ng (the offline speech of voice calls) and, on a PostgreSQL run,
+# PostgreSQL 15's server programs (the scale-out tests start and restart clusters of their
+# own). As root on Debian or Ubuntu, missing ones are installed with apt-get; anywhere else
+# this says what is missing, and the tests that need it are skipped (the run ends with a list
+# of them). HEARTH_TEST_NO_INSTALL=1: never install.
 set -euo pipefail
 
 chromium="${HEARTH_TEST_CHROMIUM:-/usr/lib/chromium/chromium}"
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x "$chromium" ] || missing+=(chromium)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 if [[ "${HEARTH_DATABASE_URL:-}" == postgresql* ]] && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     missing+=(postgresql-15)
 fi

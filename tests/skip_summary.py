@@ -27,6 +27,11 @@ CAUSES = [
         "Debian/Ubuntu: `apt-get install redis-server` (make test does it as root)",
     ),
     (
+        "espeak-ng",
+        re.compile(r"espeak", re.IGNORECASE),
+        "Debian/Ubuntu: `apt-get install espeak-ng` (make test does it as root)",
+    ),
+    (
         "container image",
         re.compile(r"container|image", re.IGNORECASE),
         "a container engine (Docker with its daemon, buildah or podman), then make image-check",

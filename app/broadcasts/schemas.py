@@ -17,7 +17,7 @@ class Audience(Input):
     section_ids: list[Id] = Field(default_factory=list, max_length=500)
     guardian_ids: list[Id] = Field(default_factory=list, max_length=10_000)
     languages: list[LanguageTag] = Field(default_factory=list, max_length=50)
-    channels: list[Literal["sms", "email"]] = Field(default_factory=list, max_length=2)
+    channels: list[Literal["sms", "email", "voice"]] = Field(default_factory=list, max_length=3)
 
     @model_validator(mode="after")
     def _someone(self) -> "Audience":
@@ -81,6 +81,9 @@ class LanguagePreview(Output):
     segments: int  # per SMS
     total_segments: int
     cost: float
+    calls: int = 0  # voice calls to families of this language
+    call_minutes: int = Field(default=0, description="Estimated billed minutes of one call.")
+    call_cost: float = Field(default=0.0, description="Estimated cost of this language's calls.")
 
 
 class Preview(Output):
@@ -89,7 +92,11 @@ class Preview(Output):
     sms: int
     emails: int
     total_segments: int
-    estimated_cost: float
+    estimated_cost: float  # of the texts
+    calls: int = 0
+    estimated_call_cost: float = Field(
+        default=0.0, description="Voice calls: minutes × HEARTH_VOICE_COST_PER_MINUTE."
+    )
     currency: str
     scheduled_at: datetime
     quiet_hours_delay: bool

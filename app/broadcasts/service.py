@@ -20,6 +20,7 @@ from app.core.queue import enqueue_job, schedule_job
 from app.core.spreadsheet import csv_text
 from app.delivery import optouts
 from app.delivery import service as delivery
+from app.delivery import voice as calls
 from app.delivery.models import Delivery
 from app.messaging import family_links, identity
 from app.messaging import service as messaging
@@ -277,20 +278,35 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     reached = 0  # families who will get it: a channel that works, a text in their language
     for r in people_:
         text = rendered[r.language]
-        entry = per_language.setdefault(r.language, {"recipients": 0, "sms": 0, "emails": 0})
+        code = r.language
+        entry = per_language.setdefault(
+            r.language, {"recipients": 0, "sms": 0, "emails": 0, "calls": 0}
+        )
         entry["recipients"] += 1
         reachable = False
         for channel in r.channels:
-            if channel == "sms" and r.phone and r.phone in stopped:
-                opted_out.append(_person(r, "replied STOP to the school's number"))
+            if channel in delivery.PHONE_CHANNELS and r.phone and r.phone in stopped:
+                if channel == "sms" or "sms" not in r.channels:  # listed once
+                    opted_out.append(_person(r, "replied STOP to the school's number"))
             elif channel == "sms" and r.phone and school.sms_sender:
                 entry["sms"] += 1
                 reachable = True
             elif channel == "email" and r.email:
                 entry["emails"] += 1
                 reachable = True
+            elif channel == "voice" and r.phone and school.sms_sender and calls.can_call(code):
+                entry["calls"] += 1
+                reachable = True
         if not reachable and not (r.phone and r.phone in stopped):
-            no_channel.append(_person(r, "no phone or email for the chosen channels"))
+            voiceless = "voice" in r.channels and r.phone and not calls.can_call(code)
+            no_channel.append(
+                _person(
+                    r,
+                    "no voice for this language: the call is not placed"
+                    if voiceless
+                    else "no phone or email for the chosen channels",
+                )
+            )
         if text.text is None:
             no_route.append(_person(r, text.reason or "no translation route"))
         elif reachable:
@@ -319,6 +335,9 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
                 "segments": segments,
                 "total_segments": total,
                 "cost": round(total * settings.sms_price_per_segment, 4),
+                # A call speaks the text: its estimated billed minutes and their cost.
+                "call_minutes": calls.estimated_minutes(text.text) if text.text else 0,
+                "call_cost": calls.estimated_cost(text.text, entry["calls"]) if text.text else 0.0,
             }
         )
     at, delayed = _send_time(school, draft, utcnow())
@@ -330,6 +349,8 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
         "emails": sum(lang["emails"] for lang in languages),
         "total_segments": total_segments,
         "estimated_cost": round(total_segments * settings.sms_price_per_segment, 2),
+        "calls": sum(lang["calls"] for lang in languages),
+        "estimated_call_cost": round(sum(lang["call_cost"] for lang in languages), 2),
         "currency": settings.sms_price_currency,
         "scheduled_at": at,
         "quiet_hours_delay": delayed,
@@ -729,6 +750,8 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
             "answered_at",
             "phone",
             "email",
+            "signature",
+            "channel",
         ]
     ]
     for a in found["answers"]:
@@ -745,6 +768,8 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
                 a["answered_at"].isoformat(),
                 "",
                 "",
+                a.get("signature") or "",
+                a.get("channel") or "",
             ]
         )
     for w in found["not_answered"]:
@@ -758,6 +783,8 @@ def answers_csv(session: Session, subject: AuthSubject, broadcast_id: int) -> tu
                 "",
                 w["phone"] or "",
                 w["email"] or "",
+                "",
+                "",
             ]
         )
     return f"broadcast-{broadcast_id}-answers.csv", csv_text(rows)

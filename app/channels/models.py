@@ -8,12 +8,12 @@ from app.core.db import Base, get_sessionmaker, utcnow
 
 
 class DevOutbox(Base):
-    """What the dev SMS and email backends "sent": the dev phone and dev mail pages show it."""
+    """What the dev SMS, voice and email backends "sent": the dev phone and mail pages show it."""
 
     __tablename__ = "dev_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(8))  # sms | email
+    channel: Mapped[str] = mapped_column(String(8))  # sms | email | voice
     provider_id: Mapped[str] = mapped_column(String(255), unique=True)
     sender: Mapped[str] = mapped_column(String(254))
     to: Mapped[str] = mapped_column(String(254), index=True)
@@ -35,7 +35,8 @@ def dev_store(
 ) -> str:
     """Keep what a dev backend "sent" and return its provider id. Called with no transaction
     open, like a real provider: the send happens between the outbox's transactions."""
-    provider_id = ("DEVSM" if channel == "sms" else "DEVEM") + uuid.uuid4().hex
+    prefix = {"sms": "DEVSM", "voice": "DEVCA"}.get(channel, "DEVEM")
+    provider_id = prefix + uuid.uuid4().hex
     # The dev phone and outbox stand in for the provider: what they received is recorded in a
     # transaction of its own, whatever becomes of the sender's.
     with get_sessionmaker().begin() as session:  # commits on purpose: the provider's own record

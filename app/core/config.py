@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     # What one SMS segment costs, for broadcast previews (Twilio US long code, 2026).
     sms_price_per_segment: float = 0.0083
     sms_price_currency: str = "USD"
+    # Voice calls: what a minute costs (for broadcast previews), when a busy or unanswered
+    # call is tried once more, and the offline speech synthesizer for languages Twilio has no
+    # voice for (not installed: those calls are not placed).
+    voice_cost_per_minute: float = 0.014
+    voice_retry_seconds: int = Field(default=900, ge=0)
+    espeak_command: str = "espeak-ng"
 
     # Translation (Argos Translate, offline)
     argos_packages_dir: Path | None = None  # default: <data_dir>/argos-packages

@@ -36,7 +36,7 @@ class Delivery(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
-    channel: Mapped[str] = mapped_column(String(8))  # sms | email
+    channel: Mapped[str] = mapped_column(String(8))  # sms | email | voice
     address: Mapped[str] = mapped_column(String(254))  # E.164 phone or email address
     sender: Mapped[str | None] = mapped_column(String(254))  # school number / MG… / from address
     language: Mapped[str] = mapped_column(String(16))  # MT code the body is in

@@ -1,4 +1,5 @@
-"""The outbox's webhooks: Twilio's status callbacks, and one-click email unsubscribe."""
+"""The outbox's webhooks: Twilio's status callbacks (texts and calls), what a call says (its
+TwiML and audio, at URLs signed per delivery), and one-click email unsubscribe."""
 
 from urllib.parse import quote
 
@@ -9,7 +10,8 @@ from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.metrics import webhook_timer
 from app.core.proxy import signed_urls
-from app.delivery import inbound, optouts, service
+from app.delivery import inbound, optouts, service, voice
+from app.delivery.models import Delivery
 from app.people import service as people
 
 router = APIRouter(tags=["webhooks"])
@@ -35,6 +37,79 @@ async def twilio_status(request: Request, session: SessionDep) -> Response:
                 service.apply_status, session, sid, status.lower(), params.get("ErrorCode") or None
             )
     return Response(status_code=204)
+
+
+@router.post("/webhooks/twilio/voice/status", include_in_schema=False)
+async def twilio_voice_status(request: Request, session: SessionDep) -> Response:
+    with webhook_timer("twilio_voice_status"):
+        params = await _form(request)
+        inbound.verify_twilio(
+            params, signed_urls(request), request.headers.get("x-twilio-signature", "")
+        )
+        inbound.refuse_nul(params)
+        sid, status = params.get("CallSid"), params.get("CallStatus")
+        if sid and status:
+            await run_in_threadpool(
+                service.apply_call_status,
+                session,
+                sid,
+                status.lower(),
+                params.get("AnsweredBy") or None,
+            )
+    return Response(status_code=204)
+
+
+NOT_A_CALL = "No such call."
+
+
+def _call(session: SessionDep, delivery_id: int, signature: str) -> Delivery:
+    """The call a signed URL names; 404 for a wrong or missing signature, as for no call."""
+    row = service.voice_call(session, delivery_id) if voice.check(delivery_id, signature) else None
+    if row is None:
+        raise NotFound(NOT_A_CALL)
+    return row
+
+
+def _twiml(xml: str) -> Response:
+    return Response(xml, media_type="text/xml")
+
+
+@router.api_route("/voice/{delivery_id}/twiml", methods=["GET", "POST"], include_in_schema=False)
+async def call_twiml(
+    request: Request, delivery_id: int, session: SessionDep, s: str = ""
+) -> Response:
+    row = _call(session, delivery_id, s)
+    params = await _form(request) if request.method == "POST" else dict(request.query_params)
+    answered_by = params.get("AnsweredBy") or None
+    if answered_by and answered_by.startswith("machine"):
+        service.mark_voicemail(row)
+    return _twiml(voice.twiml_call(row, answered_by))
+
+
+@router.post("/voice/{delivery_id}/gather", include_in_schema=False)
+async def call_gather(
+    request: Request, delivery_id: int, session: SessionDep, s: str = ""
+) -> Response:
+    row = _call(session, delivery_id, s)
+    params = await _form(request)
+    return _twiml(voice.twiml_digits(row, params.get("Digits", "").strip()))
+
+
+@router.post("/voice/{delivery_id}/recorded", include_in_schema=False)
+def call_recorded(delivery_id: int, session: SessionDep, s: str = "") -> Response:
+    return _twiml(voice.twiml_recorded(_call(session, delivery_id, s)))
+
+
+@router.get("/voice/{delivery_id}/{part}.wav", include_in_schema=False)
+def call_audio(delivery_id: int, part: str, session: SessionDep, s: str = "") -> Response:
+    row = _call(session, delivery_id, s)
+    try:
+        data = voice.audio(row, part)
+    except LookupError:
+        raise NotFound(voice.NO_VOICE) from None
+    return Response(
+        data, media_type="audio/wav", headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 @router.get("/unsubscribe/{token}", include_in_schema=False)

@@ -15,11 +15,12 @@ from app import channels
 from app.channels import sms
 from app.channels.email import email_channel
 from app.channels.segments import count_segments
+from app.channels.voice import voice_channel
 from app.core import leases
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.queue import enqueue_job
-from app.delivery import optouts
+from app.core.queue import enqueue_job, schedule_job
+from app.delivery import optouts, voice
 from app.delivery.emails import note_email
 from app.delivery.models import FINAL, Delivery
 from app.delivery.ratelimit import rate_limit_for
@@ -28,6 +29,7 @@ from app.schools.models import School
 
 log = logging.getLogger("hearth.delivery")
 
+PHONE_CHANNELS = ("sms", "voice")  # a phone number: STOP and quiet hours hold for both
 UNTRANSLATABLE = "No translation into this language is installed: needs an interpreter."
 STATUS_RANK = {"queued": 0, "sending": 1, "review": 1, "sent": 2, "delivered": 3}
 
@@ -150,7 +152,7 @@ def send(session: Session, delivery_id: int) -> str:
     school = session.get(School, row.school_id)
     assert school is not None
     now = utcnow()
-    if row.channel == "sms":
+    if row.channel in PHONE_CHANNELS:
         # A STOP holds for every number of the school: opt-outs are kept under its own.
         if optouts.opted_out_phones(session, school.sms_sender or row.sender, [row.address]):
             _finish(row, "suppressed", "opted_out", "This number replied STOP to the school.")
@@ -210,8 +212,22 @@ def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], st
         callback = get_settings().public_url.rstrip("/") + "/webhooks/twilio/status"
         sender, to, body = row.sender or "", row.address, row.body or ""
         return lambda: sms.sms_channel().send(sender, to, body, callback)
+    if row.channel == "voice":
+        return _prepare_call(row)
     email = note_email(row, school)
     return lambda: email_channel().send(email)
+
+
+def _prepare_call(row: Delivery) -> Callable[[], str]:
+    sender, to, body = row.sender or "", row.address, row.body or ""
+    if not voice.can_call(row.language):
+
+        def no_voice() -> str:
+            raise channels.PermanentError("no_voice", voice.NO_VOICE)
+
+        return no_voice
+    twiml_url, callback = voice.url(row.id, "twiml"), voice.status_callback_url()
+    return lambda: voice_channel().call(sender, to, body, twiml_url, callback)
 
 
 def retry_delays() -> list[timedelta]:
@@ -294,6 +310,51 @@ def cancel_queued(session: Session, message_id: int, reason: str) -> int:
         .values(status="canceled", error_text=reason, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+# Call callbacks ------------------------------------------------------------------------------
+
+
+def mark_voicemail(row: Delivery) -> None:
+    """An answering machine took the call: the message was left once, as a voicemail."""
+    if row.status not in ("failed", "suppressed", "canceled"):
+        row.error_code, row.error_text = "voicemail", voice.VOICEMAIL
+
+
+def apply_call_status(
+    session: Session, call_sid: str, status: str, answered_by: str | None = None
+) -> bool:
+    """A call's progress (Twilio's CallStatus): answered or completed → delivered; busy, no
+    answer, failed → failed with the reason, a busy or unanswered call tried once more later
+    first. Forward only, like a text's."""
+    row = voice.delivery_for_call(session, call_sid)
+    if row is None:
+        return False
+    if answered_by and answered_by.startswith("machine"):
+        mark_voicemail(row)
+    if row.status in FINAL:
+        return False
+    if status in ("in-progress", "answered", "completed"):
+        row.status, row.delivered_at = "delivered", utcnow()
+        return True
+    reason = voice.CALL_FAILURES.get(status)
+    if reason is None:
+        return False  # queued, initiated, ringing: the row is `sent` already
+    if status in ("busy", "no-answer") and row.attempts < 2:
+        # One more try later: a new call, with a sid of its own.
+        row.status, row.provider_id = "queued", None
+        row.error_code, row.error_text = status, f"{reason} Calling once more later."
+        row.next_attempt_at = utcnow() + timedelta(seconds=get_settings().voice_retry_seconds)
+        schedule_job(session, "delivery.send", row.id, eta=row.next_attempt_at)
+        return True
+    _finish(row, "failed", status, reason)
+    return True
+
+
+def voice_call(session: Session, delivery_id: int) -> Delivery | None:
+    """A call's delivery, for its TwiML and its recorded reply (None: no such call)."""
+    row = session.get(Delivery, delivery_id)
+    return row if row is not None and row.channel == "voice" else None
 
 
 # Status callbacks and the sweeper --------------------------------------------------------------
@@ -558,7 +619,7 @@ def plan_many(
     for r in recipients:
         text = texts.get(r.language, NO_TRANSLATION)
         for channel in r.channels:
-            address = r.phone if channel == "sms" else r.email
+            address = r.phone if channel in PHONE_CHANNELS else r.email
             row: dict[str, Any] = {
                 "message_id": message_id,
                 "guardian_id": r.guardian_id,
@@ -567,7 +628,7 @@ def plan_many(
                 "address": address or "",
                 "language": r.language,
                 "sender": (sms_senders or {}).get(r.guardian_id, school.sms_sender)
-                if channel == "sms"
+                if channel in PHONE_CHANNELS
                 else email_from,
                 "body": text.text,
                 "email_subject": email_subject,
@@ -587,13 +648,13 @@ def plan_many(
                     error_code="no_address",
                     error_text=f"The guardian has no {channel} address.",
                 )
-            elif channel == "sms" and not school.sms_sender:
+            elif channel in PHONE_CHANNELS and not school.sms_sender:
                 row.update(
                     status="failed",
                     error_code="no_sender",
                     error_text="The school has no SMS sender number.",
                 )
-            elif channel == "sms" and address in stopped:
+            elif channel in PHONE_CHANNELS and address in stopped:
                 row.update(
                     status="suppressed",
                     error_code="opted_out",

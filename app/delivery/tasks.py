@@ -38,11 +38,12 @@ def send_delivery(session: Session, delivery_id: int) -> str:
     if (
         outcome == "sent"
         and row is not None
-        and row.channel == "sms"
+        and row.channel in service.PHONE_CHANNELS
         and get_settings().sms_backend == "dev"
         and row.provider_id
     ):
-        # The dev phone has no carrier: it reports delivery at once, as Twilio would later.
+        # The dev phone has no carrier: it reports delivery (or an answered call) at once,
+        # as Twilio would later.
         service.apply_status(session, row.provider_id, "delivered", None)
     return outcome
 

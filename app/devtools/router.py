@@ -86,6 +86,15 @@ def phone(guardian_id: Id, request: Request, session: SessionDep):
             if found
             else None
         )
+    # Calls the dev backend "placed" to this phone: what the family would have heard.
+    calls = list(
+        session.scalars(
+            select(DevOutbox)
+            .where(DevOutbox.channel == "voice", DevOutbox.to == guardian.phone)
+            .order_by(DevOutbox.id.desc())
+            .limit(50)
+        )
+    )
     opted_out = bool(
         school
         and session.scalar(
@@ -99,7 +108,13 @@ def phone(guardian_id: Id, request: Request, session: SessionDep):
     return templates.TemplateResponse(
         request,
         "phone.html",
-        {"guardian": guardian, "school": school, "bubbles": bubbles, "opted_out": opted_out},
+        {
+            "guardian": guardian,
+            "school": school,
+            "bubbles": bubbles,
+            "calls": calls,
+            "opted_out": opted_out,
+        },
     )
 
 

@@ -1,4 +1,5 @@
-"""A local stand-in for Twilio's Messages REST API, for tests, benchmarks and the dev server.
+"""A local stand-in for Twilio's Messages and Calls REST API, for tests, benchmarks and the dev
+server.
 
 It is a real HTTP server on 127.0.0.1 that the official SDK talks to once pointed at it
 (`app.channels.twilio_http.make_client(..., api_url=double.url)`), so the SDK's own request
@@ -6,7 +7,10 @@ building, auth and error parsing are exercised, not imitated. It answers the way
 201 with the message resource for a send, and Twilio's error JSON
 (`{"code", "message", "more_info", "status"}`, which the SDK raises as TwilioRestException)
 for bad credentials, missing fields, scripted failures and numbers set up to fail. It also
-plays Twilio's side of the webhooks: signed status callbacks and signed inbound messages.
+plays Twilio's side of the webhooks: signed status callbacks and signed inbound messages; for a
+call, the signed requests Twilio makes to fetch its TwiML, send the digits pressed, report a
+recording and the call's progress (the `*_request` helpers give URL, form and headers for a
+TestClient; the `send_*` ones POST them to a live server).
 
     with TwilioDouble().start() as double:
         client = make_client(double.account_sid, double.auth_token, double.url)
@@ -55,10 +59,14 @@ ERROR_MESSAGES: dict[int, str] = {
     21612: "The 'To' phone number is not currently reachable via SMS.",
     21614: "'To' number is not a valid mobile number",
     21617: "The concatenated message body exceeds the 1600 character limit.",
+    21201: "No 'To' number is specified",
+    21205: "Url parameter is required.",
+    21213: "No 'From' number is specified",
 }
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _MESSAGES_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages\.json$")
+_CALLS_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Calls\.json$")
 _MESSAGE_PATH = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json$"
 )
@@ -82,6 +90,25 @@ class RecordedMessage:
     status: str = "queued"
     http_status: int = 201
     error_code: int | None = None
+    date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class RecordedCall:
+    """One Calls.json POST the double answered (201): whom it calls, where its TwiML is."""
+
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    url: str
+    method: str
+    status_callback: str | None
+    status_callback_events: list[str]
+    machine_detection: str | None
+    params: dict[str, str]
+    auth_ok: bool
+    status: str = "queued"
     date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -125,6 +152,7 @@ class TwilioDouble:
         self._messages: list[RecordedMessage] = []
         self._attempts: list[RecordedMessage] = []
         self._by_sid: dict[str, RecordedMessage] = {}
+        self._calls: list[RecordedCall] = []
         self._scripted: deque[tuple[int, int | None]] = deque()
         self._failing_numbers: dict[str, tuple[int, int]] = {}
         self._server: _Server | None = None
@@ -192,6 +220,16 @@ class TwilioDouble:
         with self._lock:
             return list(self._attempts)
 
+    @property
+    def calls(self) -> list[RecordedCall]:
+        """The calls placed (answered 201), oldest first: a snapshot."""
+        with self._lock:
+            return list(self._calls)
+
+    def call(self, sid: str) -> RecordedCall:
+        with self._lock:
+            return next(c for c in self._calls if c.sid == sid)
+
     def message(self, sid: str) -> RecordedMessage:
         with self._lock:
             return self._by_sid[sid]
@@ -202,6 +240,7 @@ class TwilioDouble:
             self._messages.clear()
             self._attempts.clear()
             self._by_sid.clear()
+            self._calls.clear()
             self._scripted.clear()
             self._failing_numbers.clear()
 
@@ -296,6 +335,80 @@ class TwilioDouble:
         params, headers = self.inbound_sms_request(url, from_, to, body, **extra)
         return httpx.post(url, data=params, headers=headers, timeout=timeout).status_code
 
+    # --- a call, as Twilio plays it ------------------------------------------------------
+
+    def _call_params(self, call: RecordedCall, status: str, **extra: str) -> dict[str, str]:
+        return {
+            "AccountSid": call.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": call.sid,
+            "CallStatus": status,
+            "Direction": "outbound-api",
+            "From": call.from_,
+            "To": call.to,
+            **extra,
+        }
+
+    def call_webhook_request(
+        self, sid: str, url: str, status: str = "in-progress", **extra: str
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """URL, form and headers of a signed request Twilio makes to `url` during call `sid`."""
+        params = self._call_params(self.call(sid), status, **extra)
+        return url, params, self._webhook_headers(url, params)
+
+    def answer_request(
+        self, sid: str, answered_by: str = "human"
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The call is answered (by a person, or `machine_start`…): Twilio fetches its TwiML."""
+        call = self.call(sid)
+        with self._lock:
+            call.status = "in-progress"
+        extra = {"AnsweredBy": answered_by} if call.machine_detection else {}
+        return self.call_webhook_request(sid, call.url, **extra)
+
+    def digits_request(
+        self, sid: str, action: str, digits: str
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """A key pressed during a <Gather>: Twilio posts it to the Gather's action."""
+        return self.call_webhook_request(sid, action, Digits=digits, FinishedOnKey="")
+
+    def recording_request(
+        self, sid: str, callback: str, duration: int = 7
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """A <Record>ing finished: Twilio posts it to the recordingStatusCallback."""
+        recording = "RE" + uuid.uuid4().hex
+        base = f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account_sid}"
+        return self.call_webhook_request(
+            sid,
+            callback,
+            RecordingSid=recording,
+            RecordingUrl=f"{base}/Recordings/{recording}",
+            RecordingStatus="completed",
+            RecordingDuration=str(duration),
+            RecordingChannels="1",
+            RecordingSource="RecordVerb",
+        )
+
+    def call_status_request(
+        self, sid: str, status: str, answered_by: str | None = None, duration: int = 0
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The call's status callback (queued, initiated, ringing, in-progress, completed,
+        busy, no-answer, failed, canceled); also moves the recorded call to `status`."""
+        call = self.call(sid)
+        if not call.status_callback:
+            raise ValueError(f"call {sid} was placed without a StatusCallback")
+        with self._lock:
+            call.status = status
+        extra = {"CallDuration": str(duration), "Timestamp": format_datetime(datetime.now(UTC))}
+        if answered_by:
+            extra["AnsweredBy"] = answered_by
+        return self.call_webhook_request(sid, call.status_callback, status, **extra)
+
+    def send(self, request: tuple[str, dict[str, str], dict[str, str]]) -> httpx.Response:
+        """POST one of the `*_request`s above to a live server."""
+        url, params, headers = request
+        return httpx.post(url, data=params, headers=headers, timeout=10.0)
+
     def _webhook_headers(self, url: str, params: dict[str, str]) -> dict[str, str]:
         return {"X-Twilio-Signature": self.sign(url, params), "User-Agent": "TwilioProxy/1.1"}
 
@@ -349,6 +462,73 @@ class TwilioDouble:
             )
             raise
         return self._resource(message)
+
+    def _create_call(
+        self, account: str, params: dict[str, str], events: list[str], auth_ok: bool
+    ) -> dict[str, Any]:
+        with self._lock:
+            if not auth_ok:
+                raise _ApiError(401, 20003)
+            if account != self.account_sid:
+                raise _ApiError(404, 20404)
+            if self._scripted:
+                raise _ApiError(*self._scripted.popleft())
+            to, from_, url = params.get("To", ""), params.get("From", ""), params.get("Url", "")
+            if not to:
+                raise _ApiError(400, 21201)
+            if not from_:
+                raise _ApiError(400, 21213)
+            if not url and "Twiml" not in params:
+                raise _ApiError(400, 21205)
+            if not _E164.match(to):
+                raise _ApiError(400, 21211, f"The 'To' number {to} is not a valid phone number")
+            if to in self._failing_numbers:
+                raise _ApiError(*self._failing_numbers[to])
+            call = RecordedCall(
+                sid="CA" + uuid.uuid4().hex,
+                account_sid=account,
+                to=to,
+                from_=from_,
+                url=url,
+                method=params.get("Method", "POST"),
+                status_callback=params.get("StatusCallback") or None,
+                status_callback_events=events,
+                machine_detection=params.get("MachineDetection") or None,
+                params=params,
+                auth_ok=auth_ok,
+            )
+            self._calls.append(call)
+        created = format_datetime(call.date_created)
+        uri = f"/{API_VERSION}/Accounts/{account}/Calls/{call.sid}"
+        return {
+            "account_sid": account,
+            "annotation": None,
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "caller_name": None,
+            "date_created": created,
+            "date_updated": created,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": call.from_,
+            "from_formatted": call.from_,
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "price": None,
+            "price_unit": "USD",
+            "sid": call.sid,
+            "start_time": None,
+            "status": call.status,
+            "subresource_uris": {"recordings": f"{uri}/Recordings.json"},
+            "to": call.to,
+            "to_formatted": call.to,
+            "trunk_sid": None,
+            "uri": f"{uri}.json",
+            "queue_time": "0",
+        }
 
     def _validate(self, message: RecordedMessage) -> None:
         if not message.to:
@@ -471,10 +651,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         double = self.server.double
         path = urlsplit(self.path).path
-        params = self._form()
+        multi = self._form_lists()
+        params = {name: values[0] for name, values in multi.items()}
         auth_ok = double._auth_ok(self.headers.get("Authorization"))
         try:
-            if match := _MESSAGES_PATH.match(path):
+            if match := _CALLS_PATH.match(path):
+                events = multi.get("StatusCallbackEvent", [])
+                self._send_json(201, double._create_call(match["account"], params, events, auth_ok))
+            elif match := _MESSAGES_PATH.match(path):
                 created = double._create_message(match["account"], params, auth_ok)
                 if double.latency:
                     time.sleep(double.latency)
@@ -500,10 +684,10 @@ class _Handler(BaseHTTPRequestHandler):
         except _ApiError as error:
             self._send_error(error)
 
-    def _form(self) -> dict[str, str]:
+    def _form_lists(self) -> dict[str, list[str]]:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
-        return {name: values[0] for name, values in parse_qs(raw, keep_blank_values=True).items()}
+        return parse_qs(raw, keep_blank_values=True)
 
     def _send_error(self, error: _ApiError) -> None:
         extra = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if error.status == 401 else {}

@@ -95,6 +95,8 @@ def conversation(session: Session, guardian: Guardian) -> list[FamilyMessage]:
     out = []
     for m in rows:
         if m.direction == "inbound":
+            if not m.body:
+                continue  # a reply recorded on a call: no text to show
             out.append(
                 FamilyMessage(
                     m.id, True, "", m.body, m.language, None, m.language, False, m.created_at

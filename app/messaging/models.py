@@ -83,6 +83,9 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)  # exactly as written
     language: Mapped[str] = mapped_column(String(35))
     kind: Mapped[str] = mapped_column(String(16), default="note")
+    # A family's reply left on a call: where Twilio keeps the recording (the body is empty:
+    # no speech model is installed to transcribe it). Unique: Twilio retries its callback.
+    recording_url: Mapped[str | None] = mapped_column(String(500), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     thread: Mapped[Thread] = relationship(lazy="raise", back_populates="messages")

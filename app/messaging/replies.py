@@ -23,6 +23,7 @@ from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
 from app.core.queue import after_commit, enqueue_job
 from app.delivery import inbound, optouts, system_texts
+from app.delivery import service as delivery
 from app.delivery.keywords import classify_keyword
 from app.messaging import interpretation, translations
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
@@ -389,12 +390,20 @@ def one_to_one_writers(
 
 
 def add_reply(
-    session: Session, thread: Thread, school: School, guardian: Guardian | None, body: str
+    session: Session,
+    thread: Thread,
+    school: School,
+    guardian: Guardian | None,
+    body: str,
+    recording_url: str | None = None,
 ) -> tuple[Message, list[Callable[[], None]]]:
     """A family's reply in its thread: the original kept, its language detected, a translation
     into the reader's language stored beside it. Returns the message and what to do once it is
-    committed: email the staff member."""
+    committed: email the staff member. A reply recorded on a call (`recording_url`) has no
+    text to detect or translate: no speech model is installed to transcribe it."""
     preferred = guardian.language if guardian else school.default_language
+    if recording_url is not None:
+        return _add_voice_reply(session, thread, school, guardian, preferred, recording_url)
     candidates = set(
         session.scalars(
             select(Guardian.language)
@@ -458,6 +467,67 @@ def add_reply(
         )
         for staff in _readers(session, thread, owner, guardian)
     ]
+    return message, [_notifier(emails)]
+
+
+def _add_voice_reply(
+    session: Session,
+    thread: Thread,
+    school: School,
+    guardian: Guardian | None,
+    language: str,
+    recording_url: str,
+) -> tuple[Message, list[Callable[[], None]]]:
+    owner = session.get(Staff, thread.owner_staff_id) if thread.owner_staff_id else None
+    message = Message(
+        thread_id=thread.id,
+        direction="inbound",
+        kind="reply",
+        author_guardian_id=guardian.id if guardian else None,
+        body="",
+        language=language,
+        recording_url=recording_url,
+    )
+    session.add(message)
+    thread.last_activity_at = utcnow()
+    thread.status = "open"
+    session.flush()
+    family = f"{guardian.given_name} {guardian.family_name}" if guardian else "Unknown number"
+    text = f"{VOICE_REPLY} {recording_url}"
+    reader_language = owner.ui_language if owner else school.default_language
+    emails = [
+        (staff.id, reply_notification(staff, thread, family, text, language, None, reader_language))
+        for staff in _readers(session, thread, owner, guardian)
+    ]
+    return message, [_notifier(emails)]
+
+
+VOICE_REPLY = "A voice reply was recorded on the school's call (no transcript). Listen:"
+
+
+def receive_voice_reply(session: Session, delivery_id: int, recording_url: str) -> Message | None:
+    """A reply a family recorded on a call, routed like a text from that phone to the number
+    that called (ROUTING_RULE). Twilio's retried callback finds the reply already stored.
+    None when there is no such call."""
+    call = delivery.voice_call(session, delivery_id)
+    if call is None:
+        return None
+    existing = session.scalar(select(Message).where(Message.recording_url == recording_url))
+    if existing is not None:
+        return existing
+    school = session.get(School, call.school_id)
+    guardian = session.get(Guardian, call.guardian_id)
+    assert school is not None
+    thread = thread_for(session, school, guardian, call.address, call.sender or "")
+    message, after = add_reply(session, thread, school, guardian, "", recording_url=recording_url)
+    for send in after:  # the staff are told once the reply is safely stored
+        after_commit(session, send)
+    log.info("voice reply %s stored", message.id)
+    return message
+
+
+def _notifier(emails: list[tuple[int, Email]]) -> Callable[[], None]:
+    """Email each staff member told of a reply (once it is committed)."""
 
     def notify() -> None:
         for staff_id, mail in emails:
@@ -466,7 +536,7 @@ def add_reply(
             except SendError as exc:
                 log.warning("could not notify staff %s of a reply: %s", staff_id, exc.code)
 
-    return message, [notify]
+    return notify
 
 
 def _readers(

@@ -64,12 +64,13 @@ class TranslationRead(Output):
 class DeliveryRead(Output):
     id: int
     guardian_id: int
-    channel: str
+    channel: str = Field(description="sms | email | voice (a call that speaks the body)")
     to: str = Field(validation_alias="address")
     language: str
     sender: str | None = Field(
         description="What the family sees it from: the school's number, or the number of "
-        "its pool this family sees for the thread's owner (SMS); the from address (email)."
+        "its pool this family sees for the thread's owner (SMS); the number that calls "
+        "(voice); the from address (email)."
     )
     body: str | None = Field(
         description="Exactly what the family receives: for a one-to-one note, who wrote, the "
@@ -95,6 +96,10 @@ class MessageRead(Output):
     author_guardian_id: int | None
     body: str
     language: str
+    recording_url: str | None = Field(
+        default=None,
+        description="A reply left on a voice call: its recording (no transcript; body empty).",
+    )
     created_at: datetime
     translations: list[TranslationRead]
     deliveries: list[DeliveryRead]

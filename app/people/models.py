@@ -9,7 +9,7 @@ from app.core.db import Base, utcnow
 Role = Literal["admin", "office", "teacher", "interpreter"]
 ROLES: tuple[str, ...] = ("admin", "office", "teacher", "interpreter")
 RELATIONSHIPS: tuple[str, ...] = ("mother", "father", "grandparent", "guardian", "other")
-CHANNELS: tuple[str, ...] = ("sms", "email")
+CHANNELS: tuple[str, ...] = ("sms", "email", "voice")
 
 
 class StaffSchool(Base):

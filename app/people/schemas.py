@@ -6,7 +6,7 @@ from app.auth.passwords import Password
 from app.core.schema import Email, Id, Input, LanguageTag, Name, Output, Phone
 
 RoleField = Literal["admin", "office", "teacher", "interpreter"]
-Channel = Literal["sms", "email"]
+Channel = Literal["sms", "email", "voice"]
 Relationship = Literal["mother", "father", "grandparent", "guardian", "other"]
 ExternalId = Field(min_length=1, max_length=255)
 
@@ -15,10 +15,10 @@ def _channels(value: list[str] | None) -> list[str] | None:
     if value is None:
         return None
     if not value:
-        raise ValueError("choose at least one channel: sms, email")
+        raise ValueError("choose at least one channel: sms, email, voice")
     if len(set(value)) != len(value):
         raise ValueError("each channel may be listed once")
-    return sorted(value, key=("sms", "email").index)
+    return sorted(value, key=("sms", "email", "voice").index)
 
 
 class StaffCreate(Input):
@@ -99,7 +99,7 @@ class GuardianCreate(Input):
     phone: Phone | None = None
     email: Email | None = None
     language: LanguageTag = "en"
-    channels: list[Channel] = Field(default_factory=lambda: ["sms"], max_length=2)
+    channels: list[Channel] = Field(default_factory=lambda: ["sms"], max_length=3)
     student_ids: list[Id] = Field(default_factory=list, max_length=50)
     relationship: Relationship = "guardian"
 
@@ -111,6 +111,8 @@ class GuardianCreate(Input):
             raise ValueError("channel 'sms' needs a phone number")
         if "email" in self.channels and not self.email:
             raise ValueError("channel 'email' needs an email address")
+        if "voice" in self.channels and not self.phone:
+            raise ValueError("channel 'voice' needs a phone number")
         return self
 
 
@@ -120,7 +122,7 @@ class GuardianUpdate(Input):
     phone: Phone | None = None
     email: Email | None = None
     language: LanguageTag | None = None
-    channels: list[Channel] | None = Field(default=None, max_length=2)
+    channels: list[Channel] | None = Field(default=None, max_length=3)
     active: bool | None = None
 
     _check_channels = field_validator("channels")(_channels)

@@ -430,6 +430,8 @@ def update_guardian(
         raise Invalid("Channel 'sms' needs a phone number.")
     if "email" in channels and not email:
         raise Invalid("Channel 'email' needs an email address.")
+    if "voice" in channels and not phone:
+        raise Invalid("Channel 'voice' needs a phone number.")
     for name, value in changes.items():
         setattr(guardian, name, value)
     if "language" in changes:

@@ -72,6 +72,61 @@ def yes_or_no(text: str, language: str) -> str | None:
     return None
 
 
+# A permission slip's reply: its answer first, the guardian's full name after it ("1 Maria
+# Lopez", "sí, María López"). A name is letters (any script), spaces, hyphens, apostrophes, dots.
+MAX_PERMISSION_WORDS = 10
+MAX_SIGNATURE_CHARS = 120
+_NAME_MARKS = set("-'’.")
+
+
+def signature_in(text: str) -> str | None:
+    """The text as a typed full name (at least two letters, no digits, at most 8 words), tidied
+    (spaces, a leading comma or dash dropped); None when it is not a name."""
+    name = " ".join(text.strip(" \t\n,;:-–—").split())
+    if not name or len(name) > MAX_SIGNATURE_CHARS or len(name.split()) > 8:
+        return None
+    if sum(ch.isalpha() for ch in name) < 2:
+        return None
+    if any(not (ch.isalpha() or ch.isspace() or ch in _NAME_MARKS or _mark(ch)) for ch in name):
+        return None
+    return name
+
+
+def _mark(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("M")  # combining accents, vowel signs
+
+
+def permission(text: str, language: str) -> tuple[str | None, str | None]:
+    """(answer, signature) of a permission slip's reply: "yes"/"no" (1/2, or yes and no as the
+    phrasebook knows them) from its first words, and the full name after them if one follows.
+    (None, None) when it does not start with an answer."""
+    words = text.split()
+    if not words or len(words) > MAX_PERMISSION_WORDS:
+        return None, None
+    for n in range(min(len(words), 3), 0, -1):
+        head, rest = " ".join(words[:n]), " ".join(words[n:])
+        number = number_in(head)
+        value = (
+            ("yes" if number == 1 else "no" if number == 2 else None)
+            if number is not None
+            else _said(head, language)
+        )
+        if value is None:
+            continue
+        if not rest.strip(" ,;:-–—."):
+            return value, None
+        name = signature_in(rest)
+        if name is not None:
+            return value, name
+    return None, None
+
+
+def _said(text: str, language: str) -> str | None:
+    """ "yes"/"no" when the whole text says so in `language` (or English)."""
+    phrase = phrasebook.find(text, mt_code(language))
+    return "yes" if phrase in YES else "no" if phrase in NO else None
+
+
 def read(
     text: str, language: str, kind: str, options: Sequence[str], translated: Sequence[str] = ()
 ) -> str | None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, utcnow
 
-KINDS = ("yes_no", "choice", "number", "text")
+KINDS = ("yes_no", "choice", "number", "text", "permission")
 
 
 class Question(Base):
@@ -32,8 +32,11 @@ class Question(Base):
     # The message that carried it, and the reminder's, once they are written.
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     reminder_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
-    kind: Mapped[str] = mapped_column(String(8))  # yes_no | choice | number | text
+    kind: Mapped[str] = mapped_column(String(12))  # yes_no | choice | number | text | permission
     options: Mapped[list[str]] = mapped_column(JSON, default=list)  # choice: in the author's words
+    # A choice of times (conference slots): each option's start, ISO 8601 with its UTC offset,
+    # written in each family's language and way rather than translated.
+    times: Mapped[list[str] | None] = mapped_column(JSON)
     deadline: Mapped[datetime | None]
     remind_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
@@ -60,6 +63,9 @@ class Answer(Base):
     value: Mapped[str | None] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)  # exactly as the family wrote it
     language: Mapped[str] = mapped_column(String(35))
+    # A permission slip: the full name the guardian typed as a signature; and how it came.
+    signature: Mapped[str | None] = mapped_column(String(120))
+    channel: Mapped[str | None] = mapped_column(String(8))  # sms | email
     current: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -6,16 +6,22 @@ from pydantic import Field, model_validator
 from app.core.db import utcnow
 from app.core.schema import Input, OneLine, Output
 
+MAX_OPTIONS = 9
+MAX_TIMES = 20
+
 
 class QuestionDraft(Input):
     """A question on a broadcast. `options`: a choice's options (2 to 9), in the author's
     language; yes/no has its own. `deadline`: answers after it are not counted (they still
     reach staff). `remind_at`: a reminder to the families who have not answered by then."""
 
-    kind: Literal["yes_no", "choice", "number", "text"]
-    options: list[OneLine] = Field(default_factory=list, max_length=9)
+    kind: Literal["yes_no", "choice", "number", "text", "permission"]
+    options: list[OneLine] = Field(default_factory=list, max_length=MAX_TIMES)
+    # A choice of times (a conference's slots): each option's start, written in each family's
+    # language and way; the options are then what staff read.
+    times: list[datetime] | None = Field(default=None, max_length=MAX_TIMES)
     # A sign-up: how many families each option takes (1 for a conference slot); none: no limit.
-    places: list[int] | None = Field(default=None, max_length=9)
+    places: list[int] | None = Field(default=None, max_length=MAX_TIMES)
     deadline: datetime | None = None
     remind_at: datetime | None = None
     replace_answers: bool = True
@@ -24,6 +30,12 @@ class QuestionDraft(Input):
     def _consistent(self) -> "QuestionDraft":
         if self.kind == "choice" and len([o for o in self.options if o]) < 2:
             raise ValueError("a choice needs at least 2 options")
+        if len(self.options) > (MAX_TIMES if self.times else MAX_OPTIONS):
+            raise ValueError(f"a choice has at most {MAX_OPTIONS} options")
+        if self.times is not None and (
+            len(self.times) != len(self.options) or any(t.tzinfo is None for t in self.times)
+        ):
+            raise ValueError("times: one time with its timezone for each option")
         if self.kind != "choice" and self.options:
             raise ValueError(f"a {self.kind} question has no options (only a choice has)")
         if self.places is not None and (
@@ -56,6 +68,13 @@ class LanguageCount(Output):
     counts: dict[str, int]
 
 
+class GroupCount(Output):
+    name: str  # the grade ("K", "3") or the class's name; "" for students without a grade
+    asked: int
+    answered: int
+    counts: dict[str, int]
+
+
 class Unanswered(Output):
     guardian_id: int
     name: str
@@ -71,6 +90,8 @@ class AnswerRead(Output):
     value: str
     text: str
     answered_at: datetime
+    signature: str | None = None  # a permission slip: the name the family typed
+    channel: str | None = None  # how the answer came: sms | email
 
 
 class AnswersRead(Output):
@@ -82,5 +103,7 @@ class AnswersRead(Output):
     counts: dict[str, int]  # yes/no, or option numbers, or numbers given → families
     per_option: list[OptionCount]
     per_language: list[LanguageCount]
+    per_grade: list[GroupCount] = []  # a family with children in two grades counts in both
+    per_section: list[GroupCount] = []
     not_answered: list[Unanswered]
     answers: list[AnswerRead]

@@ -14,9 +14,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_skeleton, format_time
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.channels import SendError, sms
 from app.core.config import get_settings
 from app.core.db import utcnow
@@ -24,11 +27,12 @@ from app.core.queue import after_commit
 from app.delivery.models import Delivery, InboundSms
 from app.messaging.models import Message
 from app.notices import service as notices
-from app.people.models import Guardian
+from app.people.models import Guardian, Student, StudentGuardian
 from app.questions import answers, texts
 from app.questions.models import Answer, Place, Question
 from app.questions.schemas import QuestionDraft
-from app.schools.models import School
+from app.schools.models import Enrollment, School, Section
+from app.translation import phrasebook
 from app.translation import service as translation
 from app.translation.languages import ENGLISH, mt_code
 from app.translation.protect import Protection
@@ -36,6 +40,7 @@ from app.translation.protect import Protection
 log = logging.getLogger("hearth.questions")
 MAX_ATTEMPT_CHARS = 80  # a longer reply that is not an answer is a message, not an attempt
 YES_NO_LABELS = {"yes": "Yes", "no": "No"}
+CANCEL_PHRASE, CHANGE_PHRASE = "Cancel the meeting", "Change the time"
 NOT_RECEIVED = ("failed", "undelivered", "suppressed", "canceled")
 
 
@@ -45,6 +50,13 @@ NOT_RECEIVED = ("failed", "undelivered", "suppressed", "canceled")
 def text_in(session: Session, key: str, language: str, **fields: str) -> str:
     """One of texts.TEXTS in `language`: as people translated it, else the English machine-
     translated where a model exists (numbers kept), else the English."""
+    found = text_found(session, key, language, **fields)
+    return found if found is not None else texts.TEXTS[key] % fields
+
+
+def text_found(session: Session, key: str, language: str, **fields: str) -> str | None:
+    """As text_in, but None where neither people nor a model put it in `language` (a text
+    that can wait then waits for an interpreter rather than going in English)."""
     english = texts.TEXTS[key]
     written = notices.catalog_text(english, language)
     if written is not None:
@@ -57,7 +69,7 @@ def text_in(session: Session, key: str, language: str, **fields: str) -> str:
         code,
         protection=Protection(names=list(fields.values())),
     )[0]
-    return result.text if result.status == "translated" and result.text else english % fields
+    return result.text if result.status == "translated" and result.text else None
 
 
 def options_in(session: Session, options: list[str], source: str, language: str) -> list[str]:
@@ -72,28 +84,69 @@ def options_in(session: Session, options: list[str], source: str, language: str)
     ]
 
 
+def times_in(times: list[str] | list[datetime], language: str) -> list[str]:
+    """A choice of times in `language`'s way ("Tue, Dec 15, 3:00 PM", "mar, 15 dic, 15:00"),
+    each in its own UTC offset (the school's local time when it was written)."""
+    return [
+        when_in(datetime.fromisoformat(t) if isinstance(t, str) else t, language) for t in times
+    ]
+
+
+def when_in(when: datetime, language: str) -> str:
+    locale = babel_locale(language)
+    day = format_skeleton("MMMEd", when, locale=locale)
+    return f"{day}, {format_time(when, 'short', locale=locale)}"
+
+
+def babel_locale(language: str) -> str:
+    try:
+        return str(Locale.parse(language.replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        return "en"
+
+
+def option_labels(session: Session, question: Question, language: str) -> list[str]:
+    """The options as a family reading `language` sees them."""
+    if question.times:
+        return times_in(question.times, language)
+    return options_in(session, question.options, _author_language(session, question), language)
+
+
 def prompt(session: Session, question: QuestionDraft, language: str, source: str) -> str:
     """What follows the message in `language`: how to answer, and a choice's numbered options
     (with the places left of a sign-up)."""
     how = {
         "yes_no": texts.HOW_YES_NO,
-        "choice": texts.HOW_CHOICE,
+        "choice": texts.HOW_SLOT if question.times else texts.HOW_CHOICE,
         "number": texts.HOW_NUMBER,
         "text": texts.HOW_TEXT,
+        "permission": texts.HOW_PERMISSION,
     }[question.kind]
-    options = options_in(session, question.options, source, language)
-    return "\n".join(
-        [text_in(session, how, language), *_numbered(session, options, question.places, language)]
+    options = (
+        times_in(question.times, language)
+        if question.times
+        else options_in(session, question.options, source, language)
     )
+    # A time is open or taken: only the open ones are offered, without a count.
+    numbered = _numbered(session, options, question.places, language, times=bool(question.times))
+    return "\n".join([text_in(session, how, language), *numbered])
 
 
 def _numbered(
-    session: Session, options: list[str], left: list[int] | None, language: str, only_open=False
+    session: Session,
+    options: list[str],
+    left: list[int] | None,
+    language: str,
+    only_open: bool = False,
+    times: bool = False,
 ) -> list[str]:
     lines = []
     for i, option in enumerate(options, start=1):
         if left is None:
             lines.append(f"{i}. {option}")
+        elif times:
+            if left[i - 1] > 0:
+                lines.append(f"{i}. {option}")  # a time is open or not offered
         elif left[i - 1] > 0 or not only_open:
             places = text_in(session, texts.PLACES_LEFT, language, count=str(left[i - 1]))
             lines.append(f"{i}. {option} {places}")
@@ -114,12 +167,15 @@ def with_question(
     }
 
 
-def create(session: Session, *, school_id: int, broadcast_id: int, draft: QuestionDraft) -> None:
+def create(
+    session: Session, *, school_id: int, broadcast_id: int | None, draft: QuestionDraft
+) -> Question:
     question = Question(
         school_id=school_id,
         broadcast_id=broadcast_id,
         kind=draft.kind,
         options=list(draft.options),
+        times=[t.isoformat() for t in draft.times] if draft.times else None,
         deadline=draft.deadline,
         remind_at=draft.remind_at,
         replace_answers=draft.replace_answers,
@@ -129,6 +185,7 @@ def create(session: Session, *, school_id: int, broadcast_id: int, draft: Questi
     for number, capacity in enumerate(draft.places or [], start=1):
         session.add(Place(question_id=question.id, number=number, capacity=capacity, taken=0))
     session.flush()
+    return question
 
 
 def call_off_reminder(session: Session, broadcast_id: int) -> None:
@@ -159,6 +216,7 @@ def draft_of(session: Session, question: Question) -> QuestionDraft:
     return QuestionDraft.model_construct(
         kind=question.kind,
         options=list(question.options),
+        times=[datetime.fromisoformat(t) for t in question.times] if question.times else None,
         places=places_left(session, question),
         deadline=question.deadline,
         remind_at=question.remind_at,
@@ -204,23 +262,22 @@ def read_reply(session: Session, message_id: int) -> str | None:
     question = open_question(session, guardian.id, now)
     if question is None:
         return None
+    if question.kind == "permission":
+        return _read_permission(session, question, guardian, message)
+    if question.times and _booking_request(session, question, guardian, message):
+        return "handled"
     source = _author_language(session, question)
     value = None
     for language in dict.fromkeys([message.language, guardian.language]):
-        translated = options_in(session, question.options, source, language)
+        translated = (
+            times_in(question.times, language)
+            if question.times
+            else options_in(session, question.options, source, language)
+        )
         value = answers.read(message.body, language, question.kind, question.options, translated)
         if value is not None:
             break
-    current = session.scalar(
-        select(Answer)
-        .where(
-            Answer.question_id == question.id,
-            Answer.guardian_id == guardian.id,
-            Answer.current.is_(True),
-        )
-        .order_by(Answer.id.desc())
-        .limit(1)
-    )
+    current = _current(session, question, guardian)
     answer = Answer(
         question_id=question.id,
         guardian_id=guardian.id,
@@ -228,22 +285,11 @@ def read_reply(session: Session, message_id: int) -> str | None:
         value=value,
         text=message.body,
         language=message.language,
+        channel=_channel(session, message),
         answered_at=now,
     )
     if value is None:
-        if current is not None or len(message.body) > MAX_ATTEMPT_CHARS:
-            return None  # answered already, or a message: for staff only
-        asked_again = session.scalar(
-            select(Answer.id).where(
-                Answer.question_id == question.id,
-                Answer.guardian_id == guardian.id,
-                Answer.value.is_(None),
-            )
-        )
-        session.add(answer)
-        if asked_again is None:
-            _ask_again(session, question, guardian, message)
-        return "unreadable"
+        return _unreadable(session, question, guardian, message, answer, current)
     if current is not None and not question.replace_answers:
         session.add(answer)  # history: the first answer stands
         return current.value
@@ -259,7 +305,186 @@ def read_reply(session: Session, message_id: int) -> str | None:
     answer.current = True
     session.add(answer)
     session.flush()
+    if question.times:
+        when = times_in([question.times[int(value) - 1]], guardian.language)[0]
+        _reply(session, question, guardian, message, texts.BOOKED, when=when)
     return value
+
+
+def _current(session: Session, question: Question, guardian: Guardian) -> Answer | None:
+    return session.scalar(
+        select(Answer)
+        .where(
+            Answer.question_id == question.id,
+            Answer.guardian_id == guardian.id,
+            Answer.current.is_(True),
+        )
+        .order_by(Answer.id.desc())
+        .limit(1)
+    )
+
+
+def _unreadable(
+    session: Session,
+    question: Question,
+    guardian: Guardian,
+    message: Message,
+    answer: Answer,
+    current: Answer | None,
+) -> str | None:
+    """A reply that does not answer: a short one is kept (not counted) and the family asked
+    once more how to answer; a longer one, or one after an answer, is a message for staff."""
+    if current is not None or len(message.body) > MAX_ATTEMPT_CHARS:
+        return None  # answered already, or a message: for staff only
+    asked_again = session.scalar(
+        select(Answer.id).where(
+            Answer.question_id == question.id,
+            Answer.guardian_id == guardian.id,
+            Answer.value.is_(None),
+        )
+    )
+    answer.value = None
+    session.add(answer)
+    if asked_again is None:
+        _ask_again(session, question, guardian, message)
+    return "unreadable"
+
+
+def _channel(session: Session, message: Message) -> str:
+    came_by_sms = session.scalar(select(InboundSms.id).where(InboundSms.message_id == message.id))
+    return "sms" if came_by_sms is not None else "email"
+
+
+def _read_permission(
+    session: Session, question: Question, guardian: Guardian, message: Message
+) -> str | None:
+    """A permission slip: yes or no, and the full name typed as a signature ("1 Maria Lopez",
+    "sí, María López"). A yes without a name is kept aside and the family asked for its name;
+    its next reply that is a name signs it. Each signed answer is recorded in the audit log."""
+    value, name = None, None
+    for language in dict.fromkeys([message.language, guardian.language]):
+        value, name = answers.permission(message.body, language)
+        if value is not None:
+            break
+    latest = session.scalar(
+        select(Answer)
+        .where(Answer.question_id == question.id, Answer.guardian_id == guardian.id)
+        .order_by(Answer.id.desc())
+        .limit(1)
+    )
+    waiting_for_name = (
+        latest is not None
+        and latest.value == "yes"
+        and latest.signature is None
+        and not latest.current
+    )
+    if value is None and waiting_for_name:
+        name = answers.signature_in(message.body)
+        value = "yes" if name is not None else None
+    current = _current(session, question, guardian)
+    answer = Answer(
+        question_id=question.id,
+        guardian_id=guardian.id,
+        reply_message_id=message.id,
+        value=value,
+        text=message.body,
+        language=message.language,
+        signature=name,
+        channel=_channel(session, message),
+        answered_at=message.created_at,
+    )
+    if value is None:
+        return _unreadable(session, question, guardian, message, answer, current)
+    if value == "yes" and name is None:
+        session.add(answer)  # not counted until signed
+        _reply(session, question, guardian, message, texts.ASK_SIGNATURE)
+        return "awaiting_signature"
+    if current is not None and not question.replace_answers:
+        session.add(answer)  # history: the first answer stands
+        return current.value
+    if current is not None:
+        current.current = False
+    answer.current = True
+    session.add(answer)
+    session.flush()
+    audit.record(
+        session,
+        f"guardian:{guardian.id}",
+        "question.permission",
+        "question",
+        question.id,
+        school_id=question.school_id,
+        details={
+            "answer_id": answer.id,
+            "guardian_id": guardian.id,
+            "answer": value,
+            "signature": name,
+            "channel": answer.channel,
+            "answered_at": answer.answered_at.isoformat(),
+            "message_id": message.id,
+        },
+    )
+    if name is not None:
+        _reply(session, question, guardian, message, texts.SIGNED, name=name)
+    return value
+
+
+def _reply(
+    session: Session,
+    question: Question,
+    guardian: Guardian,
+    message: Message,
+    key: str,
+    **fields: str,
+) -> None:
+    """An answer at once, by text, to a family that texted (a confirmation, how to go on)."""
+    came_by_sms = session.scalar(select(InboundSms).where(InboundSms.message_id == message.id))
+    if came_by_sms is None or not guardian.phone:
+        return
+    text = text_in(session, key, guardian.language, **fields)
+    after_commit(session, _send(came_by_sms.to_number, came_by_sms.from_number, text))
+
+
+def _booking_request(
+    session: Session, question: Question, guardian: Guardian, message: Message
+) -> bool:
+    """A reply to a choice of times that cancels ("0", or "cancel the meeting" as the
+    phrasebook knows it; a bare CANCEL is a carrier's opt-out word) or asks to change (the
+    phrasebook's "change"): handled here. True when it was one."""
+    number = answers.number_in(message.body)
+    phrase = None
+    if number is None:
+        for language in dict.fromkeys([message.language, guardian.language]):
+            phrase = phrasebook.find(message.body, mt_code(language))
+            if phrase in (CANCEL_PHRASE, CHANGE_PHRASE):
+                break
+    cancel = number == 0 or phrase == CANCEL_PHRASE
+    if not cancel and phrase != CHANGE_PHRASE:
+        return False
+    current = _current(session, question, guardian)
+    if cancel:
+        if current is None or not (current.value or "").isdigit():
+            return False
+        _give_back_place(session, question, int(current.value or 0))
+        current.current = False
+        session.add(
+            Answer(
+                question_id=question.id,
+                guardian_id=guardian.id,
+                reply_message_id=message.id,
+                value="canceled",
+                text=message.body,
+                language=message.language,
+                channel=_channel(session, message),
+                answered_at=message.created_at,
+            )
+        )
+        session.flush()
+        when = times_in([question.times[int(current.value or 0) - 1]], guardian.language)[0]
+        _reply(session, question, guardian, message, texts.CANCELED, when=when)
+        return True
+    _tell_open(session, question, guardian, message, texts.CHANGE)
+    return True
 
 
 def _author_language(session: Session, question: Question) -> str:
@@ -275,6 +500,8 @@ def _ask_again(session: Session, question: Question, guardian: Guardian, reply: 
         return
     if question.kind == "yes_no":
         text = text_in(session, texts.AGAIN_YES_NO, guardian.language)
+    elif question.kind == "permission":
+        text = text_in(session, texts.AGAIN_PERMISSION, guardian.language)
     elif question.kind == "choice":
         count = str(len(question.options))
         text = text_in(session, texts.AGAIN_CHOICE, guardian.language, count=count)
@@ -318,12 +545,22 @@ def _tell_full(session: Session, question: Question, guardian: Guardian, reply: 
     came_by_sms = session.scalar(select(InboundSms).where(InboundSms.message_id == reply.id))
     if came_by_sms is None:
         return
+    _tell_open(session, question, guardian, reply, texts.FULL)
+
+
+def _tell_open(
+    session: Session, question: Question, guardian: Guardian, reply: Message, key: str
+) -> None:
+    """The choices still open, numbered, after `key`, in the family's language."""
+    came_by_sms = session.scalar(select(InboundSms).where(InboundSms.message_id == reply.id))
+    if came_by_sms is None:
+        return
     left = places_left(session, question)
-    options = options_in(
-        session, question.options, _author_language(session, question), guardian.language
+    options = option_labels(session, question, guardian.language)
+    still = _numbered(
+        session, options, left, guardian.language, only_open=True, times=bool(question.times)
     )
-    still = _numbered(session, options, left, guardian.language, only_open=True)
-    key = texts.FULL if still else texts.ALL_FULL
+    key = key if still else texts.ALL_FULL
     text = "\n".join([text_in(session, key, guardian.language), *still])
     after_commit(session, _send(came_by_sms.to_number, came_by_sms.from_number, text))
 
@@ -342,11 +579,24 @@ def _send(sender: str, phone: str, text: str) -> Callable[[], None]:
 
 
 def label(question: Question, key: str) -> str:
-    if question.kind == "yes_no":
+    if question.kind in ("yes_no", "permission"):
         return YES_NO_LABELS.get(key, key)
     if question.kind == "choice" and key.isdigit() and 1 <= int(key) <= len(question.options):
         return question.options[int(key) - 1]
     return key
+
+
+def bookings(session: Session, question: Question) -> dict[int, Answer]:
+    """A choice's current answers by option number (a conference: who booked each time)."""
+    found: dict[int, Answer] = {}
+    for answer in session.scalars(
+        select(Answer)
+        .where(Answer.question_id == question.id, Answer.current.is_(True))
+        .order_by(Answer.id)
+    ):
+        if answer.value and answer.value.isdigit():
+            found[int(answer.value)] = answer
+    return found
 
 
 def tally(session: Session, question: Question) -> dict[str, Any]:
@@ -374,7 +624,7 @@ def tally(session: Session, question: Question) -> dict[str, Any]:
         current[answer.guardian_id] = answer  # the latest wins
     keys = (
         ["yes", "no"]
-        if question.kind == "yes_no"
+        if question.kind in ("yes_no", "permission")
         else [str(i) for i in range(1, len(question.options) + 1)]
         if question.kind == "choice"
         else []
@@ -417,6 +667,8 @@ def tally(session: Session, question: Question) -> dict[str, Any]:
                 "value": answer.value,
                 "text": answer.text,
                 "answered_at": answer.answered_at,
+                "signature": answer.signature,
+                "channel": answer.channel,
             }
         )
     capacity = dict(
@@ -433,9 +685,12 @@ def tally(session: Session, question: Question) -> dict[str, Any]:
         }
         for k, n in counts.items()
     ]
+    groups = _groups(session, question.school_id, [g.id for g in asked])
     return {
         "kind": question.kind,
         "options": list(question.options),
+        "per_grade": _per_group(groups["grade"], asked, current, keys),
+        "per_section": _per_group(groups["section"], asked, current, keys),
         "deadline": question.deadline,
         "asked": len(asked),
         "answered": len(answered),
@@ -445,6 +700,72 @@ def tally(session: Session, question: Question) -> dict[str, Any]:
         "not_answered": waiting,
         "answers": answered,
     }
+
+
+def _groups(
+    session: Session, school_id: int, guardian_ids: list[int]
+) -> dict[str, dict[int, set[str]]]:
+    """Each family's children's grades and classes (sections) at the school: a family with
+    children in two grades counts in both."""
+    found: dict[str, dict[int, set[str]]] = {"grade": {}, "section": {}}
+    for start in range(0, len(guardian_ids), 5000):
+        chunk = guardian_ids[start : start + 5000]
+        for guardian_id, grade in session.execute(
+            select(StudentGuardian.guardian_id, Student.grade)
+            .join(Student, Student.id == StudentGuardian.student_id)
+            .where(
+                StudentGuardian.guardian_id.in_(chunk),
+                Student.school_id == school_id,
+                Student.active.is_(True),
+            )
+        ):
+            found["grade"].setdefault(guardian_id, set()).add(grade or "")
+        for guardian_id, section in session.execute(
+            select(StudentGuardian.guardian_id, Section.name)
+            .join(Student, Student.id == StudentGuardian.student_id)
+            .join(Enrollment, Enrollment.student_id == Student.id)
+            .join(Section, Section.id == Enrollment.section_id)
+            .where(
+                StudentGuardian.guardian_id.in_(chunk),
+                Student.school_id == school_id,
+                Student.active.is_(True),
+                Section.active.is_(True),
+            )
+        ):
+            found["section"].setdefault(guardian_id, set()).add(section)
+    return found
+
+
+def _per_group(
+    groups: dict[int, set[str]],
+    asked: list[Guardian],
+    current: dict[int, Answer],
+    keys: list[str],
+) -> list[dict[str, Any]]:
+    """Asked, answered and the counts per option, per grade (or class), in its order."""
+    rows: dict[str, dict[str, Any]] = {}
+    for guardian in asked:
+        answer = current.get(guardian.id)
+        for name in groups.get(guardian.id, set()):
+            row = rows.setdefault(
+                name, {"name": name, "asked": 0, "answered": 0, "counts": dict.fromkeys(keys, 0)}
+            )
+            row["asked"] += 1
+            if answer is not None and answer.value is not None:
+                row["answered"] += 1
+                row["counts"][answer.value] = row["counts"].get(answer.value, 0) + 1
+    return [rows[k] for k in sorted(rows, key=_grade_order)]
+
+
+def _grade_order(name: str) -> tuple[int, int, str]:
+    """PK, K, 1, 2 … 12 in school order; other names after, alphabetically."""
+    early = {"pk": -2, "prek": -2, "pre-k": -2, "tk": -2, "k": -1, "kg": -1}
+    key = name.strip().lower()
+    if key in early:
+        return (0, early[key], key)
+    if key.isdigit():
+        return (0, int(key), key)
+    return (1, 0, key)
 
 
 def not_answered_ids(session: Session, question: Question) -> list[int]:

@@ -21,6 +21,17 @@ REMINDER = "reminder"
 PLACES_LEFT = "places_left"
 FULL = "full"
 ALL_FULL = "all_full"
+HOW_PERMISSION = "how_permission"
+ASK_SIGNATURE = "ask_signature"
+AGAIN_PERMISSION = "again_permission"
+SIGNED = "signed"
+INVITE = "invite"
+HOW_SLOT = "how_slot"
+BOOKED = "booked"
+CANCELED = "canceled"
+CHANGE = "change"
+MEETING_REMINDER = "meeting_reminder"
+WHERE = "where"
 
 TEXTS: dict[str, str] = {
     # TRANSLATORS: under a question texted to a family. Keep the digits 1 and 2.
@@ -49,4 +60,43 @@ TEXTS: dict[str, str] = {
     FULL: N_("Sorry, that choice is full. Still open:"),
     # TRANSLATORS: sent when a family answers a sign-up whose every choice is full.
     ALL_FULL: N_("Sorry, every choice is full."),
+    # TRANSLATORS: under a permission slip texted to a family. Keep the digits 1 and 2; the
+    # example name may be one usual in your language.
+    HOW_PERMISSION: N_(
+        "To give permission, reply 1 and your full name (for example: 1 Maria Lopez). "
+        "To refuse, reply 2."
+    ),
+    # TRANSLATORS: sent when a family said yes to a permission slip without its name.
+    ASK_SIGNATURE: N_("Thank you. To sign, please reply with your full name."),
+    # TRANSLATORS: sent once when a family's answer to a permission slip could not be read.
+    AGAIN_PERMISSION: N_(
+        "Sorry, we could not read your answer. Please reply 1 and your full name to give "
+        "permission, or 2 to refuse."
+    ),
+    # TRANSLATORS: confirms a permission slip's answer; %(name)s is the name the family typed.
+    SIGNED: N_("Thank you. Your answer is recorded, signed: %(name)s."),
+    # TRANSLATORS: starts a teacher's invitation to a parent-teacher conference; the times
+    # follow, numbered.
+    INVITE: N_(
+        "%(teacher)s would like to meet with you about your child. Each meeting takes "
+        "%(minutes)s minutes."
+    ),
+    # TRANSLATORS: before a conference's numbered times, e.g. "1. Tue, Dec 15, 3:00 PM".
+    HOW_SLOT: N_("Reply with the number of a time:"),
+    # TRANSLATORS: confirms a conference booking; %(when)s is its day and time. Keep the 0.
+    BOOKED: N_(
+        "Booked: %(when)s. To change it, reply with the number of another time; to cancel it, "
+        "reply 0."
+    ),
+    # TRANSLATORS: confirms that a family canceled its conference time.
+    CANCELED: N_(
+        "Your meeting on %(when)s is canceled. To book another time, reply with its number."
+    ),
+    # TRANSLATORS: answers a family that asks to change its conference time; the open times
+    # follow, numbered.
+    CHANGE: N_("To change your meeting, reply with the number of another time:"),
+    # TRANSLATORS: sent the day before a booked conference.
+    MEETING_REMINDER: N_("Reminder: your meeting with %(teacher)s is on %(when)s."),
+    # TRANSLATORS: where a meeting is: a room, a phone number, a video link.
+    WHERE: N_("Where: %(place)s."),
 }

@@ -173,7 +173,12 @@ def purge(
     )
     old_message = [Message.created_at < cutoff, *_message_settled()]
     report["messages"] = _sweep(
-        session, Message, [*old_message, Message.body != ERASED], {"body": ERASED}, **sweep
+        session,
+        Message,
+        [*old_message, or_(Message.body != ERASED, Message.recording_url.is_not(None))],
+        # A reply left on a call: the link to its recording goes too.
+        {"body": ERASED, "recording_url": None},
+        **sweep,
     )
     # Correlated, row by row through the index, rather than one IN list of every old message.
     of_erasable_message = exists().where(Message.id == MessageTranslation.message_id, *old_message)
@@ -553,7 +558,7 @@ def delete_guardian(
     session.execute(
         update(Message)
         .where(Message.id.in_(message_ids))
-        .values(body=ERASED)
+        .values(body=ERASED, recording_url=None)
         .execution_options(synchronize_session=False)
     )
     counts["translations_erased"] = session.execute(

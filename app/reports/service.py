@@ -35,7 +35,7 @@ REACHED = ("sent", "delivered")
 NOT_REACHED = ("failed", "undelivered", "suppressed")
 # How a family can be reached, each family counted once: both channels, one of them, none
 # left because the number said STOP, or none at all (no usable address).
-REACH_KINDS = ("both", "sms", "email", "opted_out", "none")
+REACH_KINDS = ("both", "sms", "email", "voice", "opted_out", "none")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class LanguageFigures:
 
     @property
     def reachable(self) -> int:
-        return self.reach["both"] + self.reach["sms"] + self.reach["email"]
+        return sum(self.reach[k] for k in REACHABLE)
 
     @property
     def needs_interpreter(self) -> bool:
@@ -156,6 +156,9 @@ def _delivery_school(scope: Scope) -> ColumnElement[bool]:
 # Families: reach by channel and by language ----------------------------------------------------
 
 
+REACHABLE = ("both", "sms", "email", "voice")  # the kinds a message gets through to
+
+
 def _reach_kind(scope: Scope) -> ColumnElement[str]:
     # JSON lists are compared as text on both SQLite and PostgreSQL ("sms" keeps its quotes).
     channels = cast(Guardian.channels, String)
@@ -170,10 +173,15 @@ def _reach_kind(scope: Scope) -> ColumnElement[str]:
     )
     sms = and_(wants_sms, Guardian.phone.is_not(None), Guardian.phone != "", ~stopped)
     email = and_(wants_email, Guardian.email.is_not(None), Guardian.email != "")
+    # Calls only (no text, no email): a STOP holds for calls too.
+    voice = and_(
+        channels.like('%"voice"%'), Guardian.phone.is_not(None), Guardian.phone != "", ~stopped
+    )
     return case(
         (and_(sms, email), "both"),
         (sms, "sms"),
         (email, "email"),
+        (voice, "voice"),
         (and_(wants_sms, stopped), "opted_out"),
         else_="none",
     )

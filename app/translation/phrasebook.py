@@ -71,6 +71,11 @@ PHRASES: tuple[str, ...] = (
     N_("No problem"),
     # TRANSLATORS: A reply to a text from a number the parent does not know.
     N_("Who is this?"),
+    # TRANSLATORS: A parent cancels the conference time it booked by text. Not the bare word
+    # for "cancel" where it is an opt-out keyword (CANCEL, cancelar, الغاء, jooji).
+    N_("Cancel the meeting"),
+    # TRANSLATORS: A parent asks to move the conference time it booked by text.
+    N_("Change the time"),
 )
 
 # Not single letters or bare abbreviations: English is also where replies in other languages
@@ -96,6 +101,15 @@ ENGLISH_VARIANTS: dict[str, tuple[str, ...]] = {
     "Of course": ("sure",),
     "No problem": ("no worries",),
     "Who is this?": ("who is this", "who's this", "who are you"),
+    "Cancel the meeting": (
+        "cancel meeting",
+        "cancel my meeting",
+        "cancel the appointment",
+        "cancel my appointment",
+        "cancel appointment",
+        "cancel my time",
+    ),
+    "Change the time": ("change", "change time", "change my time", "reschedule", "change it"),
 }
 
 # Languages where a short reply written without its accents still means the same thing.

@@ -54,7 +54,7 @@ SENT = ("sent", "delivered")
 FAILED = ("failed", "undelivered", "suppressed")
 WAITING = ("queued", "sending")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", *FAILED, "canceled", "review")
-CHANNEL_LABELS = {"sms": N_("Text message"), "email": N_("Email")}
+CHANNEL_LABELS = {"sms": N_("Text message"), "email": N_("Email"), "voice": N_("Voice call")}
 
 
 def status(request: Request, value: str, error_code: str | None) -> dict[str, str]:

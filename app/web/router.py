@@ -6,13 +6,14 @@ from fastapi import APIRouter
 from app.web import account, family, interpreting
 from app.web.admin import api_keys, community, dashboard, goals, schools, staff
 from app.web.office import answers, broadcasts, families, roster
-from app.web.teacher import compose, inbox, thread
+from app.web.teacher import compose, conferences, inbox, thread
 
 # Each page module's routes; a module not listed here serves nothing.
 PAGE_ROUTERS = (
     inbox.router,
     thread.router,
     compose.router,
+    conferences.router,
     broadcasts.router,
     answers.router,
     families.router,

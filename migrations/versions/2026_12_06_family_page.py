@@ -2,7 +2,7 @@
 there, and when a school's texts carry the link
 
 Revision ID: 7912ff851e41
-Revises: fcf9713cb963
+Revises: 5baf16521c3e
 Create Date: 2026-12-06 06:48:34.773537
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import app.core.db
 
 revision: str = "7912ff851e41"
-down_revision: str | None = "fcf9713cb963"
+down_revision: str | None = "5baf16521c3e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

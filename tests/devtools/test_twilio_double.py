@@ -217,3 +217,43 @@ def test_redirect_keeps_path_and_query() -> None:
         RedirectingHttpClient("http://localhost:8000/dev/twilio").redirect(url)
         == "http://localhost:8000/dev/twilio/2010-04-01/Accounts/AC1/Messages.json?PageSize=5"
     )
+
+
+def test_calls_api_records_the_call_and_plays_twilios_side(
+    double: TwilioDouble, sdk: Client
+) -> None:
+    call = sdk.calls.create(
+        to="+15125550001",
+        from_="+15125550100",
+        url="https://hearth.example.org/voice/1/twiml?s=abc",
+        status_callback="https://hearth.example.org/webhooks/twilio/voice/status",
+        status_callback_event=["initiated", "ringing", "answered", "completed"],
+        machine_detection="Enable",
+    )
+    assert call.sid.startswith("CA") and call.status == "queued"
+    (recorded,) = double.calls
+    assert recorded.sid == call.sid and recorded.auth_ok
+    assert recorded.url == "https://hearth.example.org/voice/1/twiml?s=abc"
+    assert recorded.status_callback_events == ["initiated", "ringing", "answered", "completed"]
+    assert recorded.machine_detection == "Enable"
+    # Twilio's requests during the call are signed for the URL they go to, query included.
+    url, params, headers = double.answer_request(call.sid, "machine_start")
+    assert url == recorded.url and params["AnsweredBy"] == "machine_start"
+    validator = RequestValidator(double.auth_token)
+    assert validator.validate(url, params, headers["X-Twilio-Signature"])
+    url, params, headers = double.call_status_request(call.sid, "busy")
+    assert params["CallStatus"] == "busy" and double.call(call.sid).status == "busy"
+    assert validator.validate(url, params, headers["X-Twilio-Signature"])
+    _, recording, _ = double.recording_request(call.sid, "https://hearth.example.org/r")
+    assert recording["RecordingSid"].startswith("RE") and recording["RecordingUrl"]
+
+
+def test_calls_api_refuses_like_twilio(double: TwilioDouble, sdk: Client) -> None:
+    with pytest.raises(TwilioRestException) as missing_url:
+        sdk.calls.create(to="+15125550001", from_="+15125550100", url="")
+    assert missing_url.value.code == 21205
+    double.fail_number("+15125550002", 400, 21211)
+    with pytest.raises(TwilioRestException) as bad:
+        sdk.calls.create(to="+15125550002", from_="+15125550100", url="https://x.example/t")
+    assert bad.value.code == 21211
+    assert double.calls == []

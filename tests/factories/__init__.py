@@ -16,6 +16,7 @@ from tests.factories.auth import (
 from tests.factories.base import FAMILY_NAMES, NOTE, NOTE_IN, SENDER, all_factories, bind
 from tests.factories.broadcasts import BroadcastFactory
 from tests.factories.channels import DevOutboxFactory
+from tests.factories.conferences import ConferenceFactory, ConferenceSlotFactory
 from tests.factories.core import ProcessLeaseFactory
 from tests.factories.delivery import (
     DeliveryFactory,
@@ -59,6 +60,8 @@ from tests.factories.translation import (
 )
 
 __all__ = [
+    "ConferenceFactory",
+    "ConferenceSlotFactory",
     "FAMILY_NAMES",
     "NOTE",
     "NOTE_IN",

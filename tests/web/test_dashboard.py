@@ -144,7 +144,7 @@ def test_the_figures_match_the_seeded_school(session, seeded, argos_models):
     board = reports.dashboard(session, subject)
 
     assert board.scope.school_ids == (seeded.school_a.id,)
-    assert board.reach == {"both": 1, "sms": 3, "email": 1, "opted_out": 1, "none": 1}
+    assert board.reach == {"both": 1, "sms": 3, "email": 1, "voice": 0, "opted_out": 1, "none": 1}
     languages = {lang.code: lang for lang in board.languages}
     assert set(languages) == {"es", "vi", "zh", "so", "en"}  # es-MX counted as Spanish
     assert languages["es"].families == 3 and languages["es"].reachable == 3
@@ -172,7 +172,7 @@ def test_an_admin_sees_every_school_or_one(session, seeded):
     assert {lang.code: lang.families for lang in everything.languages}["hmn"] == 4
     assert sum(w.notes for w in everything.weeks) == 3
     only_b = reports.dashboard(session, subject, seeded.school_b.id)
-    assert only_b.reach == {"both": 0, "sms": 4, "email": 0, "opted_out": 0, "none": 0}
+    assert only_b.reach == {"both": 0, "sms": 4, "email": 0, "voice": 0, "opted_out": 0, "none": 0}
     assert {r.code: (r.reached, r.replied) for r in only_b.replies} == {"hmn": (2, 1)}
 
 
@@ -236,6 +236,7 @@ def test_the_tables_download_as_csv(signed_in, session, seeded):
         "both": "1",
         "sms": "3",
         "email": "1",
+        "voice": "0",
         "opted_out": "1",
         "none": "1",
     }

@@ -33,6 +33,7 @@ REACH_LABELS = {
     "both": N_("Text and email"),
     "sms": N_("Text only"),
     "email": N_("Email only"),
+    "voice": N_("Voice calls only"),
     "opted_out": N_("Opted out of texts, no email"),
     "none": N_("No usable phone or email"),
 }
@@ -210,7 +211,7 @@ def dashboard_page(
 ) -> Response:
     board = _dashboard(session, viewer, school, weeks)
     reached, replied = board.reply_totals
-    reachable = board.reach["both"] + board.reach["sms"] + board.reach["email"]
+    reachable = sum(board.reach[k] for k in reports.REACHABLE)
     term = term_of(date.today())
     progress = goals.district_progress(session, viewer.subject, term, board.scope.school_id)
     rates = {r.code: r for r in board.replies}

@@ -14,6 +14,7 @@ from app.core.db import SessionDep, all_or_nothing
 from app.core.errors import HearthError, Invalid, NotFound
 from app.core.i18n import N_
 from app.delivery import optouts
+from app.delivery import voice as calls
 from app.messaging import service as messaging
 from app.messaging.schemas import MessageCreate, ThreadCreate
 from app.messaging.translations import PreparedTranslation
@@ -74,15 +75,17 @@ def _template_fields(
 
 
 def _channel_problem(
-    channel: str, address: str | None, school: School, stopped: set[str]
+    channel: str, address: str | None, school: School, stopped: set[str], language: str = "en"
 ) -> str | None:
     """Why a guardian's channel cannot be used for this note, if it cannot."""
     if not address:
-        return N_("no phone number") if channel == "sms" else N_("no email address")
-    if channel == "sms" and not school.sms_sender:
+        return N_("no email address") if channel == "email" else N_("no phone number")
+    if channel != "email" and not school.sms_sender:
         return N_("the school has no texting number")
-    if channel == "sms" and address in stopped:
+    if channel != "email" and address in stopped:
         return N_("opted out (replied STOP)")
+    if channel == "voice" and not calls.can_call(mt_code(language)):
+        return N_("no voice for this language: the call is not placed")
     return None
 
 
@@ -104,8 +107,8 @@ def _guardian_rows(
     for g in family["guardians"]:
         channels = []
         for channel in g["channels"]:
-            address = g["phone"] if channel == "sms" else g["email"]
-            problem = _channel_problem(channel, address, school, stopped)
+            address = g["email"] if channel == "email" else g["phone"]
+            problem = _channel_problem(channel, address, school, stopped, g["language"])
             channels.append(
                 {
                     "label": translate(request, CHANNEL_LABELS.get(channel, channel)),
@@ -126,7 +129,7 @@ def _guardian_rows(
                 "needs_interpreter": route.coverage == "none",
                 "channels": channels,
                 "no_channel": not g["channels"],
-                "opted_out": any(c == "sms" and g["phone"] in stopped for c in g["channels"]),
+                "opted_out": any(c != "email" and g["phone"] in stopped for c in g["channels"]),
                 "reachable": reachable,
                 "active": g["active"],
                 "checked": g["active"] and (chosen is None or g["id"] in chosen),

@@ -156,6 +156,8 @@ def _inbox_rows(
         preview, translated, may_be_wrong = (
             _preview(message, reader) if message is not None else ("", False, False)
         )
+        if message is not None and message.recording_url:  # a reply left on a call: no text
+            preview = translate(request, "A reply left on the school's call:")
         student = data.students.get(t.student_id) if t.student_id else None
         family = data.family.get(t.id)
         rows.append(

@@ -153,9 +153,11 @@ def _message_view(
             else f"#{d.guardian_id}",
             "channel": translate(request, CHANNEL_LABELS.get(d.channel, d.channel)),
             "address": d.address,
-            "sender": d.sender if d.channel == "sms" else None,
+            "sender": d.sender if d.channel in ("sms", "voice") else None,
             "language": language_name(d.language, ui),
-            "error": d.error_text if d.status not in ("sent", "delivered") else None,
+            "error": d.error_text
+            if d.status not in ("sent", "delivered") or d.error_code == "voicemail"
+            else None,
             "at": when(d.delivered_at or d.sent_at or d.updated_at, zone, ui),
             **shown_status(d),
         }
@@ -167,6 +169,7 @@ def _message_view(
         "kind": m.kind,
         "author": author,
         "body": m.body,
+        "recording_url": m.recording_url,
         "language": mt_code(m.language),
         "language_name": language_name(m.language, ui),
         "when": when(m.created_at, zone, ui),

@@ -1,0 +1,1 @@
+"""Parent-teacher conferences: a teacher's times, booked by the families by text."""

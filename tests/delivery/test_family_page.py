@@ -77,6 +77,11 @@ def test_a_link_is_unguessable_bound_to_one_family_and_stored_only_as_a_hash(
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "noindex" in page.headers["x-robots-tag"]
     assert page.headers["cache-control"] == "no-store"
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'nonce-" in policy
+    nonce = re.search(r"script-src 'nonce-([^']+)'", policy).group(1)
+    assert f'<script nonce="{nonce}">' in page.text
+    assert not re.search(r'(src|href)="(https?:)?//', page.text)  # nothing from elsewhere
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "family_link.create")
     ).all()

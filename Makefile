@@ -65,8 +65,12 @@ run: setup
 # On a fresh Debian or Ubuntu machine, as root, the test run installs what the tests start for
 # themselves (tests/prerequisites.sh); elsewhere it says what is missing. The run ends with
 # what did not run and why.
+# Then the spine's import contracts ([tool.importlinter] in pyproject.toml) and the type checker
+# ([tool.mypy]); docs/architecture.md says what they hold.
 test: setup prerequisites
 	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 prerequisites:
@@ -144,4 +148,4 @@ catalogs: setup
 	$(BIN)/pybabel compile -D fallback -d locales --statistics
 
 clean:
-	rm -rf $(VENV) $(CONVERT_VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CONVERT_VENV) var .pytest_cache .ruff_cache .import_linter_cache .mypy_cache

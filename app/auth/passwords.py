@@ -86,10 +86,13 @@ def request_reset(session: Session, email: str) -> Email | None:
     if staff is None or not staff.active:
         return None
     now = utcnow()
-    recent = session.scalar(
-        select(func.count())
-        .select_from(PasswordReset)
-        .where(PasswordReset.staff_id == staff.id, PasswordReset.created_at > now - RATE_WINDOW)
+    recent = (
+        session.scalar(
+            select(func.count())
+            .select_from(PasswordReset)
+            .where(PasswordReset.staff_id == staff.id, PasswordReset.created_at > now - RATE_WINDOW)
+        )
+        or 0
     )
     if recent >= MAX_RESETS:
         return None

@@ -77,11 +77,14 @@ def _decoy_hash() -> str:
 
 
 def _failures(session: Session, *conditions: Any) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(SignInAttempt)
-        .where(*conditions, SignInAttempt.at > utcnow() - RATE_WINDOW)
-        .where(SignInAttempt.succeeded.is_(False))
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SignInAttempt)
+            .where(*conditions, SignInAttempt.at > utcnow() - RATE_WINDOW)
+            .where(SignInAttempt.succeeded.is_(False))
+        )
+        or 0
     )
 
 

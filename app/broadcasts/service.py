@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -16,12 +16,13 @@ from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.languages import display_names, mt_code
 from app.core.queue import enqueue_job, schedule_job
 from app.core.spreadsheet import csv_text
 from app.delivery import optouts
 from app.delivery import service as delivery
 from app.delivery import voice as calls
-from app.delivery.models import Delivery
+from app.delivery.models import FAILED, Delivery
 from app.messaging import family_links, identity
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
@@ -34,7 +35,6 @@ from app.questions.texts import REMINDER
 from app.schools import service as schools
 from app.schools.models import Enrollment, School
 from app.translation import service as translation
-from app.translation.languages import display_names, mt_code
 from app.translation.protect import Protection
 
 
@@ -100,7 +100,7 @@ def recipients(
     family = select(StudentGuardian.guardian_id).where(
         StudentGuardian.student_id.in_(students.where(or_(*chosen)) if chosen else students)
     )
-    reach = [Guardian.id.in_(family)]
+    reach: list[ColumnElement[bool]] = [Guardian.id.in_(family)]
     if audience.guardian_ids and not audience.whole_school:
         listed = select(StudentGuardian.guardian_id).where(
             StudentGuardian.guardian_id.in_(audience.guardian_ids),
@@ -591,7 +591,7 @@ def cancel(session: Session, subject: AuthSubject, broadcast_id: int) -> Broadca
         .where(Broadcast.id == broadcast.id, Broadcast.status == "scheduled")
         .values(status="canceled", updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if not changed and broadcast.message_id is not None:
         # Already going out: stop what has not left yet.
         delivery.cancel_queued(session, broadcast.message_id, "The broadcast was canceled.")
@@ -648,7 +648,7 @@ def report(session: Session, broadcast: Broadcast) -> dict[str, Any]:
             select(Delivery.error_code, Delivery.error_text, func.count())
             .where(
                 Delivery.message_id == broadcast.message_id,
-                Delivery.status.in_(("failed", "undelivered", "suppressed")),
+                Delivery.status.in_(FAILED),
             )
             .group_by(Delivery.error_code, Delivery.error_text)
         )

@@ -24,6 +24,7 @@ from app.conferences.models import Conference, ConferenceSlot
 from app.conferences.schemas import MAX_SLOTS, ConferenceCreate
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.languages import mt_code
 from app.core.queue import enqueue_job
 from app.messaging import identity
 from app.messaging import service as messaging
@@ -35,7 +36,6 @@ from app.questions.models import Question
 from app.questions.schemas import QuestionDraft
 from app.schools import service as schools
 from app.schools.models import Enrollment, School, Section
-from app.translation.languages import mt_code
 
 REMIND_BEFORE = timedelta(days=1)
 
@@ -174,10 +174,10 @@ def create(session: Session, subject: AuthSubject, draft: ConferenceCreate) -> C
         )
     places = list(dict.fromkeys(place for _, _, place in slots))
     name = identity.display_name(teacher)
-    minutes = "/".join(str(m) for m in dict.fromkeys(m for _, m, _ in slots))
+    lengths = "/".join(str(m) for m in dict.fromkeys(m for _, m, _ in slots))
 
     def text(code: str) -> str | None:
-        invite = questions.text_found(session, texts.INVITE, code, teacher=name, minutes=minutes)
+        invite = questions.text_found(session, texts.INVITE, code, teacher=name, minutes=lengths)
         where = questions.text_found(session, texts.WHERE, code, place=" / ".join(places))
         how = questions.text_found(session, texts.HOW_SLOT, code)
         if invite is None or where is None or how is None:
@@ -209,8 +209,8 @@ def create(session: Session, subject: AuthSubject, draft: ConferenceCreate) -> C
         school_id=school.id,
         details={"teacher_staff_id": teacher.id, "slots": len(slots), "invited": len(people)},
     )
-    for start in range(0, len(ready), 200):
-        enqueue_job(session, "delivery.send_batch", ready[start : start + 200])
+    for first in range(0, len(ready), 200):
+        enqueue_job(session, "delivery.send_batch", ready[first : first + 200])
     return conference
 
 

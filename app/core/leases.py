@@ -66,7 +66,7 @@ def renew(session: Session, owner: str) -> bool:
         .where(ProcessLease.owner == owner)
         .values(renewed_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if renewed == 1:
         return True
     session.add(ProcessLease(owner=owner, started_at=utcnow(), renewed_at=utcnow()))
@@ -96,7 +96,7 @@ def take_over_expired(session: Session, now: datetime | None = None) -> list[str
             delete(ProcessLease).where(
                 ProcessLease.owner == owner, ProcessLease.renewed_at < now - lease_length()
             )
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if gone == 1:
             taken.append(owner)
     return taken

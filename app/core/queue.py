@@ -250,7 +250,7 @@ class Heartbeat:
             log.exception("could not give the lease back")
 
 
-class WorkerConsumer(Consumer):
+class WorkerConsumer(Consumer):  # type: ignore[misc]  # huey has no type information
     """A Huey consumer whose periodic jobs (the outbox sweep, due broadcasts) run every
     HEARTH_OUTBOX_SWEEP_SECONDS; they are all `crontab(minute="*")`, so running them more
     often only makes them sooner."""

@@ -84,7 +84,7 @@ def claim_sms(session: Session, inbound_id: int) -> InboundSms | None:
         .where(InboundSms.id == inbound_id, InboundSms.status == "received")
         .values(status="processing")
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     session.commit()  # commits on purpose: claimed before it is answered, by one job only
     row = session.get(InboundSms, inbound_id)
     return row if claimed and row is not None else None

@@ -1,4 +1,5 @@
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -6,21 +7,43 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, utcnow
 
-# queued → sending → sent → delivered, or failed | undelivered | suppressed | canceled, or
-# review: found in `sending` after a crash — it may or may not have gone out, and Twilio has no
-# idempotency key, so a person decides instead of Hearth texting a family twice.
-STATUSES = (
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "failed",
-    "undelivered",
-    "suppressed",
-    "canceled",
-    "review",
+
+class DeliveryStatus(StrEnum):
+    """queued → sending → sent → delivered, or failed | undelivered | suppressed | canceled, or
+    review: found in `sending` after a crash — it may or may not have gone out, and Twilio has
+    no idempotency key, so a person decides instead of Hearth texting a family twice.
+
+    The values are what the database and the API hold; a member equals its value."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+    SUPPRESSED = "suppressed"
+    CANCELED = "canceled"
+    REVIEW = "review"
+
+
+# Every status, in the order of the way through the outbox (pages list them so).
+STATUSES: tuple[DeliveryStatus, ...] = tuple(DeliveryStatus)
+# Settled for good: no job and no callback moves these any more.
+FINAL = frozenset(
+    {
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.UNDELIVERED,
+        DeliveryStatus.SUPPRESSED,
+        DeliveryStatus.CANCELED,
+    }
 )
-FINAL = frozenset({"delivered", "failed", "undelivered", "suppressed", "canceled"})
+# Reached the family's phone or inbox (as far as the provider says).
+REACHED = frozenset({DeliveryStatus.SENT, DeliveryStatus.DELIVERED})
+# Did not reach the family (a canceled one was never meant to).
+FAILED = frozenset({DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED, DeliveryStatus.SUPPRESSED})
+# Still on its way (or waiting for a person to decide, for review).
+PENDING = frozenset({DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.REVIEW})
 
 
 class Delivery(Base):

@@ -22,7 +22,7 @@ from app.core.db import utcnow
 from app.core.queue import enqueue_job, schedule_job
 from app.delivery import optouts, voice
 from app.delivery.emails import note_email
-from app.delivery.models import FINAL, Delivery
+from app.delivery.models import FINAL, Delivery, DeliveryStatus
 from app.delivery.ratelimit import rate_limit_for
 from app.people.models import Guardian
 from app.schools.models import School
@@ -63,7 +63,9 @@ def release(
     family that reads something else. Returns the ids ready to send."""
     ready = []
     for row in session.scalars(
-        select(Delivery).where(Delivery.message_id == message_id, Delivery.status == "queued")
+        select(Delivery).where(
+            Delivery.message_id == message_id, Delivery.status == DeliveryStatus.QUEUED
+        )
     ):
         if row.body is None:
             text = texts.get(row.language, NO_TRANSLATION)
@@ -124,7 +126,7 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
-            Delivery.status == "queued",
+            Delivery.status == DeliveryStatus.QUEUED,
             Delivery.body.is_not(None),
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
         )
@@ -138,7 +140,7 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
     )
     # Of any number of workers holding this job (a retry, a sweep's duplicate), one sends.
     session.commit()  # commits on purpose: the claim holds before the provider call
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get(Delivery, delivery_id, populate_existing=True)
 
@@ -192,16 +194,16 @@ def _still_ours(session: Session, delivery_id: int, attempts: int) -> bool:
     lease (a rate-limit wait, a pause) may have been taken for dead and its send settled by
     another. The row is stamped now, so that no one takes a send as interrupted while its
     provider call can still be under way (see reconcile_interrupted)."""
-    ours = session.execute(
+    ours: int = session.execute(
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
-            Delivery.status == "sending",
+            Delivery.status == DeliveryStatus.SENDING,
             Delivery.attempts == attempts,
         )
         .values(updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     session.commit()  # commits on purpose: the stamp holds before the provider call
     return ours == 1
 
@@ -304,12 +306,13 @@ def failover_to_email(session: Session, row: Delivery) -> Delivery | None:
 def cancel_queued(session: Session, message_id: int, reason: str) -> int:
     """What of a message has not left yet stays home: its queued deliveries are canceled
     (one being sent right now goes). Returns how many."""
-    return session.execute(
+    canceled: int = session.execute(
         update(Delivery)
-        .where(Delivery.message_id == message_id, Delivery.status == "queued")
+        .where(Delivery.message_id == message_id, Delivery.status == DeliveryStatus.QUEUED)
         .values(status="canceled", error_text=reason, updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
+    return canceled
 
 
 # Call callbacks ------------------------------------------------------------------------------
@@ -376,7 +379,7 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
         return False
     if error_code is not None:
         error_code = error_code[: Delivery.error_code.type.length]  # Twilio's are 5 digits
-    if status in ("failed", "undelivered"):
+    if status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
         row.status = status
         row.error_code = error_code or row.error_code
         row.error_text = f"Twilio reported the message {status}" + (
@@ -385,7 +388,7 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
         _after_carrier_error(session, row, error_code)
     elif status in STATUS_RANK and STATUS_RANK[status] > STATUS_RANK.get(row.status, 0):
         row.status = status
-        if status == "delivered":
+        if status == DeliveryStatus.DELIVERED:
             row.delivered_at = utcnow()
     else:
         return False
@@ -405,7 +408,7 @@ def requeue_overdue(
     if ids:
         session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.status == "queued")
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.QUEUED)
             .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -421,7 +424,7 @@ def awaiting_translation(
     now = now or utcnow()
     grace = _grace(grace)
     waiting = (
-        Delivery.status == "queued",
+        Delivery.status == DeliveryStatus.QUEUED,
         Delivery.body.is_(None),
         Delivery.updated_at < now - grace,
     )
@@ -446,7 +449,7 @@ def still_sending(session: Session, owner: str) -> bool:
     return (
         session.scalar(
             select(Delivery.id)
-            .where(Delivery.status == "sending", Delivery.claimed_by == owner)
+            .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_by == owner)
             .limit(1)
         )
         is not None
@@ -474,7 +477,7 @@ def overdue(
         session.scalars(
             select(Delivery.id)
             .where(
-                Delivery.status == "queued",
+                Delivery.status == DeliveryStatus.QUEUED,
                 Delivery.body.is_not(None),
                 or_(
                     and_(
@@ -520,7 +523,7 @@ def reconcile_interrupted(
             Delivery.address,
             Delivery.body,
             Delivery.updated_at,
-        ).where(Delivery.status == "sending", interrupted)
+        ).where(Delivery.status == DeliveryStatus.SENDING, interrupted)
     ).all()
     # The provider is asked with no transaction open (SQLite's write lock; the dev phone
     # answers through a session of its own).
@@ -561,12 +564,12 @@ def reconcile_interrupted(
             update(Delivery)
             .where(
                 Delivery.id == row.id,
-                Delivery.status == "sending",
+                Delivery.status == DeliveryStatus.SENDING,
                 Delivery.attempts == row.attempts,
             )
             .values(**values)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if settled == 1:
             counts[outcome] += 1
     return counts
@@ -676,7 +679,9 @@ def plan_many(
             insert(Delivery).returning(Delivery.id, Delivery.status, Delivery.body.is_not(None)),
             chunk,
         ).all()
-        ready += [i for i, status, has_body in inserted if status == "queued" and has_body]
+        ready += [
+            i for i, status, has_body in inserted if status == DeliveryStatus.QUEUED and has_body
+        ]
     return ready
 
 

@@ -297,18 +297,19 @@ class FirstNote:
 
 def write_first_note(session: Session) -> FirstNote:
     """A first note from a teacher to a Spanish-speaking family, through the real path."""
-    teacher = session.scalar(select(Staff).where(Staff.email == TEACHERS[0][1]))
-    student = session.scalar(select(Student).where(Student.given_name == "Sofía"))
-    guardian = session.scalar(
+    # The demo data holds each of these (a missing one is an error).
+    teacher = session.scalars(select(Staff).where(Staff.email == TEACHERS[0][1])).one()
+    student = session.scalars(select(Student).where(Student.given_name == "Sofía")).one()
+    guardian = session.scalars(
         select(Guardian)
         .join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id)
         .where(StudentGuardian.student_id == student.id, Guardian.language == "es")
         .order_by(Guardian.id)
         .limit(1)
-    )
-    subject = subject_for_staff(
-        load_staff(session, teacher.id), frozenset({"read", "write", "send"})
-    )
+    ).one()
+    staff = load_staff(session, teacher.id)
+    assert staff is not None  # (found just above)
+    subject = subject_for_staff(staff, frozenset({"read", "write", "send"}))
     thread = messaging.create_thread(
         session,
         subject,
@@ -333,16 +334,16 @@ def deliver_first_note(note: FirstNote) -> None:
 def family_replies(session: Session, note: FirstNote) -> None:
     """The family's reply from the dev phone: a correctly signed Twilio webhook, read by the
     jobs once the caller commits (they translate it back for the teacher)."""
-    guardian = session.get(Guardian, note.guardian_id)
-    thread = session.get(Thread, note.thread_id)
-    school = session.get(School, thread.school_id)
+    guardian = session.get_one(Guardian, note.guardian_id)
+    thread = session.get_one(Thread, note.thread_id)
+    school = session.get_one(School, thread.school_id)
     settings = get_settings()
     url = settings.public_url.rstrip("/") + "/webhooks/twilio/sms"
     params = {
         "MessageSid": "SMdemo" + "0" * 26,
         "AccountSid": "AC" + "0" * 32,
-        "From": guardian.phone,
-        "To": school.sms_sender,
+        "From": guardian.phone or "",
+        "To": school.sms_sender or "",
         "Body": DEMO_REPLY,
     }
     signature = RequestValidator(settings.webhook_auth_token()).compute_signature(url, params)

@@ -4,6 +4,7 @@ mail server. A reply typed here is a correctly signed Twilio webhook through the
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -43,7 +44,7 @@ def phones(request: Request, session: SessionDep, q: str = ""):
     if q:
         stmt = stmt.where(search.matches(Guardian.search_key, q))
     guardians = list(session.scalars(stmt.limit(500)))
-    guardians.sort(key=lambda g: -received.get(g.phone, 0))
+    guardians.sort(key=lambda g: -received.get(g.phone or "", 0))
     return templates.TemplateResponse(
         request, "phones.html", {"guardians": guardians, "received": received, "q": q}
     )
@@ -68,7 +69,7 @@ def phone(guardian_id: Id, request: Request, session: SessionDep):
     if guardian is None or not guardian.phone:
         raise NotFound("No guardian with a phone has that id.")
     school = _school_of(session, guardian)
-    bubbles = [
+    bubbles: list[dict[str, Any]] = [
         {"at": m.created_at, "mine": False, "text": m.body, "sender": m.sender}
         for m in session.scalars(
             select(DevOutbox).where(DevOutbox.channel == "sms", DevOutbox.to == guardian.phone)

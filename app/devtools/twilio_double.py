@@ -193,7 +193,7 @@ class TwilioDouble:
         if self._server is None:
             raise RuntimeError("the Twilio double is not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> Self:
         return self.start()

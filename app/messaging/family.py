@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import HearthError, Invalid
+from app.core.languages import mt_code
 from app.core.queue import after_commit
 from app.delivery.models import Delivery
 from app.messaging import identity, replies
@@ -22,7 +23,6 @@ from app.messaging.models import FamilyLink, Message, MessageSeen, Thread, Threa
 from app.messaging.translations import SENDABLE, WAITING
 from app.people.models import Guardian, Staff, Student, StudentGuardian
 from app.schools.models import School
-from app.translation.languages import mt_code
 
 # The page shows the latest messages; older ones are in the texts the family got.
 SHOWN = 100
@@ -46,7 +46,7 @@ class TooManyReplies(HearthError):
     code = "too_many_replies"
 
 
-def visible_messages(guardian_id: int) -> Select[tuple[Message]]:
+def visible_messages(guardian_id: int) -> Select[Message]:
     """Every message this guardian may read on its page."""
     return (
         select(Message)

@@ -24,12 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
+from app.core.languages import ENGLISH, mt_code
 from app.messaging.models import Message
 from app.notices import service as notices
 from app.people.models import Staff
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import ENGLISH, mt_code
 
 
 def N_(message: str) -> str:

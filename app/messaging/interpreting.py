@@ -13,6 +13,7 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
+from app.core.languages import mt_code
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.messaging import family_links, interpretation, translations
@@ -21,12 +22,11 @@ from app.messaging.service import get_thread, readable_threads
 from app.people.models import StaffLanguage
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import mt_code
 
 MAX_TEXT = 5000
 
 
-def readable_tasks(subject: AuthSubject) -> Select[tuple[InterpretationTask]]:
+def readable_tasks(subject: AuthSubject) -> Select[InterpretationTask]:
     """Every list and get of tasks starts here. An interpreter sees the tasks in the languages
     they interpret at their schools, and nothing else of the school; a teacher the tasks of
     their own threads; office staff and admins every task of their schools."""
@@ -199,7 +199,7 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
     """Open tasks past their deadline go to the office (shown on its interpreting page).
     Returns how many were escalated now."""
     now = now or utcnow()
-    return session.execute(
+    escalated: int = session.execute(
         update(InterpretationTask)
         .where(
             InterpretationTask.status == "open",
@@ -208,4 +208,5 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
         )
         .values(escalated_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
+    return escalated

@@ -7,8 +7,6 @@
   marks it answered. A message posted by an integration key (it acts as no one) or a system
   text leaves it where it was, so a question is not buried by an automatic message."""
 
-from typing import Any
-
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
@@ -18,7 +16,7 @@ from app.core.errors import Forbidden
 from app.messaging.models import Message, ReadMark, Thread
 
 
-def _last_reply() -> Any:
+def _last_reply() -> ColumnElement[int]:
     latest = (
         select(func.max(Message.id))
         .where(Message.thread_id == Thread.id, Message.direction == "inbound")

@@ -1,8 +1,8 @@
 """The families a message goes to, as the outbox takes them."""
 
+from app.core.languages import mt_code
 from app.delivery.service import Recipient
 from app.people.models import Guardian
-from app.translation.languages import mt_code
 
 
 def recipient_of(guardian: Guardian) -> Recipient:

@@ -627,7 +627,7 @@ def visible_reply(text: str) -> str:
     return cleaned.strip()
 
 
-def _text_of(part: email.message.EmailMessage) -> str:
+def _text_of(part: email.message.MIMEPart) -> str:
     """A text part's content, however its charset is declared: an unknown or garbled charset
     is read as UTF-8, and undecodable bytes become U+FFFD."""
     try:

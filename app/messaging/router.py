@@ -1,4 +1,4 @@
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
@@ -10,7 +10,7 @@ from app.core.db import SessionDep
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
 from app.core.schema import Id, Text
 from app.messaging import family_links, reading, service
-from app.messaging.models import Thread
+from app.messaging.models import Message, Thread
 from app.messaging.schemas import (
     FamilyLinkCreated,
     FamilyLinksRevoked,
@@ -39,7 +39,7 @@ def list_threads(
     q: Annotated[Text | None, Query(max_length=100)] = None,
     needs_answer: bool | None = None,
     unread: bool | None = None,
-):
+) -> dict[str, Any]:
     stmt = service.thread_filters(
         service.readable_threads(subject),
         school_id=school_id,
@@ -66,18 +66,18 @@ def _with_state(
 
 
 @router.post("/threads", response_model=ThreadRead, status_code=status.HTTP_201_CREATED)
-def create_thread(data: ThreadCreate, session: SessionDep, subject: Writer):
+def create_thread(data: ThreadCreate, session: SessionDep, subject: Writer) -> Thread:
     return service.create_thread(session, subject, data)
 
 
 @router.get("/threads/{thread_id}", response_model=ThreadDetail)
-def get_thread(thread_id: Id, session: SessionDep, subject: Reader):
+def get_thread(thread_id: Id, session: SessionDep, subject: Reader) -> ThreadDetail:
     thread = service.get_thread(session, subject, thread_id, with_messages=True)
     return _with_state(session, subject, [thread], ThreadDetail)[0]
 
 
 @router.post("/threads/{thread_id}/read", response_model=ThreadRead)
-def mark_read(thread_id: Id, session: SessionDep, subject: Reader):
+def mark_read(thread_id: Id, session: SessionDep, subject: Reader) -> ThreadRead:
     """The caller (a staff member's key) has seen the thread: its replies are no longer new."""
     thread = service.get_thread(session, subject, thread_id)
     reading.mark_read(session, subject, thread.id)
@@ -85,7 +85,7 @@ def mark_read(thread_id: Id, session: SessionDep, subject: Reader):
 
 
 @router.post("/threads/{thread_id}/answered", response_model=ThreadRead)
-def mark_answered(thread_id: Id, session: SessionDep, subject: Writer):
+def mark_answered(thread_id: Id, session: SessionDep, subject: Writer) -> ThreadRead:
     """A staff member's key marks the replies so far as needing no answer (a key that acts as
     no one cannot: 403)."""
     thread = service.mark_answered(session, subject, thread_id)
@@ -93,26 +93,30 @@ def mark_answered(thread_id: Id, session: SessionDep, subject: Writer):
 
 
 @router.patch("/threads/{thread_id}", response_model=ThreadRead)
-def update_thread(thread_id: Id, data: ThreadUpdate, session: SessionDep, subject: Writer):
+def update_thread(
+    thread_id: Id, data: ThreadUpdate, session: SessionDep, subject: Writer
+) -> Thread:
     return service.update_thread(session, subject, thread_id, data)
 
 
 @router.post(
     "/threads/{thread_id}/messages", response_model=MessageRead, status_code=status.HTTP_201_CREATED
 )
-def post_message(thread_id: Id, data: MessageCreate, session: SessionDep, subject: Sender):
+def post_message(
+    thread_id: Id, data: MessageCreate, session: SessionDep, subject: Sender
+) -> Message:
     return service.post_message(session, subject, thread_id, data)
 
 
 @router.post("/threads/{thread_id}/take-over", response_model=ThreadRead)
-def take_over(thread_id: Id, session: SessionDep, subject: Writer):
+def take_over(thread_id: Id, session: SessionDep, subject: Writer) -> Thread:
     """The caller becomes the thread's owner: its replies reach them (e.g. a teacher taking
     over a family's reply to the school's notice from the office). Audited."""
     return service.take_over(session, subject, thread_id)
 
 
 @router.post("/messages/{message_id}/move", response_model=MessageRead)
-def move_reply(message_id: Id, data: MessageMove, session: SessionDep, subject: Writer):
+def move_reply(message_id: Id, data: MessageMove, session: SessionDep, subject: Writer) -> Message:
     """Move a family's reply to the right thread. Audited."""
     return service.move_reply(session, subject, message_id, data.thread_id)
 
@@ -123,7 +127,9 @@ def move_reply(message_id: Id, data: MessageMove, session: SessionDep, subject: 
     status_code=status.HTTP_201_CREATED,
     tags=["family page"],
 )
-def create_family_link(guardian_id: Id, session: SessionDep, subject: Writer):
+def create_family_link(
+    guardian_id: Id, session: SessionDep, subject: Writer
+) -> FamilyLinkCreated:
     """A new link to the family page for this guardian (staff of the guardian's school). The
     URL is in this answer only: Hearth keeps a hash of its token. Audited."""
     link, url = family_links.create_for_staff(session, subject, guardian_id)
@@ -139,7 +145,9 @@ def create_family_link(guardian_id: Id, session: SessionDep, subject: Writer):
 @router.delete(
     "/guardians/{guardian_id}/family-link", response_model=FamilyLinksRevoked, tags=["family page"]
 )
-def revoke_family_links(guardian_id: Id, session: SessionDep, subject: Writer):
+def revoke_family_links(
+    guardian_id: Id, session: SessionDep, subject: Writer
+) -> FamilyLinksRevoked:
     """Every link of this guardian to the family page stops working (a lost phone, a link sent
     to the wrong person). Audited."""
     revoked = family_links.revoke_for_staff(session, subject, guardian_id)

@@ -10,6 +10,7 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.languages import mt_code
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
@@ -26,11 +27,10 @@ from app.people.models import Guardian, Staff, Student, StudentGuardian
 from app.schools import senders
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import mt_code
 from app.translation.protect import Protection
 
 
-def readable_threads(subject: AuthSubject) -> Select[tuple[Thread]]:
+def readable_threads(subject: AuthSubject) -> Select[Thread]:
     stmt = select(Thread).options(selectinload(Thread.guardian_links))
     if subject.school_ids is not None:
         stmt = stmt.where(Thread.school_id.in_(subject.school_ids))

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from app.channels import SendError, sms
+from app.core.languages import ENGLISH, mt_code
 from app.delivery import system_texts
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import ENGLISH, mt_code
 from app.translation.protect import Protection
 
 log = logging.getLogger("hearth.inbound")

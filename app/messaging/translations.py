@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.languages import mt_code
 from app.delivery.service import NO_TRANSLATION, TranslatedText
 from app.messaging import identity, interpretation
 from app.messaging.models import InterpretationTask, Message, MessageTranslation, Thread
 from app.people.models import Staff
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import mt_code
 from app.translation.protect import Protection
 from app.translation.quality import Quality
 
@@ -256,4 +256,5 @@ def reader_translations(
                 MessageTranslation.text.is_not(None),
             )
         )
+        if text is not None
     }

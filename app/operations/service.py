@@ -69,13 +69,13 @@ class ScrapeTimeGauges(Collector):
         )
         for channel, table in (("sms", InboundSms), ("email", InboundEmail)):
             language = func.coalesce(Message.language, "none")
-            rows = self.session.execute(
+            per_language = self.session.execute(
                 select(language, func.count())
                 .select_from(table)
                 .outerjoin(Message, Message.id == table.message_id)
                 .group_by(language)
             )
-            for code, count in rows:
+            for code, count in per_language:
                 inbound.add_metric([channel, code], count)
         yield inbound
 

@@ -99,7 +99,7 @@ class GuardianCreate(Input):
     phone: Phone | None = None
     email: Email | None = None
     language: LanguageTag = "en"
-    channels: list[Channel] = Field(default_factory=lambda: ["sms"], max_length=3)
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["sms"]), max_length=3)
     student_ids: list[Id] = Field(default_factory=list, max_length=50)
     relationship: Relationship = "guardian"
 

@@ -29,7 +29,7 @@ def normalized(text: str) -> str:
     return " ".join(anyascii(text).casefold().split())
 
 
-def search_key(model: type, values: Mapping[str, Any]) -> str:
+def search_key(model: type, values: Mapping[Any, Any]) -> str:
     """The search key of a row of `model` with these column values."""
     return normalized(" ".join(str(values[name]) for name in SOURCES[model] if values.get(name)))
 

@@ -10,6 +10,7 @@ from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.auth.sessions import end_sessions
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.languages import mt_code
 from app.core.pagination import Page, paginate
 from app.core.security import hash_password
 from app.people import search
@@ -30,12 +31,11 @@ from app.people.schemas import (
     StudentUpdate,
 )
 from app.schools.models import Enrollment, School, SectionTeacher
-from app.translation.languages import mt_code
 
 # Readable statements: every list and get starts from one of these -------------------------
 
 
-def teacher_student_ids(staff_id: int) -> Select[tuple[int]]:
+def teacher_student_ids(staff_id: int) -> Select[int]:
     return (
         select(Enrollment.student_id)
         .join(SectionTeacher, SectionTeacher.section_id == Enrollment.section_id)
@@ -43,7 +43,7 @@ def teacher_student_ids(staff_id: int) -> Select[tuple[int]]:
     )
 
 
-def readable_student_ids(subject: AuthSubject) -> Select[tuple[int]]:
+def readable_student_ids(subject: AuthSubject) -> Select[int]:
     stmt = select(Student.id)
     if subject.school_ids is not None:
         stmt = stmt.where(Student.school_id.in_(subject.school_ids))
@@ -52,13 +52,13 @@ def readable_student_ids(subject: AuthSubject) -> Select[tuple[int]]:
     return stmt
 
 
-def readable_students(subject: AuthSubject) -> Select[tuple[Student]]:
+def readable_students(subject: AuthSubject) -> Select[Student]:
     if subject.sees_all_schools and not subject.is_teacher:
         return select(Student)
     return select(Student).where(Student.id.in_(readable_student_ids(subject)))
 
 
-def readable_guardians(subject: AuthSubject) -> Select[tuple[Guardian]]:
+def readable_guardians(subject: AuthSubject) -> Select[Guardian]:
     stmt = select(Guardian).options(selectinload(Guardian.student_links))
     if subject.sees_all_schools and not subject.is_teacher:
         return stmt
@@ -68,7 +68,7 @@ def readable_guardians(subject: AuthSubject) -> Select[tuple[Guardian]]:
     return stmt.where(Guardian.id.in_(linked))
 
 
-def readable_staff(subject: AuthSubject) -> Select[tuple[Staff]]:
+def readable_staff(subject: AuthSubject) -> Select[Staff]:
     stmt = select(Staff).options(
         selectinload(Staff.school_links), selectinload(Staff.language_links)
     )
@@ -142,7 +142,7 @@ def create_staff(
     session.add(staff)
     session.flush()
     audit.record(session, actor or subject.actor, "staff.create", "staff", staff.id)
-    session.commit()
+    session.flush()
     return staff
 
 
@@ -192,7 +192,7 @@ def update_staff(session: Session, subject: AuthSubject, staff_id: int, data: St
         staff.id,
         details={"fields": sorted(data.model_dump(exclude_unset=True))},
     )
-    session.commit()
+    session.flush()
     return staff
 
 
@@ -242,7 +242,7 @@ def create_student(session: Session, subject: AuthSubject, data: StudentCreate) 
     audit.record(
         session, subject.actor, "student.create", "student", student.id, school_id=student.school_id
     )
-    session.commit()
+    session.flush()
     return student
 
 
@@ -278,7 +278,7 @@ def update_student(
         school_id=student.school_id,
         details={"fields": sorted(changes)},
     )
-    session.commit()
+    session.flush()
     return student
 
 
@@ -296,7 +296,7 @@ def delete_student(session: Session, subject: AuthSubject, student_id: int) -> N
             session.flush()
     except IntegrityError:
         raise Conflict("This student has message history; set active to false instead.") from None
-    session.commit()
+    session.flush()
 
 
 def family(session: Session, subject: AuthSubject, student_id: int) -> dict[str, Any]:
@@ -411,7 +411,7 @@ def create_guardian(session: Session, subject: AuthSubject, data: GuardianCreate
     session.add(guardian)
     session.flush()
     audit.record(session, subject.actor, "guardian.create", "guardian", guardian.id)
-    session.commit()
+    session.flush()
     return guardian
 
 
@@ -446,7 +446,7 @@ def update_guardian(
         guardian.id,
         details={"fields": sorted(changes)},
     )
-    session.commit()
+    session.flush()
     return guardian
 
 
@@ -492,7 +492,7 @@ def link_student(
         guardian.id,
         details={"student_id": student_id, "relationship": relationship},
     )
-    session.commit()
+    session.flush()
     return guardian
 
 
@@ -513,5 +513,5 @@ def unlink_student(
         guardian.id,
         details={"student_id": student_id},
     )
-    session.commit()
+    session.flush()
     return guardian

@@ -7,8 +7,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from app.core.languages import mt_code
 from app.translation import phrasebook
-from app.translation.languages import mt_code
 
 # Phrasebook phrases that answer yes or no to an invitation or a permission.
 YES = frozenset({"Yes", "Yes, thank you", "OK", "OK, thank you", "Of course", "I'll be there"})

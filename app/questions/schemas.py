@@ -8,6 +8,7 @@ from app.core.schema import Input, OneLine, Output
 
 MAX_OPTIONS = 9
 MAX_TIMES = 20
+QuestionKind = Literal["yes_no", "choice", "number", "text", "permission"]
 
 
 class QuestionDraft(Input):
@@ -15,7 +16,7 @@ class QuestionDraft(Input):
     language; yes/no has its own. `deadline`: answers after it are not counted (they still
     reach staff). `remind_at`: a reminder to the families who have not answered by then."""
 
-    kind: Literal["yes_no", "choice", "number", "text", "permission"]
+    kind: QuestionKind
     options: list[OneLine] = Field(default_factory=list, max_length=MAX_TIMES)
     # A choice of times (a conference's slots): each option's start, written in each family's
     # language and way; the options are then what staff read.

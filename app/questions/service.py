@@ -10,9 +10,9 @@ read gets one polite "please reply with 1 or 2" in the family's language; after 
 longer text, it is a message for staff like any other."""
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, format_time
@@ -23,25 +23,25 @@ from app.audit import service as audit
 from app.channels import SendError, sms
 from app.core.config import get_settings
 from app.core.db import utcnow
+from app.core.languages import ENGLISH, mt_code
 from app.core.queue import after_commit
-from app.delivery.models import Delivery, InboundSms
+from app.delivery.models import FAILED, Delivery, DeliveryStatus, InboundSms
 from app.messaging.models import Message
 from app.notices import service as notices
 from app.people.models import Guardian, Student, StudentGuardian
 from app.questions import answers, texts
 from app.questions.models import Answer, Place, Question
-from app.questions.schemas import QuestionDraft
+from app.questions.schemas import QuestionDraft, QuestionKind
 from app.schools.models import Enrollment, School, Section
 from app.translation import phrasebook
 from app.translation import service as translation
-from app.translation.languages import ENGLISH, mt_code
 from app.translation.protect import Protection
 
 log = logging.getLogger("hearth.questions")
 MAX_ATTEMPT_CHARS = 80  # a longer reply that is not an answer is a message, not an attempt
 YES_NO_LABELS = {"yes": "Yes", "no": "No"}
 CANCEL_PHRASE, CHANGE_PHRASE = "Cancel the meeting", "Change the time"
-NOT_RECEIVED = ("failed", "undelivered", "suppressed", "canceled")
+NOT_RECEIVED = FAILED | {DeliveryStatus.CANCELED}
 
 
 # Asking ----------------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def for_broadcast(session: Session, broadcast_id: int) -> Question | None:
 def draft_of(session: Session, question: Question) -> QuestionDraft:
     """The question as asked, a sign-up's places being those left now."""
     return QuestionDraft.model_construct(
-        kind=question.kind,
+        kind=cast(QuestionKind, question.kind),
         options=list(question.options),
         times=[datetime.fromisoformat(t) for t in question.times] if question.times else None,
         places=places_left(session, question),
@@ -480,7 +480,7 @@ def _booking_request(
             )
         )
         session.flush()
-        when = times_in([question.times[int(current.value or 0) - 1]], guardian.language)[0]
+        when = times_in([(question.times or [])[int(current.value or 0) - 1]], guardian.language)[0]
         _reply(session, question, guardian, message, texts.CANCELED, when=when)
         return True
     _tell_open(session, question, guardian, message, texts.CHANGE)
@@ -522,7 +522,7 @@ def _take_place(session: Session, question: Question, number: int) -> bool:
         )
         .values(taken=Place.taken + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if taken == 1:
         return True
     limited = session.scalar(
@@ -616,12 +616,12 @@ def tally(session: Session, question: Question) -> dict[str, Any]:
         else []
     )
     current: dict[int, Answer] = {}
-    for answer in session.scalars(
+    for latest in session.scalars(
         select(Answer)
         .where(Answer.question_id == question.id, Answer.current.is_(True))
         .order_by(Answer.id)
     ):
-        current[answer.guardian_id] = answer  # the latest wins
+        current[latest.guardian_id] = latest  # the latest wins
     keys = (
         ["yes", "no"]
         if question.kind in ("yes_no", "permission")
@@ -738,7 +738,7 @@ def _groups(
 
 def _per_group(
     groups: dict[int, set[str]],
-    asked: list[Guardian],
+    asked: Sequence[Guardian],
     current: dict[int, Answer],
     keys: list[str],
 ) -> list[dict[str, Any]]:

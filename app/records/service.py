@@ -40,7 +40,15 @@ from app.broadcasts.models import Broadcast
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, Invalid
-from app.delivery.models import FINAL, STATUSES, Delivery, InboundEmail, InboundSms, OptOut
+from app.delivery.models import (
+    FINAL,
+    PENDING,
+    Delivery,
+    DeliveryStatus,
+    InboundEmail,
+    InboundSms,
+    OptOut,
+)
 from app.messaging import service as messaging
 from app.messaging.models import (
     InterpretationTask,
@@ -60,8 +68,8 @@ from app.translation.models import CachedTranslation, HumanTranslation
 ERASED = ""
 # A delivery whose body nothing will read again. `sent` counts: email never moves past it, and
 # a text's carrier callback comes within days, not within a retention period.
-SETTLED: frozenset[str] = FINAL | {"sent"}
-UNSETTLED: tuple[str, ...] = tuple(s for s in STATUSES if s not in SETTLED)
+SETTLED = FINAL | {DeliveryStatus.SENT}
+UNSETTLED = PENDING
 DELETED_NAME = "(deleted)"
 BATCH = 2000
 # What a purge erases, in the order it goes (a message after its deliveries).
@@ -132,8 +140,8 @@ def _sweep(
         result = session.execute(
             stmt.where(model.id.in_(ids), *conditions).execution_options(synchronize_session=False)
         )
-        session.commit()
-        done += result.rowcount or 0
+        session.commit()  # commits on purpose: each batch is a short transaction of its own
+        done += result.rowcount or 0  # type: ignore[attr-defined]
         last = ids[-1]
 
 
@@ -146,8 +154,9 @@ def purge(
     actor: str = "system",
 ) -> dict[str, Any]:
     """Erase the texts older than `days` (default: HEARTH_RETENTION_DAYS; 0 keeps everything).
-    Idempotent: a second run finds nothing more to erase. Commits as it goes: do not call it
-    with a transaction of your own open."""
+    Idempotent: a second run finds nothing more to erase. Commits each batch as it goes (what
+    came before it included): do not call it with work of your own pending. The audit event at
+    the end is the caller's transaction (the job runner's or the command's) to commit."""
     days = get_settings().retention_days if days is None else days
     if days < 0:
         raise Invalid("The retention period is a number of days, 0 (keep forever) or more.")
@@ -162,7 +171,7 @@ def purge(
         return report
     cutoff = (now or utcnow()) - timedelta(days=days)
     report["cutoff"] = cutoff
-    session.commit()  # each batch below is a transaction of its own
+    session.commit()  # commits on purpose: each batch below is a transaction of its own
     sweep = {"dry_run": dry_run}
     report["deliveries"] = _sweep(
         session,
@@ -258,7 +267,7 @@ def purge(
             details={k: v for k, v in report.items() if k not in ("cutoff", "dry_run")}
             | {"cutoff": cutoff.isoformat()},
         )
-    session.commit()
+    session.flush()
     return report
 
 
@@ -275,7 +284,7 @@ def _family_threads(session: Session, subject: AuthSubject, guardian: Guardian) 
     Hearth knew it: the ones the caller may read."""
     linked = select(ThreadGuardian.thread_id).where(ThreadGuardian.guardian_id == guardian.id)
     wrote = select(Message.thread_id).where(Message.author_guardian_id == guardian.id)
-    mine = [Thread.id.in_(linked), Thread.id.in_(wrote)]
+    mine: list[ColumnElement[bool]] = [Thread.id.in_(linked), Thread.id.in_(wrote)]
     if guardian.phone:
         mine.append(Thread.subject == _unknown_number_subject(guardian.phone))
     return list(
@@ -437,7 +446,7 @@ def export_guardian(
         guardian.id,
         details={"threads": len(thread_ids), "messages": len(message_ids)},
     )
-    session.commit()
+    session.flush()
     return export
 
 
@@ -489,7 +498,10 @@ def delete_guardian(
     # finds it canceled; one that claimed it before is seen below.
     canceled = session.execute(
         update(Delivery)
-        .where(Delivery.guardian_id == guardian.id, Delivery.status.in_(("queued", "review")))
+        .where(
+            Delivery.guardian_id == guardian.id,
+            Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.REVIEW)),
+        )
         .values(
             status="canceled",
             error_code="family_deleted",
@@ -498,10 +510,10 @@ def delete_guardian(
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     sending = session.scalar(
         select(func.count()).where(
-            Delivery.guardian_id == guardian.id, Delivery.status == "sending"
+            Delivery.guardian_id == guardian.id, Delivery.status == DeliveryStatus.SENDING
         )
     )
     if sending:
@@ -586,14 +598,14 @@ def delete_guardian(
             ),
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     # An interpreter's work on them: the texts go, and a task still open has nothing left to do.
     counts["interpretations_erased"] = session.execute(
         update(InterpretationTask)
         .where(InterpretationTask.message_id.in_(message_ids))
         .values(text=None, machine_text=None, status="done")
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if remembered:
         session.execute(
             delete(HumanTranslation)
@@ -612,7 +624,7 @@ def delete_guardian(
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     # Another family's copy of an erased message (a thread they have since left) loses its text.
     session.execute(
         update(Delivery)
@@ -620,7 +632,7 @@ def delete_guardian(
         .values(body=None)
         .execution_options(synchronize_session=False)
     )
-    texts = [InboundSms.message_id.in_(message_ids)]
+    texts: list[ColumnElement[bool]] = [InboundSms.message_id.in_(message_ids)]
     if phone and not phone_shared:
         texts.append(InboundSms.from_number == phone)
     counts["inbound_sms_erased"] = session.execute(
@@ -629,8 +641,8 @@ def delete_guardian(
         .where(or_(*texts), InboundSms.status == "processed")
         .values(body=ERASED, params={}, from_number="")
         .execution_options(synchronize_session=False)
-    ).rowcount
-    emails = [InboundEmail.message_id.in_(message_ids)]
+    ).rowcount  # type: ignore[attr-defined]
+    emails: list[ColumnElement[bool]] = [InboundEmail.message_id.in_(message_ids)]
     if email and not email_shared:
         emails.append(func.lower(InboundEmail.raw).contains(email.lower(), autoescape=True))
     counts["inbound_emails_erased"] = session.execute(
@@ -638,13 +650,13 @@ def delete_guardian(
         .where(or_(*emails), InboundEmail.raw != ERASED)
         .values(raw=ERASED)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     counts["translation_cache_deleted"] = (
         session.execute(
             delete(CachedTranslation)
             .where(CachedTranslation.text_hash.in_(hashes))
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if hashes
         else 0
     )
@@ -675,7 +687,7 @@ def delete_guardian(
         delete(StudentGuardian)
         .where(StudentGuardian.guardian_id == guardian.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     counts["opt_outs_kept"] = (
         session.scalar(select(func.count()).where(OptOut.phone == phone)) if phone else 0
     ) or 0
@@ -693,5 +705,5 @@ def delete_guardian(
         guardian.id,
         details={k: v for k, v in counts.items() if k != "guardian_id"},
     )
-    session.commit()
+    session.flush()
     return counts

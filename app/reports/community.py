@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.delivery.models import Delivery
+from app.core.languages import ENGLISH, mt_code
+from app.delivery.models import REACHED, Delivery, DeliveryStatus
 from app.messaging.models import Message
 from app.people.models import Guardian
 from app.reports.service import (
-    REACHED,
     Scope,
     _delivery_school,
     _thread_ids,
@@ -25,7 +25,6 @@ from app.reports.service import (
 )
 from app.reports.terms import Term
 from app.translation import packages
-from app.translation.languages import ENGLISH, mt_code
 
 # What a goal can be set on. Shares are 0–1; the response time is in hours (lower is better).
 MEASURES = ("reached_in_language", "reply_rate", "interpreter", "response_hours")
@@ -121,8 +120,8 @@ def term_figures(session: Session, scope: Scope, term: Term) -> TermFigures:
             )
         return languages[code]
 
-    for figures in family_languages(session, scope):
-        lang(figures.code).families += figures.families
+    for listed in family_languages(session, scope):
+        lang(listed.code).families += listed.families
     for r in reply_rates(session, scope, start, end):
         lang(r.code).reached += r.reached
         lang(r.code).replied += r.replied
@@ -131,7 +130,9 @@ def term_figures(session: Session, scope: Scope, term: Term) -> TermFigures:
     families = func.count(func.distinct(Guardian.id))
     joined = select(Guardian.language, families).join(Delivery, Delivery.guardian_id == Guardian.id)
     for tag, count in session.execute(
-        joined.where(*in_term, Delivery.status != "canceled").group_by(Guardian.language)
+        joined.where(*in_term, Delivery.status != DeliveryStatus.CANCELED).group_by(
+            Guardian.language
+        )
     ):
         lang(tag).sent_to += count
     for tag, count in session.execute(

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import AuthSubject
 from app.core.db import utcnow
-from app.delivery.models import Delivery, OptOut
+from app.core.languages import ENGLISH, mt_code
+from app.delivery.models import FAILED, REACHED, Delivery, OptOut
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
 from app.people import service as people
@@ -25,14 +26,9 @@ from app.schools import service as schools
 from app.schools.models import School
 from app.translation import packages
 from app.translation import service as translation
-from app.translation.languages import ENGLISH, mt_code
 
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 52
-# A delivery that left Hearth for the carrier or the mail server reached the family.
-REACHED = ("sent", "delivered")
-# A delivery that will never reach the family (canceled ones were withdrawn by staff).
-NOT_REACHED = ("failed", "undelivered", "suppressed")
 # How a family can be reached, each family counted once: both channels, one of them, none
 # left because the number said STOP, or none at all (no usable address).
 REACH_KINDS = ("both", "sms", "email", "voice", "opted_out", "none")
@@ -363,7 +359,7 @@ def failures(
     most first."""
     stmt = select(Delivery.error_code, func.count()).where(
         _delivery_school(scope),
-        Delivery.status.in_(NOT_REACHED),
+        Delivery.status.in_(FAILED),
         Delivery.created_at >= since,
     )
     if until is not None:

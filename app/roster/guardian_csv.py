@@ -9,9 +9,9 @@ The import adds and updates; it never deactivates anyone or removes a link.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
@@ -148,8 +148,8 @@ def import_guardian_csv(
         if person.values["email"]:
             by_email[(person.values["email"].lower(), given)] = person
 
-    for person in people.values():
-        index(person)
+    for known in people.values():
+        index(known)
 
     new_people: list[Person] = []
     matched: set[int] = set()  # existing guardians the file names
@@ -249,13 +249,13 @@ def _load(
             channels_confirmed=r.channels_confirmed,
         )
     links: dict[tuple[int, int], str] = {}
-    for chunk in chunks(list(people)):
+    for ids in chunks(list(people)):
         for student_id, guardian_id, relationship in session.execute(
             select(
                 StudentGuardian.student_id,
                 StudentGuardian.guardian_id,
                 StudentGuardian.relationship,
-            ).where(StudentGuardian.guardian_id.in_(chunk))
+            ).where(StudentGuardian.guardian_id.in_(ids))
         ):
             links[(student_id, guardian_id)] = relationship
             people[guardian_id].students.add(student_id)
@@ -306,7 +306,7 @@ def _write(
         )
         report.count("links", "created", len(new_links))
     if changed_links:
-        table = StudentGuardian.__table__
+        table = cast(Table, StudentGuardian.__table__)  # (typed as any FromClause)
         session.execute(
             table.update()
             .where(

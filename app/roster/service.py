@@ -39,7 +39,7 @@ class ImportBusy(Conflict):
 # Reading ---------------------------------------------------------------------------------------
 
 
-def readable_imports(subject: AuthSubject) -> Select[tuple[RosterImport]]:
+def readable_imports(subject: AuthSubject) -> Select[RosterImport]:
     subject.require_role("office", "see roster imports")
     stmt = select(RosterImport)
     if subject.school_ids is not None:

@@ -167,7 +167,7 @@ def owner_of_number(
     )
 
 
-def owners_with_numbers(school_id: int, guardian_id: int) -> Select[tuple[int | None]]:
+def owners_with_numbers(school_id: int, guardian_id: int) -> Select[int | None]:
     """The staff members who have a pool number of their own for this family."""
     return select(SenderAssignment.owner_staff_id).where(
         SenderAssignment.school_id == school_id,

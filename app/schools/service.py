@@ -15,7 +15,7 @@ from app.schools.schemas import SchoolCreate, SchoolUpdate, SectionCreate, Secti
 from app.schools.senders import normalize_sms_pool, normalize_sms_sender
 
 
-def readable_schools(subject: AuthSubject) -> Select[tuple[School]]:
+def readable_schools(subject: AuthSubject) -> Select[School]:
     stmt = select(School)
     if subject.school_ids is not None:
         stmt = stmt.where(School.id.in_(subject.school_ids))
@@ -118,11 +118,11 @@ def set_sms_sender(
 # Sections -----------------------------------------------------------------------------------
 
 
-def teacher_section_ids(staff_id: int) -> Select[tuple[int]]:
+def teacher_section_ids(staff_id: int) -> Select[int]:
     return select(SectionTeacher.section_id).where(SectionTeacher.staff_id == staff_id)
 
 
-def readable_sections(subject: AuthSubject) -> Select[tuple[Section]]:
+def readable_sections(subject: AuthSubject) -> Select[Section]:
     stmt = select(Section).options(
         selectinload(Section.teacher_links), selectinload(Section.enrollments)
     )

@@ -224,7 +224,7 @@ class _Loaded:
         return out
 
     def _decode(self, hypothesis: list[str]) -> str:
-        value = self.decoder.decode(hypothesis)
+        value: str = self.decoder.decode(hypothesis)
         if self.pkg.target_prefix and value.startswith(self.pkg.target_prefix):
             value = value[len(self.pkg.target_prefix) :]
         return value.lstrip(" ")

@@ -8,8 +8,8 @@ import typer
 from app.core.cli import fail, session_scope
 from app.core.config import get_settings
 from app.core.errors import HearthError
+from app.core.languages import display_names
 from app.translation import packages
-from app.translation.languages import display_names
 from app.translation.service import TEST_MODEL
 
 models_cli = typer.Typer(

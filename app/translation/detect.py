@@ -8,8 +8,9 @@ threshold the guardian's own language wins. Scripts that name their language out
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
-from app.translation.languages import mt_code
+from app.core.languages import mt_code
 
 MIN_CONFIDENCE = 0.90
 MIN_CONFIDENCE_SHORT = 0.98  # under SHORT_LETTERS letters, only a near-certain guess overrides
@@ -38,7 +39,7 @@ class Detection:
     method: str  # "script" | "statistics" | "preferred_language"
 
 
-def _langid():
+def _langid() -> Any:
     global _identifier, _known
     if _identifier is None:
         # On first use: langid loads its model when imported.

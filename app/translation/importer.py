@@ -28,6 +28,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.core.contact import EXTRA_LANGUAGES, language_names
 from app.core.errors import Invalid
@@ -65,7 +66,7 @@ class ImportedPackage:
     test_model: bool
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -176,7 +177,7 @@ def inspect_checkpoint(
     )
 
 
-def _converter():
+def _converter() -> Any:
     """CTranslate2's TransformersConverter, or a clear error when the extra is not installed."""
     try:
         import torch  # noqa: F401

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import HearthError, Invalid
+from app.core.languages import ENGLISH, display_names, mt_code
 from app.translation import engines, multilingual
 from app.translation.argos import InstalledPair, argos, engine
-from app.translation.languages import ENGLISH, display_names, mt_code
 from app.translation.service import Route, find_route
 
 

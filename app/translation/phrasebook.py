@@ -21,8 +21,8 @@ from functools import lru_cache
 
 from babel.messages.mofile import read_mo
 
+from app.core.languages import ENGLISH, mt_code
 from app.notices.catalogs import LOCALES_DIR
-from app.translation.languages import ENGLISH, mt_code
 
 DOMAIN = "phrases"
 MAX_LETTERS = 40  # longer texts are messages, not short replies

@@ -1,13 +1,14 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
 from app.auth.dependencies import AdminScope, Reader, Writer
 from app.core.db import SessionDep
+from app.core.languages import mt_code
 from app.core.schema import Id, LanguageTag
 from app.people import service as people
 from app.translation import detect, packages, service
-from app.translation.languages import mt_code
+from app.translation.models import GlossaryTerm
 from app.translation.quality import Quality
 from app.translation.schemas import (
     EngineChoice,
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["translation"])
 
 
 @router.post("/translate", response_model=TranslateResponse)
-def translate(data: TranslateRequest, session: SessionDep, subject: Reader):
+def translate(data: TranslateRequest, session: SessionDep, subject: Reader) -> dict[str, Any]:
     """Translate text offline. `status` says what happened: `translated`, `same_language`, or
     `unavailable` (no model; `reason` says which to install) — never English passed off as a
     translation. `origin` says where the text comes from (`mt`, `cache`, `phrasebook` for a
@@ -46,14 +47,14 @@ def translate(data: TranslateRequest, session: SessionDep, subject: Reader):
     }
 
 
-def _quality(judged: Quality | None) -> dict | None:
+def _quality(judged: Quality | None) -> dict[str, Any] | None:
     return judged.as_dict() if judged else None
 
 
 @router.get("/languages", response_model=list[LanguageRead])
 def languages(
     session: SessionDep, subject: Reader, source: Annotated[LanguageTag | None, Query()] = None
-):
+) -> list[dict[str, Any]]:
     """Every language the families you can see read, and every installed one, with its
     native name and how well it is covered from `source` (default: your language)."""
     origin = source or subject.ui_language
@@ -87,7 +88,7 @@ def languages(
     return out
 
 
-def _direction(way: packages.Direction | None) -> dict:
+def _direction(way: packages.Direction | None) -> dict[str, Any]:
     assert way is not None  # coverage_for describes both directions
     return {
         "coverage": way.coverage,
@@ -99,7 +100,9 @@ def _direction(way: packages.Direction | None) -> dict:
 
 
 @router.put("/languages/{tag}/engine", response_model=EngineChoiceRead)
-def choose_engine(tag: LanguageTag, data: EngineChoice, session: SessionDep, subject: AdminScope):
+def choose_engine(
+    tag: LanguageTag, data: EngineChoice, session: SessionDep, subject: AdminScope
+) -> dict[str, str]:
     """Choose the translation engine for one language, for the whole district (a district-wide
     admin): `multilingual` prefers the multilingual model where it knows the language (e.g. for
     ko, uk, ar, whose old Argos models are weak), `argos` never uses it, `auto` is the default
@@ -109,7 +112,7 @@ def choose_engine(tag: LanguageTag, data: EngineChoice, session: SessionDep, sub
 
 
 @router.get("/schools/{school_id}/glossary", response_model=list[GlossaryTermRead])
-def list_glossary(school_id: Id, session: SessionDep, subject: Reader):
+def list_glossary(school_id: Id, session: SessionDep, subject: Reader) -> list[GlossaryTerm]:
     return service.glossary_terms(session, subject, school_id)
 
 
@@ -120,7 +123,7 @@ def list_glossary(school_id: Id, session: SessionDep, subject: Reader):
 )
 def add_glossary_term(
     school_id: Id, data: GlossaryTermCreate, session: SessionDep, subject: Writer
-):
+) -> GlossaryTerm:
     return service.add_glossary_term(session, subject, school_id, data)
 
 

@@ -137,4 +137,5 @@ def minisbd_model(lang: str) -> bytes:
         },
     )
     onnx.checker.check_model(model)
-    return model.SerializeToString()
+    serialized: bytes = model.SerializeToString()
+    return serialized

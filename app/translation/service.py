@@ -6,7 +6,7 @@ import logging
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,10 +19,10 @@ from app.core import metrics
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.languages import ENGLISH, display_names, mt_code
 from app.schools import service as schools
 from app.translation import phrasebook, quality
 from app.translation.engines import CHOICES, Choice, Hop, best_hop
-from app.translation.languages import ENGLISH, display_names, mt_code
 from app.translation.models import (
     CachedTranslation,
     GlossaryTerm,
@@ -40,7 +40,7 @@ from app.translation.protect import (
     place_terms,
     restore,
 )
-from app.translation.quality import Quality
+from app.translation.quality import Level, Quality
 from app.translation.schemas import GlossaryTermCreate
 
 log = logging.getLogger("hearth.translation")
@@ -409,7 +409,7 @@ def _translate_cached(
     ).all()
     # Rows from before quality was kept are translated again, and get their quality.
     cached = {
-        h: (text, Quality(level, score, list(reasons or [])))
+        h: (text, Quality(cast(Level, level), score, list(reasons or [])))
         for h, text, level, score, reasons in rows
         if level is not None and score is not None
     }

@@ -19,12 +19,13 @@ from app.auth.sessions import SignedIn
 from app.core.contact import EXTRA_LANGUAGES, normalize_language
 from app.core.errors import HearthError
 from app.core.i18n import N_
+from app.core.languages import display_names
 from app.core.pagination import Page
 from app.core.schema import MAX_ID
+from app.delivery.models import REACHED, STATUSES, DeliveryStatus
 from app.people import families
 from app.people.models import Guardian, Student
 from app.translation import packages
-from app.translation.languages import display_names
 from app.web.i18n import ui_language
 from app.web.pages import request_language, translate
 
@@ -50,16 +51,15 @@ STATUS_TONES = {
     "review": "bad",
 }
 # How the office's counts group them.
-SENT = ("sent", "delivered")
-FAILED = ("failed", "undelivered", "suppressed")
-WAITING = ("queued", "sending")
-DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", *FAILED, "canceled", "review")
+SENT = REACHED
+WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+DELIVERY_STATUSES = STATUSES
 CHANNEL_LABELS = {"sms": N_("Text message"), "email": N_("Email"), "voice": N_("Voice call")}
 
 
 def status(request: Request, value: str, error_code: str | None) -> dict[str, str]:
     """A delivery status as a page shows it: its label and its tone (good, bad or none)."""
-    if value == "suppressed" and error_code == "opted_out":
+    if value == DeliveryStatus.SUPPRESSED and error_code == "opted_out":
         label = translate(request, "Opted out (replied STOP)")
     else:
         label = translate(request, STATUS_LABELS.get(value, value))

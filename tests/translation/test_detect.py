@@ -1,7 +1,7 @@
 import pytest
 
+from app.core.languages import mt_code
 from app.translation.detect import detect
-from app.translation.languages import mt_code
 
 SCHOOL = {"en", "es", "vi", "zh-Hans", "ar", "pt-BR", "ht", "so"}
 

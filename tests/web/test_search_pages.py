@@ -13,8 +13,10 @@ from tests.factories import (
 def test_pages_find_without_accents(session, signed_in):
     school = SchoolFactory()
     teacher = StaffFactory(schools=[school], role="teacher", name="Ana Rivera")
-    office = StaffFactory(schools=[school], role="office")
-    admin = StaffFactory(role="admin")
+    # Named, not left to the factory's turn of names: the page names the one signed in, and
+    # "Ana Rivera" must be absent from it only because the search leaves her out.
+    office = StaffFactory(schools=[school], role="office", name="Ngozi Okafor")
+    admin = StaffFactory(role="admin", name="David Chen")
     student = StudentFactory(school=school, given_name="Minh", family_name="Nguyễn")
     SectionFactory(school=school, teachers=[teacher], students=[student])
     GuardianFactory(students=[student], given_name="Lan", family_name="Trần")

@@ -87,8 +87,8 @@ def apply_guardians(ctx: ImportContext) -> None:
             # A guardian added by hand (or by a plain CSV import) for the same student,
             # with the same phone or email, is this person: adopt rather than duplicate.
             for student_sid in student_sids:
-                student_id = ctx.state.student_ids.get(student_sid)
-                for candidate in hand_made.get(student_id, []) if student_id else []:
+                known_id = ctx.state.student_ids.get(student_sid)
+                for candidate in hand_made.get(known_id, []) if known_id else []:
                     if candidate.id not in adopted and (
                         (phone and candidate.phone == phone)
                         or (email and candidate.email and candidate.email.lower() == email.lower())

@@ -66,6 +66,7 @@ def apply_sections(ctx: ImportContext) -> None:
             ctx.state.rejected_classes[sid] = line
             ctx.report.reject("sections", "classes.csv", line, problem, sid)
             continue
+        assert status is not None and school_id is not None  # (a problem otherwise)
         if courses and course_sid and course_sid not in courses:
             ctx.report.warn(
                 "classes.csv",

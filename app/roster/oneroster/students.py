@@ -126,8 +126,8 @@ def apply_students(ctx: ImportContext) -> None:
                 ctx.state.missing_students[r.school_id] += 1
     bulk_update(ctx.session, Student, updates)
     new_ids = bulk_insert(ctx.session, Student, inserts, returning_ids=True)
-    for sid, values, new_id in zip(new_sids, inserts, new_ids, strict=True):
-        ctx.state.student_school[new_id] = values["school_id"]
+    for sid, inserted, new_id in zip(new_sids, inserts, new_ids, strict=True):
+        ctx.state.student_school[new_id] = inserted["school_id"]
         ctx.state.student_ids[sid] = new_id
         ctx.state.present_students.add(new_id)
         ctx.report.count("students", "created")

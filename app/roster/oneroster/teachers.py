@@ -44,7 +44,7 @@ def apply_teachers(ctx: ImportContext) -> None:
         row = by_ext.get(sid)
         other = by_email.get(email_key)
         clash = other is not None and (row is None or other.id != row.id)
-        if clash and t.status == "active":  # (someone leaving needs no email)
+        if other is not None and clash and t.status == "active":  # (leaving needs no email)
             if row is None and other.external_id is None and other.id not in adopted:
                 row = other  # an account made by hand before the first import
                 adopted.add(row.id)

@@ -164,7 +164,8 @@ def _existing_kinds(ctx: ImportContext) -> dict[str, list[str]]:
         for ext in ctx.session.scalars(
             select(model.external_id).where(model.external_id.is_not(None))
         ):
-            kinds[ext].append(kind)
+            if ext is not None:  # (the query says so; the type does not)
+                kinds[ext].append(kind)
     return kinds
 
 

@@ -2,7 +2,6 @@
 figures for a term, for the board and the annual report card, as a printable page and as a PDF
 of the same figures, in the staff member's language."""
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated
 
@@ -21,6 +20,7 @@ from app.reports.community import TermFigures, term_figures
 from app.reports.terms import Term, recent_terms, term, term_of
 from app.schools import service as schools
 from app.web.admin.community_pdf import report_pdf
+from app.web.admin.community_report import Report, Table
 from app.web.admin.forms import optional_id
 from app.web.admin.progress import GOAL_LABELS, TREND_LABELS, goal_figure, term_label
 from app.web.formatting import language_name, percent
@@ -28,31 +28,6 @@ from app.web.pages import render, request_language, translate
 
 router = APIRouter(include_in_schema=False)
 Choice = Annotated[str, Query(max_length=16)]
-
-
-@dataclass
-class Table:
-    head: list[str]
-    rows: list[list[str]]
-    caption: str = ""
-
-
-@dataclass
-class Report:
-    """Every word and figure of the report, already in the reader's language: the page and the
-    PDF print this same object."""
-
-    title: str
-    place: str
-    period: str
-    summary: list[tuple[str, str]]
-    languages: Table
-    interpreters: list[str]
-    interpreter_title: str
-    interpreter_note: str
-    changes: Table
-    goals: Table | None
-    notes: list[str] = field(default_factory=list)
 
 
 def _choice(key: str) -> Term:

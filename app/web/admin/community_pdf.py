@@ -7,13 +7,11 @@ script. A character the font lacks is printed without its accent, or as "?", nev
 silently into an error."""
 
 import unicodedata
-from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-if TYPE_CHECKING:
-    from app.web.admin.community import Report, Table
+from app.web.admin.community_report import Report, Table
 
 ENCODING = "latin-1"
 # Punctuation the pages use that Latin-1 lacks.
@@ -33,7 +31,7 @@ def _text(value: str) -> str:
     return "".join(out)
 
 
-def _table(pdf: FPDF, table: "Table", first_width: int = 2) -> None:
+def _table(pdf: FPDF, table: Table, first_width: int = 2) -> None:
     pdf.set_font("Helvetica", "B", 12)
     pdf.cell(0, 8, _text(table.caption), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
@@ -51,7 +49,7 @@ def _table(pdf: FPDF, table: "Table", first_width: int = 2) -> None:
     pdf.ln(4)
 
 
-def report_pdf(report: "Report") -> bytes:
+def report_pdf(report: Report) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(_text(f"{report.title}: {report.place}"))
     pdf.set_creator("Hearth")

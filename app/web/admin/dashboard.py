@@ -14,13 +14,13 @@ from app.auth.sessions import SignedIn
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import N_
+from app.core.languages import display_names
 from app.core.spreadsheet import csv_text
 from app.reports import goals
 from app.reports import service as reports
 from app.reports.terms import term_of
 from app.translation import engines, multilingual, packages
 from app.translation import service as translation
-from app.translation.languages import display_names
 from app.web.admin.forms import after, optional_id
 from app.web.admin.progress import GOAL_LABELS, TREND_LABELS, goal_figure
 from app.web.charts import Series, bars, columns
@@ -87,7 +87,7 @@ def coverage_page(
 ) -> Response:
     scope = reports.scope_for(session, viewer.subject, _school_choice(school))
     languages = reports.coverage(session, scope)
-    pairs = [
+    pairs: list[dict[str, Any]] = [
         {
             "source": display_names(p.source)[0],
             "target": display_names(p.target)[0],

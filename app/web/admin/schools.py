@@ -15,12 +15,12 @@ from app.auth.sessions import SignedIn
 from app.core.db import SessionDep, all_or_nothing
 from app.core.errors import HearthError, Invalid
 from app.core.i18n import N_
+from app.core.languages import display_names
 from app.reports import service as reports
 from app.schools import service as schools
 from app.schools.models import School
 from app.schools.schemas import SchoolUpdate
 from app.translation import service as translation
-from app.translation.languages import display_names
 from app.translation.schemas import GlossaryTermCreate
 from app.web.admin.forms import Text, after, checked_id, messages
 from app.web.pages import render
@@ -48,7 +48,7 @@ def _hhmm(value: time | None) -> str:
     return value.strftime("%H:%M") if value else ""
 
 
-def _school_values(school: School) -> dict[str, str]:
+def _school_values(school: School) -> dict[str, Any]:
     return {
         "name": school.name,
         "timezone": school.timezone,
@@ -71,7 +71,7 @@ def _school_page(
     viewer: SignedIn,
     school: School,
     *,
-    values: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
     errors: list[str] | None = None,
     term_values: dict[str, Any] | None = None,
     term_errors: list[str] | None = None,

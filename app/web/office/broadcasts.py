@@ -20,9 +20,10 @@ from app.broadcasts.models import Broadcast
 from app.broadcasts.schemas import Audience, BroadcastDraft
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, Invalid
+from app.core.languages import mt_code
 from app.core.pagination import paginate
 from app.core.schema import MAX_ID, Id
-from app.delivery.models import Delivery
+from app.delivery.models import FAILED, Delivery
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
 from app.messaging.schemas import MAX_BODY
@@ -31,10 +32,8 @@ from app.people import service as people
 from app.people.models import Guardian, Student
 from app.schools import service as schools
 from app.schools.models import School
-from app.translation.languages import mt_code
 from app.web.formatting import (
     DELIVERY_STATUSES,
-    FAILED,
     SENT,
     WAITING,
     Formats,

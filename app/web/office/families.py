@@ -14,6 +14,7 @@ from app.auth.dependencies import OfficeViewer
 from app.auth.service import AuthSubject
 from app.core.db import SessionDep, all_or_nothing
 from app.core.errors import HearthError, Invalid
+from app.core.languages import mt_code
 from app.core.pagination import paginate
 from app.core.schema import MAX_ID, Id
 from app.delivery.models import OptOut
@@ -23,7 +24,6 @@ from app.people import service as people
 from app.people.schemas import GuardianUpdate
 from app.schools import service as schools
 from app.schools.models import School
-from app.translation.languages import mt_code
 from app.web.formatting import (
     Formats,
     PageNumber,

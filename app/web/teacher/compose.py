@@ -13,6 +13,7 @@ from app.auth.dependencies import Viewer
 from app.core.db import SessionDep, all_or_nothing
 from app.core.errors import HearthError, Invalid, NotFound
 from app.core.i18n import N_
+from app.core.languages import mt_code
 from app.delivery import optouts
 from app.delivery import voice as calls
 from app.messaging import service as messaging
@@ -23,7 +24,6 @@ from app.people import service as people
 from app.people.models import Guardian, Student
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import mt_code
 from app.web.formatting import CHANNEL_LABELS, full_name, is_htmx, language_name, viewer_language
 from app.web.pages import form_id, render, translate
 from app.web.teacher.notes import (

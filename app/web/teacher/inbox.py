@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.auth.dependencies import Viewer
 from app.core.db import SessionDep
+from app.core.languages import mt_code
 from app.core.pagination import Page, paginate
 from app.delivery.models import Delivery
 from app.messaging import reading
@@ -19,7 +20,6 @@ from app.messaging import service as messaging
 from app.messaging.models import Message, Thread, ThreadGuardian
 from app.people.models import Guardian, Staff, Student
 from app.schools.models import School
-from app.translation.languages import mt_code
 from app.web.formatting import excerpt, full_name, language_name, status, viewer_language, when
 from app.web.pages import form_id, render, translate
 

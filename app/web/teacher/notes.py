@@ -14,6 +14,7 @@ from app.broadcasts import service as broadcasts
 from app.broadcasts.schemas import Audience, BroadcastDraft
 from app.channels.segments import count_segments
 from app.core.errors import HearthError
+from app.core.languages import mt_code
 from app.messaging import family_links, identity
 from app.messaging import service as messaging
 from app.messaging.models import Thread
@@ -22,7 +23,6 @@ from app.people.models import Guardian, Staff, Student
 from app.schools import senders
 from app.schools.models import School
 from app.translation import service as translation
-from app.translation.languages import mt_code
 from app.translation.protect import Protection
 from app.web.formatting import full_name, language_name, viewer_language
 from app.web.pages import form_id, render, translate

@@ -14,6 +14,8 @@ from app.auth.dependencies import Viewer
 from app.broadcasts import service as broadcasts
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
+from app.core.languages import mt_code
+from app.delivery.models import REACHED, DeliveryStatus
 from app.messaging import family as family_page
 from app.messaging import reading
 from app.messaging import service as messaging
@@ -23,7 +25,6 @@ from app.messaging.schemas import MessageCreate
 from app.messaging.translations import WAITING
 from app.people.models import Guardian, Staff, Student
 from app.schools.models import School
-from app.translation.languages import mt_code
 from app.web.formatting import (
     CHANNEL_LABELS,
     full_name,
@@ -138,7 +139,7 @@ def _message_view(
     interpreting = {t["language"] for t in translations if t["status"] == WAITING}
 
     def shown_status(d: Any) -> dict[str, str]:
-        if d.status == "queued" and d.body is None and d.language in interpreting:
+        if d.status == DeliveryStatus.QUEUED and d.body is None and d.language in interpreting:
             return {"label": translate(request, "Waiting for an interpreter"), "tone": ""}
         return status(request, d.status, d.error_code)
 
@@ -156,7 +157,7 @@ def _message_view(
             "sender": d.sender if d.channel in ("sms", "voice") else None,
             "language": language_name(d.language, ui),
             "error": d.error_text
-            if d.status not in ("sent", "delivered") or d.error_code == "voicemail"
+            if d.status not in REACHED or d.error_code == "voicemail"
             else None,
             "at": when(d.delivered_at or d.sent_at or d.updated_at, zone, ui),
             **shown_status(d),
@@ -256,12 +257,16 @@ def _on_its_way(thread: Thread) -> bool:
         if any(t.status == "pending" for t in m.translations):
             return True
         for d in m.deliveries:
-            if d.status == "sending" or (
-                d.status == "queued"
+            if d.status == DeliveryStatus.SENDING or (
+                d.status == DeliveryStatus.QUEUED
                 and (d.next_attempt_at is None or d.next_attempt_at <= now + SOON)
             ):
                 return True
-            if d.status == "sent" and d.channel == "sms" and (d.sent_at or now) > now - SETTLING:
+            if (
+                d.status == DeliveryStatus.SENT
+                and d.channel == "sms"
+                and (d.sent_at or now) > now - SETTLING
+            ):
                 return True
     return False
 

@@ -1,4 +1,6 @@
-"""From the language tags Hearth stores (BCP 47) to the codes translation models use."""
+"""From the language tags Hearth stores (BCP 47) to the codes translation models use: facts
+about language tags every domain files things under (people, messaging, translation, the
+pages), so they live below all of them."""
 
 from app.core.contact import language_names
 

@@ -64,6 +64,11 @@ class LanguagePreview(Output):
     sms: int
     emails: int
     text: str | None
+    sms_text: str | None = Field(
+        default=None,
+        description="The text as texted: with the family's own link to the family page when "
+        "the school's texts carry it (here a sample link of the same length).",
+    )
     source: str  # human | mt | same_language | unavailable
     back_translation: str | None
     quality: QualityRead | None = Field(

@@ -23,7 +23,7 @@ from app.delivery import optouts
 from app.delivery import service as delivery
 from app.delivery import voice as calls
 from app.delivery.models import FAILED, Delivery
-from app.messaging import identity
+from app.messaging import family_links, identity
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
 from app.messaging.translations import PreparedTranslation
@@ -314,7 +314,10 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     languages = []
     for code, entry in sorted(per_language.items(), key=lambda kv: -kv[1]["recipients"]):
         text = rendered[code]
-        count = count_segments(text.text) if text.text else None
+        # Texts carry the family's own link to the family page when the school says so.
+        policy = school.family_link if draft.question is None else "never"
+        sms_text = family_links.sample(policy, text.text) if text.text else None
+        count = count_segments(sms_text) if sms_text else None
         segments = count.segments if count else 0
         total = segments * entry["sms"] if text.text else 0
         languages.append(
@@ -323,6 +326,7 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
                 "name": display_names(code)[0],
                 **entry,
                 "text": text.text,
+                "sms_text": sms_text,
                 "source": text.source,
                 "back_translation": text.back_translation,
                 "quality": _quality(text.result),
@@ -475,6 +479,8 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         recipients=people_,
         translated={code: r.prepared for code, r in rendered.items()},
         urgent=broadcast.urgent,
+        # A question's text ends with how to answer it: no link after that.
+        family_link=question is None,
     )
     broadcast.thread_id, broadcast.message_id = thread_id, message_id
     broadcast.recipients, broadcast.status, broadcast.sent_at = len(people_), "sent", utcnow()
@@ -528,6 +534,7 @@ def remind(session: Session, broadcast_id: int) -> list[int]:
         recipients=people_,
         translated=translated,
         urgent=False,
+        family_link=False,  # it ends with how to answer, as the question did
     )
     question.reminder_message_id = message_id
     return ready

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # A family's text joins their most recent thread on that school sender within this window,
     # else the school office inbox.
     reply_window_days: int = 14
+    # A family's link to the family page (/f/<token>) expires after this many days; a family
+    # may send this many replies an hour from the page.
+    family_link_days: int = Field(default=90, ge=1, le=3650)
+    family_page_replies_per_hour: int = Field(default=20, ge=1)
     # Message bodies (originals, translations, rendered texts, families' raw replies) older than
     # this many days are erased by a daily job; who, when, status and language stay. 0: never.
     retention_days: int = Field(default=0, ge=0)

@@ -47,7 +47,17 @@ class TranslatedText:
 NO_TRANSLATION = TranslatedText()
 
 
-def release(session: Session, message_id: int, texts: Mapping[str, TranslatedText]) -> list[int]:
+# (guardian id, language, text) → the text a family's phone gets: a message's SMS go through
+# it when given (messaging adds the family's link to the family page).
+SmsText = Callable[[int, str, str], str]
+
+
+def release(
+    session: Session,
+    message_id: int,
+    texts: Mapping[str, TranslatedText],
+    sms_text: SmsText | None = None,
+) -> list[int]:
     """Give waiting deliveries their translated body (`texts`: language → text). A language
     with no translation fails its deliveries with the reason: never sent in English to a
     family that reads something else. Returns the ids ready to send."""
@@ -61,7 +71,9 @@ def release(session: Session, message_id: int, texts: Mapping[str, TranslatedTex
             text = texts.get(row.language, NO_TRANSLATION)
             if text.text:
                 row.body = text.text
-                row.segments = count_segments(text.text).segments if row.channel == "sms" else 0
+                if row.channel == "sms" and sms_text is not None and row.guardian_id:
+                    row.body = sms_text(row.guardian_id, row.language, text.text)
+                row.segments = count_segments(row.body).segments if row.channel == "sms" else 0
             elif text.pending:
                 continue
             else:
@@ -592,12 +604,14 @@ def plan_many(
     email_subject: str | None = None,
     reply_to: str | None = None,
     sms_senders: Mapping[int, str] | None = None,
+    sms_text: SmsText | None = None,
 ) -> list[int]:
     """One delivery per recipient and channel, in the message's transaction, in a few bulk
     INSERTs. `texts`: language → text; a pending language's deliveries wait for its
     translation (see `release`). `email_subject` and `reply_to`: the envelope of its emails.
     `sms_senders`: guardian id → the number of the school's pool its texts go from (else the
-    school's own). Returns the ids ready to send now."""
+    school's own). `sms_text`: what each family's text goes through (`release`).
+    Returns the ids ready to send now."""
     stopped = optouts.opted_out_phones(
         session, school.sms_sender, [r.phone for r in recipients if r.phone]
     )
@@ -653,6 +667,10 @@ def plan_many(
                 pass  # its translation is on the way
             elif not text.text:
                 row.update(status="failed", error_code="untranslatable", error_text=UNTRANSLATABLE)
+            queued = row["status"] == "queued"
+            if channel == "sms" and sms_text is not None and text.text and queued:
+                row["body"] = sms_text(r.guardian_id, r.language, text.text)
+                row["segments"] = count_segments(row["body"]).segments
             rows.append(row)
     ready: list[int] = []
     for start in range(0, len(rows), 5000):

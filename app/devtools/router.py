@@ -1,6 +1,7 @@
 """The dev phone and dev mail pages (dev mode only): the whole two-way loop with no Twilio and no
 mail server. A reply typed here is a correctly signed Twilio webhook through the real path."""
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ def _school_of(session: SessionDep, guardian: Guardian) -> School | None:
     )
 
 
+_FAMILY_LINK = re.compile(r"https?://\S+/f/[A-Za-z0-9_-]+")
+
+
 @router.get("/phone/{guardian_id}", response_class=HTMLResponse)
 def phone(guardian_id: Id, request: Request, session: SessionDep):
     guardian = session.get(Guardian, guardian_id)
@@ -76,6 +80,13 @@ def phone(guardian_id: Id, request: Request, session: SessionDep):
         for m in session.scalars(select(InboundSms).where(InboundSms.from_number == guardian.phone))
     ]
     bubbles.sort(key=lambda b: b["at"])
+    for b in bubbles:  # a family's link to the family page opens, as on a phone
+        found = _FAMILY_LINK.search(b["text"]) if not b["mine"] else None
+        b["parts"] = (
+            (b["text"][: found.start()], found.group(0), b["text"][found.end() :])
+            if found
+            else None
+        )
     # Calls the dev backend "placed" to this phone: what the family would have heard.
     calls = list(
         session.scalars(

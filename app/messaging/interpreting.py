@@ -16,7 +16,7 @@ from app.core.errors import Invalid, NotFound
 from app.core.languages import mt_code
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
-from app.messaging import interpretation, translations
+from app.messaging import family_links, interpretation, translations
 from app.messaging.models import InterpretationTask, Message, MessageTranslation, Thread
 from app.messaging.service import get_thread, readable_threads
 from app.people.models import StaffLanguage
@@ -123,7 +123,8 @@ def complete(session: Session, subject: AuthSubject, task_id: int, text: str) ->
     session.flush()
     if task.direction == "outbound":
         texts = translations.texts_for_delivery(session, task.message_id)
-        for delivery_id in delivery.release(session, task.message_id, texts):
+        links = family_links.linker_for_message(session, task.message_id)
+        for delivery_id in delivery.release(session, task.message_id, texts, links):
             enqueue_job(session, "delivery.send", delivery_id)
     audit.record(
         session,

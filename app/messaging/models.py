@@ -93,6 +93,10 @@ class Message(Base):
         lazy="raise", order_by="MessageTranslation.language"
     )
     deliveries: Mapped[list["Delivery"]] = relationship(lazy="raise", order_by="Delivery.id")
+    # Who saw it on the family page (app/messaging/family.py), first seen first.
+    seen: Mapped[list["MessageSeen"]] = relationship(
+        lazy="raise", order_by="(MessageSeen.seen_at, MessageSeen.guardian_id)", viewonly=True
+    )
 
 
 class MessageTranslation(Base):
@@ -186,3 +190,41 @@ class InterpretationTask(Base):
     due_at: Mapped[datetime]
     escalated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FamilyLink(Base):
+    """A guardian's secure link to the family page (/f/<token>): no app, no account. Only the
+    token's SHA-256 is kept; the token itself is shown once (or put in one text). A link holds
+    for one guardian, until it expires, is revoked, or the guardian's phone changes (`phone`:
+    the number it was made for) or the guardian is deactivated."""
+
+    __tablename__ = "family_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guardian_id: Mapped[int] = mapped_column(
+        ForeignKey("guardians.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # staff (made by a staff member or an integration, shown once) | text (put in a text)
+    purpose: Mapped[str] = mapped_column(String(16), default="staff")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    # Replies sent from the page in the current hour (the per-link rate limit).
+    replies_since: Mapped[datetime | None]
+    replies_count: Mapped[int] = mapped_column(default=0)
+
+
+class MessageSeen(Base):
+    """A guardian opened the family page showing this message: "Seen by <name> <time>"."""
+
+    __tablename__ = "message_seen"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    guardian_id: Mapped[int] = mapped_column(
+        ForeignKey("guardians.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)

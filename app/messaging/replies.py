@@ -145,14 +145,30 @@ def route_sms(session: Session, inbound_id: int) -> str:
         ]
         result = "help"
     else:
-        thread = thread_for(session, school, guardian, row.from_number, row.to_number)
-        message, after = add_reply(session, thread, school, guardian, row.body)
+        message, after = route_reply(
+            session, school, guardian, row.body, row.from_number, row.to_number
+        )
         message_id = message.id
         result = "routed"
     inbound.finish_sms(row, result, message_id)
     for send in after:  # replies and notifications go out once the reply is safely stored
         after_commit(session, send)
     return result
+
+
+def route_reply(
+    session: Session,
+    school: School,
+    guardian: Guardian | None,
+    body: str,
+    phone: str,
+    to: str = "",
+) -> tuple[Message, list[Callable[[], None]]]:
+    """A family's reply (a text, or one written on the family page as an answer to the last
+    text it got from `to`) stored in the thread the routing rule (ROUTING_RULE) gives, with
+    its translation for staff. Returns the message and what to do once it is committed."""
+    thread = thread_for(session, school, guardian, phone, to)
+    return add_reply(session, thread, school, guardian, body)
 
 
 def _guardians_at(session: Session, phone: str, school_id: int) -> list[Guardian]:

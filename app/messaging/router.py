@@ -9,9 +9,11 @@ from app.auth.service import AuthSubject
 from app.core.db import SessionDep
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
 from app.core.schema import Id, Text
-from app.messaging import reading, service
+from app.messaging import family_links, reading, service
 from app.messaging.models import Message, Thread
 from app.messaging.schemas import (
+    FamilyLinkCreated,
+    FamilyLinksRevoked,
     MessageCreate,
     MessageMove,
     MessageRead,
@@ -117,3 +119,36 @@ def take_over(thread_id: Id, session: SessionDep, subject: Writer) -> Thread:
 def move_reply(message_id: Id, data: MessageMove, session: SessionDep, subject: Writer) -> Message:
     """Move a family's reply to the right thread. Audited."""
     return service.move_reply(session, subject, message_id, data.thread_id)
+
+
+@router.post(
+    "/guardians/{guardian_id}/family-link",
+    response_model=FamilyLinkCreated,
+    status_code=status.HTTP_201_CREATED,
+    tags=["family page"],
+)
+def create_family_link(
+    guardian_id: Id, session: SessionDep, subject: Writer
+) -> FamilyLinkCreated:
+    """A new link to the family page for this guardian (staff of the guardian's school). The
+    URL is in this answer only: Hearth keeps a hash of its token. Audited."""
+    link, url = family_links.create_for_staff(session, subject, guardian_id)
+    return FamilyLinkCreated(
+        id=link.id,
+        guardian_id=link.guardian_id,
+        url=url,
+        created_at=link.created_at,
+        expires_at=link.expires_at,
+    )
+
+
+@router.delete(
+    "/guardians/{guardian_id}/family-link", response_model=FamilyLinksRevoked, tags=["family page"]
+)
+def revoke_family_links(
+    guardian_id: Id, session: SessionDep, subject: Writer
+) -> FamilyLinksRevoked:
+    """Every link of this guardian to the family page stops working (a lost phone, a link sent
+    to the wrong person). Audited."""
+    revoked = family_links.revoke_for_staff(session, subject, guardian_id)
+    return FamilyLinksRevoked(guardian_id=guardian_id, revoked=revoked)

@@ -82,6 +82,11 @@ class DeliveryRead(Output):
     error_text: str | None
 
 
+class SeenRead(Output):
+    guardian_id: int
+    seen_at: datetime
+
+
 class MessageRead(Output):
     id: int
     thread_id: int
@@ -98,6 +103,11 @@ class MessageRead(Output):
     created_at: datetime
     translations: list[TranslationRead]
     deliveries: list[DeliveryRead]
+    seen: list[SeenRead] = Field(
+        default_factory=list,
+        description="The guardians who opened the family page showing this message, and when "
+        "each first saw it.",
+    )
 
 
 class ThreadRead(Output):
@@ -129,3 +139,19 @@ class MessageMove(Input):
     never a broadcast's thread). Audited."""
 
     thread_id: Id
+
+
+class FamilyLinkCreated(Output):
+    """A guardian's new link to the family page. The URL is shown this once: only a hash of
+    its token is kept."""
+
+    id: int
+    guardian_id: int
+    url: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class FamilyLinksRevoked(Output):
+    guardian_id: int
+    revoked: int

@@ -14,8 +14,8 @@ from app.core.languages import mt_code
 from app.core.queue import enqueue_job
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
-from app.messaging import reading, translations
-from app.messaging.interpretation import NO_ROUTE, REQUESTED, open_task
+from app.messaging import family_links, reading, translations
+from app.messaging.interpretation import FALLBACK, NO_ROUTE, REQUESTED, open_task
 from app.messaging.models import Message, MessageTranslation, Thread, ThreadGuardian
 from app.messaging.recipients import recipient_of
 from app.messaging.replies import is_broadcast_thread
@@ -78,6 +78,7 @@ def get_thread(
         stmt = stmt.options(
             selectinload(Thread.messages).selectinload(Message.translations),
             selectinload(Thread.messages).selectinload(Message.deliveries),
+            selectinload(Thread.messages).selectinload(Message.seen),
         )
 
     thread = session.scalar(stmt)
@@ -325,6 +326,9 @@ def post_message(
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),
         sms_senders=numbers,
+        sms_text=family_links.linker(
+            session, school.family_link, phones={g.id: g.phone for g in recipients}
+        ),
     )
     if data.ask_interpreter:
         for code in sorted(pending):
@@ -362,10 +366,13 @@ def post_broadcast(
     recipients: list[Recipient],
     translated: Mapping[str, PreparedTranslation],
     urgent: bool,
+    family_link: bool = True,
 ) -> tuple[int, int, list[int]]:
     """A broadcast posted: its own thread with every family in it, the message as the author
     sees it, its translations (rendered beforehand, once per language) and every delivery, in
-    a few bulk INSERTs. Returns (thread id, message id, the delivery ids ready to send)."""
+    a few bulk INSERTs. Returns (thread id, message id, the delivery ids ready to send).
+    `family_link`: its texts may carry the family's link to the family page (by the school's
+    policy); not a question's, whose text ends with how to answer it."""
     thread = Thread(school_id=school.id, owner_staff_id=author_staff_id, subject=subject)
     session.add(thread)
     session.flush()
@@ -415,6 +422,12 @@ def post_broadcast(
         urgent=urgent,
         email_subject=thread.subject or None,
         reply_to=reply_address(thread.id),
+        sms_text=family_links.linker(
+            session,
+            school.family_link if family_link else "never",
+            {code for code, r in rows.items() if r.status == FALLBACK},
+            phones={r.guardian_id: r.phone for r in recipients},
+        ),
     )
     return thread.id, message.id, ready
 
@@ -423,7 +436,11 @@ def get_message(session: Session, message_id: int) -> Message:
     return session.scalars(
         select(Message)
         .where(Message.id == message_id)
-        .options(selectinload(Message.translations), selectinload(Message.deliveries))
+        .options(
+            selectinload(Message.translations),
+            selectinload(Message.deliveries),
+            selectinload(Message.seen),
+        )
         .execution_options(populate_existing=True)
     ).one()
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job
 from app.delivery import inbound
 from app.delivery import service as delivery
-from app.messaging import interpreting, replies, translations
+from app.messaging import family_links, interpreting, replies, translations
 from app.messaging import service as messaging
 
 
@@ -24,7 +24,8 @@ def prepare_message(session: Session, message_id: int) -> None:
         urgent=delivery.is_urgent(session, message_id),
     )
     texts = translations.texts_for_delivery(session, message_id)
-    for delivery_id in delivery.release(session, message_id, texts):
+    links = family_links.linker_for_message(session, message_id)
+    for delivery_id in delivery.release(session, message_id, texts, links):
         enqueue_job(session, "delivery.send", delivery_id)
 
 

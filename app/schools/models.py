@@ -30,6 +30,9 @@ class School(Base):
     help_phone: Mapped[str | None] = mapped_column(String(20))
     # How long an interpretation task may stay open before it goes to the office.
     interpreter_hours: Mapped[int] = mapped_column(Integer, server_default=text("24"))
+    # When a text carries the family's link to the family page: always | long (over two SMS
+    # segments) | never.
+    family_link: Mapped[str] = mapped_column(String(8), server_default="long")
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,4 +1,5 @@
 from datetime import datetime, time
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -25,6 +26,12 @@ POOL_HELP = (
     "that staff member's conversation. The office always writes from sms_sender."
 )
 MARK_HELP = 'Machine-translated texts end with a short "(machine translated)" in the language.'
+FAMILY_LINK_HELP = (
+    "When a text carries the family's own link to the family page (read, hear and answer the "
+    "conversation in their language): always, never, or long (when the text is over two SMS "
+    "segments)."
+)
+FamilyLinkPolicy = Literal["always", "long", "never"]
 
 
 class SchoolCreate(Input):
@@ -41,6 +48,7 @@ class SchoolCreate(Input):
     help_phone: Phone | None = None
     # Hours an interpretation task may stay open before it goes to the office.
     interpreter_hours: int = Field(default=24, ge=1, le=720)
+    family_link: FamilyLinkPolicy = Field(default="long", description=FAMILY_LINK_HELP)
 
     _check_sender = field_validator("sms_sender")(_sender)
     _check_pool = field_validator("sms_pool")(_pool)
@@ -58,6 +66,7 @@ class SchoolUpdate(Input):
     quiet_hours_end: time | None = None
     help_phone: Phone | None = None
     interpreter_hours: int | None = Field(default=None, ge=1, le=720)
+    family_link: FamilyLinkPolicy | None = Field(default=None, description=FAMILY_LINK_HELP)
 
     _check_sender = field_validator("sms_sender")(_sender)
     _check_pool = field_validator("sms_pool")(_pool)
@@ -76,6 +85,7 @@ class SchoolRead(Output):
     quiet_hours_end: time | None
     help_phone: str | None
     interpreter_hours: int
+    family_link: str = Field(description=FAMILY_LINK_HELP)
     created_at: datetime
 
     @field_validator("sms_pool", mode="before")

@@ -53,6 +53,7 @@ def update_school(
         "default_language",
         "interpreter_hours",
         "mark_machine_translation",
+        "family_link",
     ):
         if name in changes and changes[name] is None:
             raise Invalid(f"'{name}' cannot be empty.")

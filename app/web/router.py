@@ -3,7 +3,7 @@ the office's and admins'."""
 
 from fastapi import APIRouter
 
-from app.web import account, interpreting
+from app.web import account, family, interpreting
 from app.web.admin import api_keys, community, dashboard, goals, schools, staff
 from app.web.office import answers, broadcasts, families, roster
 from app.web.teacher import compose, conferences, inbox, thread
@@ -26,6 +26,7 @@ PAGE_ROUTERS = (
     community.router,
     account.router,
     interpreting.router,
+    family.router,
 )
 
 router = APIRouter(include_in_schema=False)

@@ -25,8 +25,10 @@ from tests.factories.delivery import (
     OptOutFactory,
 )
 from tests.factories.messaging import (
+    FamilyLinkFactory,
     InterpretationTaskFactory,
     MessageFactory,
+    MessageSeenFactory,
     MessageTranslationFactory,
     ReadMarkFactory,
     ThreadFactory,
@@ -86,6 +88,8 @@ __all__ = [
     "PlaceFactory",
     "PasswordResetFactory",
     "ProcessLeaseFactory",
+    "FamilyLinkFactory",
+    "MessageSeenFactory",
     "QuestionFactory",
     "ReadMarkFactory",
     "RosterImportFactory",

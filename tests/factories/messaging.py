@@ -6,8 +6,10 @@ import factory
 
 from app.core.db import utcnow
 from app.messaging.models import (
+    FamilyLink,
     InterpretationTask,
     Message,
+    MessageSeen,
     MessageTranslation,
     ReadMark,
     Thread,
@@ -114,3 +116,34 @@ class InterpretationTaskFactory(Base):
     class Params:
         thread = factory.SubFactory(ThreadFactory)
         message = factory.SubFactory(MessageFactory, thread=factory.SelfAttribute("..thread"))
+
+
+class FamilyLinkFactory(Base):
+    """A guardian's link to the family page, made by staff, good for 90 days. The token is not
+    kept (only its hash): tests that open the page mint one with messaging.family_links."""
+
+    class Meta:
+        model = FamilyLink
+
+    guardian_id = factory.LazyAttribute(lambda o: o.guardian.id)
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    purpose = "staff"
+    phone = factory.LazyAttribute(lambda o: o.guardian.phone)
+    expires_at = factory.LazyFunction(lambda: utcnow() + timedelta(days=90))
+
+    class Params:
+        guardian = factory.SubFactory(GuardianFactory)
+
+
+class MessageSeenFactory(Base):
+    """A guardian who saw a teacher's note on the family page."""
+
+    class Meta:
+        model = MessageSeen
+
+    message_id = factory.LazyAttribute(lambda o: o.message.id)
+    guardian_id = factory.LazyAttribute(lambda o: o.guardian.id)
+
+    class Params:
+        message = factory.SubFactory(MessageFactory)
+        guardian = factory.SubFactory(GuardianFactory)

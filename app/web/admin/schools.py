@@ -61,6 +61,7 @@ def _school_values(school: School) -> dict[str, Any]:
         "quiet_hours_end": _hhmm(school.quiet_hours_end),
         "help_phone": school.help_phone or "",
         "interpreter_hours": str(school.interpreter_hours),
+        "family_link": school.family_link,
     }
 
 
@@ -128,6 +129,7 @@ def save_school(
     quiet_hours_end: Text = "",
     help_phone: Text = "",
     interpreter_hours: Text = "24",
+    family_link: Text = "long",
 ) -> Response:
     school = schools.get_school(session, viewer.subject, checked_id(school_id))
     values = {
@@ -142,6 +144,7 @@ def save_school(
         "email_sender": email_sender,
         "quiet_hours_start": quiet_hours_start,
         "quiet_hours_end": quiet_hours_end,
+        "family_link": family_link,
     }
     try:
         if bool(quiet_hours_start.strip()) != bool(quiet_hours_end.strip()):
@@ -158,6 +161,7 @@ def save_school(
             quiet_hours_end=quiet_hours_end or None,  # type: ignore[arg-type]
             help_phone=help_phone or None,
             interpreter_hours=interpreter_hours or None,  # type: ignore[arg-type]
+            family_link=family_link or None,  # type: ignore[arg-type]
         )
         with all_or_nothing(session):
             schools.update_school(session, viewer.subject, school.id, data)

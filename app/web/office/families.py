@@ -18,6 +18,7 @@ from app.core.languages import mt_code
 from app.core.pagination import paginate
 from app.core.schema import MAX_ID, Id
 from app.delivery.models import OptOut
+from app.messaging import family_links
 from app.people import families
 from app.people import service as people
 from app.people.schemas import GuardianUpdate
@@ -136,6 +137,8 @@ def _family_context(
         "opt_outs": read_opt_outs(session, subject, [guardian.phone]).get(guardian.phone or "", []),
         "languages": known_languages(session, subject, lang, guardian.language),
         "fmt": Formats(lang, school_rows[0].timezone if school_rows else "UTC"),
+        "live_links": family_links.live_count(session, guardian.id),
+        "revoked": request.query_params.get("revoked") == "1",
     }
 
 
@@ -186,3 +189,33 @@ def family_save(
         context["error"] = translate(request, exc.message)
         return render(request, "office/family.html", context, status_code=422)
     return RedirectResponse(f"/families/{guardian_id}?saved=1", status_code=303)
+
+
+@router.post("/families/{guardian_id}/family-link")
+def family_link_create(
+    request: Request, session: SessionDep, viewer: OfficeViewer, guardian_id: Id
+) -> Response:
+    """A new link to the family page, shown on this page this once (only its hash is kept)."""
+    try:
+        with all_or_nothing(session):
+            _, url = family_links.create_for_staff(session, viewer.subject, guardian_id)
+    except HearthError as exc:
+        context = _family_context(request, session, viewer.subject, guardian_id)
+        g = context["guardian"]
+        context["form"] = {"language": g.language, "channels": list(g.channels), "confirm": False}
+        context["error"] = translate(request, exc.message)
+        return render(request, "office/family.html", context, status_code=exc.status_code)
+    context = _family_context(request, session, viewer.subject, guardian_id)
+    g = context["guardian"]
+    context["form"] = {"language": g.language, "channels": list(g.channels), "confirm": False}
+    context["new_link"] = url
+    return render(request, "office/family.html", context)
+
+
+@router.post("/families/{guardian_id}/family-link/revoke")
+def family_link_revoke(
+    request: Request, session: SessionDep, viewer: OfficeViewer, guardian_id: Id
+) -> Response:
+    """Every link of the family to the family page stops working."""
+    family_links.revoke_for_staff(session, viewer.subject, guardian_id)
+    return RedirectResponse(f"/families/{guardian_id}?revoked=1#family-page", status_code=303)

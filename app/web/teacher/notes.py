@@ -15,7 +15,7 @@ from app.broadcasts.schemas import Audience, BroadcastDraft
 from app.channels.segments import count_segments
 from app.core.errors import HearthError
 from app.core.languages import mt_code
-from app.messaging import identity
+from app.messaging import family_links, identity
 from app.messaging import service as messaging
 from app.messaging.models import Thread
 from app.messaging.schemas import MAX_BODY, MessageCreate
@@ -238,6 +238,8 @@ def _as_sent(
                 machine=item.status == "translated" and not item.catalog,
                 invite=invite,
             )
+            # The family's own link to the family page, when the school's texts carry it.
+            item.sent = family_links.sample(school.family_link, item.sent)
             item.segments = count_segments(item.sent).segments
             item.numbers = sorted(
                 {

@@ -2,7 +2,7 @@
 the reply form with its live preview."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -16,6 +16,7 @@ from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
 from app.core.languages import mt_code
 from app.delivery.models import REACHED, DeliveryStatus
+from app.messaging import family as family_page
 from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
@@ -118,7 +119,13 @@ def _translation_view(row: Any, ui: str) -> dict[str, Any]:
 
 
 def _message_view(
-    request: Request, m: Any, people: ThreadPeople, ui: str, reader: str, moves: list[Thread]
+    request: Request,
+    m: Any,
+    people: ThreadPeople,
+    ui: str,
+    reader: str,
+    moves: list[Thread],
+    seen: list[tuple[Guardian, datetime]] | None = None,
 ) -> dict[str, Any]:
     guardians, zone = people.guardians, people.zone
     if m.direction == "inbound":
@@ -176,6 +183,12 @@ def _message_view(
         "family_total": len({d.guardian_id for d in m.deliveries}),
         "delivery_counts": list(counts.values()),
         "moves": [{"id": t.id, "title": t.subject or f"#{t.id}"} for t in moves],
+        # Who opened it on the family page (app/messaging/family.py), and when.
+        "seen": [
+            {"name": full_name(g), "when": when(at, zone, ui), "iso": at.isoformat()}
+            for g, at in (seen or [])[:NAMED_GUARDIANS]
+        ],
+        "seen_total": len(seen or []),
     }
 
 
@@ -205,6 +218,8 @@ def _thread_view(
         if m.direction == "inbound" and m.author_guardian_id not in moves:
             moves[m.author_guardian_id or 0] = messaging.move_choices(session, viewer.subject, m)
     state = reading.states(session, viewer.subject, [thread.id]).get(thread.id, {})
+    outbound = [m.id for m in thread.messages if m.direction == "outbound"]
+    seen = family_page.seen_by(session, outbound)
     return {
         "thread": thread,
         "poll": FAST_POLL if _on_its_way(thread) else SLOW_POLL,
@@ -220,7 +235,15 @@ def _thread_view(
         "family": family,
         "family_count": len(thread.guardian_ids),
         "messages": [
-            _message_view(request, m, people, ui, reader, moves.get(m.author_guardian_id or 0, []))
+            _message_view(
+                request,
+                m,
+                people,
+                ui,
+                reader,
+                moves.get(m.author_guardian_id or 0, []),
+                seen.get(m.id),
+            )
             for m in thread.messages
         ],
     }

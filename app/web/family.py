@@ -1,0 +1,209 @@
+"""The family page (/f/<token>): a family reads its conversation with the school in its own
+language, hears it read aloud, and writes back — no app, no account, just the link.
+
+The page speaks the family's language (the `messages` catalog, as its texts do), right to left
+where the language is written so. It works without JavaScript; a small inline script only
+offers "Read aloud" where the browser has a voice for the language. Nothing on it is fetched
+from anywhere else. Any token that opens no live link gets the same bare 404."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.channels.email import RIGHT_TO_LEFT
+from app.core.config import get_settings
+from app.core.db import SessionDep
+from app.core.errors import HearthError
+from app.core.security import constant_time_equal, sign
+from app.messaging import family, family_links
+from app.messaging.models import FamilyLink
+from app.notices import catalogs
+from app.people.models import Guardian
+from app.web.formatting import when
+from app.web.pages import FormDep
+
+router = APIRouter(include_in_schema=False)
+# The page's words are the families' (the `messages` catalog, babel.cfg), not the staff's.
+TEMPLATES = Path(__file__).parent / "family_page"
+
+# The double-submit cookie of the reply form (with a secret bound to the link, below).
+COOKIE = "hearth_family"
+
+
+@lru_cache
+def _environment(locale: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(catalogs.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def _locale(tag: str) -> str:
+    return catalogs.catalog_locale(tag) or catalogs.SOURCE_LOCALE
+
+
+def _words(tag: str):
+    """gettext of the family's catalog, for the page's messages given by name."""
+    return catalogs.translations(_locale(tag)).gettext
+
+
+def _dates_locale(locale: str) -> str:
+    """How dates are written for the family: its catalog's locale where Babel knows it."""
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        return catalogs.SOURCE_LOCALE
+    return locale
+
+
+def direction(tag: str) -> str:
+    base = tag.replace("_", "-").split("-")[0].lower()
+    return "rtl" if base in RIGHT_TO_LEFT else "ltr"
+
+
+def _headers(nonce: str) -> dict[str, str]:
+    # The address holds the family's key: never sent on (no-referrer), never indexed, never
+    # cached, never framed; the page loads nothing but itself.
+    return {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Robots-Tag": "noindex, nofollow",
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        ),
+    }
+
+
+def not_found() -> Response:
+    """The same bare answer for a token tampered with, expired, revoked or never made."""
+    return PlainTextResponse(
+        "Not Found",
+        status_code=404,
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Robots-Tag": "noindex, nofollow",
+        },
+    )
+
+
+def _form_secret(link: FamilyLink, cookie: str) -> str:
+    key = get_settings().signing_key()
+    return sign(key, f"family-form:{link.id}:{cookie}")[:40]
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    link: FamilyLink,
+    guardian: Guardian,
+    token: str,
+    *,
+    error: str | None = None,
+    body: str = "",
+    status_code: int = 200,
+) -> Response:
+    messages = family.conversation(session, guardian)
+    family.mark_seen(session, guardian, messages)
+    school = family.page_school(session, guardian)
+    zone = school.timezone if school else "UTC"
+    locale = _locale(guardian.language)
+    cookie = request.cookies.get(COOKIE) or secrets.token_urlsafe(24)
+    nonce = secrets.token_urlsafe(16)
+    context: dict[str, Any] = {
+        "lang": guardian.language,
+        "dir": direction(guardian.language),
+        "school": school.name if school else "",
+        "messages": [
+            {
+                "m": m,
+                "dir": direction(m.language),
+                "original_dir": direction(m.original_language),
+                "when": when(m.at, zone, _dates_locale(locale)),
+            }
+            for m in messages
+        ],
+        "token": token,
+        "form_secret": _form_secret(link, cookie),
+        "sent": request.query_params.get("sent") == "1",
+        "error": error,
+        "body": body,
+        "nonce": nonce,
+        "max_reply": family.MAX_REPLY,
+    }
+    html = _environment(locale).get_template("page.html").render(context)
+    response = HTMLResponse(html, status_code=status_code, headers=_headers(nonce))
+    settings = get_settings()
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        max_age=86400,
+        httponly=True,
+        samesite="strict",
+        secure=settings.env == "production" or settings.public_url.startswith("https:"),
+        path="/f/",
+    )
+    return response
+
+
+@router.get("/f/{token}")
+def family_page(request: Request, session: SessionDep, token: str) -> Response:
+    found = family_links.find(session, token)
+    if found is None:
+        return not_found()
+    link, guardian = found
+    return _page(request, session, link, guardian, token)
+
+
+@router.post("/f/{token}")
+def family_reply(request: Request, session: SessionDep, token: str, form: FormDep) -> Response:
+    found = family_links.find(session, token)
+    if found is None:
+        return not_found()
+    link, guardian = found
+    body = str(form.get("body") or "")
+    secret = str(form.get("form_secret") or "")
+    cookie = request.cookies.get(COOKIE, "")
+    say = _words(guardian.language)
+    if not cookie or not constant_time_equal(secret, _form_secret(link, cookie)):
+        return _page(
+            request,
+            session,
+            link,
+            guardian,
+            token,
+            error=say(family.STALE_FORM),
+            body=body,
+            status_code=403,
+        )
+    # Not in a SAVEPOINT: the staff's email is sent after the commit of the request, and a
+    # SAVEPOINT's release counts as a commit for what waits on one. family.reply refuses
+    # before it writes anything.
+    try:
+        family.reply(session, link, guardian, body)
+    except HearthError as exc:
+        return _page(
+            request,
+            session,
+            link,
+            guardian,
+            token,
+            error=say(exc.message),
+            body=body,
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/f/{token}?sent=1#sent", status_code=303)

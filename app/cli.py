@@ -61,6 +61,14 @@ def serve(
     ] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Server processes sharing the port (default HEARTH_WEB_WORKERS, 1). The "
+            "embedded job consumers run in one of them.",
+        ),
+    ] = None,
 ) -> None:
     """Run migrations, then serve the API (embedded default: SQLite in the data dir)."""
     # Only `serve` needs the web server and Alembic: other commands start without them.
@@ -82,11 +90,15 @@ def serve(
     if settings.dev_tools:
         _dev_tools_banner(host, port)
     _test_models_banner()
+    processes = workers if workers is not None else settings.web_workers
+    if processes < 1:
+        fail("--workers must be at least 1.")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host,
         port=port,
+        workers=processes if processes > 1 else None,
         log_level=settings.log_level.lower(),
         log_config=None,  # keep Hearth's JSON logging
         access_log=False,  # Hearth writes its own access line, with the request id

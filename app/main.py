@@ -12,12 +12,12 @@ import app.models  # noqa: F401  (every table known before any query)
 import app.tasks  # noqa: F401  (every job known to the embedded consumer)
 from app import __version__
 from app.broadcasts.router import router as broadcasts_router
-from app.core import api_docs
+from app.core import api_docs, deferred
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import ERROR_RESPONSES, install_error_handlers
 from app.core.logging import RequestContext
-from app.core.queue import huey, start_embedded_consumer
+from app.core.queue import EmbeddedConsumerLock, huey, start_embedded_consumer
 from app.delivery.router import router as delivery_router
 from app.messaging.router import router as messaging_router
 from app.messaging.webhooks import router as messaging_webhooks
@@ -40,13 +40,19 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Embedded default: the job consumer runs as threads inside the server process.
-        consumer = None
+        # Embedded default: the job consumer runs as threads inside the server process — in
+        # one server process only when `hearth serve --workers N` runs several (the one that
+        # holds the data dir's consumer lock; another takes over if that one ends).
+        consumers = None
         if settings.embedded_workers > 0 and not huey.immediate:
-            consumer = start_embedded_consumer(settings.embedded_workers)
+            consumers = EmbeddedConsumerLock(
+                settings.data_dir / "embedded-consumer.lock",
+                lambda: start_embedded_consumer(settings.embedded_workers),
+            ).start()
         yield
-        if consumer is not None:
-            consumer.stop(graceful=True)
+        if consumers is not None:
+            consumers.stop()
+        deferred.flush()
 
     app = FastAPI(
         title="Hearth",

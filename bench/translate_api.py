@@ -141,10 +141,25 @@ def load_average() -> str:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a live process (every thread), from /proc."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of a live process (every thread) and of its live descendants (the
+    server processes of `hearth serve --workers N`), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in child_pids(pid))
+
+
+def child_pids(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def children_cpu_seconds() -> float:
@@ -287,19 +302,32 @@ def prepare_hearth(template: Path) -> str:
     )
 
 
+def hearth_name(workers: int) -> str:
+    return "Hearth" if workers == 1 else f"Hearth --workers {workers}"
+
+
 @contextmanager
-def hearth_server(template: Path, key: str, work: Path) -> Iterator[Server]:
+def hearth_server(
+    template: Path, key: str, work: Path, workers: int = 1, inter_threads: int = 1
+) -> Iterator[Server]:
     data_dir = work / "hearth-data"
     shutil.rmtree(data_dir, ignore_errors=True)
     shutil.copytree(template, data_dir)
     port = free_port()
     log = work / "hearth.log"
-    args = [sys.executable, "-m", "app", "serve", "--port", str(port)]
-    with process(args, hearth_env(data_dir), log, ROOT) as proc:
+    args = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
+    env = hearth_env(data_dir)
+    env["HEARTH_ARGOS_INTER_THREADS"] = str(inter_threads)
+    with process(args, env, log, ROOT) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/api/v1/health", proc, log)
+        if workers > 1:  # every process up and its model loaded before the figures
+            for _ in range(workers * WARM_UP_REQUESTS):
+                post_json(f"{base}/api/v1/translate",
+                          {"text": WARM_UP_TEXT, "source": "en", "target": "es"},
+                          {"Authorization": f"Bearer {key}"})  # fmt: skip
         yield Server(
-            "Hearth",
+            hearth_name(workers),
             f"{base}/api/v1/translate",
             proc,
             {"Authorization": f"Bearer {key}"},
@@ -486,7 +514,10 @@ def check_generator(wrk: str, lua: Path, work: Path, seconds: float) -> float:
 # The run ----------------------------------------------------------------------------------------
 
 
-def summary(lines: list[Line], workloads: list[str], concurrencies: list[int], rounds: int) -> None:
+def summary(
+    lines: list[Line], workloads: list[str], concurrencies: list[int], rounds: int,
+    hearths: list[str],
+) -> None:  # fmt: skip
     def pick(server: str, workload: str, c: int) -> list[Line]:
         return [x for x in lines if x.server == server and x.workload == workload
                 and x.concurrency == c]  # fmt: skip
@@ -499,33 +530,40 @@ def summary(lines: list[Line], workloads: list[str], concurrencies: list[int], r
         p99 = statistics.median(x.p99_ms for x in group)
         return f"{rate:,.0f} ({p50:,.1f} / {p99:,.0f})"
 
+    def loads(group: list[Line]) -> str:
+        return ", ".join(x.load.split("/")[0] for x in group)
+
     print(
-        f"\nMedians of {rounds} round(s): req/s (p50 / p99 ms); ratio = Hearth req/s ÷ "
-        "LibreTranslate req/s"
+        f"\nMedians of {rounds} round(s): req/s (p50 / p99 ms); × = req/s ÷ LibreTranslate's; "
+        "load = 1-min load average at the start of each Hearth run"
     )
-    print("| sentences | conc. | LibreTranslate | Hearth | ratio | Hearth cache hits |")
-    print("|---|---|---|---|---|---|")
+    head = " | ".join(f"{h} | ×" for h in hearths)
+    print(f"| sentences | conc. | LibreTranslate | {head} | load |")
+    print("|---|---|---|" + "---|---|" * len(hearths) + "---|")
     for workload in workloads:
         for c in concurrencies:
-            lt, hearth = pick("LibreTranslate", workload, c), pick("Hearth", workload, c)
-            ratio = "—"
-            if lt and hearth:
-                lt_rate = statistics.median(x.rate for x in lt)
-                ratio = f"{statistics.median(x.rate for x in hearth) / lt_rate:.2f}"
-            hits = [x.cache_hits for x in hearth if x.cache_hits is not None]
-            hit_share = f"{statistics.median(hits):.0%}" if hits else "—"
+            lt = pick("LibreTranslate", workload, c)
+            cells = []
+            for h in hearths:
+                group = pick(h, workload, c)
+                ratio = "—"
+                if lt and group:
+                    lt_rate = statistics.median(x.rate for x in lt)
+                    ratio = f"{statistics.median(x.rate for x in group) / lt_rate:.2f}"
+                cells.append(f"{cell(group)} | {ratio}")
+            every = [x for h in hearths for x in pick(h, workload, c)] + lt
             print(
-                f"| {WORKLOADS[workload]} | {c} | {cell(lt)} | {cell(hearth)} | {ratio}"
-                f" | {hit_share} |"
+                f"| {WORKLOADS[workload]} | {c} | {cell(lt)} | {' | '.join(cells)}"
+                f" | {loads(every)} |"
             )
     cached = [x for x in lines if x.server == "LibreTranslate + cache"]
     for c in concurrencies:
         group = [x for x in cached if x.concurrency == c]
         if group:
             print(f"| {WORKLOADS['same20']}, LibreTranslate --translation-cache all | {c} "
-                  f"| {cell(group)} | | | |")  # fmt: skip
+                  f"| {cell(group)} |" + " | |" * len(hearths) + f" {loads(group)} |")  # fmt: skip
     cpu = {}
-    for name in ("LibreTranslate", "Hearth", "LibreTranslate + cache"):
+    for name in ("LibreTranslate", *hearths, "LibreTranslate + cache"):
         group = [x.server_cpu for x in lines if x.server == name and x.concurrency > 1]
         if group:
             cpu[name] = f"{statistics.median(group):.0%}"
@@ -535,6 +573,11 @@ def summary(lines: list[Line], workloads: list[str], concurrencies: list[int], r
         + ", ".join(f"{k} {v}" for k, v in cpu.items())
         + f"; wrk at most {wrk_cpu:.0%} of one core."
     )
+    for h in hearths:
+        hits = [f"{x.workload} c={x.concurrency} {x.cache_hits:.0%}" for x in lines
+                if x.server == h and x.cache_hits is not None]  # fmt: skip
+        if hits:
+            print(f"{h} cache hits (one process's counters): " + ", ".join(hits))
 
 
 def find_libretranslate(given: str | None) -> Path | None:
@@ -574,6 +617,14 @@ def main() -> None:
         "--no-lt-cache", action="store_true",
         help="skip LibreTranslate with --translation-cache all on the same 20 sentences",
     )  # fmt: skip
+    parser.add_argument(
+        "--hearth-workers", type=int, nargs="+", default=[1, 2],
+        help="measure `hearth serve --workers N` for each N given",
+    )  # fmt: skip
+    parser.add_argument(
+        "--hearth-inter-threads", type=int, default=1,
+        help="HEARTH_ARGOS_INTER_THREADS (CTranslate2 replicas per process)",
+    )  # fmt: skip
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     args = parser.parse_args()
 
@@ -606,19 +657,21 @@ def main() -> None:
         packages_dir = work / "lt-packages"
         prepare_libretranslate(packages_dir)
 
+        shapes = {hearth_name(n): n for n in args.hearth_workers}
+
         def start(name: str):
-            if name == "Hearth":
-                return hearth_server(template, key, work)
+            if name in shapes:
+                return hearth_server(template, key, work, shapes[name], args.hearth_inter_threads)
             return libretranslate_server(
                 lt_binary, packages_dir, work, cache=name == "LibreTranslate + cache"
             )
 
-        servers = ["LibreTranslate", "Hearth"] if lt_binary else ["Hearth"]
+        servers = (["LibreTranslate"] if lt_binary else []) + list(shapes)
         if lt_binary and "same20" in args.workloads:
             # Same model, same output: one look before the figures mean anything.
             sample = texts["same20"]
             outputs = {}
-            for name in servers:
+            for name in servers[:2]:
                 with start(name) as server:
                     outputs[name] = [server.translate(t) for t in sample]
             agree = sum(a == b for a, b in zip(*outputs.values(), strict=True))
@@ -629,7 +682,8 @@ def main() -> None:
         for round_no in range(1, args.rounds + 1):
             for workload in args.workloads:
                 for c in args.concurrency:
-                    order = servers if turn % 2 == 0 else servers[::-1]
+                    shift = turn % len(servers)
+                    order = servers[shift:] + servers[:shift]
                     turn += 1
                     for name in order:
                         with start(name) as server:
@@ -648,7 +702,7 @@ def main() -> None:
                         )  # fmt: skip
                     lines.append(line)
                     show(line, round_no)
-        summary(lines, args.workloads, args.concurrency, args.rounds)
+        summary(lines, args.workloads, args.concurrency, args.rounds, list(shapes))
         print(f"load average at the end {load_average()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

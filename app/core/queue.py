@@ -9,6 +9,7 @@ Jobs are enqueued only after the transaction that made them commits (`enqueue_af
 and dropped if it rolls back, so a job never sees data that does not exist."""
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -346,6 +347,7 @@ class EmbeddedConsumerLock:
             return False
         self._file = handle
         self._consumers = self._start()
+        log.info("embedded job consumers started in server process %d", os.getpid())
         return True
 
     def _wait(self) -> None:

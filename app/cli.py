@@ -94,7 +94,7 @@ def serve(
     if processes < 1:
         fail("--workers must be at least 1.")
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=host,
         port=port,

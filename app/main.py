@@ -16,7 +16,7 @@ from app.core import api_docs, deferred
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import ERROR_RESPONSES, install_error_handlers
-from app.core.logging import RequestContext
+from app.core.logging import RequestContext, configure_logging
 from app.core.queue import EmbeddedConsumerLock, huey, start_embedded_consumer
 from app.delivery.router import router as delivery_router
 from app.messaging.router import router as messaging_router
@@ -101,3 +101,10 @@ def create_app() -> FastAPI:
         return {"status": "ok", "database": "ok", "version": __version__}
 
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as `hearth serve` runs it: with --workers N each server process is started
+    afresh and sets up its own logging."""
+    configure_logging(get_settings().log_level)
+    return create_app()

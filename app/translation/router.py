@@ -45,7 +45,7 @@ async def translate(data: TranslateRequest, request: Request):
         answer = _from_memory(data, subject)
         if answer is not None:
             return answer
-    return await run_in_threadpool(_translate_reading, data, key)
+    return await run_in_threadpool(_translate_reading, data, key, subject)
 
 
 def _from_memory(data: TranslateRequest, subject: AuthSubject) -> dict | None:
@@ -63,25 +63,37 @@ def _from_memory(data: TranslateRequest, subject: AuthSubject) -> dict | None:
     return _answer(result, False, back)
 
 
-def _translate_reading(data: TranslateRequest, key: str) -> dict:
+def _translate_reading(data: TranslateRequest, key: str, subject: AuthSubject | None) -> dict:
     with batching.expecting(), read_session() as session:
-        subject = auth_service.authenticate_api_key(session, key, touch_later=True)
         if subject is None:
-            raise Unauthorized("This API key is not valid or has been revoked.")
-        auth_service.remember_subject(key, subject)
-        require_scope(subject, "read")
+            subject = auth_service.authenticate_api_key(session, key, touch_later=True)
+            if subject is None:
+                raise Unauthorized("This API key is not valid or has been revoked.")
+            auth_service.remember_subject(key, subject)
+            require_scope(subject, "read")
         detected = data.source is None
         source = data.source
         if source is None:
             candidates = packages.installed_languages() | {data.target, subject.ui_language}
             source = detect.detect(data.text, subject.ui_language, candidates).language
         result = service.translate(
-            session, [data.text], source, data.target, short_replies=True, defer_store=True
+            session,
+            [data.text],
+            source,
+            data.target,
+            short_replies=True,
+            defer_store=True,
+            recent_choices=True,
         )[0]
         back = None
         if data.back_translate and result.status == "translated" and result.text:
             back = service.translate(
-                session, [result.text], result.target, result.source, defer_store=True
+                session,
+                [result.text],
+                result.target,
+                result.source,
+                defer_store=True,
+                recent_choices=True,
             )[0].text
         return _answer(result, detected, back)
 

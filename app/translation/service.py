@@ -354,14 +354,20 @@ def translate(
     protection: Protection | None = None,
     short_replies: bool = False,
     defer_store: bool = False,
+    recent_choices: bool = False,
 ) -> list[TranslationResult]:
     """Translate every text from `source` to `target` with one model call per hop for all of
     the texts that are not already cached (and one more for the quality check's way back).
     Adds new cache rows to `session`. A text with nothing to translate (emoji, numbers) comes
     back as written. With `short_replies`, a short reply the phrasebook knows ("sí",
     "gracias 🙏") is answered from it, not by the model. With `defer_store`, new cache rows
-    are written later in a transaction of their own (app/core/deferred.py), not in `session`."""
-    route = find_route(source, target, engine_choices(session))
+    are written later in a transaction of their own (app/core/deferred.py), not in `session`;
+    with `recent_choices`, the engine choices this process read in the last
+    `api_cache_seconds` serve instead of reading them again."""
+    choices = recent.choices.get(()) if recent_choices else recent.MISSING
+    if choices is recent.MISSING:
+        choices = engine_choices(session)
+    route = find_route(source, target, choices)
     src, tgt = route.source, route.target
     remembered = recalled(session, src, tgt, texts) if route.coverage != "same" else {}
     results: list[TranslationResult | None] = [

@@ -8,6 +8,7 @@ than callers known to be on their way waits up to `wait_ms` for them. There is o
 thread per CTranslate2 replica (`inter_threads`), so two batches can run at once on two cores;
 CTranslate2 releases the GIL while it decodes."""
 
+import os
 import threading
 import time
 from collections import deque
@@ -61,16 +62,26 @@ class Batcher:
         self._run = run
         self._wait = max(0.0, wait_ms) / 1000
         self._max = max(1, max_batch)
-        self._queue: deque[_Job] = deque()
-        self._ready = threading.Condition()
+        self._runners = max(1, runners)
+        self._name = name
         self.calls = 0  # model calls made (tests and benchmarks read it)
         self.sentences = 0
-        for i in range(max(1, runners)):
-            threading.Thread(target=self._runner, name=f"batch-{name}-{i}", daemon=True).start()
+        self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._queue: deque[_Job] = deque()
+        self._ready = threading.Condition()
+        for i in range(self._runners):
+            threading.Thread(
+                target=self._runner, name=f"batch-{self._name}-{i}", daemon=True
+            ).start()
 
     def translate(self, tokens: list[list[str]]) -> list[Any]:
         if not tokens:
             return []
+        if self._pid != os.getpid():
+            self._start()  # a forked process (a worker's process pool) inherits no threads
         job = _Job(tokens)
         with self._ready:
             self._queue.append(job)

@@ -2,16 +2,17 @@
 
     .venv/bin/python bench/translate_api.py [--rounds 2] [--seconds 10]
         [--concurrency 1 4 16] [--workloads unique pairs same20]
-        [--libretranslate PATH/bin/libretranslate] [--no-lt-cache]
+        [--libretranslate PATH/bin/libretranslate] [--no-lt-cache] [--hearth 1 2 ...]
 
 Both servers translate with the same tiny en→es Argos package
 (tests/fixtures/argos/packages/translate-en_es.argosmodel), one CTranslate2 thread per
 translation. Hearth runs as `hearth serve` (SQLite, embedded consumer threads, the defaults)
 in a fresh copy of a prepared data dir (migrated, package installed, a read-scope API key
-made with `hearth apikeys create`) with HEARTH_ARGOS_INTRA_THREADS=1. LibreTranslate runs
-with ARGOS_INTRA_THREADS=1, no translation cache, en→es and es→en installed (with two
-packages it does not go to the network at start-up), `--load-only en,es
---disable-files-translation --disable-web-ui`, its default 4 waitress threads.
+made with `hearth apikeys create`) with HEARTH_ARGOS_INTRA_THREADS=1, in each shape given by
+--hearth: by default one server process and `--workers 2` (N:SETTING=VALUE,... adds
+settings). LibreTranslate runs with ARGOS_INTRA_THREADS=1, no translation cache, en→es and
+es→en installed (with two packages it does not go to the network at start-up), `--load-only
+en,es --disable-files-translation --disable-web-ui`, its default 4 waitress threads.
 
 Workloads, each at every concurrency:
   unique  one sentence per request, cycling through the 287 English sentences of
@@ -302,14 +303,30 @@ def prepare_hearth(template: Path) -> str:
     )
 
 
-def hearth_name(workers: int) -> str:
-    return "Hearth" if workers == 1 else f"Hearth --workers {workers}"
+@dataclass(frozen=True)
+class Shape:
+    """How Hearth is run: `hearth serve --workers N` and settings on top of the defaults."""
+
+    workers: int = 1
+    settings: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, given: str) -> "Shape":
+        """"2" or "1:HEARTH_TRANSLATE_BATCH_MAX=0,HEARTH_ARGOS_INTER_THREADS=2"."""
+        workers, _, rest = given.partition(":")
+        pairs = [item.split("=", 1) for item in rest.split(",") if item]
+        return cls(int(workers), tuple((k, v) for k, v in pairs))
+
+    @property
+    def name(self) -> str:
+        name = "Hearth" if self.workers == 1 else f"Hearth --workers {self.workers}"
+        extra = " ".join(f"{k.removeprefix('HEARTH_').lower()}={v}" for k, v in self.settings)
+        return f"{name} {extra}" if extra else name
 
 
 @contextmanager
-def hearth_server(
-    template: Path, key: str, work: Path, workers: int = 1, inter_threads: int = 1
-) -> Iterator[Server]:
+def hearth_server(template: Path, key: str, work: Path, shape: Shape) -> Iterator[Server]:
+    workers = shape.workers
     data_dir = work / "hearth-data"
     shutil.rmtree(data_dir, ignore_errors=True)
     shutil.copytree(template, data_dir)
@@ -317,7 +334,7 @@ def hearth_server(
     log = work / "hearth.log"
     args = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
     env = hearth_env(data_dir)
-    env["HEARTH_ARGOS_INTER_THREADS"] = str(inter_threads)
+    env.update(shape.settings)
     with process(args, env, log, ROOT) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/api/v1/health", proc, log)
@@ -327,7 +344,7 @@ def hearth_server(
                           {"text": WARM_UP_TEXT, "source": "en", "target": "es"},
                           {"Authorization": f"Bearer {key}"})  # fmt: skip
         yield Server(
-            hearth_name(workers),
+            shape.name,
             f"{base}/api/v1/translate",
             proc,
             {"Authorization": f"Bearer {key}"},
@@ -618,12 +635,9 @@ def main() -> None:
         help="skip LibreTranslate with --translation-cache all on the same 20 sentences",
     )  # fmt: skip
     parser.add_argument(
-        "--hearth-workers", type=int, nargs="+", default=[1, 2],
-        help="measure `hearth serve --workers N` for each N given",
-    )  # fmt: skip
-    parser.add_argument(
-        "--hearth-inter-threads", type=int, default=1,
-        help="HEARTH_ARGOS_INTER_THREADS (CTranslate2 replicas per process)",
+        "--hearth", nargs="+", default=["1", "2"], metavar="SHAPE",
+        help="Hearth shapes to measure: N for `hearth serve --workers N`, optionally with "
+        "settings, e.g. 1:HEARTH_ARGOS_INTER_THREADS=2,HEARTH_TRANSLATE_BATCH_MAX=0",
     )  # fmt: skip
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     args = parser.parse_args()
@@ -657,11 +671,11 @@ def main() -> None:
         packages_dir = work / "lt-packages"
         prepare_libretranslate(packages_dir)
 
-        shapes = {hearth_name(n): n for n in args.hearth_workers}
+        shapes = {shape.name: shape for shape in map(Shape.parse, args.hearth)}
 
         def start(name: str):
             if name in shapes:
-                return hearth_server(template, key, work, shapes[name], args.hearth_inter_threads)
+                return hearth_server(template, key, work, shapes[name])
             return libretranslate_server(
                 lt_binary, packages_dir, work, cache=name == "LibreTranslate + cache"
             )

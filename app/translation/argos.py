@@ -163,6 +163,15 @@ class _Loaded:
         self.batch_size = argos_settings.batch_size
         has_splitter = any((pkg.package_path / "minisbd").glob("*.onnx"))
         self.sentencizer = MiniSBDSentencizer(pkg) if has_splitter else None
+        if self.sentencizer is not None:
+            # The package's own splitter model, as argostranslate loads it, with one thread:
+            # by default onnxruntime runs (and spins) a thread per core for every tiny call,
+            # which concurrent requests then fight over.
+            from minisbd import SBDetect
+
+            self.sentencizer.detector = SBDetect(
+                self.sentencizer.lang, use_gpu=False, max_threads=1
+            )
         # Concurrent callers' sentences in one model call (app/translation/batching.py); the
         # scores come free with the decoding, so a batch always asks for them.
         settings = get_settings()

@@ -77,6 +77,17 @@ def serve(
     from app.core import migrations
 
     settings = get_settings()
+    processes = workers if workers is not None else settings.web_workers
+    if processes < 1:
+        fail("--workers must be at least 1.")
+    if "argos_inter_threads" not in settings.model_fields_set:
+        # Unless set: the cores shared among the server processes, each running that many
+        # translations (batches) at once (two batches in parallel on two cores measured
+        # ~1.5x one). The server processes read it from the environment as they start.
+        cores = len(os.sched_getaffinity(0))
+        os.environ["HEARTH_ARGOS_INTER_THREADS"] = str(max(1, min(4, cores // processes)))
+        get_settings.cache_clear()
+        settings = get_settings()
     if demo and not settings.dev_tools:
         fail(
             "--demo seeds known passwords and opens the dev phone: it runs only with "
@@ -90,9 +101,6 @@ def serve(
     if settings.dev_tools:
         _dev_tools_banner(host, port)
     _test_models_banner()
-    processes = workers if workers is not None else settings.web_workers
-    if processes < 1:
-        fail("--workers must be at least 1.")
     uvicorn.run(
         "app.main:create_served_app",
         factory=True,

@@ -552,7 +552,7 @@ def summary(
 
     print(
         f"\nMedians of {rounds} round(s): req/s (p50 / p99 ms); × = req/s ÷ LibreTranslate's; "
-        "load = 1-min load average at the start of each Hearth run"
+        "load = 1-min load average at the start of each run of the line (every server, every round)"
     )
     head = " | ".join(f"{h} | ×" for h in hearths)
     print(f"| sentences | conc. | LibreTranslate | {head} | load |")
@@ -591,6 +591,8 @@ def summary(
         + f"; wrk at most {wrk_cpu:.0%} of one core."
     )
     for h in hearths:
+        if "--workers" in h:
+            continue  # /metrics answers from one process of several: its counters mean little
         hits = [f"{x.workload} c={x.concurrency} {x.cache_hits:.0%}" for x in lines
                 if x.server == h and x.cache_hits is not None]  # fmt: skip
         if hits:

@@ -312,7 +312,7 @@ class Shape:
 
     @classmethod
     def parse(cls, given: str) -> "Shape":
-        """"2" or "1:HEARTH_TRANSLATE_BATCH_MAX=0,HEARTH_ARGOS_INTER_THREADS=2"."""
+        """ "2" or "1:HEARTH_TRANSLATE_BATCH_MAX=0,HEARTH_ARGOS_INTER_THREADS=2"."""
         workers, _, rest = given.partition(":")
         pairs = [item.split("=", 1) for item in rest.split(",") if item]
         return cls(int(workers), tuple((k, v) for k, v in pairs))

@@ -470,20 +470,24 @@ def _translate_cached(
         if (hit := recent.translations.get((src, tgt, engine_id, h))) is not recent.MISSING:
             cached[h] = hit
     asked = set(hashes) - set(cached)
-    rows = [] if not asked else session.execute(
-        select(
-            CachedTranslation.text_hash,
-            CachedTranslation.translated,
-            CachedTranslation.quality_level,
-            CachedTranslation.quality_score,
-            CachedTranslation.quality_reasons,
-        ).where(
-            CachedTranslation.source == src,
-            CachedTranslation.target == tgt,
-            CachedTranslation.engine == engine_id,
-            CachedTranslation.text_hash.in_(asked),
-        )
-    ).all()
+    rows = (
+        []
+        if not asked
+        else session.execute(
+            select(
+                CachedTranslation.text_hash,
+                CachedTranslation.translated,
+                CachedTranslation.quality_level,
+                CachedTranslation.quality_score,
+                CachedTranslation.quality_reasons,
+            ).where(
+                CachedTranslation.source == src,
+                CachedTranslation.target == tgt,
+                CachedTranslation.engine == engine_id,
+                CachedTranslation.text_hash.in_(asked),
+            )
+        ).all()
+    )
     # Rows from before quality was kept are translated again, and get their quality.
     for h, text, level, score, reasons in rows:
         if level is not None and score is not None:

@@ -488,13 +488,19 @@ def measure(
     )
 
 
+def cpu_per_request(line: Line) -> float:
+    """Server CPU time per answered request, in ms: less swayed by other load than req/s."""
+    return line.server_cpu * 1000 / line.rate if line.rate else 0.0
+
+
 def show(line: Line, round_no: int) -> None:
     hits = f", cache hits {line.cache_hits:.0%}" if line.cache_hits is not None else ""
     errors = f", {line.errors} ERRORS" if line.errors else ""
     print(
         f"  round {round_no} {line.workload:<6} c={line.concurrency:<2} {line.server:<23}"
         f" {line.rate:7.0f} req/s  p50 {line.p50_ms:7.1f} ms  p99 {line.p99_ms:8.1f} ms"
-        f"  server CPU {line.server_cpu:4.0%}  wrk CPU {line.wrk_cpu:3.0%}"
+        f"  server CPU {line.server_cpu:4.0%} ({cpu_per_request(line):.2f} ms/req)"
+        f"  wrk CPU {line.wrk_cpu:3.0%}"
         f"  load {line.load}{hits}{errors}",
         flush=True,
     )
@@ -584,6 +590,20 @@ def summary(
         group = [x.server_cpu for x in lines if x.server == name and x.concurrency > 1]
         if group:
             cpu[name] = f"{statistics.median(group):.0%}"
+    print("\nServer CPU per request, ms (median of every concurrency and round):")
+    print("| sentences | " + " | ".join(("LibreTranslate", *hearths)) + " |")
+    print("|---|" + "---|" * (1 + len(hearths)))
+    for workload in workloads:
+        cells = []
+        for name in ("LibreTranslate", *hearths):
+            group = [cpu_per_request(x) for x in lines
+                     if x.server == name and x.workload == workload]  # fmt: skip
+            cells.append(f"{statistics.median(group):.2f}" if group else "—")
+        print(f"| {WORKLOADS[workload]} | " + " | ".join(cells) + " |")
+    cached_cpu = [cpu_per_request(x) for x in cached]
+    if cached_cpu:
+        print(f"LibreTranslate --translation-cache all, same 20: "
+              f"{statistics.median(cached_cpu):.2f} ms")  # fmt: skip
     wrk_cpu = max((x.wrk_cpu for x in lines), default=0.0)
     print(
         "Server CPU at concurrency > 1 (median, share of one core): "

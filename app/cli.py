@@ -61,6 +61,14 @@ def serve(
     ] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Server processes sharing the port (default HEARTH_WEB_WORKERS, 1). The "
+            "embedded job consumers run in one of them.",
+        ),
+    ] = None,
 ) -> None:
     """Run migrations, then serve the API (embedded default: SQLite in the data dir)."""
     # Only `serve` needs the web server and Alembic: other commands start without them.
@@ -69,6 +77,17 @@ def serve(
     from app.core import migrations
 
     settings = get_settings()
+    processes = workers if workers is not None else settings.web_workers
+    if processes < 1:
+        fail("--workers must be at least 1.")
+    if "argos_inter_threads" not in settings.model_fields_set:
+        # Unless set: the cores shared among the server processes, each running that many
+        # translations (batches) at once (two batches in parallel on two cores measured
+        # ~1.5x one). The server processes read it from the environment as they start.
+        cores = len(os.sched_getaffinity(0))
+        os.environ["HEARTH_ARGOS_INTER_THREADS"] = str(max(1, min(4, cores // processes)))
+        get_settings.cache_clear()
+        settings = get_settings()
     if demo and not settings.dev_tools:
         fail(
             "--demo seeds known passwords and opens the dev phone: it runs only with "
@@ -83,10 +102,11 @@ def serve(
         _dev_tools_banner(host, port)
     _test_models_banner()
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=host,
         port=port,
+        workers=processes if processes > 1 else None,
         log_level=settings.log_level.lower(),
         log_config=None,  # keep Hearth's JSON logging
         access_log=False,  # Hearth writes its own access line, with the request id

@@ -13,12 +13,12 @@ import app.tasks  # noqa: F401  (every job known to the embedded consumer)
 from app import __version__
 from app.broadcasts.router import router as broadcasts_router
 from app.conferences.router import router as conferences_router
-from app.core import api_docs
+from app.core import api_docs, deferred
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import ERROR_RESPONSES, install_error_handlers
-from app.core.logging import RequestContext
-from app.core.queue import huey, start_embedded_consumer
+from app.core.logging import RequestContext, configure_logging
+from app.core.queue import EmbeddedConsumerLock, huey, start_embedded_consumer
 from app.delivery.router import router as delivery_router
 from app.messaging.router import router as messaging_router
 from app.messaging.webhooks import router as messaging_webhooks
@@ -41,13 +41,19 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Embedded default: the job consumer runs as threads inside the server process.
-        consumer = None
+        # Embedded default: the job consumer runs as threads inside the server process — in
+        # one server process only when `hearth serve --workers N` runs several (the one that
+        # holds the data dir's consumer lock; another takes over if that one ends).
+        consumers = None
         if settings.embedded_workers > 0 and not huey.immediate:
-            consumer = start_embedded_consumer(settings.embedded_workers)
+            consumers = EmbeddedConsumerLock(
+                settings.data_dir / "embedded-consumer.lock",
+                lambda: start_embedded_consumer(settings.embedded_workers),
+            ).start()
         yield
-        if consumer is not None:
-            consumer.stop(graceful=True)
+        if consumers is not None:
+            consumers.stop()
+        deferred.flush()
 
     app = FastAPI(
         title="Hearth",
@@ -97,3 +103,10 @@ def create_app() -> FastAPI:
         return {"status": "ok", "database": "ok", "version": __version__}
 
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as `hearth serve` runs it: with --workers N each server process is started
+    afresh and sets up its own logging."""
+    configure_logging(get_settings().log_level)
+    return create_app()

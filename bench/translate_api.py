@@ -2,16 +2,17 @@
 
     .venv/bin/python bench/translate_api.py [--rounds 2] [--seconds 10]
         [--concurrency 1 4 16] [--workloads unique pairs same20]
-        [--libretranslate PATH/bin/libretranslate] [--no-lt-cache]
+        [--libretranslate PATH/bin/libretranslate] [--no-lt-cache] [--hearth 1 2 ...]
 
 Both servers translate with the same tiny en→es Argos package
 (tests/fixtures/argos/packages/translate-en_es.argosmodel), one CTranslate2 thread per
 translation. Hearth runs as `hearth serve` (SQLite, embedded consumer threads, the defaults)
 in a fresh copy of a prepared data dir (migrated, package installed, a read-scope API key
-made with `hearth apikeys create`) with HEARTH_ARGOS_INTRA_THREADS=1. LibreTranslate runs
-with ARGOS_INTRA_THREADS=1, no translation cache, en→es and es→en installed (with two
-packages it does not go to the network at start-up), `--load-only en,es
---disable-files-translation --disable-web-ui`, its default 4 waitress threads.
+made with `hearth apikeys create`) with HEARTH_ARGOS_INTRA_THREADS=1, in each shape given by
+--hearth: by default one server process and `--workers 2` (N:SETTING=VALUE,... adds
+settings). LibreTranslate runs with ARGOS_INTRA_THREADS=1, no translation cache, en→es and
+es→en installed (with two packages it does not go to the network at start-up), `--load-only
+en,es --disable-files-translation --disable-web-ui`, its default 4 waitress threads.
 
 Workloads, each at every concurrency:
   unique  one sentence per request, cycling through the 287 English sentences of
@@ -141,10 +142,25 @@ def load_average() -> str:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a live process (every thread), from /proc."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of a live process (every thread) and of its live descendants (the
+    server processes of `hearth serve --workers N`), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in child_pids(pid))
+
+
+def child_pids(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def children_cpu_seconds() -> float:
@@ -287,19 +303,48 @@ def prepare_hearth(template: Path) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How Hearth is run: `hearth serve --workers N` and settings on top of the defaults."""
+
+    workers: int = 1
+    settings: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, given: str) -> "Shape":
+        """ "2" or "1:HEARTH_TRANSLATE_BATCH_MAX=0,HEARTH_ARGOS_INTER_THREADS=2"."""
+        workers, _, rest = given.partition(":")
+        pairs = [item.split("=", 1) for item in rest.split(",") if item]
+        return cls(int(workers), tuple((k, v) for k, v in pairs))
+
+    @property
+    def name(self) -> str:
+        name = "Hearth" if self.workers == 1 else f"Hearth --workers {self.workers}"
+        extra = " ".join(f"{k.removeprefix('HEARTH_').lower()}={v}" for k, v in self.settings)
+        return f"{name} {extra}" if extra else name
+
+
 @contextmanager
-def hearth_server(template: Path, key: str, work: Path) -> Iterator[Server]:
+def hearth_server(template: Path, key: str, work: Path, shape: Shape) -> Iterator[Server]:
+    workers = shape.workers
     data_dir = work / "hearth-data"
     shutil.rmtree(data_dir, ignore_errors=True)
     shutil.copytree(template, data_dir)
     port = free_port()
     log = work / "hearth.log"
-    args = [sys.executable, "-m", "app", "serve", "--port", str(port)]
-    with process(args, hearth_env(data_dir), log, ROOT) as proc:
+    args = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
+    env = hearth_env(data_dir)
+    env.update(shape.settings)
+    with process(args, env, log, ROOT) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/api/v1/health", proc, log)
+        if workers > 1:  # every process up and its model loaded before the figures
+            for _ in range(workers * WARM_UP_REQUESTS):
+                post_json(f"{base}/api/v1/translate",
+                          {"text": WARM_UP_TEXT, "source": "en", "target": "es"},
+                          {"Authorization": f"Bearer {key}"})  # fmt: skip
         yield Server(
-            "Hearth",
+            shape.name,
             f"{base}/api/v1/translate",
             proc,
             {"Authorization": f"Bearer {key}"},
@@ -443,13 +488,19 @@ def measure(
     )
 
 
+def cpu_per_request(line: Line) -> float:
+    """Server CPU time per answered request, in ms: less swayed by other load than req/s."""
+    return line.server_cpu * 1000 / line.rate if line.rate else 0.0
+
+
 def show(line: Line, round_no: int) -> None:
     hits = f", cache hits {line.cache_hits:.0%}" if line.cache_hits is not None else ""
     errors = f", {line.errors} ERRORS" if line.errors else ""
     print(
         f"  round {round_no} {line.workload:<6} c={line.concurrency:<2} {line.server:<23}"
         f" {line.rate:7.0f} req/s  p50 {line.p50_ms:7.1f} ms  p99 {line.p99_ms:8.1f} ms"
-        f"  server CPU {line.server_cpu:4.0%}  wrk CPU {line.wrk_cpu:3.0%}"
+        f"  server CPU {line.server_cpu:4.0%} ({cpu_per_request(line):.2f} ms/req)"
+        f"  wrk CPU {line.wrk_cpu:3.0%}"
         f"  load {line.load}{hits}{errors}",
         flush=True,
     )
@@ -486,7 +537,10 @@ def check_generator(wrk: str, lua: Path, work: Path, seconds: float) -> float:
 # The run ----------------------------------------------------------------------------------------
 
 
-def summary(lines: list[Line], workloads: list[str], concurrencies: list[int], rounds: int) -> None:
+def summary(
+    lines: list[Line], workloads: list[str], concurrencies: list[int], rounds: int,
+    hearths: list[str],
+) -> None:  # fmt: skip
     def pick(server: str, workload: str, c: int) -> list[Line]:
         return [x for x in lines if x.server == server and x.workload == workload
                 and x.concurrency == c]  # fmt: skip
@@ -499,42 +553,70 @@ def summary(lines: list[Line], workloads: list[str], concurrencies: list[int], r
         p99 = statistics.median(x.p99_ms for x in group)
         return f"{rate:,.0f} ({p50:,.1f} / {p99:,.0f})"
 
+    def loads(group: list[Line]) -> str:
+        return ", ".join(x.load.split("/")[0] for x in group)
+
     print(
-        f"\nMedians of {rounds} round(s): req/s (p50 / p99 ms); ratio = Hearth req/s ÷ "
-        "LibreTranslate req/s"
+        f"\nMedians of {rounds} round(s): req/s (p50 / p99 ms); × = req/s ÷ LibreTranslate's; "
+        "load = 1-min load average at the start of each run of the line (every server, every round)"
     )
-    print("| sentences | conc. | LibreTranslate | Hearth | ratio | Hearth cache hits |")
-    print("|---|---|---|---|---|---|")
+    head = " | ".join(f"{h} | ×" for h in hearths)
+    print(f"| sentences | conc. | LibreTranslate | {head} | load |")
+    print("|---|---|---|" + "---|---|" * len(hearths) + "---|")
     for workload in workloads:
         for c in concurrencies:
-            lt, hearth = pick("LibreTranslate", workload, c), pick("Hearth", workload, c)
-            ratio = "—"
-            if lt and hearth:
-                lt_rate = statistics.median(x.rate for x in lt)
-                ratio = f"{statistics.median(x.rate for x in hearth) / lt_rate:.2f}"
-            hits = [x.cache_hits for x in hearth if x.cache_hits is not None]
-            hit_share = f"{statistics.median(hits):.0%}" if hits else "—"
+            lt = pick("LibreTranslate", workload, c)
+            cells = []
+            for h in hearths:
+                group = pick(h, workload, c)
+                ratio = "—"
+                if lt and group:
+                    lt_rate = statistics.median(x.rate for x in lt)
+                    ratio = f"{statistics.median(x.rate for x in group) / lt_rate:.2f}"
+                cells.append(f"{cell(group)} | {ratio}")
+            every = [x for h in hearths for x in pick(h, workload, c)] + lt
             print(
-                f"| {WORKLOADS[workload]} | {c} | {cell(lt)} | {cell(hearth)} | {ratio}"
-                f" | {hit_share} |"
+                f"| {WORKLOADS[workload]} | {c} | {cell(lt)} | {' | '.join(cells)}"
+                f" | {loads(every)} |"
             )
     cached = [x for x in lines if x.server == "LibreTranslate + cache"]
     for c in concurrencies:
         group = [x for x in cached if x.concurrency == c]
         if group:
             print(f"| {WORKLOADS['same20']}, LibreTranslate --translation-cache all | {c} "
-                  f"| {cell(group)} | | | |")  # fmt: skip
+                  f"| {cell(group)} |" + " | |" * len(hearths) + f" {loads(group)} |")  # fmt: skip
     cpu = {}
-    for name in ("LibreTranslate", "Hearth", "LibreTranslate + cache"):
+    for name in ("LibreTranslate", *hearths, "LibreTranslate + cache"):
         group = [x.server_cpu for x in lines if x.server == name and x.concurrency > 1]
         if group:
             cpu[name] = f"{statistics.median(group):.0%}"
+    print("\nServer CPU per request, ms (median of every concurrency and round):")
+    print("| sentences | " + " | ".join(("LibreTranslate", *hearths)) + " |")
+    print("|---|" + "---|" * (1 + len(hearths)))
+    for workload in workloads:
+        cells = []
+        for name in ("LibreTranslate", *hearths):
+            group = [cpu_per_request(x) for x in lines
+                     if x.server == name and x.workload == workload]  # fmt: skip
+            cells.append(f"{statistics.median(group):.2f}" if group else "—")
+        print(f"| {WORKLOADS[workload]} | " + " | ".join(cells) + " |")
+    cached_cpu = [cpu_per_request(x) for x in cached]
+    if cached_cpu:
+        print(f"LibreTranslate --translation-cache all, same 20: "
+              f"{statistics.median(cached_cpu):.2f} ms")  # fmt: skip
     wrk_cpu = max((x.wrk_cpu for x in lines), default=0.0)
     print(
         "Server CPU at concurrency > 1 (median, share of one core): "
         + ", ".join(f"{k} {v}" for k, v in cpu.items())
         + f"; wrk at most {wrk_cpu:.0%} of one core."
     )
+    for h in hearths:
+        if "--workers" in h:
+            continue  # /metrics answers from one process of several: its counters mean little
+        hits = [f"{x.workload} c={x.concurrency} {x.cache_hits:.0%}" for x in lines
+                if x.server == h and x.cache_hits is not None]  # fmt: skip
+        if hits:
+            print(f"{h} cache hits (one process's counters): " + ", ".join(hits))
 
 
 def find_libretranslate(given: str | None) -> Path | None:
@@ -574,6 +656,11 @@ def main() -> None:
         "--no-lt-cache", action="store_true",
         help="skip LibreTranslate with --translation-cache all on the same 20 sentences",
     )  # fmt: skip
+    parser.add_argument(
+        "--hearth", nargs="+", default=["1", "2"], metavar="SHAPE",
+        help="Hearth shapes to measure: N for `hearth serve --workers N`, optionally with "
+        "settings, e.g. 1:HEARTH_ARGOS_INTER_THREADS=2,HEARTH_TRANSLATE_BATCH_MAX=0",
+    )  # fmt: skip
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     args = parser.parse_args()
 
@@ -606,19 +693,21 @@ def main() -> None:
         packages_dir = work / "lt-packages"
         prepare_libretranslate(packages_dir)
 
+        shapes = {shape.name: shape for shape in map(Shape.parse, args.hearth)}
+
         def start(name: str):
-            if name == "Hearth":
-                return hearth_server(template, key, work)
+            if name in shapes:
+                return hearth_server(template, key, work, shapes[name])
             return libretranslate_server(
                 lt_binary, packages_dir, work, cache=name == "LibreTranslate + cache"
             )
 
-        servers = ["LibreTranslate", "Hearth"] if lt_binary else ["Hearth"]
+        servers = (["LibreTranslate"] if lt_binary else []) + list(shapes)
         if lt_binary and "same20" in args.workloads:
             # Same model, same output: one look before the figures mean anything.
             sample = texts["same20"]
             outputs = {}
-            for name in servers:
+            for name in servers[:2]:
                 with start(name) as server:
                     outputs[name] = [server.translate(t) for t in sample]
             agree = sum(a == b for a, b in zip(*outputs.values(), strict=True))
@@ -629,7 +718,8 @@ def main() -> None:
         for round_no in range(1, args.rounds + 1):
             for workload in args.workloads:
                 for c in args.concurrency:
-                    order = servers if turn % 2 == 0 else servers[::-1]
+                    shift = turn % len(servers)
+                    order = servers[shift:] + servers[:shift]
                     turn += 1
                     for name in order:
                         with start(name) as server:
@@ -648,7 +738,7 @@ def main() -> None:
                         )  # fmt: skip
                     lines.append(line)
                     show(line, round_no)
-        summary(lines, args.workloads, args.concurrency, args.rounds)
+        summary(lines, args.workloads, args.concurrency, args.rounds, list(shapes))
         print(f"load average at the end {load_average()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

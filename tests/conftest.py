@@ -24,7 +24,7 @@ os.environ.pop("HEARTH_SECRET_KEY", None)
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from app.auth.service import create_api_key  # noqa: E402
+from app.auth.service import create_api_key, forget_subjects  # noqa: E402
 from app.core import migrations  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
 from app.core.db import (  # noqa: E402
@@ -37,6 +37,7 @@ from app.core.queue import QUEUES  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.translation import packages  # noqa: E402
 from app.translation.argos import engine as argos_engine  # noqa: E402
+from app.translation.service import forget_recent  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.scenes import Classroom, build_classroom  # noqa: E402
 from tests.servers import redis_server  # noqa: E402
@@ -82,6 +83,9 @@ def session(engine: Engine) -> Iterator[Session]:
         )
     )
     factories.bind(session)
+    # Nothing one test translated or checked stays in this process's memory for the next.
+    forget_recent()
+    forget_subjects()
     try:
         yield session
     finally:

@@ -20,21 +20,29 @@ def current_subject(request: Request, session: SessionDep) -> AuthSubject:
     cached = getattr(request.state, "subject", None)
     if cached is not None:
         return cached
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
-    subject = authenticate_api_key(session, token.strip())
+    subject = authenticate_api_key(session, bearer_key(request))
     if subject is None:
         raise Unauthorized("This API key is not valid or has been revoked.")
     request.state.subject = subject
     return subject
 
 
+def bearer_key(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+    return token.strip()
+
+
+def require_scope(subject: AuthSubject, scope: str) -> None:
+    if scope not in subject.scopes:
+        raise Forbidden(f"This API key lacks the '{scope}' scope.")
+
+
 def _scoped(scope: str):
     def dependency(subject: Annotated[AuthSubject, Depends(current_subject)]) -> AuthSubject:
-        if scope not in subject.scopes:
-            raise Forbidden(f"This API key lacks the '{scope}' scope.")
+        require_scope(subject, scope)
         return subject
 
     return dependency

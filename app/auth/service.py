@@ -1,13 +1,17 @@
 """Who is calling: an API key or a signed-in staff member becomes one AuthSubject; API keys
 are made, listed and revoked here."""
 
+import hashlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import SCOPES, ApiKey
+from app.core import deferred
+from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.security import api_key_lookup, constant_time_equal, hash_api_key, new_api_key
@@ -132,7 +136,11 @@ def load_staff(session: Session, staff_id: int) -> Staff | None:
     )
 
 
-def authenticate_api_key(session: Session, key: str) -> AuthSubject | None:
+def authenticate_api_key(
+    session: Session, key: str, *, touch_later: bool = False
+) -> AuthSubject | None:
+    """The caller behind an API key, or None. With `touch_later` (a session that only reads),
+    the key's last use is written afterwards in a transaction of its own."""
     lookup = api_key_lookup(key)
     if lookup is None:
         return None
@@ -155,8 +163,46 @@ def authenticate_api_key(session: Session, key: str) -> AuthSubject | None:
     now = utcnow()
     # Touch at most once a minute: a busy key must not turn every read into a write.
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
-        api_key.last_used_at = now
+        if touch_later:
+            key_id = api_key.id
+            deferred.write(
+                lambda write: write.execute(
+                    update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now)
+                )
+            )
+        else:
+            api_key.last_used_at = now
     return subject
+
+
+# Keys this process checked lately, by a hash of the key (never the key itself), trusted for
+# api_cache_seconds: a busy integration's calls then skip the database. A key revoked in this
+# process is forgotten at once; in another, it stops working within api_cache_seconds.
+_recent_keys: dict[str, tuple[float, AuthSubject]] = {}
+
+
+def recent_subject(key: str) -> AuthSubject | None:
+    found = _recent_keys.get(_key_digest(key))
+    if found is None or found[0] < time.monotonic():
+        return None
+    return found[1]
+
+
+def remember_subject(key: str, subject: AuthSubject) -> None:
+    seconds = get_settings().api_cache_seconds
+    if seconds <= 0:
+        return
+    if len(_recent_keys) > 10_000:
+        _recent_keys.clear()
+    _recent_keys[_key_digest(key)] = (time.monotonic() + seconds, subject)
+
+
+def forget_subjects() -> None:
+    _recent_keys.clear()
+
+
+def _key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def create_api_key(
@@ -223,4 +269,5 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
         raise NotFound(f"No API key with id {key_id}.")
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
+    forget_subjects()
     return api_key

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # for scale-out with `hearth worker` processes.
     queue_url: str = ""
     embedded_workers: int = 2  # consumer threads inside `hearth serve` (0 with workers)
+    # Server processes of `hearth serve` (its --workers); the embedded consumer threads run in
+    # one of them only.
+    web_workers: int = Field(default=1, ge=1, le=64)
 
     # SMS: Twilio, or the built-in dev phone (/dev/phone) that sends nothing anywhere.
     sms_backend: Literal["dev", "twilio"] = "dev"
@@ -98,6 +101,20 @@ class Settings(BaseSettings):
     argos_packages_dir: Path | None = None  # default: <data_dir>/argos-packages
     argos_inter_threads: int = 1
     argos_intra_threads: int = 1
+    # Concurrent translations for one model go to CTranslate2 together, up to this many
+    # sentences a call (0 or 1: every caller calls the model alone); a free model starts at
+    # once, and a batch waits at most this long for requests known to be on their way.
+    translate_batch_max: int = Field(default=32, ge=0)
+    translate_batch_wait_ms: float = Field(default=3.0, ge=0, le=1000)
+    # Recent translations kept in each process in front of the database cache (entries).
+    translate_memory_entries: int = Field(default=20_000, ge=0)
+    # How long one process trusts what it read of API keys, engine choices and people's
+    # translations for the translate API's fast path before it reads them again (0: always
+    # read). A revoked key or a new choice made through another process counts after this.
+    api_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Database writes off the request path (translation cache rows, API key last use) are
+    # gathered and committed together at most this often.
+    deferred_write_ms: float = Field(default=50.0, ge=0, le=5000)
 
     # Roster import (OneRoster CSV from the student information system)
     roster_import_relatives: bool = False  # users with role `relative` become guardians too

@@ -52,6 +52,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
+READ_ONLY = "hearth_read_only"
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -72,8 +75,12 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
             # writes fails at once with "database is locked" when another writer got in between
-            # (busy_timeout cannot help it); this way it waits its turn instead.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # (busy_timeout cannot help it); this way it waits its turn instead. A session that
+            # only reads (read_session) begins DEFERRED: in WAL mode it waits for no writer.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -119,7 +126,34 @@ def use_sessionmaker(factory: sessionmaker[Session] | None) -> None:
     _override = factory
 
 
-get_sessionmaker.cache_clear = _default_sessionmaker.cache_clear  # type: ignore[attr-defined]
+@lru_cache
+def _read_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine().execution_options(**{READ_ONLY: True}))
+
+
+def _clear_sessionmakers() -> None:
+    _default_sessionmaker.cache_clear()
+    _read_sessionmaker.cache_clear()
+
+
+get_sessionmaker.cache_clear = _clear_sessionmakers  # type: ignore[attr-defined]
+
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for work that only reads (the translate API's lookups): on SQLite its
+    transaction begins DEFERRED, so it neither takes nor waits for the write lock. Nothing it
+    does should write: write through a normal session or app.core.deferred."""
+    factory = _override or _read_sessionmaker()
+    with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        # Ends the read. (Committed, not rolled back: in tests this session is a SAVEPOINT on
+        # the test's connection, and a deferred write made meanwhile is nested in it.)
+        session.commit()
 
 
 def get_session() -> Iterator[Session]:

@@ -9,11 +9,12 @@ Jobs are enqueued only after the transaction that made them commits (`enqueue_af
 and dropped if it rolls back, so a job never sees data that does not exist."""
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 from huey.api import TaskWrapper
@@ -317,3 +318,51 @@ class EmbeddedConsumers:
 def start_embedded_consumer(workers: int) -> EmbeddedConsumers:
     """`workers` job threads for each queue, inside the calling process."""
     return EmbeddedConsumers(workers, workers).start()
+
+
+class EmbeddedConsumerLock:
+    """Starts the embedded consumers in the one process of a data dir that holds `path`'s lock
+    (`hearth serve --workers N`: the queue is one SQLite file, and its rate limits and
+    schedules count on one consumer). The others try again every few seconds, so that one
+    takes over when the holder ends."""
+
+    RETRY_SECONDS = 3.0
+
+    def __init__(self, path: Path, start: Callable[[], EmbeddedConsumers]) -> None:
+        self._path = path
+        self._start = start
+        self._file: IO[bytes] | None = None
+        self._consumers: EmbeddedConsumers | None = None
+        self._stopped = threading.Event()
+
+    def start(self) -> "EmbeddedConsumerLock":
+        if not self._try():
+            threading.Thread(target=self._wait, name="consumer-lock", daemon=True).start()
+        return self
+
+    def _try(self) -> bool:
+        import fcntl
+
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self._path, "a+b")  # noqa: SIM115 (held open as the lock)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        self._consumers = self._start()
+        log.info("embedded job consumers started in server process %d", os.getpid())
+        return True
+
+    def _wait(self) -> None:
+        while not self._stopped.wait(self.RETRY_SECONDS):
+            if self._try():
+                return
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._consumers is not None:
+            self._consumers.stop(graceful=True)
+        if self._file is not None:
+            self._file.close()  # releases the lock

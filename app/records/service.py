@@ -244,6 +244,7 @@ def purge(
     report["translation_memory"] = _sweep(
         session, HumanTranslation, [HumanTranslation.created_at < cutoff], None, **sweep
     )
+    translation.forget_recent()  # nor kept in this process's memory
     # Old texts kept because something of their message is still on its way.
     report["messages_held"] = (
         session.scalar(
@@ -660,6 +661,7 @@ def delete_guardian(
         if hashes
         else 0
     )
+    translation.forget_recent()  # nor kept in this process's memory
     session.execute(
         update(Broadcast)
         .where(Broadcast.thread_id.in_(solo))

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from app.core.config import Settings, get_settings
+from app.translation.batching import Batcher
 
 _lock = threading.RLock()
 _modules: dict[str, ModuleType] = {}
@@ -162,6 +163,29 @@ class _Loaded:
         self.batch_size = argos_settings.batch_size
         has_splitter = any((pkg.package_path / "minisbd").glob("*.onnx"))
         self.sentencizer = MiniSBDSentencizer(pkg) if has_splitter else None
+        if self.sentencizer is not None:
+            # The package's own splitter model, as argostranslate loads it, with one thread:
+            # by default onnxruntime runs (and spins) a thread per core for every tiny call,
+            # which concurrent requests then fight over.
+            from minisbd import SBDetect
+
+            self.sentencizer.detector = SBDetect(
+                self.sentencizer.lang, use_gpu=False, max_threads=1
+            )
+        # Concurrent callers' sentences in one model call (app/translation/batching.py); the
+        # scores come free with the decoding, so a batch always asks for them.
+        settings = get_settings()
+        self.batcher = (
+            Batcher(
+                self._decode_batch,
+                runners=argos_settings.inter_threads,
+                wait_ms=settings.translate_batch_wait_ms,
+                max_batch=settings.translate_batch_max,
+                name=f"{pkg.from_code}-{pkg.to_code}",
+            )
+            if settings.translate_batch_max > 1
+            else None
+        )
 
     def split(self, text: str) -> list[str]:
         if not _SENTENCE_END.search(text.strip()):
@@ -184,26 +208,10 @@ class _Loaded:
         ]
         flat = [core for group in sentences for _, core, _ in group if has_words(core)]
         tokens = [self.pkg.tokenizer.encode(s) for s in flat]
-        prefix = [[self.pkg.target_prefix]] * len(tokens) if self.pkg.target_prefix else None
-        results = (
-            self.translator.translate_batch(
-                tokens,
-                target_prefix=prefix,
-                replace_unknowns=True,
-                # Batches of up to N sentences: argostranslate's N *tokens* cut a batch into
-                # pieces of three or four sentences, ~1.5x slower for identical output
-                # (bench/translation.py).
-                max_batch_size=self.batch_size,
-                batch_type="examples",
-                beam_size=self.beam_size,
-                num_hypotheses=1,
-                length_penalty=LENGTH_PENALTY,
-                return_scores=scores,
-                max_input_length=self.max_input_length,
-            )
-            if tokens
-            else []
-        )
+        if self.batcher is not None:
+            results = self.batcher.translate(tokens)
+        else:
+            results = self._decode_batch(tokens, scores) if tokens else []
         done = iter(results)
         out = []
         for group, original in zip(sentences, texts, strict=True):
@@ -222,6 +230,26 @@ class _Loaded:
                     log_prob, count = log_prob + result.scores[0] * n**LENGTH_PENALTY, count + n
             out.append(Scored(_join_sentences(parts, original), log_prob, count))
         return out
+
+    def _decode_batch(self, tokens: list[list[str]], scores: bool = True) -> list[Any]:
+        """One CTranslate2 call for every sentence, with argostranslate's options."""
+        prefix = [[self.pkg.target_prefix]] * len(tokens) if self.pkg.target_prefix else None
+        results: list[Any] = self.translator.translate_batch(
+            tokens,
+            target_prefix=prefix,
+            replace_unknowns=True,
+            # Batches of up to N sentences: argostranslate's N *tokens* cut a batch into
+            # pieces of three or four sentences, ~1.5x slower for identical output
+            # (bench/translation.py).
+            max_batch_size=self.batch_size,
+            batch_type="examples",
+            beam_size=self.beam_size,
+            num_hypotheses=1,
+            length_penalty=LENGTH_PENALTY,
+            return_scores=scores,
+            max_input_length=self.max_input_length,
+        )
+        return results
 
     def _decode(self, hypothesis: list[str]) -> str:
         value: str = self.decoder.decode(hypothesis)

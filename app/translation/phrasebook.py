@@ -188,9 +188,11 @@ def _index(language: str) -> tuple[dict[str, str], dict[str, str]]:
 
 def find(text: str, language: str) -> str | None:
     """The English phrase a short reply in `language` (an MT code) says, or None."""
-    words, _ = split_emoji(text)
-    if not any(ch.isalpha() for ch in words) or sum(ch.isalpha() for ch in words) > MAX_LETTERS:
+    # Emoji are no letters: counted on the text as written, a message is let go at once.
+    letters = sum(ch.isalpha() for ch in text)
+    if not letters or letters > MAX_LETTERS:
         return None
+    words, _ = split_emoji(text)
     for code in dict.fromkeys([language, ENGLISH]):
         exact, folded = _index(code)
         phrase = exact.get(key(words, code)) or folded.get(key(words, code, fold=True))

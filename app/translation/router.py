@@ -1,13 +1,17 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 
-from app.auth.dependencies import AdminScope, Reader, Writer
-from app.core.db import SessionDep
+from app.auth import service as auth_service
+from app.auth.dependencies import AdminScope, Reader, Writer, bearer_key, require_scope
+from app.auth.service import AuthSubject
+from app.core.db import SessionDep, read_session
+from app.core.errors import Unauthorized
 from app.core.languages import mt_code
 from app.core.schema import Id, LanguageTag
 from app.people import service as people
-from app.translation import detect, packages, service
+from app.translation import batching, detect, packages, service
 from app.translation.models import GlossaryTerm
 from app.translation.quality import Quality
 from app.translation.schemas import (
@@ -24,21 +28,82 @@ router = APIRouter(prefix="/api/v1", tags=["translation"])
 
 
 @router.post("/translate", response_model=TranslateResponse)
-def translate(data: TranslateRequest, session: SessionDep, subject: Reader) -> dict[str, Any]:
+async def translate(data: TranslateRequest, request: Request) -> dict[str, Any]:
     """Translate text offline. `status` says what happened: `translated`, `same_language`, or
     `unavailable` (no model; `reason` says which to install) — never English passed off as a
     translation. `origin` says where the text comes from (`mt`, `cache`, `phrasebook` for a
     short reply such as "sí" or "gracias", `same_language`), and `quality` how far a machine
     translation can be trusted: `good`, `check` or `poor`, a score and the reasons."""
-    detected = data.source is None
-    source = data.source
-    if source is None:
-        candidates = packages.installed_languages() | {data.target, subject.ui_language}
-        source = detect.detect(data.text, subject.ui_language, candidates).language
-    result = service.translate(session, [data.text], source, data.target, short_replies=True)[0]
+    # The fast path: a key, engine choices, people's translations and the translation itself
+    # all in this process's memory (app/translation/recent.py) — answered on the event loop,
+    # with no database and no model. Anything else reads in a thread (app/core/db.read_session:
+    # no write lock on SQLite), translates through the batching model, and writes its cache
+    # rows afterwards (app/core/deferred.py).
+    key = bearer_key(request)
+    subject = auth_service.recent_subject(key)
+    if subject is not None:
+        require_scope(subject, "read")
+        answer = _from_memory(data, subject)
+        if answer is not None:
+            return answer
+    return await run_in_threadpool(_translate_reading, data, key, subject)
+
+
+def _from_memory(data: TranslateRequest, subject: AuthSubject) -> dict[str, Any] | None:
+    if data.source is None:
+        return None  # detection is cheap, but its candidates come from the database
+    result = service.translate_from_memory(data.text, data.source, data.target, short_replies=True)
+    if result is None:
+        return None
     back = None
     if data.back_translate and result.status == "translated" and result.text:
-        back = service.translate(session, [result.text], result.target, result.source)[0].text
+        again = service.translate_from_memory(result.text, result.target, result.source)
+        if again is None:
+            return None
+        back = again.text
+    return _answer(result, False, back)
+
+
+def _translate_reading(
+    data: TranslateRequest, key: str, subject: AuthSubject | None
+) -> dict[str, Any]:
+    with batching.expecting(), read_session() as session:
+        if subject is None:
+            subject = auth_service.authenticate_api_key(session, key, touch_later=True)
+            if subject is None:
+                raise Unauthorized("This API key is not valid or has been revoked.")
+            auth_service.remember_subject(key, subject)
+            require_scope(subject, "read")
+        detected = data.source is None
+        source = data.source
+        if source is None:
+            candidates = packages.installed_languages() | {data.target, subject.ui_language}
+            source = detect.detect(data.text, subject.ui_language, candidates).language
+        result = service.translate(
+            session,
+            [data.text],
+            source,
+            data.target,
+            short_replies=True,
+            defer_store=True,
+            recent_choices=True,
+        )[0]
+        back = None
+        if data.back_translate and result.status == "translated" and result.text:
+            back = service.translate(
+                session,
+                [result.text],
+                result.target,
+                result.source,
+                defer_store=True,
+                recent_choices=True,
+            )[0].text
+        return _answer(result, detected, back)
+
+
+def _answer(
+    result: service.TranslationResult, detected: bool, back: str | None
+) -> dict[str, Any]:
     return {
         **result.__dict__,
         "detected": detected,

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.service import AuthSubject
-from app.core import metrics
+from app.core import deferred, metrics
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.languages import ENGLISH, display_names, mt_code
 from app.schools import service as schools
-from app.translation import phrasebook, quality
+from app.translation import phrasebook, quality, recent
 from app.translation.engines import CHOICES, Choice, Hop, best_hop
 from app.translation.models import (
     CachedTranslation,
@@ -160,7 +160,9 @@ def find_route(source: str, target: str, choices: Mapping[str, str] | None = Non
 
 def engine_choices(session: Session) -> dict[str, str]:
     """The engine admins chose per language (the district's), by MT code."""
-    return dict(session.execute(select(LanguageEngine.language, LanguageEngine.engine)).all())
+    found = dict(session.execute(select(LanguageEngine.language, LanguageEngine.engine)).all())
+    recent.choices.put((), found)
+    return found
 
 
 def set_engine_choice(session: Session, subject: AuthSubject, tag: str, choice: str) -> str:
@@ -186,6 +188,7 @@ def set_engine_choice(session: Session, subject: AuthSubject, tag: str, choice: 
     audit.record(
         session, subject.actor, "language_engine.set", "language", code, details={"engine": choice}
     )
+    recent.choices.clear()
     return code
 
 
@@ -350,69 +353,146 @@ def translate(
     *,
     protection: Protection | None = None,
     short_replies: bool = False,
+    defer_store: bool = False,
+    recent_choices: bool = False,
 ) -> list[TranslationResult]:
     """Translate every text from `source` to `target` with one model call per hop for all of
     the texts that are not already cached (and one more for the quality check's way back).
     Adds new cache rows to `session`. A text with nothing to translate (emoji, numbers) comes
     back as written. With `short_replies`, a short reply the phrasebook knows ("sí",
-    "gracias 🙏") is answered from it, not by the model."""
-    route = find_route(source, target, engine_choices(session))
+    "gracias 🙏") is answered from it, not by the model. With `defer_store`, new cache rows
+    are written later in a transaction of their own (app/core/deferred.py), not in `session`;
+    with `recent_choices`, the engine choices this process read in the last
+    `api_cache_seconds` serve instead of reading them again."""
+    choices = recent.choices.get(()) if recent_choices else recent.MISSING
+    if choices is recent.MISSING:
+        choices = engine_choices(session)
+    route = find_route(source, target, choices)
     src, tgt = route.source, route.target
-    results: list[TranslationResult | None] = [None] * len(texts)
     remembered = recalled(session, src, tgt, texts) if route.coverage != "same" else {}
-    for i, text in enumerate(texts):
-        if route.coverage == "same":
-            results[i] = TranslationResult(text, src, tgt, "same_language", origin="same_language")
-        elif not has_letters(text):
-            results[i] = TranslationResult(
-                text, src, tgt, "same_language", reason=NOTHING_TO_TRANSLATE, origin="same_language"
-            )
-        elif (human := remembered.get(memory_text_hash(text))) is not None:
-            # A person translated this very text before: theirs first, over any model.
-            results[i] = TranslationResult(
-                human, src, tgt, "translated", HUMAN_ENGINE, origin="human"
-            )
-        elif short_replies and (phrase := phrasebook.lookup(text, source, target)) is not None:
-            results[i] = TranslationResult(
-                phrase, src, tgt, "translated", phrasebook.DOMAIN, origin="phrasebook"
-            )
-        elif route.coverage == "none":
-            results[i] = TranslationResult(None, src, tgt, "unavailable", reason=route.reason)
+    results: list[TranslationResult | None] = [
+        _settled(route, text, remembered.get(memory_text_hash(text)), short_replies, source, target)
+        for text in texts
+    ]
     todo = [i for i, r in enumerate(results) if r is None]
     if todo:
-        machine = _translate_cached(session, route, [texts[i] for i in todo], protection)
+        machine = _translate_cached(
+            session, route, [texts[i] for i in todo], protection, defer_store=defer_store
+        )
         for i, result in zip(todo, machine, strict=True):
             results[i] = result
     return [r for r in results if r is not None]
 
 
+def _settled(
+    route: Route,
+    text: str,
+    human: str | None,
+    short_replies: bool,
+    source: str,
+    target: str,
+) -> TranslationResult | None:
+    """The answer for a text that needs no machine translation, or None."""
+    src, tgt = route.source, route.target
+    if route.coverage == "same":
+        return TranslationResult(text, src, tgt, "same_language", origin="same_language")
+    if not has_letters(text):
+        return TranslationResult(
+            text, src, tgt, "same_language", reason=NOTHING_TO_TRANSLATE, origin="same_language"
+        )
+    if human is not None:
+        # A person translated this very text before: theirs first, over any model.
+        return TranslationResult(human, src, tgt, "translated", HUMAN_ENGINE, origin="human")
+    if short_replies and (phrase := phrasebook.lookup(text, source, target)) is not None:
+        return TranslationResult(
+            phrase, src, tgt, "translated", phrasebook.DOMAIN, origin="phrasebook"
+        )
+    if route.coverage == "none":
+        return TranslationResult(None, src, tgt, "unavailable", reason=route.reason)
+    return None
+
+
+def translate_from_memory(
+    text: str, source: str, target: str, *, short_replies: bool = False
+) -> TranslationResult | None:
+    """`translate` of one unprotected text from what this process remembers (recent.py),
+    without the database or a model; None when something it needs is not there."""
+    choices = recent.choices.get(())
+    if choices is recent.MISSING:
+        return None
+    route = find_route(source, target, choices)
+    src, tgt = route.source, route.target
+    human = None
+    if route.coverage != "same" and has_letters(text):
+        human = recent.people.get((src, tgt, memory_text_hash(text)))
+        if human is recent.MISSING:
+            return None
+    settled = _settled(route, text, human, short_replies, source, target)
+    if settled is not None:
+        return settled
+    masked = mask(normalize(text), None)
+    hit = recent.translations.get((src, tgt, route.engine or "", _cache_key(masked)))
+    if hit is recent.MISSING:
+        return None
+    translated, judgement = hit
+    restored = _restore(translated, masked, tgt, judgement)
+    if restored is None:
+        return None
+    metrics.TRANSLATION_CACHE_HITS.inc()
+    return TranslationResult(
+        restored,
+        src,
+        tgt,
+        "translated",
+        route.engine,
+        cached=True,
+        origin="cache",
+        quality=judgement,
+        test_model=route.test_model,
+    )
+
+
 def _translate_cached(
-    session: Session, route: Route, texts: list[str], protection: Protection | None
+    session: Session,
+    route: Route,
+    texts: list[str],
+    protection: Protection | None,
+    *,
+    defer_store: bool = False,
 ) -> list[TranslationResult]:
     src, tgt = route.source, route.target
     engine_id = route.engine or ""
     masked = [mask(normalize(t), protection) for t in texts]
     hashes = [_cache_key(m) for m in masked]
-    rows = session.execute(
-        select(
-            CachedTranslation.text_hash,
-            CachedTranslation.translated,
-            CachedTranslation.quality_level,
-            CachedTranslation.quality_score,
-            CachedTranslation.quality_reasons,
-        ).where(
-            CachedTranslation.source == src,
-            CachedTranslation.target == tgt,
-            CachedTranslation.engine == engine_id,
-            CachedTranslation.text_hash.in_(set(hashes)),
-        )
-    ).all()
+    # This process's recent translations first: the same rows, without the database.
+    cached: dict[str, tuple[str, Quality]] = {}
+    for h in hashes:
+        if (hit := recent.translations.get((src, tgt, engine_id, h))) is not recent.MISSING:
+            cached[h] = hit
+    asked = set(hashes) - set(cached)
+    rows = (
+        []
+        if not asked
+        else session.execute(
+            select(
+                CachedTranslation.text_hash,
+                CachedTranslation.translated,
+                CachedTranslation.quality_level,
+                CachedTranslation.quality_score,
+                CachedTranslation.quality_reasons,
+            ).where(
+                CachedTranslation.source == src,
+                CachedTranslation.target == tgt,
+                CachedTranslation.engine == engine_id,
+                CachedTranslation.text_hash.in_(asked),
+            )
+        ).all()
+    )
     # Rows from before quality was kept are translated again, and get their quality.
-    cached = {
-        h: (text, Quality(cast(Level, level), score, list(reasons or [])))
-        for h, text, level, score, reasons in rows
-        if level is not None and score is not None
-    }
+    for h, text, level, score, reasons in rows:
+        if level is not None and score is not None:
+            cached[h] = (text, Quality(cast(Level, level), score, list(reasons or [])))
+            recent.translations.put((src, tgt, engine_id, h), cached[h])
     todo = [i for i, h in enumerate(hashes) if h not in cached]
     metrics.TRANSLATION_CACHE_HITS.inc(len(texts) - len(todo))
     metrics.TRANSLATION_CACHE_MISSES.inc(len(todo))
@@ -424,7 +504,12 @@ def _translate_cached(
         fresh = {
             hashes[i]: (w.stored or "", q) for i, (w, q) in zip(unique_todo, judged, strict=True)
         }
-        _store(session, src, tgt, engine_id, fresh)
+        for h, row in fresh.items():
+            recent.translations.put((src, tgt, engine_id, h), row)
+        if defer_store:
+            deferred.write(lambda write: _store(write, src, tgt, engine_id, fresh))
+        else:
+            _store(session, src, tgt, engine_id, fresh)
     results = []
     for i, m in enumerate(masked):
         hit = hashes[i] in cached
@@ -497,15 +582,19 @@ def _store(
 def recalled(session: Session, source: str, target: str, texts: Sequence[str]) -> dict[str, str]:
     """Translation memory: the hash of each text a person has translated → their text."""
     hashes = {memory_text_hash(t) for t in texts}
-    return dict(
+    src, tgt = mt_code(source), mt_code(target)
+    found = dict(
         session.execute(
             select(HumanTranslation.text_hash, HumanTranslation.translated).where(
-                HumanTranslation.source == mt_code(source),
-                HumanTranslation.target == mt_code(target),
+                HumanTranslation.source == src,
+                HumanTranslation.target == tgt,
                 HumanTranslation.text_hash.in_(hashes),
             )
         ).all()
     )
+    for h in hashes:
+        recent.people.put((src, tgt, h), found.get(h))
+    return found
 
 
 def remember(
@@ -513,6 +602,7 @@ def remember(
 ) -> None:
     """A person's translation of `text`, used before the model whenever it comes again (the
     newest person's wording wins)."""
+    recent.people.pop((mt_code(source), mt_code(target), memory_text_hash(text)))
     values = {
         "source": mt_code(source),
         "target": mt_code(target),
@@ -541,6 +631,12 @@ def cache_text_hash(text: str, protection: Protection | None = None) -> str:
     """The cache's `text_hash` for `text`, as `translate` computes it: how records deletion
     finds the cache rows a family's messages left behind."""
     return _cache_key(mask(normalize(text), protection))
+
+
+def forget_recent() -> None:
+    """After cache rows or people's translations were deleted: nothing of them stays in this
+    process's memory either."""
+    recent.forget()
 
 
 def glossary(session: Session, school_id: int) -> list[GlossaryEntry]:

@@ -1,0 +1,131 @@
+"""Dynamic batching: sentences from concurrent callers (API requests, jobs) for the same model
+gathered into one CTranslate2 `translate_batch` call, each caller waiting for its own results.
+
+A caller's sentences go to the model at once when a runner is free: nobody waits at
+concurrency 1. While every runner is busy, the sentences that arrive queue up and go together
+in the next call (up to `max_batch` sentences), and a runner that finds fewer sentences queued
+than callers known to be on their way waits up to `wait_ms` for them. There is one runner
+thread per CTranslate2 replica (`inter_threads`), so two batches can run at once on two cores;
+CTranslate2 releases the GIL while it decodes."""
+
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+# Callers on their way to a model (inside a translation that will reach one): a runner that
+# has fewer callers' sentences than this waits a little for the rest.
+_expected = 0
+_expected_lock = threading.Lock()
+
+
+@contextmanager
+def expecting() -> Iterator[None]:
+    """Mark the calling request as on its way to a model while inside the block."""
+    global _expected
+    with _expected_lock:
+        _expected += 1
+    try:
+        yield
+    finally:
+        with _expected_lock:
+            _expected -= 1
+
+
+def expected() -> int:
+    return _expected
+
+
+@dataclass
+class _Job:
+    tokens: list[list[str]]
+    future: Future[list[Any]] = field(default_factory=Future)
+
+
+class Batcher:
+    """Runs `run(tokens) -> results` (one result per token list, in order) for many callers."""
+
+    def __init__(
+        self,
+        run: Callable[[list[list[str]]], list[Any]],
+        *,
+        runners: int = 1,
+        wait_ms: float = 3.0,
+        max_batch: int = 32,
+        name: str = "model",
+    ) -> None:
+        self._run = run
+        self._wait = max(0.0, wait_ms) / 1000
+        self._max = max(1, max_batch)
+        self._runners = max(1, runners)
+        self._name = name
+        self.calls = 0  # model calls made (tests and benchmarks read it)
+        self.sentences = 0
+        self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._queue: deque[_Job] = deque()
+        self._ready = threading.Condition()
+        for i in range(self._runners):
+            threading.Thread(
+                target=self._runner, name=f"batch-{self._name}-{i}", daemon=True
+            ).start()
+
+    def translate(self, tokens: list[list[str]]) -> list[Any]:
+        if not tokens:
+            return []
+        if self._pid != os.getpid():
+            self._start()  # a forked process (a worker's process pool) inherits no threads
+        job = _Job(tokens)
+        with self._ready:
+            self._queue.append(job)
+            self._ready.notify()
+        return job.future.result()
+
+    def _take(self) -> list[_Job]:
+        """The next batch: whatever is queued (up to max_batch sentences), waiting up to
+        wait_ms for callers known to be on their way."""
+        with self._ready:
+            while not self._queue:
+                self._ready.wait()
+            jobs = [self._queue.popleft()]
+            size = len(jobs[0].tokens)
+            deadline = time.monotonic() + self._wait
+            while size < self._max:
+                if self._queue:
+                    if size + len(self._queue[0].tokens) > self._max:
+                        break
+                    job = self._queue.popleft()
+                    jobs.append(job)
+                    size += len(job.tokens)
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0 or len(jobs) >= expected():
+                    break
+                self._ready.wait(left)
+            if self._queue:
+                self._ready.notify()  # another runner may take the rest now
+            return jobs
+
+    def _runner(self) -> None:
+        while True:
+            jobs = self._take()
+            flat = [t for job in jobs for t in job.tokens]
+            try:
+                results = self._run(flat)
+            except BaseException as error:  # every caller hears of it
+                for job in jobs:
+                    job.future.set_exception(error)
+                continue
+            self.calls += 1
+            self.sentences += len(flat)
+            start = 0
+            for job in jobs:
+                job.future.set_result(results[start : start + len(job.tokens)])
+                start += len(job.tokens)

@@ -233,7 +233,16 @@ def compose_strings(node: object) -> list[str]:
 
 
 def interpolated(value: str, fill: dict[str, str]) -> str:
-    return INTERPOLATION.sub(lambda m: fill[m["name"]], value)
+    """`value` as compose makes it: a required variable from `fill`, an optional one's default
+    (`${NAME:-default}`) when `fill` has none."""
+
+    def one(m: re.Match[str]) -> str:
+        rule = m["rule"] or ""
+        if m["name"] in fill or not rule.lstrip(":").startswith("-"):
+            return fill[m["name"]]
+        return rule.lstrip(":")[1:]
+
+    return INTERPOLATION.sub(one, value)
 
 
 def test_make_setup_and_the_image_install_their_lock_then_hearth_alone():

@@ -46,7 +46,8 @@ def test_swagger_ui_renders_every_operation_from_hearths_own_files(live_server, 
 def test_redoc_renders_the_api_from_hearths_own_files(live_server, hearth_only):
     page = hearth_only
     page.goto(f"{live_server.url}/redoc")
-    expect(page.locator("h1").first).to_contain_text("Hearth")
+    # ReDoc lays out the whole API before it shows anything: seconds on a busy machine.
+    expect(page.locator("h1").first).to_contain_text("Hearth", timeout=60_000)
     expect(page.get_by_text("/api/v1/translate").first).to_be_attached()
     page.get_by_role("menuitem").filter(has_text="Translate").first.click()
     expect(page.get_by_text("back_translate").first).to_be_visible()

@@ -890,14 +890,13 @@ def current_answers(
 
 # Answering with the family page's buttons ------------------------------------------------------
 
-# What the family page says when an answer is refused, in the family's language (the
-# `messages` catalog).
-NOT_AN_OPTION = texts.N_("Please choose one of the answers shown.")
-NOT_A_NUMBER = texts.N_("Please write a number.")
-NO_SIGNATURE = texts.N_("To give permission, please type your full name.")
-CHOICE_FULL = texts.N_("Sorry, that choice is full. Please choose another.")
-CLOSED = texts.N_("This question is closed: its deadline has passed.")
-EMPTY_ANSWER = texts.N_("Please write your answer.")
+# What the family page says when an answer is refused: in the family's language (texts.py).
+NOT_AN_OPTION, NOT_A_NUMBER, NO_SIGNATURE = (
+    texts.NOT_AN_OPTION,
+    texts.NOT_A_NUMBER,
+    texts.NO_SIGNATURE,
+)
+CHOICE_FULL, CLOSED, EMPTY_ANSWER = texts.CHOICE_FULL, texts.CLOSED, texts.EMPTY_ANSWER
 MAX_PAGE_TEXT = 500
 
 

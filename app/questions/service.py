@@ -32,6 +32,7 @@ from app.messaging import service as messaging
 from app.messaging import translations
 from app.messaging.models import Message, Thread
 from app.messaging.schemas import MessageCreate
+from app.messaging.translations import PreparedTranslation
 from app.notices import service as notices
 from app.people.models import Guardian, Student, StudentGuardian
 from app.questions import answers, texts
@@ -810,7 +811,11 @@ def not_answered_ids(session: Session, question: Question) -> list[int]:
 
 
 def ask_in_note(
-    session: Session, subject: AuthSubject, thread_id: int, data: MessageCreate
+    session: Session,
+    subject: AuthSubject,
+    thread_id: int,
+    data: MessageCreate,
+    prepared: Mapping[str, PreparedTranslation] | None = None,
 ) -> Message:
     """A teacher's note that asks its family a question: the note as any other (messaging), the
     question written with it, its how-to-answer after each family's text (`note_prompt`)."""
@@ -826,7 +831,7 @@ def ask_in_note(
         question.message_id = message.id
         session.flush()
 
-    return messaging.post_message(session, subject, thread_id, data, on_posted=attach)
+    return messaging.post_message(session, subject, thread_id, data, prepared, on_posted=attach)
 
 
 def on_message(session: Session, message_id: int) -> Question | None:

@@ -42,6 +42,15 @@ def note_problems(request: Request, body: str) -> list[str]:
     return []
 
 
+# The broadcast form's question fields, without its reminder (a note sends none).
+NOTE_QUESTION = (
+    "question_kind",
+    "question_options",
+    "question_deadline_date",
+    "question_deadline_time",
+)
+
+
 @dataclass
 class NoteForm:
     """What the compose and reply forms post (read once, for every route that takes them)."""
@@ -54,6 +63,8 @@ class NoteForm:
     template: str = ""
     params: dict[str, str] = field(default_factory=dict)
     ask_interpreter: bool = False
+    # A question asked with the note ("Ask the families"), its fields kept as typed.
+    question: dict[str, str] = field(default_factory=lambda: dict.fromkeys(NOTE_QUESTION, ""))
 
 
 async def note_form(request: Request) -> NoteForm:
@@ -84,6 +95,7 @@ async def note_form(request: Request) -> NoteForm:
             if key.startswith("param_") and isinstance(value, str)
         },
         ask_interpreter=form.get("ask_interpreter") == "1",
+        question={name: text(name, 2000).strip() for name in NOTE_QUESTION},
     )
 
 

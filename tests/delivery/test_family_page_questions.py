@@ -6,11 +6,13 @@ family's question cannot be answered from a link (a bare 404); a bad answer gets
 the family's language and nothing is saved."""
 
 import re
-import uuid
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
+from app.core.config import get_settings
+from app.core.db import utcnow
 from app.messaging.models import Message
 from app.questions.models import Answer, Question
 from tests.delivery.test_family_page import form_secret, link_for
@@ -198,3 +200,31 @@ def test_a_number_and_a_permission_slip_from_the_page(
     assert "Gracias. Su respuesta: Sí (Marisol Quintanilla)" in client.get(path).text
     audited = session.scalar(select(AuditEvent).where(AuditEvent.action == "question.permission"))
     assert audited is not None and audited.details["signature"] == "Marisol Quintanilla"
+
+
+def test_answers_from_the_page_count_against_the_links_replies_and_close_at_the_deadline(
+    client, auth, session, classroom, office, twilio
+):
+    c = classroom
+    _, message = post_note(
+        client, auth, c, "Will you come?", guardians=("marisol",), question={"kind": "yes_no"}
+    )
+    question = question_of(session, message)
+    path = link_for(client, auth, c.marisol, office)
+    limit = get_settings().family_page_replies_per_hour
+    for n in range(limit):
+        value = "yes" if n % 2 == 0 else "no"
+        assert answer(client, path, question.id, value=value).status_code == 303
+    answers_before = session.scalar(select(func.count(Answer.id)))
+    refused = answer(client, path, question.id, value="yes" if limit % 2 else "no")
+    assert refused.status_code == 429
+    assert session.scalar(select(func.count(Answer.id))) == answers_before
+
+    question.deadline = utcnow() - timedelta(minutes=1)
+    session.commit()
+    page = client.get(path).text
+    assert "Esta pregunta está cerrada." in page
+    assert f'name="question_id" value="{question.id}"' not in page
+    late = answer(client, path, question.id, value="yes")
+    assert late.status_code == 422
+    assert session.scalar(select(func.count(Answer.id))) == answers_before

@@ -75,3 +75,23 @@ def test_a_bad_question_on_the_compose_page_is_refused_with_the_note_kept(
     assert ">Which day suits you?</textarea>" in response.text
     assert 'value="choice" selected' in response.text
     assert session.scalar(select(Question.id)) is None and twilio.messages == []
+
+
+def test_the_preview_shows_how_to_answer_as_each_family_gets_it(
+    session, signed_in, classroom, twilio
+):
+    c = classroom
+    web = signed_in(c.teacher)
+    fields = {
+        "csrf_token": web.csrf_token,
+        "student_id": c.mateo.id,
+        "guardian_ids": [c.marisol.id],
+        "body": "Can Mateo stay for the reading club on Friday?",
+        "question_kind": "yes_no",
+    }
+    preview = web.client.post("/compose/preview", data=fields, headers={"HX-Request": "true"})
+    assert preview.status_code == 200, preview.text
+    assert "Responda 1 para Sí, 2 para No." in preview.text
+    sent = web.post("/compose", {k: v for k, v in fields.items() if k != "csrf_token"})
+    assert sent.status_code == 303
+    assert "Responda 1 para Sí, 2 para No." in twilio.messages[-1].body

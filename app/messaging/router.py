@@ -22,6 +22,8 @@ from app.messaging.schemas import (
     ThreadRead,
     ThreadUpdate,
 )
+from app.questions import service as questions
+from app.questions.schemas import AnswersRead
 
 router = APIRouter(prefix="/api/v1", tags=["messaging"])
 T = TypeVar("T", bound=BaseModel)
@@ -105,7 +107,20 @@ def update_thread(
 def post_message(
     thread_id: Id, data: MessageCreate, session: SessionDep, subject: Sender
 ) -> Message:
+    """A note to the thread's families, each in its language. With `question`, it asks them
+    one (as a broadcast does): their replies are read as answers
+    (`GET …/messages/{id}/answers`), and their family page offers buttons to answer."""
+    if data.question is not None:
+        return questions.ask_in_note(session, subject, thread_id, data)
     return service.post_message(session, subject, thread_id, data)
+
+
+@router.get("/threads/{thread_id}/messages/{message_id}/answers", response_model=AnswersRead)
+def note_answers(
+    thread_id: Id, message_id: Id, session: SessionDep, subject: Reader
+) -> dict[str, Any]:
+    """The answers to the question a note asks: counted, who answered what, who has not."""
+    return questions.note_answers(session, subject, thread_id, message_id)
 
 
 @router.post("/threads/{thread_id}/take-over", response_model=ThreadRead)

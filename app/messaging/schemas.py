@@ -4,6 +4,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from app.core.schema import Id, Input, LanguageTag, OneLine, Output
+from app.questions.schemas import QuestionDraft
 from app.translation.quality import Quality
 from app.translation.schemas import QualityRead
 
@@ -29,6 +30,9 @@ class MessageCreate(Input):
     # An interpreter writes (or corrects the machine's) text for every family language before
     # it goes: the deliveries wait for them.
     ask_interpreter: bool = False
+    # A question the family answers by replying (or with the buttons of its family page), as
+    # a broadcast's: yes/no, a choice, a number, a text or a permission slip.
+    question: QuestionDraft | None = None
 
 
 class TranslationRead(Output):

@@ -1,6 +1,6 @@
 """Threads and messages between staff and families."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Select, insert, or_, select
@@ -263,11 +263,13 @@ def post_message(
     thread_id: int,
     data: MessageCreate,
     prepared: Mapping[str, PreparedTranslation] | None = None,
+    on_posted: Callable[[Message, Thread], None] | None = None,
 ) -> Message:
     """Stores an outbound note exactly as written, with one translation row per distinct
     language of the thread's families; the translation job runs after the commit. `prepared`:
     texts already made for some languages (a notice template from its human catalogs), by MT
-    code; only the other languages are machine-translated."""
+    code; only the other languages are machine-translated. `on_posted`: called once the
+    message has its id, before its texts are written (a question asked with it)."""
     thread = get_thread(session, subject, thread_id)
     if is_broadcast_thread(session, thread.id):
         raise Conflict(
@@ -295,6 +297,8 @@ def post_message(
     thread.last_activity_at = utcnow()
     thread.status = "open"
     session.flush()
+    if on_posted is not None:
+        on_posted(message, thread)
     reading.answered(session, subject, thread, message.id)
 
     school = session.get(School, thread.school_id)

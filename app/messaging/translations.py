@@ -2,7 +2,7 @@
 filled by its translation job (one model call per language, never per recipient), and handed
 to the outbox as the text each language's deliveries carry."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,19 @@ from app.translation.quality import Quality
 SENDABLE = ("translated", "same_language", "fallback")
 # A row whose deliveries wait for an interpreter's text (an interpretation task is open).
 WAITING = "interpreter"
+
+
+# What follows a one-to-one note in each language (a question's how to answer), written by the
+# domains that ask, which messaging does not know: (session, message id, MT code) → a text or
+# None. Registered with `on_note_text`.
+NoteText = Callable[[Session, int, str], str | None]
+_NOTE_TEXTS: list[NoteText] = []
+
+
+def on_note_text(render: NoteText) -> None:
+    """Add what `render` gives after each family's text of a one-to-one note."""
+    if render not in _NOTE_TEXTS:
+        _NOTE_TEXTS.append(render)
 
 
 @dataclass(frozen=True)
@@ -215,17 +228,20 @@ def texts_for_delivery(session: Session, message_id: int) -> dict[str, Translate
         if plain.text is None:
             texts[t.language] = plain
             continue
-        texts[t.language] = TranslatedText(
-            identity.family_text(
-                session,
-                school=school,
-                author=author,
-                language=t.language,
-                body=plain.text,
-                machine=machine_made(t),
-                invite=invite,
-            )
+        text = identity.family_text(
+            session,
+            school=school,
+            author=author,
+            language=t.language,
+            body=plain.text,
+            machine=machine_made(t),
+            invite=invite,
         )
+        for render in _NOTE_TEXTS:
+            more = render(session, message.id, t.language)
+            if more:
+                text = f"{text}\n\n{more}"
+        texts[t.language] = TranslatedText(text)
     return texts
 
 

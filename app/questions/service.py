@@ -20,13 +20,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.auth.service import AuthSubject
 from app.channels import SendError, sms
 from app.core.config import get_settings
 from app.core.db import utcnow
+from app.core.errors import Invalid, NotFound
 from app.core.languages import ENGLISH, mt_code
 from app.core.queue import after_commit
 from app.delivery.models import FAILED, Delivery, DeliveryStatus, InboundSms
-from app.messaging.models import Message
+from app.messaging import service as messaging
+from app.messaging import translations
+from app.messaging.models import Message, Thread
+from app.messaging.schemas import MessageCreate
+from app.messaging.translations import PreparedTranslation
 from app.notices import service as notices
 from app.people.models import Guardian, Student, StudentGuardian
 from app.questions import answers, texts
@@ -256,6 +262,8 @@ def read_reply(session: Session, message_id: int) -> str | None:
     message = session.get(Message, message_id)
     if message is None or message.author_guardian_id is None:
         return None
+    if session.scalar(select(Answer.id).where(Answer.reply_message_id == message.id)):
+        return None  # answered already (a button of the family page), or read before
     guardian = session.get(Guardian, message.author_guardian_id)
     assert guardian is not None
     now = message.created_at  # when the family answered, however late this job runs
@@ -277,6 +285,19 @@ def read_reply(session: Session, message_id: int) -> str | None:
         value = answers.read(message.body, language, question.kind, question.options, translated)
         if value is not None:
             break
+    return _record(session, question, guardian, message, value, _channel(session, message))
+
+
+def _record(
+    session: Session,
+    question: Question,
+    guardian: Guardian,
+    message: Message,
+    value: str | None,
+    channel: str,
+) -> str | None:
+    """A reply read as `value` (None: not read) recorded as this family's answer: the same
+    for a text, an email and a button of the family page."""
     current = _current(session, question, guardian)
     answer = Answer(
         question_id=question.id,
@@ -285,8 +306,8 @@ def read_reply(session: Session, message_id: int) -> str | None:
         value=value,
         text=message.body,
         language=message.language,
-        channel=_channel(session, message),
-        answered_at=now,
+        channel=channel,
+        answered_at=message.created_at,
     )
     if value is None:
         return _unreadable(session, question, guardian, message, answer, current)
@@ -381,6 +402,20 @@ def _read_permission(
     if value is None and waiting_for_name:
         name = answers.signature_in(message.body)
         value = "yes" if name is not None else None
+    return _record_permission(
+        session, question, guardian, message, value, name, _channel(session, message)
+    )
+
+
+def _record_permission(
+    session: Session,
+    question: Question,
+    guardian: Guardian,
+    message: Message,
+    value: str | None,
+    name: str | None,
+    channel: str,
+) -> str | None:
     current = _current(session, question, guardian)
     answer = Answer(
         question_id=question.id,
@@ -390,7 +425,7 @@ def _read_permission(
         text=message.body,
         language=message.language,
         signature=name,
-        channel=_channel(session, message),
+        channel=channel,
         answered_at=message.created_at,
     )
     if value is None:
@@ -770,3 +805,173 @@ def _grade_order(name: str) -> tuple[int, int, str]:
 
 def not_answered_ids(session: Session, question: Question) -> list[int]:
     return [row["guardian_id"] for row in tally(session, question)["not_answered"]]
+
+
+# A question on a one-to-one note ---------------------------------------------------------------
+
+
+def ask_in_note(
+    session: Session,
+    subject: AuthSubject,
+    thread_id: int,
+    data: MessageCreate,
+    prepared: Mapping[str, PreparedTranslation] | None = None,
+) -> Message:
+    """A teacher's note that asks its family a question: the note as any other (messaging), the
+    question written with it, its how-to-answer after each family's text (`note_prompt`)."""
+    draft = data.question
+    assert draft is not None
+    if draft.times:
+        raise Invalid("A note's question has no times: publish conference times instead.")
+    if draft.remind_at is not None:
+        raise Invalid("A note's question sends no reminder: leave remind_at out.")
+
+    def attach(message: Message, thread: Thread) -> None:
+        question = create(session, school_id=thread.school_id, broadcast_id=None, draft=draft)
+        question.message_id = message.id
+        session.flush()
+
+    return messaging.post_message(session, subject, thread_id, data, prepared, on_posted=attach)
+
+
+def on_message(session: Session, message_id: int) -> Question | None:
+    """The question a note (or a broadcast) asks, if it asks one."""
+    return session.scalar(
+        select(Question).where(Question.message_id == message_id).order_by(Question.id).limit(1)
+    )
+
+
+def on_messages(session: Session, message_ids: Sequence[int]) -> dict[int, Question]:
+    if not message_ids:
+        return {}
+    return {
+        q.message_id: q
+        for q in session.scalars(select(Question).where(Question.message_id.in_(message_ids)))
+        if q.message_id is not None
+    }
+
+
+def note_prompt(session: Session, message_id: int, language: str) -> str | None:
+    """How to answer a note's question, in `language` (after the note in each family's text)."""
+    question = on_message(session, message_id)
+    if question is None or question.broadcast_id is not None:
+        return None
+    source = _author_language(session, question)
+    return prompt(session, draft_of(session, question), language, source)
+
+
+# Messaging writes each family's text of a note; what follows it for a question is ours.
+translations.on_note_text(note_prompt)
+
+
+def note_answers(
+    session: Session, subject: AuthSubject, thread_id: int, message_id: int
+) -> dict[str, Any]:
+    """The answers to the question of a note in a thread the caller can see."""
+    thread = messaging.get_thread(session, subject, thread_id)
+    message = session.get(Message, message_id)
+    if message is None or message.thread_id != thread.id:
+        raise NotFound("No such message in this thread.")
+    question = on_message(session, message.id)
+    if question is None:
+        raise NotFound("This message asks no question.")
+    return tally(session, question)
+
+
+def current_answers(
+    session: Session, question_ids: Sequence[int], guardian_id: int | None = None
+) -> dict[int, list[Answer]]:
+    """Each question's current answers (of one family, if given), oldest first."""
+    if not question_ids:
+        return {}
+    stmt = select(Answer).where(Answer.question_id.in_(question_ids), Answer.current.is_(True))
+    if guardian_id is not None:
+        stmt = stmt.where(Answer.guardian_id == guardian_id)
+    found: dict[int, list[Answer]] = {}
+    for answer in session.scalars(stmt.order_by(Answer.id)):
+        found.setdefault(answer.question_id, []).append(answer)
+    return found
+
+
+# Answering with the family page's buttons ------------------------------------------------------
+
+# What the family page says when an answer is refused: in the family's language (texts.py).
+NOT_AN_OPTION, NOT_A_NUMBER, NO_SIGNATURE = (
+    texts.NOT_AN_OPTION,
+    texts.NOT_A_NUMBER,
+    texts.NO_SIGNATURE,
+)
+CHOICE_FULL, CLOSED, EMPTY_ANSWER = texts.CHOICE_FULL, texts.CLOSED, texts.EMPTY_ANSWER
+MAX_PAGE_TEXT = 500
+
+
+def asked_of(session: Session, guardian_id: int, question_id: int) -> Question | None:
+    """A question this family received (a delivery of its message reached it, or was sent
+    to it): another family's question is none of its business."""
+    return session.scalar(
+        select(Question)
+        .join(Delivery, Delivery.message_id == Question.message_id)
+        .where(
+            Question.id == question_id,
+            Delivery.guardian_id == guardian_id,
+            Delivery.status.not_in(NOT_RECEIVED),
+        )
+        .limit(1)
+    )
+
+
+def given_answer(
+    question: Question,
+    value: str,
+    signature: str,
+    left: list[int] | None,
+    now: datetime,
+) -> tuple[str, str | None]:
+    """A button's answer checked before anything is written: (value, signature). Invalid with
+    a message for the family (in the `messages` catalog) when it is no answer to this question."""
+    if question.deadline is not None and question.deadline < now:
+        raise Invalid(CLOSED)
+    value = value.strip()
+    if question.kind in ("yes_no", "permission"):
+        if value not in ("yes", "no"):
+            raise Invalid(NOT_AN_OPTION)
+        if question.kind == "permission" and value == "yes":
+            name = answers.signature_in(signature)
+            if name is None:
+                raise Invalid(NO_SIGNATURE)
+            return value, name
+        return value, None
+    if question.kind == "choice":
+        if not value.isdigit() or not 1 <= int(value) <= len(question.options):
+            raise Invalid(NOT_AN_OPTION)
+        if left is not None and left[int(value) - 1] <= 0:
+            raise Invalid(CHOICE_FULL)
+        return str(int(value)), None
+    if question.kind == "number":
+        number = answers.number_in(value)
+        if number is None:
+            raise Invalid(NOT_A_NUMBER)
+        return str(number), None
+    if not value:
+        raise Invalid(EMPTY_ANSWER)
+    if len(value) > MAX_PAGE_TEXT:
+        raise Invalid(NOT_AN_OPTION)
+    return "text", None
+
+
+def answer_from_page(
+    session: Session,
+    question: Question,
+    guardian: Guardian,
+    message: Message,
+    value: str,
+    signature: str | None,
+) -> str | None:
+    """The family's answer given with a button of its page, `message` its reply (as staff read
+    it): recorded exactly as a text answering it would be."""
+    if question.kind == "permission":
+        return _record_permission(session, question, guardian, message, value, signature, "page")
+    result = _record(session, question, guardian, message, value, "page")
+    if result == "full":
+        raise Invalid(CHOICE_FULL)
+    return result

@@ -100,3 +100,18 @@ TEXTS: dict[str, str] = {
     # TRANSLATORS: where a meeting is: a room, a phone number, a video link.
     WHERE: N_("Where: %(place)s."),
 }
+
+# What the family page says when an answer given with its buttons is refused (nothing is
+# recorded), in the family's language.
+# TRANSLATORS: the family page; the answer sent is none of the question's.
+NOT_AN_OPTION = N_("Please choose one of the answers shown.")
+# TRANSLATORS: the family page; a "how many" question was answered with no number.
+NOT_A_NUMBER = N_("Please write a number.")
+# TRANSLATORS: the family page; a permission slip's yes needs the guardian's full name.
+NO_SIGNATURE = N_("To give permission, please type your full name.")
+# TRANSLATORS: the family page; the choice has no place left.
+CHOICE_FULL = N_("Sorry, that choice is full. Please choose another.")
+# TRANSLATORS: the family page; the question's deadline has passed.
+CLOSED = N_("This question is closed: its deadline has passed.")
+# TRANSLATORS: the family page; a question answered in the family's own words, left empty.
+EMPTY_ANSWER = N_("Please write your answer.")

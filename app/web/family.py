@@ -18,13 +18,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.channels.email import RIGHT_TO_LEFT
 from app.core.config import get_settings
-from app.core.db import SessionDep
+from app.core.db import SessionDep, utcnow
 from app.core.errors import HearthError
 from app.core.security import constant_time_equal, sign
 from app.messaging import family, family_links
 from app.messaging.models import FamilyLink
 from app.notices import catalogs
 from app.people.models import Guardian
+from app.questions import service as questions
+from app.questions.models import Question
 from app.web.formatting import when
 from app.web.pages import FormDep
 
@@ -116,8 +118,12 @@ def _page(
     error: str | None = None,
     body: str = "",
     status_code: int = 200,
+    answer_error: tuple[int, str] | None = None,
 ) -> Response:
     messages = family.conversation(session, guardian)
+    asked = _open_questions(session, guardian, [m.id for m in messages if not m.mine])
+    if answer_error is not None and answer_error[0] in asked:
+        asked[answer_error[0]]["error"] = answer_error[1]
     family.mark_seen(session, guardian, messages)
     school = family.page_school(session, guardian)
     zone = school.timezone if school else "UTC"
@@ -134,6 +140,7 @@ def _page(
                 "dir": direction(m.language),
                 "original_dir": direction(m.original_language),
                 "when": when(m.at, zone, _dates_locale(locale)),
+                "q": asked.get(m.id),
             }
             for m in messages
         ],
@@ -207,3 +214,142 @@ def family_reply(request: Request, session: SessionDep, token: str, form: FormDe
             status_code=exc.status_code,
         )
     return RedirectResponse(f"/f/{token}?sent=1#sent", status_code=303)
+
+
+# Questions: buttons to answer ---------------------------------------------------------------
+
+
+def _open_questions(
+    session: SessionDep, guardian: Guardian, message_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """Message id → the question it asks this family, as its page shows it: the options in
+    the family's language (with a sign-up's places left), its current answer, whether it may
+    still answer or change it. Another family's question is not shown (nor answerable)."""
+    found: dict[int, dict[str, Any]] = {}
+    now = utcnow()
+    for message_id, question in questions.on_messages(session, message_ids).items():
+        if questions.asked_of(session, guardian.id, question.id) is None:
+            continue
+        labels = (
+            questions.option_labels(session, question, guardian.language)
+            if question.kind == "choice"
+            else []
+        )
+        left = questions.places_left(session, question)
+        current = questions.current_answers(session, [question.id], guardian.id).get(question.id)
+        answer = current[-1] if current else None
+        closed = question.deadline is not None and question.deadline < now
+        found[message_id] = {
+            "id": question.id,
+            "kind": question.kind,
+            "options": [
+                {
+                    "number": i,
+                    "label": label,
+                    "left": None if left is None or question.times else left[i - 1],
+                    "full": left is not None and left[i - 1] <= 0,
+                }
+                for i, label in enumerate(labels, start=1)
+            ],
+            "answer": _answer_label(guardian, question, labels, answer),
+            "closed": closed,
+            "can_change": not closed and (answer is None or question.replace_answers),
+            "error": None,
+        }
+    return found
+
+
+def _answer_label(guardian: Guardian, question: Question, labels: list[str], answer: Any) -> str:
+    """The family's current answer in its language ("Sí", "Martes", "3", its own words)."""
+    if answer is None or answer.value is None:
+        return ""
+    say = _words(guardian.language)
+    value = answer.value
+    if question.kind in ("yes_no", "permission"):
+        said = say("Yes") if value == "yes" else say("No")
+        return f"{said} ({answer.signature})" if answer.signature else said
+    if question.kind == "choice" and value.isdigit() and 1 <= int(value) <= len(labels):
+        return labels[int(value) - 1]
+    if question.kind == "text":
+        return str(answer.text)
+    return str(value)
+
+
+@router.post("/f/{token}/answer")
+def family_answer(request: Request, session: SessionDep, token: str, form: FormDep) -> Response:
+    """An answer given with the page's buttons: checked, then recorded exactly as a text
+    answering the question (questions.answer_from_page), the family's reply reaching staff as
+    any reply from the page does. Another family's question is a bare 404."""
+    found = family_links.find(session, token)
+    if found is None:
+        return not_found()
+    link, guardian = found
+    say = _words(guardian.language)
+    question_id = str(form.get("question_id") or "")
+    question = (
+        questions.asked_of(session, guardian.id, int(question_id))
+        if question_id.isdigit() and len(question_id) < 12
+        else None
+    )
+    if question is None or question.message_id is None:
+        return not_found()
+    secret = str(form.get("form_secret") or "")
+    cookie = request.cookies.get(COOKIE, "")
+    if not cookie or not constant_time_equal(secret, _form_secret(link, cookie)):
+        return _page(
+            request,
+            session,
+            link,
+            guardian,
+            token,
+            answer_error=(question.message_id, say(family.STALE_FORM)),
+            status_code=403,
+        )
+    try:
+        value, signature = questions.given_answer(
+            question,
+            str(form.get("value") or ""),
+            str(form.get("signature") or ""),
+            questions.places_left(session, question),
+            utcnow(),
+        )
+        labels = (
+            questions.option_labels(session, question, guardian.language)
+            if question.kind == "choice"
+            else []
+        )
+        said = _said(guardian, question, labels, value, signature, str(form.get("value") or ""))
+        # Not in a SAVEPOINT (as the reply form): everything is checked before it is written.
+        message = family.reply(session, link, guardian, said)
+        questions.answer_from_page(session, question, guardian, message, value, signature)
+    except HearthError as exc:
+        return _page(
+            request,
+            session,
+            link,
+            guardian,
+            token,
+            answer_error=(question.message_id, say(exc.message)),
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/f/{token}#m{question.message_id}", status_code=303)
+
+
+def _said(
+    guardian: Guardian,
+    question: Question,
+    labels: list[str],
+    value: str,
+    signature: str | None,
+    written: str,
+) -> str:
+    """The answer as the family's reply staff read ("Sí — María López", "2. Martes", "3")."""
+    say = _words(guardian.language)
+    if question.kind in ("yes_no", "permission"):
+        said = say("Yes") if value == "yes" else say("No")
+        return f"{said} — {signature}" if signature else said
+    if question.kind == "choice":
+        return f"{value}. {labels[int(value) - 1]}"
+    if question.kind == "number":
+        return value
+    return written.strip()

@@ -48,8 +48,9 @@ WRITTEN_TABLES = (
 )
 PUBLIC_PAGES = {"/", "/sign-in", "/password-reset", "/password-reset/{token}"}
 # The family page: opened by a family's secret link, never by staff; its form carries a secret
-# bound to the link and a cookie (tests/delivery/test_family_page.py).
-FAMILY_PAGES = {"/f/{token}"}
+# bound to the link and a cookie (tests/delivery/test_family_page.py), as do its answer buttons
+# (tests/delivery/test_family_page_questions.py).
+FAMILY_PAGES = {"/f/{token}", "/f/{token}/answer"}
 
 
 def web_routes() -> list[APIRoute]:

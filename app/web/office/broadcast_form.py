@@ -138,6 +138,16 @@ def question_state(question: QuestionDraft | None, school: School) -> dict[str, 
     }
 
 
+def question_draft(fields: dict[str, str], school: School) -> QuestionDraft | None:
+    """The question a form's fields describe (a teacher's note has no reminder); Invalid with
+    a message for the person when it describes none."""
+    state = {**dict.fromkeys(QUESTION_FIELDS, ""), **fields}
+    try:
+        return _question(state, school)
+    except ValidationError as exc:
+        raise Invalid(validation_message(exc)) from None
+
+
 def _question(state: dict[str, Any], school: School) -> QuestionDraft | None:
     kind = state["question_kind"]
     if not kind:

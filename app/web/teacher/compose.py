@@ -22,9 +22,11 @@ from app.messaging.translations import PreparedTranslation
 from app.notices import service as notices
 from app.people import service as people
 from app.people.models import Guardian, Student
+from app.questions import service as questions
 from app.schools.models import School
 from app.translation import service as translation
 from app.web.formatting import CHANNEL_LABELS, full_name, is_htmx, language_name, viewer_language
+from app.web.office.broadcast_form import question_draft
 from app.web.pages import form_id, render, translate
 from app.web.teacher.notes import (
     NoteForm,
@@ -362,7 +364,13 @@ def send(request: Request, session: SessionDep, viewer: Viewer, form: NoteFormDe
             with all_or_nothing(session):  # no thread without its note
                 thread = messaging.create_thread(session, viewer.subject, new_thread)
                 human = _catalog_translations(session, viewer, thread.school_id, form, note)
-                messaging.post_message(session, viewer.subject, thread.id, note, human)
+                school = session.get(School, thread.school_id)
+                assert school is not None
+                note.question = question_draft(form.question, school)
+                if note.question is not None:
+                    questions.ask_in_note(session, viewer.subject, thread.id, note, human)
+                else:
+                    messaging.post_message(session, viewer.subject, thread.id, note, human)
             return RedirectResponse(f"/threads/{thread.id}", status_code=303)
         except HearthError as exc:
             errors.append(translate(request, exc.message))

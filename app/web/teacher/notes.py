@@ -20,11 +20,13 @@ from app.messaging import service as messaging
 from app.messaging.models import Thread
 from app.messaging.schemas import MAX_BODY, MessageCreate
 from app.people.models import Guardian, Staff, Student
+from app.questions import service as questions
 from app.schools import senders
 from app.schools.models import School
 from app.translation import service as translation
 from app.translation.protect import Protection
 from app.web.formatting import full_name, language_name, viewer_language
+from app.web.office.broadcast_form import question_draft
 from app.web.pages import form_id, render, translate
 
 
@@ -42,6 +44,15 @@ def note_problems(request: Request, body: str) -> list[str]:
     return []
 
 
+# The broadcast form's question fields, without its reminder (a note sends none).
+NOTE_QUESTION = (
+    "question_kind",
+    "question_options",
+    "question_deadline_date",
+    "question_deadline_time",
+)
+
+
 @dataclass
 class NoteForm:
     """What the compose and reply forms post (read once, for every route that takes them)."""
@@ -54,6 +65,8 @@ class NoteForm:
     template: str = ""
     params: dict[str, str] = field(default_factory=dict)
     ask_interpreter: bool = False
+    # A question asked with the note ("Ask the families"), its fields kept as typed.
+    question: dict[str, str] = field(default_factory=lambda: dict.fromkeys(NOTE_QUESTION, ""))
 
 
 async def note_form(request: Request) -> NoteForm:
@@ -84,6 +97,7 @@ async def note_form(request: Request) -> NoteForm:
             if key.startswith("param_") and isinstance(value, str)
         },
         ask_interpreter=form.get("ask_interpreter") == "1",
+        question={name: text(name, 2000).strip() for name in NOTE_QUESTION},
     )
 
 
@@ -214,6 +228,8 @@ def _as_sent(
     guardians: list[Guardian],
     items: list[PreviewLanguage],
     thread: Thread | None,
+    question: dict[str, str] | None = None,
+    source: str = "en",
 ) -> None:
     """Each language's text exactly as the phones will receive it (who wrote, the mark, the
     invitation to reply: messaging.identity), its SMS segments, and the numbers the families
@@ -223,6 +239,10 @@ def _as_sent(
         return
     invite = identity.invites_reply(session, thread.id) if thread else True
     owner = thread.owner_staff_id if thread else author.id
+    try:  # a question not filled in right yet is left out until it is (sending says why)
+        draft = question_draft(question, school) if question else None
+    except HearthError:
+        draft = None
     savepoint = session.begin_nested()
     try:
         numbers = senders.senders_for(session, school, [g.id for g in guardians], owner)
@@ -238,6 +258,8 @@ def _as_sent(
                 machine=item.status == "translated" and not item.catalog,
                 invite=invite,
             )
+            if draft is not None:  # how to answer, in the family's language, as sent
+                item.sent += "\n\n" + questions.prompt(session, draft, item.code, source)
             # The family's own link to the family page, when the school's texts carry it.
             item.sent = family_links.sample(school.family_link, item.sent)
             item.segments = count_segments(item.sent).segments
@@ -296,7 +318,16 @@ def preview_context(
                 None,
                 True,
             )
-    _as_sent(session, viewer.staff, school_id, guardians, items, thread)
+    _as_sent(
+        session,
+        viewer.staff,
+        school_id,
+        guardians,
+        items,
+        thread,
+        question=form.question if form is not None else None,
+        source=source,
+    )
     context["preview"] = items
     context["back_name"] = language_name(ui, ui)
     return context

@@ -24,6 +24,7 @@ from app.messaging.replies import is_broadcast_thread
 from app.messaging.schemas import MessageCreate
 from app.messaging.translations import WAITING
 from app.people.models import Guardian, Staff, Student
+from app.questions import service as questions
 from app.schools.models import School
 from app.web.formatting import (
     CHANNEL_LABELS,
@@ -220,6 +221,9 @@ def _thread_view(
     state = reading.states(session, viewer.subject, [thread.id]).get(thread.id, {})
     outbound = [m.id for m in thread.messages if m.direction == "outbound"]
     seen = family_page.seen_by(session, outbound)
+    # A note's question: its answers under it (a broadcast's are on the broadcast's page).
+    asked = {} if broadcast else questions.on_messages(session, outbound)
+    answers = {message_id: questions.tally(session, q) for message_id, q in asked.items()}
     return {
         "thread": thread,
         "poll": FAST_POLL if _on_its_way(thread) else SLOW_POLL,
@@ -234,6 +238,7 @@ def _thread_view(
         "student": full_name(student) if student else None,
         "family": family,
         "family_count": len(thread.guardian_ids),
+        "answers": answers,
         "messages": [
             _message_view(
                 request,

@@ -166,7 +166,9 @@ def test_purge_erases_old_texts_keeps_metadata_recent_and_unsent(session, distri
     held.next_attempt_at = None
     session.commit()
     assert delivery.send(session, held.id) == "sent"
-    sent = session.scalar(select(DevOutbox).where(DevOutbox.to == district.ana.phone))
+    sent = session.scalar(
+        select(DevOutbox).where(DevOutbox.to == district.ana.phone).order_by(DevOutbox.id.desc())
+    )  # the last text she got (the recent note went to her before)
     assert "La escuela está cerrada el lunes." in sent.body
     last = service.purge(session, days=730)
     assert last["deliveries"] == 1 and last["messages"] == 1 and last["messages_held"] == 0

@@ -69,6 +69,7 @@ run: setup
 # ([tool.mypy]); docs/architecture.md says what they hold.
 test: setup prerequisites
 	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -142,9 +142,7 @@ def move_reply(message_id: Id, data: MessageMove, session: SessionDep, subject: 
     status_code=status.HTTP_201_CREATED,
     tags=["family page"],
 )
-def create_family_link(
-    guardian_id: Id, session: SessionDep, subject: Writer
-) -> FamilyLinkCreated:
+def create_family_link(guardian_id: Id, session: SessionDep, subject: Writer) -> FamilyLinkCreated:
     """A new link to the family page for this guardian (staff of the guardian's school). The
     URL is in this answer only: Hearth keeps a hash of its token. Audited."""
     link, url = family_links.create_for_staff(session, subject, guardian_id)

@@ -101,9 +101,7 @@ def _translate_reading(
         return _answer(result, detected, back)
 
 
-def _answer(
-    result: service.TranslationResult, detected: bool, back: str | None
-) -> dict[str, Any]:
+def _answer(result: service.TranslationResult, detected: bool, back: str | None) -> dict[str, Any]:
     return {
         **result.__dict__,
         "detected": detected,

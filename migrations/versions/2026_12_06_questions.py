@@ -67,7 +67,6 @@ def upgrade() -> None:
             batch_op.f("ix_question_answers_guardian_id"), ["guardian_id"], unique=False
         )
 
-
     op.create_table(
         "question_places",
         sa.Column("id", sa.Integer(), nullable=False),

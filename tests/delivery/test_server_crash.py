@@ -91,7 +91,11 @@ def test_server_killed_mid_broadcast_resumes_within_30_s_and_sends_each_text_onc
     with TwilioDouble(latency=0.02).start() as double:
         env = _env(tmp_path, double)
         seeded = subprocess.run(
-            [sys.executable, "-c", SEED], cwd=ROOT, env=env, capture_output=True, text=True,
+            [sys.executable, "-c", SEED],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
             timeout=120,
         )
         assert seeded.returncode == 0, seeded.stderr

@@ -209,9 +209,7 @@ def test_bad_number_fails_over_to_email(client, auth, session, classroom, twilio
     assert rows["sms"].status == "failed" and rows["sms"].error_code == "21211"
     assert rows["email"].status == "sent"
     assert smtp.messages[-1]["To"] == "maria@family.example.org"
-    assert (
-        "Mateo va a faltar mañana." in smtp.messages[-1].get_body(("plain",)).get_content()
-    )
+    assert "Mateo va a faltar mañana." in smtp.messages[-1].get_body(("plain",)).get_content()
 
 
 def test_a_line_break_in_a_stored_subject_does_not_stop_the_email(

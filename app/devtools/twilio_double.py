@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -134,135 +135,15 @@ def _error_json(error: _ApiError) -> dict[str, Any]:
     return payload
 
 
-class TwilioDouble:
-    """Twilio's Messages API on a loopback port, recording what it is sent (see module doc)."""
+class _TwilioSide:
+    """Twilio's side of the webhooks: the signed requests Twilio would post to Hearth about what
+    the double recorded (for a TestClient, or sent to a live server). Part of TwilioDouble."""
 
-    def __init__(
-        self,
-        account_sid: str = DEFAULT_ACCOUNT_SID,
-        auth_token: str = "test-token",
-        latency: float = 0.0,
-    ) -> None:
-        self.account_sid = account_sid
-        self.auth_token = auth_token
-        # Seconds between recording a message and answering: the window in which a sender
-        # that dies has handed Twilio a message without learning its sid.
-        self.latency = latency
-        self._lock = threading.Lock()
-        self._messages: list[RecordedMessage] = []
-        self._attempts: list[RecordedMessage] = []
-        self._by_sid: dict[str, RecordedMessage] = {}
-        self._calls: list[RecordedCall] = []
-        self._scripted: deque[tuple[int, int | None]] = deque()
-        self._failing_numbers: dict[str, tuple[int, int]] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        """Listen on a free port of 127.0.0.1 in a background thread; returns self."""
-        if self._server is not None:
-            return self
-        server = _Server(("127.0.0.1", 0), _Handler, self)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="twilio-double",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening and drop open keep-alive connections."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._server = self._thread = None
-        server.shutdown()
-        server.server_close()
-        server.close_connections()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        """The base URL to give make_client, e.g. "http://127.0.0.1:54321"."""
-        if self._server is None:
-            raise RuntimeError("the Twilio double is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # --- what it saw ----------------------------------------------------------------------
-
-    @property
-    def messages(self) -> list[RecordedMessage]:
-        """The messages created (answered 201), oldest first: a snapshot."""
-        with self._lock:
-            return list(self._messages)
-
-    @property
-    def attempts(self) -> list[RecordedMessage]:
-        """Every Messages.json POST, refused ones included, oldest first: a snapshot."""
-        with self._lock:
-            return list(self._attempts)
-
-    @property
-    def calls(self) -> list[RecordedCall]:
-        """The calls placed (answered 201), oldest first: a snapshot."""
-        with self._lock:
-            return list(self._calls)
-
-    def call(self, sid: str) -> RecordedCall:
-        with self._lock:
-            return next(c for c in self._calls if c.sid == sid)
-
-    def message(self, sid: str) -> RecordedMessage:
-        with self._lock:
-            return self._by_sid[sid]
-
-    def reset(self) -> None:
-        """Forget every message, scripted failure and failing number."""
-        with self._lock:
-            self._messages.clear()
-            self._attempts.clear()
-            self._by_sid.clear()
-            self._calls.clear()
-            self._scripted.clear()
-            self._failing_numbers.clear()
-
-    # --- scripted failures ----------------------------------------------------------------
-
-    def fail_next(self, *responses: tuple[int, int | None]) -> None:
-        """Answer the next sends with these (HTTP status, Twilio code), in order, then 201s.
-
-        e.g. fail_next((500, None), (429, 20429), (400, 21610)).
-        """
-        for status, _code in responses:
-            if status < 400:
-                raise ValueError(f"a scripted failure needs an error status, not {status}")
-        with self._lock:
-            self._scripted.extend(responses)
-
-    def fail_number(self, to: str, status: int, code: int) -> None:
-        """Answer every send to `to` with this error (e.g. 400, 21610 for an opted-out phone)."""
-        with self._lock:
-            self._failing_numbers[to] = (status, code)
-
-    # --- Twilio's side of the webhooks ----------------------------------------------------
+    account_sid: str
+    auth_token: str
+    _lock: threading.Lock
+    _by_sid: dict[str, RecordedMessage]
+    call: Callable[[str], RecordedCall]
 
     def sign(self, url: str, params: dict[str, str]) -> str:
         """The X-Twilio-Signature Twilio would put on a POST of `params` to `url`."""
@@ -411,6 +292,135 @@ class TwilioDouble:
 
     def _webhook_headers(self, url: str, params: dict[str, str]) -> dict[str, str]:
         return {"X-Twilio-Signature": self.sign(url, params), "User-Agent": "TwilioProxy/1.1"}
+
+
+class TwilioDouble(_TwilioSide):
+    """Twilio's Messages API on a loopback port, recording what it is sent (see module doc)."""
+
+    def __init__(
+        self,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = "test-token",
+        latency: float = 0.0,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        # Seconds between recording a message and answering: the window in which a sender
+        # that dies has handed Twilio a message without learning its sid.
+        self.latency = latency
+        self._lock = threading.Lock()
+        self._messages: list[RecordedMessage] = []
+        self._attempts: list[RecordedMessage] = []
+        self._by_sid: dict[str, RecordedMessage] = {}
+        self._calls: list[RecordedCall] = []
+        self._scripted: deque[tuple[int, int | None]] = deque()
+        self._failing_numbers: dict[str, tuple[int, int]] = {}
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Listen on a free port of 127.0.0.1 in a background thread; returns self."""
+        if self._server is not None:
+            return self
+        server = _Server(("127.0.0.1", 0), _Handler, self)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="twilio-double",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and drop open keep-alive connections."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        """The base URL to give make_client, e.g. "http://127.0.0.1:54321"."""
+        if self._server is None:
+            raise RuntimeError("the Twilio double is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- what it saw ----------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[RecordedMessage]:
+        """The messages created (answered 201), oldest first: a snapshot."""
+        with self._lock:
+            return list(self._messages)
+
+    @property
+    def attempts(self) -> list[RecordedMessage]:
+        """Every Messages.json POST, refused ones included, oldest first: a snapshot."""
+        with self._lock:
+            return list(self._attempts)
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        """The calls placed (answered 201), oldest first: a snapshot."""
+        with self._lock:
+            return list(self._calls)
+
+    def call(self, sid: str) -> RecordedCall:
+        with self._lock:
+            return next(c for c in self._calls if c.sid == sid)
+
+    def message(self, sid: str) -> RecordedMessage:
+        with self._lock:
+            return self._by_sid[sid]
+
+    def reset(self) -> None:
+        """Forget every message, scripted failure and failing number."""
+        with self._lock:
+            self._messages.clear()
+            self._attempts.clear()
+            self._by_sid.clear()
+            self._calls.clear()
+            self._scripted.clear()
+            self._failing_numbers.clear()
+
+    # --- scripted failures ----------------------------------------------------------------
+
+    def fail_next(self, *responses: tuple[int, int | None]) -> None:
+        """Answer the next sends with these (HTTP status, Twilio code), in order, then 201s.
+
+        e.g. fail_next((500, None), (429, 20429), (400, 21610)).
+        """
+        for status, _code in responses:
+            if status < 400:
+                raise ValueError(f"a scripted failure needs an error status, not {status}")
+        with self._lock:
+            self._scripted.extend(responses)
+
+    def fail_number(self, to: str, status: int, code: int) -> None:
+        """Answer every send to `to` with this error (e.g. 400, 21610 for an opted-out phone)."""
+        with self._lock:
+            self._failing_numbers[to] = (status, code)
 
     # --- the API --------------------------------------------------------------------------
 

@@ -171,6 +171,12 @@ def wants_link(policy: str, text: str) -> bool:
     return False
 
 
+def policy_with(policy: str, has_attachments: bool) -> str:
+    """The school's policy for a message's texts: a message with photos or PDFs always carries
+    the link (the family page shows them; a text cannot), unless the school never sends one."""
+    return "always" if has_attachments and policy != "never" else policy
+
+
 def with_link(text: str, url: str) -> str:
     return f"{text}\n{url}"
 

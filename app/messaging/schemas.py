@@ -29,6 +29,8 @@ class MessageCreate(Input):
     # An interpreter writes (or corrects the machine's) text for every family language before
     # it goes: the deliveries wait for them.
     ask_interpreter: bool = False
+    # Photos and PDFs uploaded first (POST /api/v1/attachments), by their ids.
+    attachment_ids: list[int] = Field(default_factory=list, max_length=10)
 
 
 class TranslationRead(Output):
@@ -87,6 +89,15 @@ class SeenRead(Output):
     seen_at: datetime
 
 
+class AttachmentRead(Output):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    url: str = Field(description="Where staff with access to the message download it.")
+
+
 class MessageRead(Output):
     id: int
     thread_id: int
@@ -103,6 +114,7 @@ class MessageRead(Output):
     created_at: datetime
     translations: list[TranslationRead]
     deliveries: list[DeliveryRead]
+    attachments: list[AttachmentRead] = Field(default_factory=list)
     seen: list[SeenRead] = Field(
         default_factory=list,
         description="The guardians who opened the family page showing this message, and when "

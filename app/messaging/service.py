@@ -12,6 +12,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.languages import mt_code
 from app.core.queue import enqueue_job
+from app.delivery import attachments
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
 from app.messaging import family_links, reading, translations
@@ -295,6 +296,9 @@ def post_message(
     thread.last_activity_at = utcnow()
     thread.status = "open"
     session.flush()
+    files = attachments.attach(
+        session, data.attachment_ids, subject.actor, message.id, thread.school_id
+    )
     reading.answered(session, subject, thread, message.id)
 
     school = session.get(School, thread.school_id)
@@ -327,7 +331,9 @@ def post_message(
         reply_to=reply_address(thread.id),
         sms_senders=numbers,
         sms_text=family_links.linker(
-            session, school.family_link, phones={g.id: g.phone for g in recipients}
+            session,
+            family_links.policy_with(school.family_link, bool(files)),
+            phones={g.id: g.phone for g in recipients},
         ),
     )
     if data.ask_interpreter:

@@ -14,10 +14,18 @@ UPLOAD_PATHS = (
 )
 
 
+# A message's photos and PDFs (HEARTH_ATTACHMENT_MAX_MB, plus room for the form around them).
+ATTACHMENT_PATHS = ("/api/v1/attachments",)
+FORM_OVERHEAD = 64 * 1024
+
+
 class RosterUploadLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, upload_max_bytes: int, attachment_max_bytes: int = 0
+    ) -> None:
         self.default = BodySizeLimit(app, max_bytes)
         self.uploads = BodySizeLimit(app, max(max_bytes, upload_max_bytes))
+        self.attachments = BodySizeLimit(app, max(max_bytes, attachment_max_bytes + FORM_OVERHEAD))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         is_upload = (
@@ -25,4 +33,11 @@ class RosterUploadLimit:
             and scope.get("method") == "POST"
             and scope.get("path", "").rstrip("/") in UPLOAD_PATHS
         )
+        if (
+            scope["type"] == "http"
+            and scope.get("method") == "POST"
+            and scope.get("path", "").rstrip("/") in ATTACHMENT_PATHS
+        ):
+            await self.attachments(scope, receive, send)
+            return
         await (self.uploads if is_upload else self.default)(scope, receive, send)

@@ -18,13 +18,13 @@ from app.delivery import attachments as files
 from app.delivery.models import Attachment
 from app.messaging.family import visible_messages
 from app.messaging.models import Message
-from app.messaging.service import get_thread
+from app.messaging.service import get_thread, uploader
 
 
 def upload(
     session: Session, subject: AuthSubject, filename: str, content_type: str | None, data: bytes
 ) -> Attachment:
-    return files.store(session, subject.actor, filename, content_type, data)
+    return files.store(session, uploader(subject), filename, content_type, data)
 
 
 def read_limit() -> int:
@@ -37,7 +37,7 @@ def for_staff(session: Session, subject: AuthSubject, attachment_id: int) -> Att
     if row is None:
         raise NotFound("No such attachment.")
     if row.message_id is None:
-        if row.uploaded_by != subject.actor:
+        if row.uploaded_by != uploader(subject):
             raise NotFound("No such attachment.")
         return row
     message = session.get(Message, row.message_id)

@@ -258,6 +258,12 @@ def author_language(session: Session, subject: AuthSubject, thread: Thread) -> s
     return school.default_language if school else "en"
 
 
+def uploader(subject: AuthSubject) -> str:
+    """Whose an uploaded attachment is: the staff member's (from any of their keys or their
+    session), else the key's."""
+    return f"staff:{subject.staff_id}" if subject.staff_id is not None else subject.actor
+
+
 def post_message(
     session: Session,
     subject: AuthSubject,
@@ -297,7 +303,7 @@ def post_message(
     thread.status = "open"
     session.flush()
     files = attachments.attach(
-        session, data.attachment_ids, subject.actor, message.id, thread.school_id
+        session, data.attachment_ids, uploader(subject), message.id, thread.school_id
     )
     reading.answered(session, subject, thread, message.id)
 

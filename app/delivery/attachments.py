@@ -209,9 +209,15 @@ def store(
 
 
 def attach(
-    session: Session, ids: list[int], uploaded_by: str, message_id: int, school_id: int
+    session: Session,
+    ids: list[int],
+    uploaded_by: str,
+    message_id: int | None,
+    school_id: int,
+    broadcast_id: int | None = None,
 ) -> list[Attachment]:
-    """Files this uploader sent, not on any message yet, put on a new message."""
+    """Files this uploader sent, not on any message yet, put on a new message (or held for a
+    broadcast until it goes out: `message_id` None, `broadcast_id` set)."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
@@ -223,12 +229,23 @@ def attach(
     if missing:
         raise NotFound(f"No attachment {missing[0]} uploaded by you.")
     for row in rows:
-        if row.message_id is not None:
+        if row.message_id is not None or row.broadcast_id is not None:
             raise Conflict(f"Attachment {row.id} is already on a message: upload it again.")
         row.message_id = message_id
         row.school_id = school_id
+        row.broadcast_id = broadcast_id
     session.flush()
     return [found[i] for i in ids]
+
+
+def of_broadcast(session: Session, broadcast_id: int, message_id: int | None = None) -> int:
+    """How many files a broadcast carries; with `message_id`, they are put on its message."""
+    rows = list(session.scalars(select(Attachment).where(Attachment.broadcast_id == broadcast_id)))
+    if message_id is not None:
+        for row in rows:
+            row.message_id = message_id
+        session.flush()
+    return len(rows)
 
 
 def for_message(session: Session, message_id: int) -> list[Attachment]:

@@ -143,6 +143,10 @@ class Attachment(Base):
         ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    # A broadcast's: held for it until it goes out (then on its message too).
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
+    )
     uploaded_by: Mapped[str] = mapped_column(String(64))  # the actor: staff:<id> / key:<id>
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(64))

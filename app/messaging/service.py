@@ -379,6 +379,7 @@ def post_broadcast(
     translated: Mapping[str, PreparedTranslation],
     urgent: bool,
     family_link: bool = True,
+    with_attachments: bool = False,
 ) -> tuple[int, int, list[int]]:
     """A broadcast posted: its own thread with every family in it, the message as the author
     sees it, its translations (rendered beforehand, once per language) and every delivery, in
@@ -436,7 +437,9 @@ def post_broadcast(
         reply_to=reply_address(thread.id),
         sms_text=family_links.linker(
             session,
-            school.family_link if family_link else "never",
+            family_links.policy_with(
+                school.family_link if family_link else "never", with_attachments
+            ),
             {code for code, r in rows.items() if r.status == FALLBACK},
             phones={r.guardian_id: r.phone for r in recipients},
         ),

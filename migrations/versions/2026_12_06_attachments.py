@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=True),
         sa.Column("school_id", sa.Integer(), nullable=True),
+        sa.Column("broadcast_id", sa.Integer(), nullable=True),
         sa.Column("uploaded_by", sa.String(length=64), nullable=False),
         sa.Column("filename", sa.String(length=200), nullable=False),
         sa.Column("content_type", sa.String(length=64), nullable=False),
@@ -37,6 +38,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
+            ["broadcast_id"],
+            ["broadcasts.id"],
+            name=op.f("fk_attachments_broadcast_id_broadcasts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
             ["school_id"], ["schools.id"], name=op.f("fk_attachments_school_id_schools")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attachments")),
@@ -44,10 +51,14 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_attachments_message_id"), "attachments", ["message_id"], unique=False
     )
+    op.create_index(
+        op.f("ix_attachments_broadcast_id"), "attachments", ["broadcast_id"], unique=False
+    )
     op.create_index(op.f("ix_attachments_sha256"), "attachments", ["sha256"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_attachments_sha256"), table_name="attachments")
     op.drop_index(op.f("ix_attachments_message_id"), table_name="attachments")
+    op.drop_index(op.f("ix_attachments_broadcast_id"), table_name="attachments")
     op.drop_table("attachments")

@@ -224,3 +224,36 @@ def test_erasing_a_family_removes_its_messages_files(client, auth, session, clas
     assert session.get(Attachment, pdf["id"]) is None
     assert not path.exists()
     assert records.ERASABLE[-1] == "attachments"
+
+
+def test_a_broadcast_carries_its_files_and_its_preview_counts_the_link(
+    client, auth, session, classroom, twilio, smtp
+):
+    c = classroom
+    c.ana.channels = ["email"]
+    session.commit()
+    headers = auth("read,send", staff=c.office)
+    pdf = upload(client, headers, "menu.pdf", PDF_BYTES, "application/pdf").json()
+    draft = {
+        "school_id": c.school.id,
+        "audience": {"whole_school": True},
+        "title": "Lunch menu",
+        "body": "The lunch menu for December.",
+        "attachment_ids": [pdf["id"]],
+    }
+    preview = client.post("/api/v1/broadcasts/preview", headers=headers, json=draft)
+    assert preview.status_code == 200, preview.text
+    per_language = {lang["language"]: lang for lang in preview.json()["languages"]}
+    # A short text: only its file makes it carry the link.
+    assert "/f/" in per_language["es"]["sms_text"]
+    created = client.post("/api/v1/broadcasts", headers=headers, json=draft)
+    assert created.status_code == 201, created.text
+    sent = [m for m in twilio.messages if m.to == c.marisol.phone][-1]
+    link = sent.body.rsplit("\n", 1)[1]
+    assert "/f/" in link
+    assert per_language["es"]["segments"] == count_segments(sent.body).segments
+    path = link.removeprefix(get_settings().public_url.rstrip("/"))
+    got = client.get(f"{path}/attachments/{pdf['id']}")
+    assert got.status_code == 200 and got.content == PDF_BYTES
+    emailed = [m for m in smtp.messages if m["To"] == c.ana.email]
+    assert emailed and [p.get_filename() for p in emailed[-1].iter_attachments()] == ["menu.pdf"]

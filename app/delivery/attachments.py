@@ -47,10 +47,10 @@ EXTENSIONS = {
 MAX_PER_MESSAGE = 10
 
 NOT_A_PDF = "This file is not a PDF."
-NOT_AN_IMAGE = "This file is not a {kind} image."
+NOT_AN_IMAGE = "This file is not a %(kind)s image."
 UNREADABLE_IMAGE = "This image could not be read: it may be damaged."
 UNSUPPORTED = "Only photos (JPEG, PNG, WebP, GIF) and PDF files can be attached."
-TOO_LARGE = "This file is larger than {mb} MB, the most an attachment may be."
+TOO_LARGE = "This file is larger than %(mb)s MB, the most an attachment may be."
 EMPTY = "This file is empty."
 
 
@@ -58,7 +58,7 @@ class Refused(Invalid):
     """A file that cannot be attached, with the reason in plain words (its msgid for pages)."""
 
     def __init__(self, message: str, **values: object) -> None:
-        super().__init__(message.format(**values))
+        super().__init__(message % values if values else message)
         self.msgid = message
         self.values = values
 

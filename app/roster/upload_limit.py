@@ -1,6 +1,8 @@
 """A larger body limit for roster uploads: a district's OneRoster zip runs to megabytes,
 while every other request keeps the small default (HEARTH_MAX_BODY_BYTES)."""
 
+import re
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.middleware import BodySizeLimit
@@ -16,6 +18,8 @@ UPLOAD_PATHS = (
 
 # A message's photos and PDFs (HEARTH_ATTACHMENT_MAX_MB, plus room for the form around them).
 ATTACHMENT_PATHS = ("/api/v1/attachments",)
+# ... and the staff pages' forms that carry them (a reply in a thread, with its preview).
+ATTACHMENT_FORMS = re.compile(r"/threads/\d+/(reply|preview)")
 FORM_OVERHEAD = 64 * 1024
 
 
@@ -36,7 +40,10 @@ class RosterUploadLimit:
         if (
             scope["type"] == "http"
             and scope.get("method") == "POST"
-            and scope.get("path", "").rstrip("/") in ATTACHMENT_PATHS
+            and (
+                scope.get("path", "").rstrip("/") in ATTACHMENT_PATHS
+                or ATTACHMENT_FORMS.fullmatch(scope.get("path", ""))
+            )
         ):
             await self.attachments(scope, receive, send)
             return

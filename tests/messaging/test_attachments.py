@@ -5,6 +5,7 @@ real SMTP server receives, shown on the family's page — and to nobody else."""
 
 import hashlib
 import io
+import re
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from app.records import service as records
 from tests.delivery.conftest import smtp, twilio
 from tests.delivery.test_family_page import link_for
 from tests.delivery.test_two_way import post_note
+from tests.web.conftest import signed_in
 
 PDF_BYTES = (
     b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
@@ -257,3 +259,63 @@ def test_a_broadcast_carries_its_files_and_its_preview_counts_the_link(
     assert got.status_code == 200 and got.content == PDF_BYTES
     emailed = [m for m in smtp.messages if m["To"] == c.ana.email]
     assert emailed and [p.get_filename() for p in emailed[-1].iter_attachments()] == ["menu.pdf"]
+
+
+def test_a_teacher_attaches_on_the_thread_page_and_the_preview_counts_what_is_sent(
+    client, auth, session, classroom, twilio, signed_in
+):
+    c = classroom
+    thread, _ = post_note(client, auth, c, "Hello.", guardians=("marisol",))
+    page = signed_in(c.teacher)
+    short = "Photos from today."
+    # The preview is told there are files (it is not sent them) and counts the link.
+    preview = page.post(
+        f"/threads/{thread['id']}/preview", data={"body": short, "attachments": "photo.jpg"}
+    )
+    assert preview.status_code == 200, preview.text
+    counted = int(re.search(r'data-segments="(\d+)"', preview.text).group(1))
+    sent = page.post(
+        f"/threads/{thread['id']}/reply",
+        data={"body": short},
+        files=[("attachments", ("trip.jpg", photo_with_gps(), "image/jpeg"))],
+    )
+    assert sent.status_code == 303, sent.text
+    text = [m for m in twilio.messages if m.to == c.marisol.phone][-1]
+    assert "/f/" in text.body
+    assert counted == count_segments(text.body).segments
+    # The thread shows the photo, served to the teacher without its metadata.
+    shown = page.get(f"/threads/{thread['id']}")
+    found = re.search(r'<img src="/attachments/(\d+)"', shown.text)
+    assert found, shown.text
+    photo = page.get(f"/attachments/{found.group(1)}")
+    assert photo.status_code == 200 and b"SecretCam" not in photo.content
+    assert photo.content[:3] == b"\xff\xd8\xff"
+    # Another teacher of the school may not open it.
+    other = signed_in(c.colleague)
+    assert other.get(f"/attachments/{found.group(1)}").status_code == 404
+
+
+def test_the_thread_page_refuses_a_fake_pdf_in_the_teachers_language(
+    client, auth, session, classroom, twilio, signed_in
+):
+    c = classroom
+    thread, _ = post_note(client, auth, c, "Hello.", guardians=("marisol",))
+    c.teacher.ui_language = "es"
+    session.commit()
+    before_messages = session.scalar(select(func.count()).select_from(Delivery))
+    before_rows = session.scalar(select(func.count()).select_from(Attachment))
+    before_files = stored_files()
+    page = signed_in(c.teacher)
+    refused = page.post(
+        f"/threads/{thread['id']}/reply",
+        data={"body": "La hoja de permiso."},
+        files=[
+            ("attachments", ("ok.pdf", PDF_BYTES, "application/pdf")),
+            ("attachments", ("slip.pdf", b"GIF89a not a pdf", "application/pdf")),
+        ],
+    )
+    assert refused.status_code == 422
+    assert "Este archivo no es un PDF." in refused.text
+    assert session.scalar(select(func.count()).select_from(Attachment)) == before_rows
+    assert session.scalar(select(func.count()).select_from(Delivery)) == before_messages
+    assert stored_files() == before_files

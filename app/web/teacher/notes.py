@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from app.auth.dependencies import Viewer
 from app.broadcasts import service as broadcasts
@@ -17,6 +18,7 @@ from app.core.errors import HearthError
 from app.core.languages import mt_code
 from app.messaging import family_links, identity
 from app.messaging import service as messaging
+from app.messaging.attachments import read_limit
 from app.messaging.models import Thread
 from app.messaging.schemas import MAX_BODY, MessageCreate
 from app.people.models import Guardian, Staff, Student
@@ -54,10 +56,24 @@ class NoteForm:
     template: str = ""
     params: dict[str, str] = field(default_factory=dict)
     ask_interpreter: bool = False
+    # Photos and PDFs chosen in the form: (file name, declared type, bytes). The preview,
+    # which does not send the files, is told there are some by `has_files`.
+    files: list[tuple[str, str | None, bytes]] = field(default_factory=list)
+    has_files: bool = False
+
+
+async def _chosen_files(form: Any) -> list[tuple[str, str | None, bytes]]:
+    chosen = []
+    for item in form.getlist("attachments")[:10]:
+        if isinstance(item, StarletteUpload) and item.filename:
+            data = await item.read(read_limit())
+            chosen.append((item.filename, item.content_type, data))
+    return chosen
 
 
 async def note_form(request: Request) -> NoteForm:
     form = await request.form()
+    files = await _chosen_files(form)
 
     def text(name: str, limit: int) -> str:
         value = form.get(name)
@@ -84,6 +100,9 @@ async def note_form(request: Request) -> NoteForm:
             if key.startswith("param_") and isinstance(value, str)
         },
         ask_interpreter=form.get("ask_interpreter") == "1",
+        files=files,
+        has_files=bool(files)
+        or any(isinstance(v, str) and v for v in form.getlist("attachments")),
     )
 
 
@@ -214,6 +233,7 @@ def _as_sent(
     guardians: list[Guardian],
     items: list[PreviewLanguage],
     thread: Thread | None,
+    has_files: bool = False,
 ) -> None:
     """Each language's text exactly as the phones will receive it (who wrote, the mark, the
     invitation to reply: messaging.identity), its SMS segments, and the numbers the families
@@ -239,7 +259,9 @@ def _as_sent(
                 invite=invite,
             )
             # The family's own link to the family page, when the school's texts carry it.
-            item.sent = family_links.sample(school.family_link, item.sent)
+            # (Always, when it carries photos or PDFs: the page shows them.)
+            policy = family_links.policy_with(school.family_link, has_files)
+            item.sent = family_links.sample(policy, item.sent)
             item.segments = count_segments(item.sent).segments
             item.numbers = sorted(
                 {
@@ -296,7 +318,15 @@ def preview_context(
                 None,
                 True,
             )
-    _as_sent(session, viewer.staff, school_id, guardians, items, thread)
+    _as_sent(
+        session,
+        viewer.staff,
+        school_id,
+        guardians,
+        items,
+        thread,
+        has_files=form is not None and form.has_files,
+    )
     context["preview"] = items
     context["back_name"] = language_name(ui, ui)
     return context

@@ -15,12 +15,14 @@ from app.broadcasts import service as broadcasts
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
 from app.core.languages import mt_code
+from app.delivery import attachments as attachment_files
 from app.delivery.models import REACHED, DeliveryStatus
+from app.messaging import attachments, reading
 from app.messaging import family as family_page
-from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
 from app.messaging.replies import is_broadcast_thread
+from app.messaging.router import file_response
 from app.messaging.schemas import MessageCreate
 from app.messaging.translations import WAITING
 from app.people.models import Guardian, Staff, Student
@@ -189,6 +191,7 @@ def _message_view(
             for g, at in (seen or [])[:NAMED_GUARDIANS]
         ],
         "seen_total": len(seen or []),
+        "attachments": list(m.attachments),
     }
 
 
@@ -306,13 +309,26 @@ def reply(
     if not errors:
         try:
             with all_or_nothing(session):  # a refused reply leaves no trace
+                # Every file checked before any is stored: a refused one keeps nothing.
+                for name, kind, data in form.files:
+                    attachment_files.clean(name, kind, data)
+                ids = [
+                    attachments.upload(session, viewer.subject, name, kind, data).id
+                    for name, kind, data in form.files
+                ]
                 message = messaging.post_message(
                     session,
                     viewer.subject,
                     thread.id,
-                    MessageCreate(body=form.body, ask_interpreter=form.ask_interpreter),
+                    MessageCreate(
+                        body=form.body,
+                        ask_interpreter=form.ask_interpreter,
+                        attachment_ids=ids,
+                    ),
                 )
             return RedirectResponse(f"/threads/{thread.id}#m{message.id}", status_code=303)
+        except attachment_files.Refused as exc:
+            errors = [translate(request, exc.msgid, **exc.values)]
         except HearthError as exc:
             errors = [translate(request, exc.message)]
     thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
@@ -330,8 +346,24 @@ def reply_preview(
     thread = _thread_or_404(session, viewer, thread_id, with_messages=False)
     student, guardians = read_preview_readers(session, thread)
     return preview_response(
-        request, session, viewer, thread.school_id, student, guardians, form.body, "", thread=thread
+        request,
+        session,
+        viewer,
+        thread.school_id,
+        student,
+        guardians,
+        form.body,
+        "",
+        form,
+        thread=thread,
     )
+
+
+@router.get("/attachments/{attachment_id}")
+def attachment(session: SessionDep, viewer: Viewer, attachment_id: int) -> Response:
+    """A message's photo or PDF, for staff who may read its thread (others: not found)."""
+    row = attachments.for_staff(session, viewer.subject, attachment_id)
+    return file_response(row)
 
 
 @router.post("/threads/{thread_id}/take-over")

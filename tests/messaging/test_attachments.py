@@ -6,14 +6,16 @@ real SMTP server receives, shown on the family's page — and to nobody else."""
 import hashlib
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.delivery import attachments as files
 from app.delivery.models import Attachment, Delivery
+from app.messaging.models import Message
 from app.records import service as records
 from tests.delivery.conftest import smtp, twilio
 from tests.delivery.test_family_page import link_for
@@ -319,3 +321,26 @@ def test_the_thread_page_refuses_a_fake_pdf_in_the_teachers_language(
     assert session.scalar(select(func.count()).select_from(Attachment)) == before_rows
     assert session.scalar(select(func.count()).select_from(Delivery)) == before_messages
     assert stored_files() == before_files
+
+
+def test_retention_deletes_old_messages_files(client, auth, session, classroom, twilio):
+    c = classroom
+    teacher = auth("read,write,send", staff=c.teacher)
+    pdf = upload(client, teacher, "slip.pdf", PDF_BYTES, "application/pdf").json()
+    _, message = post_note(
+        client, auth, c, "The slip.", guardians=("marisol",), attachment_ids=[pdf["id"]]
+    )
+    path = files.path_of(session.get(Attachment, pdf["id"]))
+    session.execute(
+        update(Message)
+        .where(Message.id == message["id"])
+        .values(created_at=datetime.now(UTC) - timedelta(days=800))
+    )
+    session.commit()
+    dry = records.purge(session, days=730, dry_run=True)
+    assert dry["attachments"] == 1 and path.exists()
+    report = records.purge(session, days=730)
+    session.commit()
+    assert report["attachments"] == 1
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+    assert not path.exists()

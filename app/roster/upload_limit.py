@@ -18,8 +18,8 @@ UPLOAD_PATHS = (
 
 # A message's photos and PDFs (HEARTH_ATTACHMENT_MAX_MB, plus room for the form around them).
 ATTACHMENT_PATHS = ("/api/v1/attachments",)
-# ... and the staff pages' forms that carry them (a reply in a thread, with its preview).
-ATTACHMENT_FORMS = re.compile(r"/threads/\d+/(reply|preview)")
+# ... and the staff pages' forms that carry them (a note, a reply in a thread, their previews).
+ATTACHMENT_FORMS = re.compile(r"/threads/\d+/(reply|preview)|/compose(/preview)?")
 FORM_OVERHEAD = 64 * 1024
 
 

@@ -344,3 +344,27 @@ def test_retention_deletes_old_messages_files(client, auth, session, classroom, 
     assert report["attachments"] == 1
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
     assert not path.exists()
+
+
+def test_a_new_note_from_the_compose_page_carries_its_pdf(
+    client, auth, session, classroom, twilio, signed_in
+):
+    c = classroom
+    page = signed_in(c.teacher)
+    form = {
+        "student_id": str(c.mateo.id),
+        "guardian_ids": [str(c.marisol.id)],
+        "subject": "Permission slip",
+        "body": "Please sign the slip.",
+    }
+    preview = page.post("/compose/preview", {**form, "attachments": "slip.pdf"})
+    assert preview.status_code == 200, preview.text
+    counted = int(re.search(r'data-segments="(\d+)"', preview.text).group(1))
+    sent = page.post(
+        "/compose", form, files=[("attachments", ("slip.pdf", PDF_BYTES, "application/pdf"))]
+    )
+    assert sent.status_code == 303, sent.text[:500]
+    row = session.scalar(select(Attachment).order_by(Attachment.id.desc()))
+    assert row.filename == "slip.pdf" and row.message_id is not None
+    text = [m for m in twilio.messages if m.to == c.marisol.phone][-1]
+    assert "/f/" in text.body and counted == count_segments(text.body).segments

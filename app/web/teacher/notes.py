@@ -16,7 +16,8 @@ from app.broadcasts.schemas import Audience, BroadcastDraft
 from app.channels.segments import count_segments
 from app.core.errors import HearthError
 from app.core.languages import mt_code
-from app.messaging import family_links, identity
+from app.delivery import attachments as attachment_files
+from app.messaging import attachments, family_links, identity
 from app.messaging import service as messaging
 from app.messaging.attachments import read_limit
 from app.messaging.models import Thread
@@ -107,6 +108,24 @@ async def note_form(request: Request) -> NoteForm:
 
 
 NoteFormDep = Annotated[NoteForm, Depends(note_form)]
+
+
+def store_chosen(session: Session, viewer: Viewer, form: NoteForm) -> list[int]:
+    """The form's photos and PDFs stored (in the caller's all-or-nothing write), by id. Every
+    file is checked before any is stored: a refused one (`Refused`) keeps nothing."""
+    for name, kind, data in form.files:
+        attachment_files.clean(name, kind, data)
+    return [
+        attachments.upload(session, viewer.subject, name, kind, data).id
+        for name, kind, data in form.files
+    ]
+
+
+def refusal(request: Request, exc: HearthError) -> str:
+    """A refused write in the viewer's language (a refused file's reason, with its values)."""
+    if isinstance(exc, attachment_files.Refused):
+        return translate(request, exc.msgid, **exc.values)
+    return translate(request, exc.message)
 
 
 def note_language(raw: str, viewer: Viewer) -> str:

@@ -15,7 +15,6 @@ from app.broadcasts import service as broadcasts
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
 from app.core.languages import mt_code
-from app.delivery import attachments as attachment_files
 from app.delivery.models import REACHED, DeliveryStatus
 from app.messaging import attachments, reading
 from app.messaging import family as family_page
@@ -36,7 +35,13 @@ from app.web.formatting import (
     when,
 )
 from app.web.pages import form_id, render, translate
-from app.web.teacher.notes import NoteFormDep, note_problems, preview_response
+from app.web.teacher.notes import (
+    NoteFormDep,
+    note_problems,
+    preview_response,
+    refusal,
+    store_chosen,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -309,13 +314,7 @@ def reply(
     if not errors:
         try:
             with all_or_nothing(session):  # a refused reply leaves no trace
-                # Every file checked before any is stored: a refused one keeps nothing.
-                for name, kind, data in form.files:
-                    attachment_files.clean(name, kind, data)
-                ids = [
-                    attachments.upload(session, viewer.subject, name, kind, data).id
-                    for name, kind, data in form.files
-                ]
+                ids = store_chosen(session, viewer, form)
                 message = messaging.post_message(
                     session,
                     viewer.subject,
@@ -327,10 +326,8 @@ def reply(
                     ),
                 )
             return RedirectResponse(f"/threads/{thread.id}#m{message.id}", status_code=303)
-        except attachment_files.Refused as exc:
-            errors = [translate(request, exc.msgid, **exc.values)]
         except HearthError as exc:
-            errors = [translate(request, exc.message)]
+            errors = [refusal(request, exc)]
     thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
     context = _thread_view(request, session, viewer, thread) | {
         "errors": errors,

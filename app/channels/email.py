@@ -51,6 +51,9 @@ class DevEmail:
 
     def send(self, email: Email) -> str:
         headers = "\n".join(f"{k}: {v}" for k, v in email.headers.items())
+        if email.attachments:  # the outbox keeps the names, not the files
+            names = ", ".join(one_line(name) for name, _, _ in email.attachments)
+            headers = f"{headers}\nX-Hearth-Attachments: {names}"
         if email.reply_to:
             headers = f"Reply-To: {email.reply_to}\n{headers}"
         return dev_store(

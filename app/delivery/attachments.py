@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, ImageSequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -111,9 +111,21 @@ def _reencode(data: bytes, content_type: str) -> bytes:
                 image = ImageOps.exif_transpose(image)
             out = io.BytesIO()
             if fmt == "GIF":
+                # Each frame copied with only what draws it: a comment (or any other
+                # extension) read back from the file would be written out again.
                 keep = ("transparency", "duration", "loop", "background", "disposal")
-                image.info = {k: v for k, v in image.info.items() if k in keep}
-                image.save(out, format="GIF", save_all=getattr(image, "n_frames", 1) > 1)
+                frames = []
+                for frame in ImageSequence.Iterator(image):
+                    copy = frame.copy()
+                    copy.info = {k: v for k, v in frame.info.items() if k in keep}
+                    frames.append(copy)
+                frames[0].save(
+                    out,
+                    format="GIF",
+                    save_all=len(frames) > 1,
+                    append_images=frames[1:],
+                    comment=b"",
+                )
             elif fmt == "JPEG":
                 image = image.convert("RGB") if image.mode not in ("RGB", "L") else image
                 image.save(out, format="JPEG", quality=90, optimize=True)

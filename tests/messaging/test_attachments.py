@@ -368,3 +368,34 @@ def test_a_new_note_from_the_compose_page_carries_its_pdf(
     assert row.filename == "slip.pdf" and row.message_id is not None
     text = [m for m in twilio.messages if m.to == c.marisol.phone][-1]
     assert "/f/" in text.body and counted == count_segments(text.body).segments
+
+
+def test_every_photo_type_is_stored_without_its_metadata():
+    from PIL import PngImagePlugin
+
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"
+    base = Image.new("RGB", (20, 10), (10, 120, 200))
+    made = {}
+    png = io.BytesIO()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "SecretCam at home")
+    base.save(png, format="PNG", pnginfo=info, exif=exif)
+    made["image/png"] = png.getvalue()
+    webp = io.BytesIO()
+    base.save(webp, format="WEBP", exif=exif)
+    made["image/webp"] = webp.getvalue()
+    gif = io.BytesIO()
+    frames = [base.convert("P"), Image.new("RGB", (20, 10), (200, 0, 0)).convert("P")]
+    frames[0].save(
+        gif, format="GIF", save_all=True, append_images=frames[1:], comment=b"SecretCam"
+    )
+    made["image/gif"] = gif.getvalue()
+    for kind, data in made.items():
+        assert b"SecretCam" in data, kind
+        cleaned = files.clean(f"photo.{kind.split('/')[1]}", None, data)
+        assert cleaned.content_type == kind
+        assert b"SecretCam" not in cleaned.data, kind
+        again = Image.open(io.BytesIO(cleaned.data))
+        assert again.size == (20, 10) and not again.getexif(), kind
+    assert Image.open(io.BytesIO(files.clean("a.gif", None, made["image/gif"]).data)).n_frames == 2

@@ -18,6 +18,7 @@ import re
 import tempfile
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageOps, ImageSequence
@@ -25,6 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
+from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.delivery.models import Attachment
 
@@ -302,6 +304,35 @@ def remove_for_messages(session: Session, message_ids: list[int]) -> int:
     for row in rows:
         session.expunge(row)
     hashes = {r.sha256 for r in rows}
+    still = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
+    for sha256 in hashes - still:
+        (folder() / sha256).unlink(missing_ok=True)
+    return len(rows)
+
+
+# An upload never put on a message (the note was not sent) goes after this long.
+UNUSED_FOR = timedelta(days=1)
+
+
+def sweep_unused(session: Session, now: datetime | None = None) -> int:
+    """Uploads on no message and no broadcast, older than `UNUSED_FOR`, go (rows and files
+    no other row names). Returns how many."""
+    cutoff = (now or utcnow()) - UNUSED_FOR
+    rows = list(
+        session.scalars(
+            select(Attachment).where(
+                Attachment.message_id.is_(None),
+                Attachment.broadcast_id.is_(None),
+                Attachment.created_at < cutoff,
+            )
+        )
+    )
+    if not rows:
+        return 0
+    hashes = {r.sha256 for r in rows}
+    for row in rows:
+        session.delete(row)
+    session.flush()
     still = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
     for sha256 in hashes - still:
         (folder() / sha256).unlink(missing_ok=True)

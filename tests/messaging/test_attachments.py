@@ -399,3 +399,14 @@ def test_every_photo_type_is_stored_without_its_metadata():
         again = Image.open(io.BytesIO(cleaned.data))
         assert again.size == (20, 10) and not again.getexif(), kind
     assert Image.open(io.BytesIO(files.clean("a.gif", None, made["image/gif"]).data)).n_frames == 2
+
+
+def test_an_upload_never_sent_is_swept_the_next_night(client, auth, session, classroom):
+    teacher = auth("read,write,send", staff=classroom.teacher)
+    pdf = upload(client, teacher, "draft.pdf", PDF_BYTES, "application/pdf").json()
+    path = files.path_of(session.get(Attachment, pdf["id"]))
+    assert files.sweep_unused(session) == 0 and path.exists()  # today's stays
+    later = datetime.now(UTC) + timedelta(days=2)
+    assert files.sweep_unused(session, now=later) == 1
+    session.commit()
+    assert session.get(Attachment, pdf["id"]) is None and not path.exists()

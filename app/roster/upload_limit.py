@@ -18,8 +18,11 @@ UPLOAD_PATHS = (
 
 # A message's photos and PDFs (HEARTH_ATTACHMENT_MAX_MB, plus room for the form around them).
 ATTACHMENT_PATHS = ("/api/v1/attachments",)
-# ... and the staff pages' forms that carry them (a note, a reply in a thread, their previews).
-ATTACHMENT_FORMS = re.compile(r"/threads/\d+/(reply|preview)|/compose(/preview)?")
+# ... and the staff pages' forms that carry them: a note, a reply in a thread, their previews,
+# a broadcast's preview (which stores them for the broadcast it confirms).
+ATTACHMENT_FORMS = re.compile(
+    r"/threads/\d+/(reply|preview)|/compose(/preview)?|/broadcasts/preview"
+)
 FORM_OVERHEAD = 64 * 1024
 
 

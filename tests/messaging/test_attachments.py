@@ -4,6 +4,7 @@ linked in the text (the segments the phone gets are the ones counted), attached 
 real SMTP server receives, shown on the family's page — and to nobody else."""
 
 import hashlib
+import html
 import io
 import re
 from datetime import UTC, datetime, timedelta
@@ -410,3 +411,42 @@ def test_an_upload_never_sent_is_swept_the_next_night(client, auth, session, cla
     assert files.sweep_unused(session, now=later) == 1
     session.commit()
     assert session.get(Attachment, pdf["id"]) is None and not path.exists()
+
+
+def test_the_office_attaches_a_pdf_to_a_broadcast_on_its_page(
+    client, auth, session, classroom, twilio, signed_in
+):
+    c = classroom
+    web = signed_in(c.office)
+    form = {
+        "school_id": str(c.school.id),
+        "audience": "whole_school",
+        "template": "",
+        "body": "The lunch menu for December.",
+        "language": "en",
+        "when": "now",
+        "urgent": "1",
+    }
+    refused = web.post(
+        "/broadcasts/preview",
+        form,
+        files=[("attachments", ("menu.pdf", b"<html>not a pdf</html>", "application/pdf"))],
+    )
+    assert refused.status_code == 422
+    assert "Este archivo no es un PDF." in html.unescape(refused.text)  # the office reads Spanish
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+    preview = web.post(
+        "/broadcasts/preview",
+        form,
+        files=[("attachments", ("menu.pdf", PDF_BYTES, "application/pdf"))],
+    )
+    assert preview.status_code == 200, preview.text
+    draft = html.unescape(re.search(r'name="draft" value="([^"]*)"', preview.text).group(1))
+    assert '"attachment_ids":[' in draft
+    sent = web.post("/broadcasts", {"draft": draft})
+    assert sent.status_code == 303, sent.text[:500]
+    row = session.scalar(select(Attachment).execution_options(populate_existing=True))
+    assert row.filename == "menu.pdf" and row.broadcast_id is not None
+    assert row.message_id is not None
+    text = [m for m in twilio.messages if m.to == c.marisol.phone][-1]
+    assert "/f/" in text.body

@@ -166,9 +166,7 @@ def test_a_file_over_the_limit_is_refused(client, auth, classroom, monkeypatch):
         get_settings.cache_clear()
 
 
-def test_other_families_and_other_teachers_cannot_read_it(
-    client, auth, session, classroom, twilio
-):
+def test_other_families_and_other_teachers_cannot_read_it(client, auth, session, classroom, twilio):
     c = classroom
     office = c.office
     teacher = auth("read,write,send", staff=c.teacher)
@@ -388,9 +386,7 @@ def test_every_photo_type_is_stored_without_its_metadata():
     made["image/webp"] = webp.getvalue()
     gif = io.BytesIO()
     frames = [base.convert("P"), Image.new("RGB", (20, 10), (200, 0, 0)).convert("P")]
-    frames[0].save(
-        gif, format="GIF", save_all=True, append_images=frames[1:], comment=b"SecretCam"
-    )
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], comment=b"SecretCam")
     made["image/gif"] = gif.getvalue()
     for kind, data in made.items():
         assert b"SecretCam" in data, kind

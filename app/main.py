@@ -74,6 +74,7 @@ def create_app() -> FastAPI:
         RosterUploadLimit,
         max_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.roster_max_upload_bytes,
+        attachment_max_bytes=settings.attachment_max_mb * 1024 * 1024,
     )
     # Outermost: every request, a refused one too, gets a request id and an access line.
     app.add_middleware(RequestContext)

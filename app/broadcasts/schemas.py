@@ -40,6 +40,8 @@ class BroadcastDraft(Input):
     scheduled_at: datetime | None = None  # default: now (or when quiet hours end)
     # A question the families answer by text (RSVP, permission, a choice, a number).
     question: QuestionDraft | None = None
+    # Photos and PDFs uploaded first (POST /api/v1/attachments), by their ids.
+    attachment_ids: list[int] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
     def _one_body(self) -> "BroadcastDraft":

@@ -19,7 +19,7 @@ from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.languages import display_names, mt_code
 from app.core.queue import enqueue_job, schedule_job
 from app.core.spreadsheet import csv_text
-from app.delivery import optouts
+from app.delivery import attachments, optouts
 from app.delivery import service as delivery
 from app.delivery import voice as calls
 from app.delivery.models import FAILED, Delivery
@@ -316,6 +316,7 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
         text = rendered[code]
         # Texts carry the family's own link to the family page when the school says so.
         policy = school.family_link if draft.question is None else "never"
+        policy = family_links.policy_with(policy, bool(draft.attachment_ids))
         sms_text = family_links.sample(policy, text.text) if text.text else None
         count = count_segments(sms_text) if sms_text else None
         segments = count.segments if count else 0
@@ -401,6 +402,14 @@ def create(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> Bro
     )
     session.add(broadcast)
     session.flush()
+    attachments.attach(
+        session,
+        draft.attachment_ids,
+        messaging.uploader(subject),
+        None,
+        school.id,
+        broadcast_id=broadcast.id,
+    )
     if draft.question is not None:
         questions.create(
             session, school_id=school.id, broadcast_id=broadcast.id, draft=draft.question
@@ -481,7 +490,9 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         urgent=broadcast.urgent,
         # A question's text ends with how to answer it: no link after that.
         family_link=question is None,
+        with_attachments=attachments.of_broadcast(session, broadcast.id) > 0,
     )
+    attachments.of_broadcast(session, broadcast.id, message_id)
     broadcast.thread_id, broadcast.message_id = thread_id, message_id
     broadcast.recipients, broadcast.status, broadcast.sent_at = len(people_), "sent", utcnow()
     if question is not None:

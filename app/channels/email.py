@@ -5,6 +5,7 @@ import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 from app.channels import PermanentError, TransientError, configured
 from app.channels.models import dev_store
@@ -23,6 +24,8 @@ class Email:
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     language: str = "en"
+    # Files sent along: (file name, content type, where the bytes are).
+    attachments: list[tuple[str, str, Path]] = field(default_factory=list)
 
 
 def text_as_html(text: str, language: str) -> str:
@@ -48,6 +51,9 @@ class DevEmail:
 
     def send(self, email: Email) -> str:
         headers = "\n".join(f"{k}: {v}" for k, v in email.headers.items())
+        if email.attachments:  # the outbox keeps the names, not the files
+            names = ", ".join(one_line(name) for name, _, _ in email.attachments)
+            headers = f"{headers}\nX-Hearth-Attachments: {names}"
         if email.reply_to:
             headers = f"Reply-To: {email.reply_to}\n{headers}"
         return dev_store(
@@ -78,6 +84,14 @@ class SmtpEmail:
             message[name] = one_line(value)
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
+        try:
+            for filename, content_type, path in email.attachments:
+                maintype, subtype = content_type.split("/", 1)
+                message.add_attachment(
+                    path.read_bytes(), maintype=maintype, subtype=subtype, filename=filename
+                )
+        except OSError as exc:
+            raise TransientError("attachment", str(exc)[:400]) from None
         try:
             with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.sms_send_timeout) as smtp:
                 if s.smtp_starttls:

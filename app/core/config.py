@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # may send this many replies an hour from the page.
     family_link_days: int = Field(default=90, ge=1, le=3650)
     family_page_replies_per_hour: int = Field(default=20, ge=1)
+    # Photos and PDFs staff attach to a note or broadcast: the largest one, in megabytes.
+    attachment_max_mb: int = Field(default=10, ge=1, le=100)
     # Message bodies (originals, translations, rendered texts, families' raw replies) older than
     # this many days are erased by a daily job; who, when, status and language stay. 0: never.
     retention_days: int = Field(default=0, ge=0)

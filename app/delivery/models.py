@@ -129,3 +129,35 @@ class InboundEmail(Base):
     raw: Mapped[str] = mapped_column(Text)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Attachment(Base):
+    """A photo or PDF a staff member attached to a note or broadcast. The file itself is under
+    `<data dir>/attachments/<sha256>` (app/delivery/attachments.py); the row says whose it is.
+    Uploaded first (no message yet), then attached to one message when it is posted."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    # A broadcast's: held for it until it goes out (then on its message too).
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
+    )
+    uploaded_by: Mapped[str] = mapped_column(String(64))  # the actor: staff:<id> / key:<id>
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def url(self) -> str:
+        return f"/api/v1/attachments/{self.id}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

@@ -20,7 +20,7 @@ from app.core import leases
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.queue import enqueue_job, schedule_job
-from app.delivery import optouts, voice
+from app.delivery import attachments, optouts, voice
 from app.delivery.emails import note_email
 from app.delivery.models import FINAL, Delivery, DeliveryStatus
 from app.delivery.ratelimit import rate_limit_for
@@ -216,7 +216,11 @@ def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], st
         return lambda: sms.sms_channel().send(sender, to, body, callback)
     if row.channel == "voice":
         return _prepare_call(row)
-    email = note_email(row, school)
+    files = [
+        (a.filename, a.content_type, attachments.path_of(a))
+        for a in attachments.for_message(session, row.message_id)
+    ]
+    email = note_email(row, school, files)
     return lambda: email_channel().send(email)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job, run_job, schedule_job
-from app.delivery import service
+from app.delivery import attachments, service
 from app.delivery.models import Delivery
 
 log = logging.getLogger("hearth.delivery")
@@ -96,3 +96,9 @@ def recover(session: Session, owner: str) -> int:
     for delivery_id in ids:
         enqueue_job(session, "delivery.send", delivery_id)
     return len(ids)
+
+
+@job("delivery.sweep_attachments", periodic=crontab(hour="3", minute="41"))
+def sweep_unused_attachments(session: Session) -> int:
+    """Every night: photos and PDFs uploaded but never sent (the note was not posted) go."""
+    return attachments.sweep_unused(session)

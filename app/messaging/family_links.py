@@ -26,6 +26,7 @@ from app.channels.segments import count_segments
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Invalid
+from app.delivery.models import Attachment
 from app.messaging.interpretation import FALLBACK
 from app.messaging.models import FamilyLink, Message, MessageTranslation, Thread
 from app.people import service as people
@@ -171,6 +172,12 @@ def wants_link(policy: str, text: str) -> bool:
     return False
 
 
+def policy_with(policy: str, has_attachments: bool) -> str:
+    """The school's policy for a message's texts: a message with photos or PDFs always carries
+    the link (the family page shows them; a text cannot), unless the school never sends one."""
+    return "always" if has_attachments and policy != "never" else policy
+
+
 def with_link(text: str, url: str) -> str:
     return f"{text}\n{url}"
 
@@ -228,4 +235,7 @@ def linker_for_message(session: Session, message_id: int) -> Callable[[int, str,
             MessageTranslation.message_id == message_id, MessageTranslation.status == FALLBACK
         )
     )
-    return linker(session, school.family_link, set(fallback))
+    with_files = session.scalar(
+        select(Attachment.id).where(Attachment.message_id == message_id).limit(1)
+    )
+    return linker(session, policy_with(school.family_link, with_files is not None), set(fallback))

@@ -18,7 +18,7 @@ from app.core.db import Base, utcnow
 from app.translation.quality import Quality
 
 if TYPE_CHECKING:
-    from app.delivery.models import Delivery
+    from app.delivery.models import Attachment, Delivery
 
 ThreadStatus = Literal["open", "archived"]
 Direction = Literal["outbound", "inbound"]
@@ -93,6 +93,10 @@ class Message(Base):
         lazy="raise", order_by="MessageTranslation.language"
     )
     deliveries: Mapped[list["Delivery"]] = relationship(lazy="raise", order_by="Delivery.id")
+    # Photos and PDFs sent with it (app/delivery/attachments.py).
+    attachments: Mapped[list["Attachment"]] = relationship(
+        lazy="selectin", order_by="Attachment.id", viewonly=True
+    )
     # Who saw it on the family page (app/messaging/family.py), first seen first.
     seen: Mapped[list["MessageSeen"]] = relationship(
         lazy="raise", order_by="(MessageSeen.seen_at, MessageSeen.guardian_id)", viewonly=True

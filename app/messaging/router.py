@@ -1,6 +1,7 @@
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, UploadFile, status
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -9,9 +10,12 @@ from app.auth.service import AuthSubject
 from app.core.db import SessionDep
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
 from app.core.schema import Id, Text
-from app.messaging import family_links, reading, service
+from app.delivery import attachments as attachment_files
+from app.delivery.models import Attachment
+from app.messaging import attachments, family_links, reading, service
 from app.messaging.models import Message, Thread
 from app.messaging.schemas import (
+    AttachmentRead,
     FamilyLinkCreated,
     FamilyLinksRevoked,
     MessageCreate,
@@ -165,3 +169,32 @@ def revoke_family_links(
     to the wrong person). Audited."""
     revoked = family_links.revoke_for_staff(session, subject, guardian_id)
     return FamilyLinksRevoked(guardian_id=guardian_id, revoked=revoked)
+
+
+@router.post("/attachments", response_model=AttachmentRead, status_code=status.HTTP_201_CREATED)
+def upload_attachment(file: UploadFile, session: SessionDep, subject: Sender) -> Attachment:
+    """A photo (JPEG, PNG, WebP, GIF) or a PDF, up to HEARTH_ATTACHMENT_MAX_MB, to name in a
+    note's or a broadcast's `attachment_ids`. What it is comes from its bytes; photos are
+    stored without their metadata (EXIF, GPS)."""
+    data = file.file.read(attachments.read_limit())
+    return attachments.upload(
+        session, subject, file.filename or "attachment", file.content_type, data
+    )
+
+
+@router.get("/attachments/{attachment_id}", response_class=FileResponse)
+def get_attachment(attachment_id: Id, session: SessionDep, subject: Reader) -> FileResponse:
+    """The file, for staff who may read its message's thread."""
+    row = attachments.for_staff(session, subject, attachment_id)
+    return file_response(row)
+
+
+def file_response(row: Attachment) -> FileResponse:
+    """A stored file as it is served: photos shown, PDFs downloaded, never sniffed."""
+    return FileResponse(
+        attachment_files.path_of(row),
+        media_type=row.content_type,
+        filename=row.filename,
+        content_disposition_type="inline" if row.is_image else "attachment",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )

@@ -33,6 +33,8 @@ class MessageCreate(Input):
     # A question the family answers by replying (or with the buttons of its family page), as
     # a broadcast's: yes/no, a choice, a number, a text or a permission slip.
     question: QuestionDraft | None = None
+    # Photos and PDFs uploaded first (POST /api/v1/attachments), by their ids.
+    attachment_ids: list[int] = Field(default_factory=list, max_length=10)
 
 
 class TranslationRead(Output):
@@ -91,6 +93,15 @@ class SeenRead(Output):
     seen_at: datetime
 
 
+class AttachmentRead(Output):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    url: str = Field(description="Where staff with access to the message download it.")
+
+
 class MessageRead(Output):
     id: int
     thread_id: int
@@ -107,6 +118,7 @@ class MessageRead(Output):
     created_at: datetime
     translations: list[TranslationRead]
     deliveries: list[DeliveryRead]
+    attachments: list[AttachmentRead] = Field(default_factory=list)
     seen: list[SeenRead] = Field(
         default_factory=list,
         description="The guardians who opened the family page showing this message, and when "

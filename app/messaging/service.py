@@ -12,6 +12,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.languages import mt_code
 from app.core.queue import enqueue_job
+from app.delivery import attachments
 from app.delivery import service as delivery
 from app.delivery.service import Recipient
 from app.messaging import family_links, reading, translations
@@ -257,6 +258,12 @@ def author_language(session: Session, subject: AuthSubject, thread: Thread) -> s
     return school.default_language if school else "en"
 
 
+def uploader(subject: AuthSubject) -> str:
+    """Whose an uploaded attachment is: the staff member's (from any of their keys or their
+    session), else the key's."""
+    return f"staff:{subject.staff_id}" if subject.staff_id is not None else subject.actor
+
+
 def post_message(
     session: Session,
     subject: AuthSubject,
@@ -297,6 +304,9 @@ def post_message(
     thread.last_activity_at = utcnow()
     thread.status = "open"
     session.flush()
+    files = attachments.attach(
+        session, data.attachment_ids, uploader(subject), message.id, thread.school_id
+    )
     if on_posted is not None:
         on_posted(message, thread)
     reading.answered(session, subject, thread, message.id)
@@ -331,7 +341,9 @@ def post_message(
         reply_to=reply_address(thread.id),
         sms_senders=numbers,
         sms_text=family_links.linker(
-            session, school.family_link, phones={g.id: g.phone for g in recipients}
+            session,
+            family_links.policy_with(school.family_link, bool(files)),
+            phones={g.id: g.phone for g in recipients},
         ),
     )
     if data.ask_interpreter:
@@ -371,6 +383,7 @@ def post_broadcast(
     translated: Mapping[str, PreparedTranslation],
     urgent: bool,
     family_link: bool = True,
+    with_attachments: bool = False,
 ) -> tuple[int, int, list[int]]:
     """A broadcast posted: its own thread with every family in it, the message as the author
     sees it, its translations (rendered beforehand, once per language) and every delivery, in
@@ -428,7 +441,9 @@ def post_broadcast(
         reply_to=reply_address(thread.id),
         sms_text=family_links.linker(
             session,
-            school.family_link if family_link else "never",
+            family_links.policy_with(
+                school.family_link if family_link else "never", with_attachments
+            ),
             {code for code, r in rows.items() if r.status == FALLBACK},
             phones={r.guardian_id: r.phone for r in recipients},
         ),

@@ -19,6 +19,7 @@ class PurgeReport(Output):
     translation_cache: int  # cache rows deleted
     interpretations: int  # interpretation tasks whose texts were erased
     translation_memory: int  # interpreters' translations deleted
+    attachments: int = 0  # photos and PDFs deleted, files and all
     messages_held: int  # old, but kept: something of the message is still on its way
 
 
@@ -176,6 +177,7 @@ class DeletionReport(Output):
     inbound_sms_erased: int
     inbound_emails_erased: int
     translation_cache_deleted: int
+    attachments_deleted: int = 0  # photos and PDFs on the erased messages, files and all
     threads_erased: int  # threads only this family was in
     threads_kept_for_other_families: int
     student_links_removed: int

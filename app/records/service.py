@@ -40,9 +40,11 @@ from app.broadcasts.models import Broadcast
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, Invalid
+from app.delivery import attachments
 from app.delivery.models import (
     FINAL,
     PENDING,
+    Attachment,
     Delivery,
     DeliveryStatus,
     InboundEmail,
@@ -83,6 +85,7 @@ ERASABLE = (
     "translation_cache",
     "interpretations",
     "translation_memory",
+    "attachments",
 )
 
 
@@ -189,6 +192,17 @@ def purge(
         {"body": ERASED, "recording_url": None},
         **sweep,
     )
+    # Their photos and PDFs, files and all (in the caller's transaction, as the audit event).
+    of_old_message = exists().where(Message.id == Attachment.message_id, *old_message)
+    if dry_run:
+        report["attachments"] = (
+            session.scalar(select(func.count()).select_from(Attachment).where(of_old_message)) or 0
+        )
+    else:
+        old_ids = list(session.scalars(select(Attachment.message_id).where(of_old_message)))
+        report["attachments"] = attachments.remove_for_messages(
+            session, sorted({i for i in old_ids if i is not None})
+        )
     # Correlated, row by row through the index, rather than one IN list of every old message.
     of_erasable_message = exists().where(Message.id == MessageTranslation.message_id, *old_message)
     report["translations"] = _sweep(
@@ -567,6 +581,7 @@ def delete_guardian(
             hashes.add(translation.cache_text_hash(body, protection))
 
     counts: dict[str, Any] = {"guardian_id": guardian.id, "deliveries_canceled": canceled}
+    counts["attachments_deleted"] = attachments.remove_for_messages(session, message_ids)
     counts["messages_erased"] = len(messages)
     session.execute(
         update(Message)

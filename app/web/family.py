@@ -13,7 +13,13 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.channels.email import RIGHT_TO_LEFT
@@ -21,7 +27,8 @@ from app.core.config import get_settings
 from app.core.db import SessionDep, utcnow
 from app.core.errors import HearthError
 from app.core.security import constant_time_equal, sign
-from app.messaging import family, family_links
+from app.delivery import attachments as attachment_files
+from app.messaging import attachments, family, family_links
 from app.messaging.models import FamilyLink
 from app.notices import catalogs
 from app.people.models import Guardian
@@ -85,6 +92,8 @@ def _headers(nonce: str) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+            # the message's photos, from this page's own address
+            "img-src 'self'; "
             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         ),
     }
@@ -145,6 +154,7 @@ def _page(
             for m in messages
         ],
         "token": token,
+        "files": attachments.of_messages(session, [m.id for m in messages if not m.mine]),
         "form_secret": _form_secret(link, cookie),
         "sent": request.query_params.get("sent") == "1",
         "error": error,
@@ -174,6 +184,30 @@ def family_page(request: Request, session: SessionDep, token: str) -> Response:
         return not_found()
     link, guardian = found
     return _page(request, session, link, guardian, token)
+
+
+@router.get("/f/{token}/attachments/{attachment_id}")
+def family_attachment(session: SessionDep, token: str, attachment_id: int) -> Response:
+    """A photo or PDF of a message this family's page shows; anything else is not found."""
+    found = family_links.find(session, token)
+    if found is None:
+        return not_found()
+    row = attachments.for_family(session, found[1].id, attachment_id)
+    if row is None or not attachment_files.path_of(row).exists():
+        return not_found()
+    return FileResponse(
+        attachment_files.path_of(row),
+        media_type=row.content_type,
+        filename=row.filename,
+        content_disposition_type="inline" if row.is_image else "attachment",
+        headers={
+            "Cache-Control": "private, no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Robots-Tag": "noindex, nofollow",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 @router.post("/f/{token}")

@@ -19,6 +19,7 @@ from tests.factories.channels import DevOutboxFactory
 from tests.factories.conferences import ConferenceFactory, ConferenceSlotFactory
 from tests.factories.core import ProcessLeaseFactory
 from tests.factories.delivery import (
+    AttachmentFactory,
     DeliveryFactory,
     InboundEmailFactory,
     InboundSmsFactory,
@@ -71,6 +72,7 @@ __all__ = [
     "AuditEventFactory",
     "BroadcastFactory",
     "CachedTranslationFactory",
+    "AttachmentFactory",
     "DeliveryFactory",
     "DevOutboxFactory",
     "EngagementGoalFactory",

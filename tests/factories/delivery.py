@@ -4,7 +4,7 @@ from itertools import count
 
 import factory
 
-from app.delivery.models import Delivery, InboundEmail, InboundSms, OptOut
+from app.delivery.models import Attachment, Delivery, InboundEmail, InboundSms, OptOut
 from app.messaging.models import Thread
 from tests.factories.base import NOTE, NOTE_IN, SENDER, Base, _session
 from tests.factories.messaging import MessageFactory
@@ -80,3 +80,23 @@ class InboundEmailFactory(Base):
         "Subject: Re: Attendance\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
         "Cảm ơn cô, cháu sẽ đi học lại vào thứ Hai.\r\n"
     )
+
+
+class AttachmentFactory(Base):
+    """A small PNG a teacher attached to a note (the row only: no file on disk)."""
+
+    class Meta:
+        model = Attachment
+
+    message_id = factory.LazyAttribute(lambda o: o.message.id)
+    school_id = factory.LazyAttribute(
+        lambda o: _session().get(Thread, o.message.thread_id).school_id
+    )
+    uploaded_by = "staff:1"
+    filename = "field-trip.png"
+    content_type = "image/png"
+    size = 1234
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+
+    class Params:
+        message = factory.SubFactory(MessageFactory)

@@ -93,6 +93,7 @@ def test_deleting_a_family_leaves_no_trace_and_sends_nothing_more(
         "inbound_sms_erased": 2,  # her reply and her STOP; Lan's reply stays
         "inbound_emails_erased": 1,
         "translation_cache_deleted": report["translation_cache_deleted"],
+        "attachments_deleted": 0,
         "threads_erased": 2,
         "threads_kept_for_other_families": 1,
         "student_links_removed": 1,

@@ -102,6 +102,7 @@ def test_purge_erases_old_texts_keeps_metadata_recent_and_unsent(session, distri
     shown = {k for k in service.ERASABLE if k not in ("translation_cache", "interpretations")}
     assert {k: report[k] for k in shown} == {
         "translation_memory": 0,
+        "attachments": 0,
         "deliveries": 3,  # Marisol's text and email, Lan's text; Ana's waiting text keeps its own
         "messages": 3,  # the note and Marisol's two replies
         "translations": 4,  # the note in es and vi, each reply in en

@@ -49,8 +49,8 @@ WRITTEN_TABLES = (
 PUBLIC_PAGES = {"/", "/sign-in", "/password-reset", "/password-reset/{token}"}
 # The family page: opened by a family's secret link, never by staff; its form carries a secret
 # bound to the link and a cookie (tests/delivery/test_family_page.py), as do its answer buttons
-# (tests/delivery/test_family_page_questions.py).
-FAMILY_PAGES = {"/f/{token}", "/f/{token}/answer"}
+# (tests/delivery/test_family_page_questions.py); its files open by the same link.
+FAMILY_PAGES = {"/f/{token}", "/f/{token}/answer", "/f/{token}/attachments/{attachment_id}"}
 
 
 def web_routes() -> list[APIRoute]:
@@ -160,7 +160,7 @@ def test_without_a_session_every_page_sends_to_sign_in_and_nothing_changes(clien
            "guardian_id": world["g_b"].id, "import_id": world["import_b"].id,
            "staff_id": world["t_b"].id, "key_id": world["key_b"].id, "school_id": world["b"].id,
            "term_id": world["term_b"].id, "table": "reach", "task_id": 1,
-           "message_id": 1}  # fmt: skip
+           "message_id": 1, "attachment_id": 1}  # fmt: skip
     for route in web_routes():
         if route.path in PUBLIC_PAGES | FAMILY_PAGES:
             continue

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from app.auth.dependencies import OfficeViewer
 from app.auth.service import AuthSubject
@@ -23,7 +23,9 @@ from app.core.errors import HearthError, Invalid
 from app.core.languages import mt_code
 from app.core.pagination import paginate
 from app.core.schema import MAX_ID, Id
+from app.delivery import attachments as attachment_files
 from app.delivery.models import FAILED, Delivery
+from app.messaging import attachments
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
 from app.messaging.schemas import MAX_BODY
@@ -259,6 +261,14 @@ def broadcast_preview_stale(request: Request, viewer: OfficeViewer) -> Response:
     return render(request, "office/_preview_stale.html")
 
 
+def _chosen_files(form: FormData) -> list[tuple[str, str | None, bytes]]:
+    return [
+        (item.filename, item.content_type, item.file.read(attachments.read_limit()))
+        for item in form.getlist("attachments")[: attachment_files.MAX_PER_MESSAGE]
+        if isinstance(item, UploadFile) and item.filename
+    ]
+
+
 @router.post("/broadcasts/preview")
 def broadcast_preview(
     request: Request, session: SessionDep, viewer: OfficeViewer, form: FormDep
@@ -273,7 +283,18 @@ def broadcast_preview(
         # A preview refused half-way leaves nothing behind (translations it cached).
         with all_or_nothing(session):
             draft = draft_from_state(state, school)
+            # The chosen photos and PDFs are stored now (every one checked first), and the
+            # draft the confirm form carries names them.
+            chosen = _chosen_files(form)
+            for name, kind, data in chosen:
+                attachment_files.clean(name, kind, data)
+            draft.attachment_ids = [
+                attachments.upload(session, viewer.subject, name, kind, data).id
+                for name, kind, data in chosen
+            ]
             preview = broadcasts.preview(session, viewer.subject, draft)
+    except attachment_files.Refused as exc:
+        error = translate(request, exc.msgid, **exc.values)
     except HearthError as exc:
         error = translate(request, exc.message)
     context = {

@@ -36,6 +36,8 @@ from app.web.teacher.notes import (
     note_problems,
     preview_context,
     preview_response,
+    refusal,
+    store_chosen,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -363,6 +365,7 @@ def send(request: Request, session: SessionDep, viewer: Viewer, form: NoteFormDe
         try:
             with all_or_nothing(session):  # no thread without its note
                 thread = messaging.create_thread(session, viewer.subject, new_thread)
+                note.attachment_ids = store_chosen(session, viewer, form)
                 human = _catalog_translations(session, viewer, thread.school_id, form, note)
                 school = session.get(School, thread.school_id)
                 assert school is not None
@@ -373,7 +376,7 @@ def send(request: Request, session: SessionDep, viewer: Viewer, form: NoteFormDe
                     messaging.post_message(session, viewer.subject, thread.id, note, human)
             return RedirectResponse(f"/threads/{thread.id}", status_code=303)
         except HearthError as exc:
-            errors.append(translate(request, exc.message))
+            errors.append(refusal(request, exc))
     context = _compose_context(request, session, viewer, student_id=form.student_id, form=form)
     context["errors"] = errors
     return render(request, "teacher/compose.html", context, status_code=422)

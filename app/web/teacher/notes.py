@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from app.auth.dependencies import Viewer
 from app.broadcasts import service as broadcasts
@@ -15,8 +16,10 @@ from app.broadcasts.schemas import Audience, BroadcastDraft
 from app.channels.segments import count_segments
 from app.core.errors import HearthError
 from app.core.languages import mt_code
-from app.messaging import family_links, identity
+from app.delivery import attachments as attachment_files
+from app.messaging import attachments, family_links, identity
 from app.messaging import service as messaging
+from app.messaging.attachments import read_limit
 from app.messaging.models import Thread
 from app.messaging.schemas import MAX_BODY, MessageCreate
 from app.people.models import Guardian, Staff, Student
@@ -67,10 +70,24 @@ class NoteForm:
     ask_interpreter: bool = False
     # A question asked with the note ("Ask the families"), its fields kept as typed.
     question: dict[str, str] = field(default_factory=lambda: dict.fromkeys(NOTE_QUESTION, ""))
+    # Photos and PDFs chosen in the form: (file name, declared type, bytes). The preview,
+    # which does not send the files, is told there are some by `has_files`.
+    files: list[tuple[str, str | None, bytes]] = field(default_factory=list)
+    has_files: bool = False
+
+
+async def _chosen_files(form: Any) -> list[tuple[str, str | None, bytes]]:
+    chosen = []
+    for item in form.getlist("attachments")[:10]:
+        if isinstance(item, StarletteUpload) and item.filename:
+            data = await item.read(read_limit())
+            chosen.append((item.filename, item.content_type, data))
+    return chosen
 
 
 async def note_form(request: Request) -> NoteForm:
     form = await request.form()
+    files = await _chosen_files(form)
 
     def text(name: str, limit: int) -> str:
         value = form.get(name)
@@ -98,10 +115,30 @@ async def note_form(request: Request) -> NoteForm:
         },
         ask_interpreter=form.get("ask_interpreter") == "1",
         question={name: text(name, 2000).strip() for name in NOTE_QUESTION},
+        files=files,
+        has_files=bool(files) or any(isinstance(v, str) and v for v in form.getlist("attachments")),
     )
 
 
 NoteFormDep = Annotated[NoteForm, Depends(note_form)]
+
+
+def store_chosen(session: Session, viewer: Viewer, form: NoteForm) -> list[int]:
+    """The form's photos and PDFs stored (in the caller's all-or-nothing write), by id. Every
+    file is checked before any is stored: a refused one (`Refused`) keeps nothing."""
+    for name, kind, data in form.files:
+        attachment_files.clean(name, kind, data)
+    return [
+        attachments.upload(session, viewer.subject, name, kind, data).id
+        for name, kind, data in form.files
+    ]
+
+
+def refusal(request: Request, exc: HearthError) -> str:
+    """A refused write in the viewer's language (a refused file's reason, with its values)."""
+    if isinstance(exc, attachment_files.Refused):
+        return translate(request, exc.msgid, **exc.values)
+    return translate(request, exc.message)
 
 
 def note_language(raw: str, viewer: Viewer) -> str:
@@ -230,6 +267,7 @@ def _as_sent(
     thread: Thread | None,
     question: dict[str, str] | None = None,
     source: str = "en",
+    has_files: bool = False,
 ) -> None:
     """Each language's text exactly as the phones will receive it (who wrote, the mark, the
     invitation to reply: messaging.identity), its SMS segments, and the numbers the families
@@ -261,7 +299,9 @@ def _as_sent(
             if draft is not None:  # how to answer, in the family's language, as sent
                 item.sent += "\n\n" + questions.prompt(session, draft, item.code, source)
             # The family's own link to the family page, when the school's texts carry it.
-            item.sent = family_links.sample(school.family_link, item.sent)
+            # (Always, when it carries photos or PDFs: the page shows them.)
+            policy = family_links.policy_with(school.family_link, has_files)
+            item.sent = family_links.sample(policy, item.sent)
             item.segments = count_segments(item.sent).segments
             item.numbers = sorted(
                 {
@@ -327,6 +367,7 @@ def preview_context(
         thread,
         question=form.question if form is not None else None,
         source=source,
+        has_files=form is not None and form.has_files,
     )
     context["preview"] = items
     context["back_name"] = language_name(ui, ui)

@@ -16,11 +16,12 @@ from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
 from app.core.languages import mt_code
 from app.delivery.models import REACHED, DeliveryStatus
+from app.messaging import attachments, reading
 from app.messaging import family as family_page
-from app.messaging import reading
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
 from app.messaging.replies import is_broadcast_thread
+from app.messaging.router import file_response
 from app.messaging.schemas import MessageCreate
 from app.messaging.translations import WAITING
 from app.people.models import Guardian, Staff, Student
@@ -35,7 +36,13 @@ from app.web.formatting import (
     when,
 )
 from app.web.pages import form_id, render, translate
-from app.web.teacher.notes import NoteFormDep, note_problems, preview_response
+from app.web.teacher.notes import (
+    NoteFormDep,
+    note_problems,
+    preview_response,
+    refusal,
+    store_chosen,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -190,6 +197,7 @@ def _message_view(
             for g, at in (seen or [])[:NAMED_GUARDIANS]
         ],
         "seen_total": len(seen or []),
+        "attachments": list(m.attachments),
     }
 
 
@@ -311,15 +319,20 @@ def reply(
     if not errors:
         try:
             with all_or_nothing(session):  # a refused reply leaves no trace
+                ids = store_chosen(session, viewer, form)
                 message = messaging.post_message(
                     session,
                     viewer.subject,
                     thread.id,
-                    MessageCreate(body=form.body, ask_interpreter=form.ask_interpreter),
+                    MessageCreate(
+                        body=form.body,
+                        ask_interpreter=form.ask_interpreter,
+                        attachment_ids=ids,
+                    ),
                 )
             return RedirectResponse(f"/threads/{thread.id}#m{message.id}", status_code=303)
         except HearthError as exc:
-            errors = [translate(request, exc.message)]
+            errors = [refusal(request, exc)]
     thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
     context = _thread_view(request, session, viewer, thread) | {
         "errors": errors,
@@ -335,8 +348,24 @@ def reply_preview(
     thread = _thread_or_404(session, viewer, thread_id, with_messages=False)
     student, guardians = read_preview_readers(session, thread)
     return preview_response(
-        request, session, viewer, thread.school_id, student, guardians, form.body, "", thread=thread
+        request,
+        session,
+        viewer,
+        thread.school_id,
+        student,
+        guardians,
+        form.body,
+        "",
+        form,
+        thread=thread,
     )
+
+
+@router.get("/attachments/{attachment_id}")
+def attachment(session: SessionDep, viewer: Viewer, attachment_id: int) -> Response:
+    """A message's photo or PDF, for staff who may read its thread (others: not found)."""
+    row = attachments.for_staff(session, viewer.subject, attachment_id)
+    return file_response(row)
 
 
 @router.post("/threads/{thread_id}/take-over")

@@ -1,0 +1,337 @@
+"""Photos and PDFs that go out with a note or a broadcast.
+
+- What a file is comes from its bytes (their first "magic" bytes), never from its name or the
+  type the browser sent: a file named `.pdf` that is not a PDF is refused, and so is anything
+  but JPEG, PNG, WebP, GIF and PDF.
+- Photos are decoded and encoded again with Pillow: what goes out is the picture only — no
+  EXIF (camera, GPS position, time), no comments, no embedded thumbnails. A photo Pillow cannot
+  read is refused. PDFs are kept as sent.
+- A file is stored once under `<data dir>/attachments/<sha256>` (written to a temporary name
+  and then renamed: a reader never sees half a file); the `attachments` row says whose it is.
+  A refused file leaves nothing behind. The file goes when the last row naming it goes.
+"""
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from PIL import Image, ImageOps, ImageSequence
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.core.db import utcnow
+from app.core.errors import Conflict, Invalid, NotFound
+from app.delivery.models import Attachment
+
+PDF = "application/pdf"
+IMAGE_TYPES = {
+    "image/jpeg": ("JPEG", "JPEG"),
+    "image/png": ("PNG", "PNG"),
+    "image/webp": ("WEBP", "WebP"),
+    "image/gif": ("GIF", "GIF"),
+}
+EXTENSIONS = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".pdf": PDF,
+}
+# At most this many files on one message.
+MAX_PER_MESSAGE = 10
+
+NOT_A_PDF = "This file is not a PDF."
+NOT_AN_IMAGE = "This file is not a %(kind)s image."
+UNREADABLE_IMAGE = "This image could not be read: it may be damaged."
+UNSUPPORTED = "Only photos (JPEG, PNG, WebP, GIF) and PDF files can be attached."
+TOO_LARGE = "This file is larger than %(mb)s MB, the most an attachment may be."
+EMPTY = "This file is empty."
+
+
+class Refused(Invalid):
+    """A file that cannot be attached, with the reason in plain words (its msgid for pages)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message % values if values else message)
+        self.msgid = message
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    data: bytes
+    content_type: str
+
+
+def sniff(data: bytes) -> str | None:
+    """The type the bytes say they are, of the ones Hearth takes; None for anything else."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return PDF
+    return None
+
+
+def declared_type(filename: str, content_type: str | None) -> str | None:
+    """What the sender said the file is: by its name's extension, else its declared type."""
+    ext = Path(filename).suffix.lower()
+    if ext in EXTENSIONS:
+        return EXTENSIONS[ext]
+    if content_type:
+        kind = content_type.split(";")[0].strip().lower()
+        if kind == "image/jpg":
+            return "image/jpeg"
+        if kind in IMAGE_TYPES or kind == PDF:
+            return kind
+    return None
+
+
+def _reencode(data: bytes, content_type: str) -> bytes:
+    fmt, _ = IMAGE_TYPES[content_type]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))
+            opened.load()
+            image: Image.Image = opened
+            if fmt == "JPEG":
+                # The camera's orientation is applied to the pixels before EXIF goes.
+                image = ImageOps.exif_transpose(image)
+            out = io.BytesIO()
+            if fmt == "GIF":
+                # Each frame copied with only what draws it: a comment (or any other
+                # extension) read back from the file would be written out again.
+                keep = ("transparency", "duration", "loop", "background", "disposal")
+                frames = []
+                for frame in ImageSequence.Iterator(image):
+                    copy = frame.copy()
+                    copy.info = {k: v for k, v in frame.info.items() if k in keep}
+                    frames.append(copy)
+                frames[0].save(
+                    out,
+                    format="GIF",
+                    save_all=len(frames) > 1,
+                    append_images=frames[1:],
+                    comment=b"",
+                )
+            elif fmt == "JPEG":
+                image = image.convert("RGB") if image.mode not in ("RGB", "L") else image
+                image.save(out, format="JPEG", quality=90, optimize=True)
+            elif fmt == "PNG":
+                clean = Image.frombytes(image.mode, image.size, image.tobytes())
+                if image.mode == "P":
+                    palette = image.getpalette()
+                    if palette is not None:
+                        clean.putpalette(palette)
+                    if "transparency" in image.info:
+                        clean.info["transparency"] = image.info["transparency"]
+                clean.save(out, format="PNG", optimize=True)
+            else:
+                clean = Image.frombytes(image.mode, image.size, image.tobytes())
+                clean.save(out, format="WEBP", quality=90)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Refused(UNREADABLE_IMAGE) from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise Refused(UNREADABLE_IMAGE) from None
+    return out.getvalue()
+
+
+def clean(filename: str, content_type: str | None, data: bytes) -> Cleaned:
+    """The file as it will be stored and sent, or `Refused` with the reason."""
+    max_mb = get_settings().attachment_max_mb
+    if not data:
+        raise Refused(EMPTY)
+    if len(data) > max_mb * 1024 * 1024:
+        raise Refused(TOO_LARGE, mb=max_mb)
+    said = declared_type(filename, content_type)
+    actual = sniff(data)
+    if said == PDF and actual != PDF:
+        raise Refused(NOT_A_PDF)
+    if said in IMAGE_TYPES and actual not in IMAGE_TYPES:
+        raise Refused(NOT_AN_IMAGE, kind=IMAGE_TYPES[said][1])
+    if actual is None:
+        raise Refused(UNSUPPORTED)
+    if actual == PDF:
+        return Cleaned(data, PDF)
+    return Cleaned(_reencode(data, actual), actual)
+
+
+def safe_filename(filename: str, content_type: str) -> str:
+    """A name for the file as families see it: no folders, no control characters, and the
+    extension of what the file really is."""
+    name = Path(filename.replace("\\", "/")).name
+    name = re.sub(r"[\x00-\x1f\x7f\"/<>:|?*]", "", name).strip(" .") or "attachment"
+    stem = Path(name).stem[:150] or "attachment"
+    ext = {v: k for k, v in EXTENSIONS.items() if k != ".jpeg"}[content_type]
+    return f"{stem}{ext}"
+
+
+def folder() -> Path:
+    return (get_settings().data_dir / "attachments").resolve()
+
+
+def path_of(row: Attachment) -> Path:
+    return folder() / row.sha256
+
+
+def _write(data: bytes, sha256: str) -> None:
+    target = folder() / sha256
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def store(
+    session: Session, uploaded_by: str, filename: str, content_type: str | None, data: bytes
+) -> Attachment:
+    """An uploaded file checked, cleaned and stored, not yet on any message."""
+    cleaned = clean(filename, content_type, data)
+    sha256 = hashlib.sha256(cleaned.data).hexdigest()
+    _write(cleaned.data, sha256)
+    row = Attachment(
+        uploaded_by=uploaded_by,
+        filename=safe_filename(filename, cleaned.content_type),
+        content_type=cleaned.content_type,
+        size=len(cleaned.data),
+        sha256=sha256,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def attach(
+    session: Session,
+    ids: list[int],
+    uploaded_by: str,
+    message_id: int | None,
+    school_id: int,
+    broadcast_id: int | None = None,
+) -> list[Attachment]:
+    """Files this uploader sent, not on any message yet, put on a new message (or held for a
+    broadcast until it goes out: `message_id` None, `broadcast_id` set)."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+    if len(ids) > MAX_PER_MESSAGE:
+        raise Invalid(f"A message may carry at most {MAX_PER_MESSAGE} attachments.")
+    rows = list(session.scalars(select(Attachment).where(Attachment.id.in_(ids))))
+    found = {r.id: r for r in rows if r.uploaded_by == uploaded_by}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(f"No attachment {missing[0]} uploaded by you.")
+    for row in rows:
+        if row.message_id is not None or row.broadcast_id is not None:
+            raise Conflict(f"Attachment {row.id} is already on a message: upload it again.")
+        row.message_id = message_id
+        row.school_id = school_id
+        row.broadcast_id = broadcast_id
+    session.flush()
+    return [found[i] for i in ids]
+
+
+def of_broadcast(session: Session, broadcast_id: int, message_id: int | None = None) -> int:
+    """How many files a broadcast carries; with `message_id`, they are put on its message."""
+    rows = list(session.scalars(select(Attachment).where(Attachment.broadcast_id == broadcast_id)))
+    if message_id is not None:
+        for row in rows:
+            row.message_id = message_id
+        session.flush()
+    return len(rows)
+
+
+def for_message(session: Session, message_id: int) -> list[Attachment]:
+    return list(
+        session.scalars(
+            select(Attachment).where(Attachment.message_id == message_id).order_by(Attachment.id)
+        )
+    )
+
+
+def for_messages(session: Session, message_ids: list[int]) -> dict[int, list[Attachment]]:
+    found: dict[int, list[Attachment]] = {}
+    if not message_ids:
+        return found
+    for row in session.scalars(
+        select(Attachment).where(Attachment.message_id.in_(message_ids)).order_by(Attachment.id)
+    ):
+        assert row.message_id is not None
+        found.setdefault(row.message_id, []).append(row)
+    return found
+
+
+def read(row: Attachment) -> bytes:
+    return path_of(row).read_bytes()
+
+
+def remove_for_messages(session: Session, message_ids: list[int]) -> int:
+    """The attachments of these messages go, rows and files (a file another row still names
+    stays). Returns how many rows went."""
+    if not message_ids:
+        return 0
+    rows = list(session.scalars(select(Attachment).where(Attachment.message_id.in_(message_ids))))
+    if not rows:
+        return 0
+    session.execute(
+        delete(Attachment)
+        .where(Attachment.id.in_([r.id for r in rows]))
+        .execution_options(synchronize_session=False)
+    )
+    for row in rows:
+        session.expunge(row)
+    hashes = {r.sha256 for r in rows}
+    still = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
+    for sha256 in hashes - still:
+        (folder() / sha256).unlink(missing_ok=True)
+    return len(rows)
+
+
+# An upload never put on a message (the note was not sent) goes after this long.
+UNUSED_FOR = timedelta(days=1)
+
+
+def sweep_unused(session: Session, now: datetime | None = None) -> int:
+    """Uploads on no message and no broadcast, older than `UNUSED_FOR`, go (rows and files
+    no other row names). Returns how many."""
+    cutoff = (now or utcnow()) - UNUSED_FOR
+    rows = list(
+        session.scalars(
+            select(Attachment).where(
+                Attachment.message_id.is_(None),
+                Attachment.broadcast_id.is_(None),
+                Attachment.created_at < cutoff,
+            )
+        )
+    )
+    if not rows:
+        return 0
+    hashes = {r.sha256 for r in rows}
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    still = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
+    for sha256 in hashes - still:
+        (folder() / sha256).unlink(missing_ok=True)
+    return len(rows)

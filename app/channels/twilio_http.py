@@ -6,12 +6,26 @@ base URL has one) change; the SDK's paths, bodies and auth go through untouched,
 answers sees exactly what Twilio would.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 from requests.adapters import HTTPAdapter
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+
+from app.channels import (
+    BAD_NUMBER_CODES,
+    OPTED_OUT_CODE,
+    RETRY_CODES,
+    BadNumberError,
+    OptedOutError,
+    PermanentError,
+    TransientError,
+)
+from app.core.config import Settings
 
 # As many pooled connections as delivery threads might hold at once (requests defaults to 10).
 _POOL_SIZE = 32
@@ -68,3 +82,37 @@ def make_client(
     return Client(
         account_sid, auth_token, http_client=RedirectingHttpClient(api_url, timeout=timeout)
     )
+
+
+def client_for(settings: Settings) -> Client:
+    """The Twilio client of a channel: the account, its base URL and the send timeout."""
+    return make_client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        settings.twilio_api_url or None,
+        settings.sms_send_timeout,
+    )
+
+
+@contextmanager
+def provider_errors(bad_number_codes: frozenset[int] = frozenset()) -> Iterator[None]:
+    """Twilio's errors as the channels say them: opted out, a bad number (`bad_number_codes`
+    besides the usual ones), worth retrying (busy, down, the network), or final."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        code = int(exc.code) if exc.code else None
+        text = (exc.msg or str(exc))[:400]
+        if code == OPTED_OUT_CODE:
+            raise OptedOutError(str(code), text) from None
+        if code in BAD_NUMBER_CODES or code in bad_number_codes:
+            raise BadNumberError(str(code), text) from None
+        if code in RETRY_CODES or exc.status == 429 or exc.status >= 500:
+            raise TransientError(str(code or exc.status), text) from None
+        raise PermanentError(str(code or exc.status), text) from None
+    except (TwilioException, OSError, ConnectionError) as exc:
+        raise TransientError("network", str(exc)[:400]) from None
+    except Exception as exc:  # requests' timeouts and connection errors
+        if type(exc).__module__.startswith(("requests", "urllib3")):
+            raise TransientError("network", str(exc)[:400]) from None
+        raise

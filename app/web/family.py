@@ -117,6 +117,13 @@ def _form_secret(link: FamilyLink, cookie: str) -> str:
     return sign(key, f"family-form:{link.id}:{cookie}")[:40]
 
 
+def _form_is_ours(request: Request, link: FamilyLink, form: Any) -> bool:
+    """The form came from this link's page in this browser (its secret matches the cookie)."""
+    cookie = request.cookies.get(COOKIE, "")
+    secret = str(form.get("form_secret") or "")
+    return bool(cookie) and constant_time_equal(secret, _form_secret(link, cookie))
+
+
 def _page(
     request: Request,
     session: SessionDep,
@@ -217,10 +224,8 @@ def family_reply(request: Request, session: SessionDep, token: str, form: FormDe
         return not_found()
     link, guardian = found
     body = str(form.get("body") or "")
-    secret = str(form.get("form_secret") or "")
-    cookie = request.cookies.get(COOKIE, "")
     say = _words(guardian.language)
-    if not cookie or not constant_time_equal(secret, _form_secret(link, cookie)):
+    if not _form_is_ours(request, link, form):
         return _page(
             request,
             session,
@@ -231,9 +236,7 @@ def family_reply(request: Request, session: SessionDep, token: str, form: FormDe
             body=body,
             status_code=403,
         )
-    # Not in a SAVEPOINT: the staff's email is sent after the commit of the request, and a
-    # SAVEPOINT's release counts as a commit for what waits on one. family.reply refuses
-    # before it writes anything.
+    # family.reply refuses before it writes anything: nothing to undo on a refusal.
     try:
         family.reply(session, link, guardian, body)
     except HearthError as exc:
@@ -327,9 +330,7 @@ def family_answer(request: Request, session: SessionDep, token: str, form: FormD
     )
     if question is None or question.message_id is None:
         return not_found()
-    secret = str(form.get("form_secret") or "")
-    cookie = request.cookies.get(COOKIE, "")
-    if not cookie or not constant_time_equal(secret, _form_secret(link, cookie)):
+    if not _form_is_ours(request, link, form):
         return _page(
             request,
             session,

@@ -185,7 +185,8 @@ def create(session: Session, subject: AuthSubject, draft: ConferenceCreate) -> C
         return f"{invite}\n{where}\n\n{questions.prompt(session, draft_question, code, author)}"
 
     translated = {
-        code: _prepared(code, author, text(code)) for code in {r.language for r in people}
+        code: _prepared(code, author, text(code), texts.INVITE)
+        for code in {r.language for r in people}
     }
     _, message_id, ready = messaging.post_broadcast(
         session,
@@ -295,14 +296,18 @@ def _students(session: Session, conference: Conference, guardian_id: int) -> lis
     return sorted(f"{given} {family}" for given, family in rows)
 
 
-def _prepared(code: str, author: str, text: str | None) -> PreparedTranslation:
+def _prepared(code: str, author: str, text: str | None, key: str) -> PreparedTranslation:
     """A family language's text: written by people (or a model where no catalog has it); with
     neither, nothing in English: the messages' path opens an interpreter's task and the
-    family's text waits for it."""
+    family's text waits for it. Marked as the catalogs' where they have text `key` (the
+    family's page and the staff's then say so, not "machine translated")."""
     if text is None:
         return PreparedTranslation("unavailable", None, "no catalog or model for this language")
-    status = "same_language" if code == mt_code(author) else "translated"
-    return PreparedTranslation(status, text)
+    if code == mt_code(author):
+        return PreparedTranslation("same_language", text, origin="same_language")
+    if questions.written_by_people(key, code):
+        return PreparedTranslation("translated", text, engine="catalog", origin="human")
+    return PreparedTranslation("translated", text)
 
 
 # The day before --------------------------------------------------------------------------------
@@ -364,7 +369,7 @@ def _remind(
         body=text(author) or text("en") or "",
         language=author,
         recipients=people,
-        translated={code: _prepared(code, author, text(code))},
+        translated={code: _prepared(code, author, text(code), texts.MEETING_REMINDER)},
         urgent=False,
     )
     return ready

@@ -60,6 +60,11 @@ def text_in(session: Session, key: str, language: str, **fields: str) -> str:
     return found if found is not None else texts.TEXTS[key] % fields
 
 
+def written_by_people(key: str, language: str) -> bool:
+    """Whether the catalogs (people's translations) have text `key` in `language`."""
+    return notices.catalog_text(texts.TEXTS[key], language) is not None
+
+
 def text_found(session: Session, key: str, language: str, **fields: str) -> str | None:
     """As text_in, but None where neither people nor a model put it in `language` (a text
     that can wait then waits for an interpreter rather than going in English)."""

@@ -14,7 +14,7 @@ from app.conferences.models import ConferenceSlot
 from app.core.db import utcnow
 from app.core.queue import run_job
 from app.delivery.models import Delivery
-from app.messaging.models import InterpretationTask
+from app.messaging.models import InterpretationTask, MessageTranslation
 from app.questions.models import Answer, Place
 from tests.factories import GuardianFactory
 from tests.questions.test_rsvp import _text
@@ -57,6 +57,12 @@ def test_a_teacher_publishes_times_families_book_change_and_cancel_by_text(
     assert "15:00" in spanish and "15:20" in spanish and "15:40" in spanish
     assert "Dónde: Room 12." in spanish or "Room 12" in spanish
     assert "Trả lời bằng số của một giờ hẹn:" in sent[c.lan.phone]
+    # The catalogs' words, written by people: never marked as a machine's.
+    assert "traducción automática" not in spanish and "dịch máy" not in sent[c.lan.phone]
+    kept = session.scalars(
+        select(MessageTranslation).where(MessageTranslation.language.in_(["es", "vi"]))
+    ).all()
+    assert kept and {(t.engine, t.origin) for t in kept} == {("catalog", "human")}
 
     before = len(twilio.messages)
     _text(client, c.marisol.phone, "1")

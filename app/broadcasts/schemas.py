@@ -41,7 +41,7 @@ class BroadcastDraft(Input):
     # A question the families answer by text (RSVP, permission, a choice, a number).
     question: QuestionDraft | None = None
     # Photos and PDFs uploaded first (POST /api/v1/attachments), by their ids.
-    attachment_ids: list[int] = Field(default_factory=list, max_length=10)
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
     def _one_body(self) -> "BroadcastDraft":

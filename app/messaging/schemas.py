@@ -34,7 +34,7 @@ class MessageCreate(Input):
     # a broadcast's: yes/no, a choice, a number, a text or a permission slip.
     question: QuestionDraft | None = None
     # Photos and PDFs uploaded first (POST /api/v1/attachments), by their ids.
-    attachment_ids: list[int] = Field(default_factory=list, max_length=10)
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=10)
 
 
 class TranslationRead(Output):

@@ -4,7 +4,6 @@ settings. Real processes, the real Twilio SDK against the double."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,7 @@ import pytest
 
 from app.devtools.twilio_double import TwilioDouble
 from tests.delivery.test_worker_crash import _statuses
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = 12
@@ -49,12 +49,6 @@ SEED = textwrap.dedent("""
 """) % {"n": FAMILIES}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _env(tmp_path: Path, double: TwilioDouble) -> dict[str, str]:
     # Only what points Hearth at its data dir and at the Twilio double: every recovery and
     # rate setting is the default (one text per second per number, the default lease).
@@ -74,7 +68,7 @@ def _env(tmp_path: Path, double: TwilioDouble) -> dict[str, str]:
 def _serve(env: dict[str, str], log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(_free_port())],
+            [sys.executable, "-m", "app", "serve", "--port", str(free_port())],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -5,7 +5,6 @@ family exactly once (the real Twilio SDK against the local double)."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from app.devtools.twilio_double import TwilioDouble
 from app.translation import service
 from tests.conftest import FIXTURES, run_hearth
 from tests.delivery.test_worker_crash import _statuses
+from tests.servers import free_port
 from tests.translation.test_batching import _sentences
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,12 +53,6 @@ SEED = textwrap.dedent("""
 """) % {"n": FAMILIES}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.skipif(
     os.environ.get("HEARTH_DATABASE_URL", "").startswith("postgresql"),
     reason="the embedded default (SQLite, consumers in the server) is what --workers must keep",
@@ -88,7 +82,7 @@ def test_two_server_processes_answer_and_send_each_text_once(tmp_path, session, 
         )  # fmt: skip
         assert seeded.returncode == 0, seeded.stderr
 
-        port = _free_port()
+        port = free_port()
         log = tmp_path / "serve.log"
         with open(log, "ab") as out:
             server = subprocess.Popen(

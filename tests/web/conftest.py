@@ -162,3 +162,27 @@ def wait_until_sent(page, timeout: float = 60_000) -> None:
 
     status = page.locator("#broadcast-live dl.facts dd").first.locator(".badge").first
     expect(status).to_have_text("Sent", timeout=timeout)
+
+
+def reply_from_phone(
+    page, url: str, guardian: str, text: str, *, first: str = "", then: str = ""
+) -> None:
+    """Reply as `guardian` from the dev phone in a new tab of `page`'s browser: wait for `first`
+    to arrive on the phone when given, send `text`, wait for the school's answer `then` when
+    given, and close the tab. (Closing a tab while its form's navigation is still committing can
+    hang Chromium for good, so the tab is closed only once the phone shows the reply sent.)"""
+    from playwright.sync_api import expect
+
+    phone = page.context.new_page()
+    phone.goto(f"{url}/dev/phone?q={guardian.split()[-1]}")
+    phone.get_by_role("link", name=guardian).click()
+    shown = phone.locator("section.phone")
+    if first:
+        expect(shown).to_contain_text(first, timeout=60_000)
+    phone.get_by_label("Reply as this family").fill(text)
+    phone.get_by_role("button", name="Send").click()
+    expect(shown.locator(".bubble.me").last).to_contain_text(text)
+    if then:
+        expect(shown).to_contain_text(then, timeout=60_000)
+    phone.wait_for_load_state("load")
+    phone.close()

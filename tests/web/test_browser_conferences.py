@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import sign_in
+from tests.web.conftest import reply_from_phone, sign_in
 
 TEACHER = "rivera@riverside.example.org"  # app/demo/service.py: Grade 3 – Room 12
 PASSWORD = "riverside-demo"
@@ -38,13 +38,7 @@ def test_a_teacher_publishes_times_and_sees_a_family_book_one_from_its_phone(
 
     # Carmen books the first time from her phone (the invitation may wait for the end of the
     # school's quiet hours; her booking does not).
-    phone = page.context.new_page()
-    phone.goto(f"{url}/dev/phone?q=López")
-    phone.get_by_role("link", name=GUARDIAN).click()
-    phone.get_by_label("Reply as this family").fill("1")
-    phone.get_by_role("button", name="Send").click()
-    expect(phone.locator("section.phone")).to_contain_text("Reservado:", timeout=60_000)
-    phone.close()
+    reply_from_phone(page, url, GUARDIAN, "1", then="Reservado:")
 
     first = page.get_by_role("table", name="Times and bookings").get_by_role(
         "row", name=re.compile(r"^1\. ")

@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import sign_in
+from tests.web.conftest import reply_from_phone, sign_in
 from tests.web.test_browser_teacher import _without_quiet_hours
 
 TEACHER = "rivera@riverside.example.org"  # app/demo/service.py
@@ -44,12 +44,7 @@ def test_the_open_thread_updates_without_reload(live_server, chromium, browser_p
     assert page.evaluate("window.notReloaded === true")
 
     # The family answers from the dev phone (another tab).
-    phone = page.context.new_page()
-    phone.goto(f"{url}/dev/phone?q=López")
-    phone.get_by_role("link", name=GUARDIAN).click()
-    phone.get_by_label("Reply as this family").fill(REPLY)
-    phone.get_by_role("button", name="Send").click()
-    phone.close()
+    reply_from_phone(page, url, GUARDIAN, REPLY)
 
     # The reply appears in the open thread without a reload (the slow poll finds it).
     expect(page.locator("article.message.inbound", has_text=REPLY)).to_be_visible(timeout=60_000)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import sign_in, wait_until_sent
+from tests.web.conftest import reply_from_phone, sign_in, wait_until_sent
 
 OFFICE = "office@riverside.example.org"  # app/demo/service.py
 PASSWORD = "riverside-demo"
@@ -45,13 +45,7 @@ def test_office_asks_a_yes_no_question_and_watches_the_answers_come_in(live_serv
     wait_until_sent(page)
 
     # Carmen answers from her phone in another tab; this page is not reloaded.
-    phone = page.context.new_page()
-    phone.goto(f"{url}/dev/phone?q=López")
-    phone.get_by_role("link", name=GUARDIAN).click()
-    expect(phone.locator("section.phone")).to_contain_text("Responda 1 para Sí", timeout=60_000)
-    phone.get_by_label("Reply as this family").fill("sí")
-    phone.get_by_role("button", name="Send").click()
-    phone.close()
+    reply_from_phone(page, url, GUARDIAN, "sí", first="Responda 1 para Sí")
 
     assert page.url == report_url
     expect(answers).to_contain_text(

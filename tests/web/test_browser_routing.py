@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import sign_in, wait_until_sent
+from tests.web.conftest import reply_from_phone, sign_in, wait_until_sent
 from tests.web.test_browser_teacher import _without_quiet_hours
 
 TEACHER = "rivera@riverside.example.org"  # app/demo/service.py
@@ -57,13 +57,7 @@ def test_a_reply_to_the_schools_notice_reaches_the_office_and_the_teacher_in_the
         wait_until_sent(office)
 
         # Carmen answers from her phone.
-        phone = page.context.new_page()
-        phone.goto(f"{url}/dev/phone?q=López")
-        phone.get_by_role("link", name=GUARDIAN).click()
-        expect(phone.locator("section.phone")).to_contain_text("cerrada", timeout=30_000)
-        phone.get_by_label("Reply as this family").fill(REPLY)
-        phone.get_by_role("button", name="Send").click()
-        phone.close()
+        reply_from_phone(page, url, GUARDIAN, REPLY, first="cerrada")
 
         # The office: a thread of Carmen's own, "Re: School closed", holding her reply.
         row = office.locator("table.inbox tbody tr", has_text="Re: School closed")

@@ -183,3 +183,11 @@ def test_the_image_holds_the_runtime_lock_and_no_installer(engine, image):
     assert {"pip", "setuptools"} & set(installed) == set(), "the image still has the installer"
     locked.pop("setuptools", None)
     assert installed == locked
+
+
+def test_the_image_can_speak_haitian_creole_for_voice_calls(engine, image):
+    # app/delivery/voice.py: espeak-ng speaks the calls Twilio has no voice for.
+    speak = ["run", "--rm", "--entrypoint", "espeak-ng", image, "-v", "ht", "--stdout", "Bonjou"]
+    spoken = subprocess.run([engine.run, *speak], capture_output=True, timeout=120)
+    assert spoken.returncode == 0, spoken.stderr
+    assert spoken.stdout[:4] == b"RIFF" and len(spoken.stdout) > 1000

@@ -62,9 +62,11 @@ async def twilio_voice_status(request: Request, session: SessionDep) -> Response
 NOT_A_CALL = "No such call."
 
 
-def _call(session: SessionDep, delivery_id: int, signature: str) -> Delivery:
-    """The call a signed URL names; 404 for a wrong or missing signature, as for no call."""
-    row = service.voice_call(session, delivery_id) if voice.check(delivery_id, signature) else None
+def _call(session: SessionDep, delivery_id: int, signature: str, expires: int) -> Delivery:
+    """The call a signed URL names; 404 for a wrong, missing or expired signature, as for no
+    call."""
+    signed = voice.check(delivery_id, signature, expires)
+    row = service.voice_call(session, delivery_id) if signed else None
     if row is None:
         raise NotFound(NOT_A_CALL)
     return row
@@ -76,9 +78,9 @@ def _twiml(xml: str) -> Response:
 
 @router.api_route("/voice/{delivery_id}/twiml", methods=["GET", "POST"], include_in_schema=False)
 async def call_twiml(
-    request: Request, delivery_id: int, session: SessionDep, s: str = ""
+    request: Request, delivery_id: int, session: SessionDep, s: str = "", e: int = 0
 ) -> Response:
-    row = _call(session, delivery_id, s)
+    row = _call(session, delivery_id, s, e)
     params = await _form(request) if request.method == "POST" else dict(request.query_params)
     answered_by = params.get("AnsweredBy") or None
     if answered_by and answered_by.startswith("machine"):
@@ -88,21 +90,23 @@ async def call_twiml(
 
 @router.post("/voice/{delivery_id}/gather", include_in_schema=False)
 async def call_gather(
-    request: Request, delivery_id: int, session: SessionDep, s: str = ""
+    request: Request, delivery_id: int, session: SessionDep, s: str = "", e: int = 0
 ) -> Response:
-    row = _call(session, delivery_id, s)
+    row = _call(session, delivery_id, s, e)
     params = await _form(request)
     return _twiml(voice.twiml_digits(row, params.get("Digits", "").strip()))
 
 
 @router.post("/voice/{delivery_id}/recorded", include_in_schema=False)
-def call_recorded(delivery_id: int, session: SessionDep, s: str = "") -> Response:
-    return _twiml(voice.twiml_recorded(_call(session, delivery_id, s)))
+def call_recorded(delivery_id: int, session: SessionDep, s: str = "", e: int = 0) -> Response:
+    return _twiml(voice.twiml_recorded(_call(session, delivery_id, s, e)))
 
 
 @router.get("/voice/{delivery_id}/{part}.wav", include_in_schema=False)
-def call_audio(delivery_id: int, part: str, session: SessionDep, s: str = "") -> Response:
-    row = _call(session, delivery_id, s)
+def call_audio(
+    delivery_id: int, part: str, session: SessionDep, s: str = "", e: int = 0
+) -> Response:
+    row = _call(session, delivery_id, s, e)
     try:
         data = voice.audio(row, part)
     except LookupError:

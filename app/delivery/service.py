@@ -232,7 +232,7 @@ def _prepare_call(row: Delivery) -> Callable[[], str]:
             raise channels.PermanentError("no_voice", voice.NO_VOICE)
 
         return no_voice
-    twiml_url, callback = voice.url(row.id, "twiml"), voice.status_callback_url()
+    twiml_url, callback = voice.url(row, "twiml"), voice.status_callback_url()
     return lambda: voice_channel().call(sender, to, body, twiml_url, callback)
 
 

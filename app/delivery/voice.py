@@ -2,16 +2,18 @@
 voice or the audio it speaks with, and what Twilio's call callbacks mean for the delivery.
 
 A call fetches its words from Hearth when it is answered, at a URL signed per delivery (HMAC
-with the app's secret key): a guessed or altered URL answers 404, so no one reads a family's
-message by trying numbers. Where Twilio has a voice for the family's language the text is
-spoken with <Say language="…">; where it has none and espeak-ng is installed, Hearth speaks it
-into a WAV file itself and the call <Play>s it; with neither, the call is not placed."""
+with the app's secret key) that expires two days after the delivery was made: a guessed,
+altered or old URL answers 404, so no one reads a family's message by trying numbers. Where
+Twilio has a voice for the family's language the text is spoken with <Say language="…">; where
+it has none and espeak-ng is installed, Hearth speaks it into a WAV file itself and the call
+<Play>s it; with neither, the call is not placed."""
 
 import logging
 import math
 import shutil
 import subprocess
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from app.core.config import get_settings
+from app.core.db import utcnow
 from app.core.security import constant_time_equal, sign
 from app.delivery.models import Delivery
 from app.notices import service as notices
@@ -100,20 +103,31 @@ def estimated_cost(text: str, calls: int = 1) -> float:
 # Signed URLs ------------------------------------------------------------------------------------
 
 
-def signature(delivery_id: int) -> str:
-    return sign(get_settings().signing_key(), f"voice-call:{delivery_id}")[:40]
+# Long enough for a call Twilio holds in its queue for hours (a broadcast by voice to thousands
+# of families goes out at the account's calls per second) and for the retry after "busy".
+URL_LIFETIME = timedelta(days=2)
 
 
-def check(delivery_id: int, given: str) -> bool:
-    return bool(given) and constant_time_equal(given, signature(delivery_id))
+def signature(delivery_id: int, expires: int) -> str:
+    return sign(get_settings().signing_key(), f"voice-call:{delivery_id}:{expires}")[:40]
 
 
-def url(delivery_id: int, what: str) -> str:
+def check(delivery_id: int, given: str, expires: int) -> bool:
+    """Whether a call URL's signature `s` and expiry `e` (Unix seconds) are Hearth's and current."""
+    return (
+        bool(given)
+        and expires >= utcnow().timestamp()
+        and constant_time_equal(given, signature(delivery_id, expires))
+    )
+
+
+def url(row: Delivery, what: str) -> str:
     """The signed URL of a call's `what`: twiml, gather, recorded, message.wav, prompt.wav,
-    recording (the recording's callback)."""
+    recording (the recording's callback). The same for a delivery until it expires."""
     base = get_settings().public_url.rstrip("/")
     prefix = "/webhooks/twilio/voice" if what == "recording" else "/voice"
-    return f"{base}{prefix}/{delivery_id}/{what}?s={quote(signature(delivery_id))}"
+    expires = int((row.created_at + URL_LIFETIME).timestamp())
+    return f"{base}{prefix}/{row.id}/{what}?e={expires}&s={quote(signature(row.id, expires))}"
 
 
 def status_callback_url() -> str:
@@ -155,12 +169,12 @@ def twiml_call(row: Delivery, answered_by: str | None = None) -> str:
     answering machine gets the message once, with no choice to make."""
     response = VoiceResponse()
     if answered_by and answered_by.startswith("machine"):
-        _speak(response, _message(row), url(row.id, "message.wav"))
+        _speak(response, _message(row), url(row, "message.wav"))
         response.hangup()
         return str(response)
-    gather = Gather(num_digits=1, action=url(row.id, "gather"), method="POST", timeout=8)
-    _speak(gather, _message(row), url(row.id, "message.wav"))
-    _speak(gather, _prompt(PROMPT, row.language), url(row.id, "prompt.wav"))
+    gather = Gather(num_digits=1, action=url(row, "gather"), method="POST", timeout=8)
+    _speak(gather, _message(row), url(row, "message.wav"))
+    _speak(gather, _prompt(PROMPT, row.language), url(row, "prompt.wav"))
     response.append(gather)
     response.hangup()
     return str(response)
@@ -171,13 +185,13 @@ def twiml_digits(row: Delivery, digits: str) -> str:
     if digits != "2":
         return twiml_call(row)
     response = VoiceResponse()
-    _speak(response, _prompt(RECORD_PROMPT, row.language), url(row.id, "record.wav"))
+    _speak(response, _prompt(RECORD_PROMPT, row.language), url(row, "record.wav"))
     response.record(
         max_length=120,
         play_beep=True,
-        action=url(row.id, "recorded"),
+        action=url(row, "recorded"),
         method="POST",
-        recording_status_callback=url(row.id, "recording"),
+        recording_status_callback=url(row, "recording"),
         recording_status_callback_method="POST",
         recording_status_callback_event="completed",
     )
@@ -186,7 +200,7 @@ def twiml_digits(row: Delivery, digits: str) -> str:
 
 def twiml_recorded(row: Delivery) -> str:
     response = VoiceResponse()
-    _speak(response, _prompt(THANKS, row.language), url(row.id, "thanks.wav"))
+    _speak(response, _prompt(THANKS, row.language), url(row, "thanks.wav"))
     response.hangup()
     return str(response)
 

@@ -37,12 +37,12 @@ async def twilio_sms(request: Request, session: SessionDep) -> Response:
 
 @router.post("/webhooks/twilio/voice/{delivery_id}/recording", include_in_schema=False)
 async def twilio_voice_recording(
-    request: Request, delivery_id: int, session: SessionDep, s: str = ""
+    request: Request, delivery_id: int, session: SessionDep, s: str = "", e: int = 0
 ) -> Response:
     """Twilio's recording callback: a reply the family left on a call. Both signed: the URL
     by Hearth (per call), the request by Twilio."""
     with webhook_timer("twilio_voice_recording"):
-        if not calls.check(delivery_id, s):
+        if not calls.check(delivery_id, s, e):
             raise NotFound("No such call.")
         params = await _form(request)
         inbound.verify_twilio(

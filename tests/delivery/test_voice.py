@@ -4,7 +4,7 @@ call's status callbacks, and a reply recorded on the call kept in the conversati
 
 import shutil
 from datetime import time, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -67,7 +67,7 @@ def test_call_goes_through_the_sdk_and_speaks_the_familys_language(
     (call,) = calls_to(twilio, "+15125552001")
     assert call.auth_ok and call.sid == row.provider_id
     assert call.from_ == SENDER
-    assert call.url == voice.url(row.id, "twiml")
+    assert call.url == voice.url(row, "twiml")
     assert call.status_callback == get_settings().public_url + "/webhooks/twilio/voice/status"
     assert call.status_callback_events == ["initiated", "ringing", "answered", "completed"]
     assert call.machine_detection == "Enable"
@@ -77,7 +77,7 @@ def test_call_goes_through_the_sdk_and_speaks_the_familys_language(
     root = ElementTree.fromstring(answer.text)
     gather = root.find("Gather")
     assert gather is not None and gather.get("numDigits") == "1"
-    assert gather.get("action") == voice.url(row.id, "gather")
+    assert gather.get("action") == voice.url(row, "gather")
     message, prompt = gather.findall("Say")
     assert message.get("language") == "es-MX" and message.text == row.body
     assert "Mateo" in message.text and "absent" not in message.text
@@ -99,15 +99,19 @@ def test_tampered_or_unsigned_call_urls_answer_404(client, session, classroom, a
     by_voice(session, classroom.marisol)
     post_note(client, auth, classroom, "Mateo will be absent tomorrow.")
     row = voice_row(session, "+15125552001")
-    good = local(voice.url(row.id, "twiml"))
+    good = local(voice.url(row, "twiml"))
     assert client.get(good).status_code == 200
     path, _, query = good.partition("?")
     assert client.get(path).status_code == 404  # unsigned
     assert client.get(f"{path}?{query[:-1]}{'0' if query[-1] != '0' else '1'}").status_code == 404
     # Another delivery's signature does not open this one.
-    other = local(voice.url(row.id + 1, "twiml")).partition("?")[2]
+    expires = int(parse_qs(query)["e"][0])
+    other = f"e={expires}&s={voice.signature(row.id + 1, expires)}"
     assert client.get(f"{path}?{other}").status_code == 404
-    gather = local(voice.url(row.id, "gather")).partition("?")[0]
+    # Nor does a later expiry with this one's signature.
+    later = query.replace(f"e={expires}", f"e={expires + 86_400}")
+    assert client.get(f"{path}?{later}").status_code == 404
+    gather = local(voice.url(row, "gather")).partition("?")[0]
     assert client.post(gather + "?s=x", data={"Digits": "1"}).status_code == 404
     assert client.get(path.replace("twiml", "message.wav") + "?s=nope").status_code == 404
 
@@ -115,7 +119,7 @@ def test_tampered_or_unsigned_call_urls_answer_404(client, session, classroom, a
 def test_a_texts_delivery_is_no_call_even_signed(client, session, classroom, auth, twilio):
     post_note(client, auth, classroom, "Mateo will be absent tomorrow.")
     text = session.scalar(select(Delivery).where(Delivery.channel == "sms"))
-    assert client.get(local(voice.url(text.id, "twiml"))).status_code == 404
+    assert client.get(local(voice.url(text, "twiml"))).status_code == 404
 
 
 def test_status_callbacks_move_the_call_forward(client, auth, session, classroom, twilio):
@@ -216,8 +220,8 @@ def test_press_2_records_a_reply_that_lands_in_the_thread(
     assert root.find("Say").get("language") == "es-MX"
     record = root.find("Record")
     assert record.get("maxLength") == "120"
-    assert record.get("action") == voice.url(row.id, "recorded")
-    assert record.get("recordingStatusCallback") == voice.url(row.id, "recording")
+    assert record.get("action") == voice.url(row, "recorded")
+    assert record.get("recordingStatusCallback") == voice.url(row, "recording")
     done = twilio_post(client, twilio.digits_request(sid, record.get("action"), ""))
     assert ElementTree.fromstring(done.text).find("Hangup") is not None
 
@@ -293,7 +297,7 @@ def test_language_without_a_twilio_voice_is_spoken_by_espeak(
     session.commit()
     twiml = ElementTree.fromstring(twilio_post(client, twilio.answer_request(row.provider_id)).text)
     plays = [p.text for p in twiml.iter("Play")]
-    assert plays == [voice.url(row.id, "message.wav"), voice.url(row.id, "prompt.wav")]
+    assert plays == [voice.url(row, "message.wav"), voice.url(row, "prompt.wav")]
     audio = client.get(local(plays[0]))
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
     assert audio.content[:4] == b"RIFF" and len(audio.content) > 1000
@@ -301,12 +305,12 @@ def test_language_without_a_twilio_voice_is_spoken_by_espeak(
     assert prompt.status_code == 200 and prompt.content[:4] == b"RIFF"
     assert prompt.content != audio.content  # the prompt, in Haitian Creole, not the message
     pressed = twilio_post(
-        client, twilio.digits_request(row.provider_id, voice.url(row.id, "gather"), "2")
+        client, twilio.digits_request(row.provider_id, voice.url(row, "gather"), "2")
     )
     assert [p.text for p in ElementTree.fromstring(pressed.text).iter("Play")] == [
-        voice.url(row.id, "record.wav")
+        voice.url(row, "record.wav")
     ]
-    tampered = local(plays[0]).replace("?s=", "?s=0")
+    tampered = local(plays[0]).replace("&s=", "&s=0")
     assert client.get(tampered).status_code == 404
 
 
@@ -515,3 +519,19 @@ def test_the_dashboard_counts_families_reached_by_calls_only(session, classroom)
     assert after["voice"] == 0 and after["none"] + after["opted_out"] == (
         before["none"] + before["opted_out"] + 1
     )
+
+
+def test_call_urls_expire_two_days_after_the_delivery(client, session, classroom, auth, twilio):
+    by_voice(session, classroom.marisol)
+    post_note(client, auth, classroom, "Mateo will be absent tomorrow.")
+    row = voice_row(session, "+15125552001")
+    assert client.get(local(voice.url(row, "twiml"))).status_code == 200
+    # The same delivery, made three days ago: its URLs, signed and untouched, no longer open it.
+    row.created_at = utcnow() - timedelta(days=3)
+    session.flush()
+    old = local(voice.url(row, "twiml"))
+    expires = int(parse_qs(old.partition("?")[2])["e"][0])
+    assert expires < utcnow().timestamp()
+    assert voice.check(row.id, voice.signature(row.id, expires), expires) is False
+    assert client.get(old).status_code == 404
+    assert client.get(local(voice.url(row, "message.wav"))).status_code == 404

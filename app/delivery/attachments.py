@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, ImageSequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.delivery.models import Attachment
@@ -180,8 +180,8 @@ def safe_filename(filename: str, content_type: str) -> str:
     return f"{stem}{ext}"
 
 
-def folder() -> Path:
-    return (get_settings().data_dir / "attachments").resolve()
+def folder(settings: Settings | None = None) -> Path:
+    return ((settings or get_settings()).data_dir / "attachments").resolve()
 
 
 def path_of(row: Attachment) -> Path:

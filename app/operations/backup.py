@@ -1,11 +1,14 @@
-"""Backing up and restoring the embedded SQLite database.
+"""Backing up and restoring the embedded SQLite database, and the attachments beside it.
 
 A backup is one self-contained SQLite file made with SQLite's online backup API: a consistent
 snapshot taken while Hearth keeps serving and sending (in WAL mode writers are not blocked).
-A restore puts such a file in place of the data dir's database, with Hearth stopped. PostgreSQL
-is backed up with its own tools; `postgres_guidance` says how."""
+The attachments' files (each named by its SHA-256, never changed once written) are copied next
+to it, into `<backup>.attachments/`. A restore puts such a file in place of the data dir's
+database, with Hearth stopped, and the attachments back. PostgreSQL is backed up with its own
+tools; `postgres_guidance` says how."""
 
 import os
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +18,7 @@ from sqlalchemy import make_url
 
 from app.core.config import Settings
 from app.core.errors import HearthError
+from app.delivery import attachments
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -29,6 +33,29 @@ class Copied:
     target: Path
     bytes: int
     revision: str | None  # the schema revision the copy is at (alembic), None if not Hearth's
+    attachments: int = 0  # attachment files copied
+
+
+def attachments_beside(backup_file: Path) -> Path:
+    return backup_file.with_name(backup_file.name + ".attachments")
+
+
+def _copy_files(source: Path, target: Path) -> int:
+    """Copies the attachment files of `source` that `target` does not have yet (a file's name
+    is its content's hash: one already there is the same file). Half-written uploads, named
+    with a leading dot, are left out. Returns how many were copied."""
+    if not source.is_dir():
+        return 0
+    copied = 0
+    for file in sorted(source.iterdir()):
+        if file.name.startswith(".") or not file.is_file() or (target / file.name).exists():
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        partial = target / f".restore-{file.name}"
+        shutil.copyfile(file, partial)
+        partial.rename(target / file.name)
+        copied += 1
+    return copied
 
 
 def database_file(settings: Settings) -> Path | None:
@@ -53,7 +80,8 @@ def postgres_guidance(settings: Settings) -> str:
         f"  pg_dump {options} -Fc -f hearth-$(date +%Y%m%d).dump {database}\n"
         "and restore into an empty database (Hearth stopped), then migrate:\n"
         f"  pg_restore {options} --no-owner -d {database} hearth-YYYYMMDD.dump\n"
-        "  hearth db upgrade"
+        "  hearth db upgrade\n"
+        f"and copy the attachments' files with the dump: {attachments.folder(settings)}/"
     )
 
 
@@ -103,12 +131,16 @@ def backup(settings: Settings, target: Path) -> Copied:
         raise BackupError(f"there is no folder {target.parent} to write the backup to")
     if target.resolve() == source:
         raise BackupError("the backup cannot be the database itself")
+    if attachments_beside(target).exists():
+        raise BackupError(f"{attachments_beside(target)} already exists: give a new file name")
     connection = sqlite3.connect(source, timeout=30)
     try:
         revision = _copy(connection, target)
     finally:
         connection.close()
-    return Copied(source, target, target.stat().st_size, revision)
+    # After the snapshot: every file it names was written before it (files are never changed).
+    files = _copy_files(attachments.folder(settings), attachments_beside(target))
+    return Copied(source, target, target.stat().st_size, revision, files)
 
 
 def restore(settings: Settings, backup_file: Path, *, replace: bool = False) -> Copied:
@@ -141,7 +173,8 @@ def restore(settings: Settings, backup_file: Path, *, replace: bool = False) -> 
         revision = _copy(source, target)
     finally:
         source.close()
-    return Copied(backup_file, target, target.stat().st_size, revision)
+    files = _copy_files(attachments_beside(backup_file), attachments.folder(settings))
+    return Copied(backup_file, target, target.stat().st_size, revision, files)
 
 
 def _set_aside(database: Path) -> Path:

@@ -1,4 +1,5 @@
-"""`hearth backup` and `hearth restore`: the embedded SQLite database to a file and back."""
+"""`hearth backup` and `hearth restore`: the embedded SQLite database (and the attachments'
+files beside it) to a file and back."""
 
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +32,8 @@ def backup(
         _fail(exc.message)
     typer.echo(
         f"backed up {copied.source} ({copied.bytes / 1e6:.1f} MB, revision {copied.revision}) "
-        f"to {copied.target}"
+        f"to {copied.target}, and {copied.attachments} attachment files to "
+        f"{backups.attachments_beside(copied.target)}"
     )
 
 
@@ -54,4 +56,7 @@ def restore(
         copied = backups.restore(settings, backup_file, replace=force)
     except backups.BackupError as exc:
         _fail(exc.message)
-    typer.echo(f"restored {copied.source} (revision {copied.revision}) as {copied.target}")
+    typer.echo(
+        f"restored {copied.source} (revision {copied.revision}) as {copied.target}, "
+        f"and {copied.attachments} attachment files"
+    )

@@ -1,5 +1,6 @@
 """`hearth backup` of a live SQLite database and `hearth restore` into another data dir."""
 
+import hashlib
 import os
 import signal
 import sqlite3
@@ -160,6 +161,34 @@ def test_restore_keeps_an_existing_database_unless_forced_and_then_sets_it_aside
     assert rows(aside, "SELECT count(*) FROM staff") == [(0,)]
 
 
+def test_the_attachments_files_go_with_the_backup_and_come_back_with_the_restore(tmp_path):
+    source_dir, target_dir = tmp_path / "source", tmp_path / "target"
+    assert run_hearth(source_dir, "db", "upgrade").returncode == 0
+    photo = b"\xff\xd8\xff\xe0 a photo's bytes"
+    name = hashlib.sha256(photo).hexdigest()
+    (source_dir / "attachments").mkdir()
+    (source_dir / "attachments" / name).write_bytes(photo)
+    (source_dir / "attachments" / ".upload-half").write_bytes(b"half an upload")
+
+    backup_file = tmp_path / "backup.db"
+    made = run_hearth(source_dir, "backup", str(backup_file))
+    assert made.returncode == 0, made.stderr
+    beside = tmp_path / "backup.db.attachments"
+    assert "1 attachment files" in made.stdout and str(beside) in made.stdout
+    assert sorted(p.name for p in beside.iterdir()) == [name]  # not the half-written upload
+
+    restored = run_hearth(target_dir, "restore", str(backup_file))
+    assert restored.returncode == 0, restored.stderr
+    assert "1 attachment files" in restored.stdout
+    assert (target_dir / "attachments" / name).read_bytes() == photo
+
+    # A second backup under the same name is refused before anything is written.
+    backup_file.unlink()
+    again = run_hearth(source_dir, "backup", str(backup_file))
+    assert again.returncode == 1 and "backup.db.attachments already exists" in again.stderr
+    assert not backup_file.exists()
+
+
 def test_restore_refuses_what_is_not_a_hearth_backup(tmp_path):
     not_sqlite = tmp_path / "notes.txt"
     not_sqlite.write_text("not a database")
@@ -179,4 +208,7 @@ def test_with_postgresql_backup_says_how_to_use_pg_dump(tmp_path):
     assert run.returncode == 1
     assert "pg_dump -h db.district.org -p 5433 -U hearth -Fc" in run.stderr
     assert "pg_restore" in run.stderr and "s3cret-pw" not in run.stderr
+    assert f"copy the attachments' files with the dump: {tmp_path.resolve()}/attachments/" in (
+        run.stderr.replace("\n", " ")
+    )
     assert not (tmp_path / "x.db").exists()

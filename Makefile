@@ -43,7 +43,9 @@ $(VENV)/.hearth: $(STAMP) pyproject.toml setup.py
 # The locks hold every platform and Python version pyproject.toml allows (uv's universal
 # resolution: platform-specific lines carry markers), and the build backend, so that the project
 # itself builds offline. They come from the package index uv is given (UV_INDEX_URL; behind a
-# proxy that inspects TLS, SSL_CERT_FILE names its CA bundle).
+# proxy that inspects TLS, SSL_CERT_FILE names its CA bundle). The convert extra's lock keeps
+# torch's CPU build (no CUDA): where the index has only the CUDA build, give uv a folder that
+# holds the CPU wheel (UV_FIND_LINKS=<folder> make lock).
 UPGRADE_FLAGS := $(if $(filter all,$(UPGRADE)),--upgrade,$(addprefix --upgrade-package=,$(UPGRADE)))
 BUILD_REQUIRES := $(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
 UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version=3.11 --generate-hashes \

@@ -130,16 +130,19 @@ def media_credentials(settings: Settings) -> tuple[str, str]:
     return DEV_ACCOUNT_SID, settings.webhook_auth_token()
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def _fetchable(settings: Settings, url: str) -> bool:
-    """Only Twilio's own media URLs (or, with a base URL set, whatever it redirects to; in dev
-    mode, the dev phone's) are fetched with the account's credentials."""
-    if settings.twilio_api_url:
-        return url.startswith(("https://", "http://"))
-    public = settings.public_url.rstrip("/") + "/dev/media/"
-    if settings.sms_backend == "dev" and url.startswith(public):
-        return True
+    """Only Twilio's own media URLs are fetched with the account's credentials; with a base
+    URL set (a local double) or in dev mode (the dev phone's double), a loopback one too."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    local = parts.scheme in ("http", "https") and host in _LOOPBACK
+    if local and (settings.twilio_api_url or settings.sms_backend == "dev"):
+        return True
+    if settings.twilio_api_url:
+        return parts.scheme in ("http", "https")
     return parts.scheme == "https" and (host == "twilio.com" or host.endswith(".twilio.com"))
 
 
@@ -149,7 +152,11 @@ def fetch_media(settings: Settings, url: str, max_bytes: int) -> tuple[bytes, st
     TransientError when worth trying again, PermanentError when not."""
     if not _fetchable(settings, url):
         raise PermanentError("url", "Not a Twilio media URL.")
-    http = RedirectingHttpClient(settings.twilio_api_url or None, timeout=settings.sms_send_timeout)
+    # Twilio's URLs go where the SDK's requests go; a local double's are fetched as they are.
+    local = (urlsplit(url).hostname or "").lower() in _LOOPBACK
+    http = RedirectingHttpClient(
+        None if local else settings.twilio_api_url or None, timeout=settings.sms_send_timeout
+    )
     assert http.session is not None
     try:
         # Twilio answers with a redirect to where the file is kept; requests drops the

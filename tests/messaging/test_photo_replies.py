@@ -361,3 +361,25 @@ def test_retention_takes_the_photos_families_sent(client, auth, session, classro
     assert report["attachments"] == 1
     assert attachments_of(session, reply.id) == [] and media_rows(session, reply.id) == []
     assert not path.exists()
+
+
+def test_the_dev_phone_sends_a_photo_as_an_mms(client, auth, session, classroom):
+    c = classroom
+    thread, _ = post_note(client, auth, c, "Mateo will be absent tomorrow.")
+    sent = client.post(
+        f"/dev/phone/{c.marisol.id}/reply",
+        data={"body": ""},
+        files={"photo": ("IMG_7.jpg", photo_with_gps(), "image/jpeg")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    reply = latest_reply(session)
+    assert reply.thread_id == thread["id"] and reply.body == ""
+    text = session.scalar(select(InboundSms).where(InboundSms.message_id == reply.id))
+    assert text.params["NumMedia"] == "1" and text.params["MediaUrl0"].startswith(
+        "http://127.0.0.1:"
+    )
+    [photo] = attachments_of(session, reply.id)
+    assert b"SecretCam" not in files.read(photo)
+    phone = client.get(f"/dev/phone/{c.marisol.id}")
+    assert 'enctype="multipart/form-data"' in phone.text and "photo (MMS)" in phone.text

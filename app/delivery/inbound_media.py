@@ -88,6 +88,9 @@ def fetch(session: Session, message_id: int, school_id: int, uploaded_by: str) -
             select(InboundMedia)
             .where(InboundMedia.message_id == message_id, InboundMedia.status == "pending")
             .order_by(InboundMedia.position)
+            # Two runs at once (a retry and the sweep's) never both fetch one file (PostgreSQL;
+            # SQLite has one writer at a time anyway).
+            .with_for_update(skip_locked=True)
         )
     )
     stored = refused = 0

@@ -383,3 +383,12 @@ def test_the_dev_phone_sends_a_photo_as_an_mms(client, auth, session, classroom)
     assert b"SecretCam" not in files.read(photo)
     phone = client.get(f"/dev/phone/{c.marisol.id}")
     assert 'enctype="multipart/form-data"' in phone.text and "photo (MMS)" in phone.text
+
+
+def test_the_inbox_says_a_reply_is_a_photo(client, auth, session, classroom, twilio, signed_in):
+    c = classroom
+    post_note(client, auth, c, "Please send the signed form.")
+    send_mms(client, twilio, c.marisol.phone, "", [(photo_with_gps(), "image/jpeg")])
+    inbox = signed_in(c.teacher).get("/inbox")
+    assert inbox.status_code == 200
+    assert "A photo from the family" in inbox.text

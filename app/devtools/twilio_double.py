@@ -7,7 +7,8 @@ building, auth and error parsing are exercised, not imitated. It answers the way
 201 with the message resource for a send, and Twilio's error JSON
 (`{"code", "message", "more_info", "status"}`, which the SDK raises as TwilioRestException)
 for bad credentials, missing fields, scripted failures and numbers set up to fail. It also
-plays Twilio's side of the webhooks: signed status callbacks and signed inbound messages; for a
+plays Twilio's side of the webhooks: signed status callbacks and signed inbound messages (an
+MMS's media kept and served, for the account's credentials, at the MediaUrlN it names); for a
 call, the signed requests Twilio makes to fetch its TwiML, send the digits pressed, report a
 recording and the call's progress (the `*_request` helpers give URL, form and headers for a
 TestClient; the `send_*` ones POST them to a live server).

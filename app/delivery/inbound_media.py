@@ -41,6 +41,15 @@ REASONS = {
 }
 
 
+# HEIC/HEIF (what iPhones take): an ISO media file of these brands. Pillow cannot read it
+# without a plug-in, so it is refused, and staff are told which kind of photo it was.
+_HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def is_heic(data: bytes) -> bool:
+    return len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in _HEIC_BRANDS
+
+
 def media_count(params: dict[str, str]) -> int:
     """How many files an inbound MMS carries (NumMedia), at most a message's limit."""
     raw = params.get("NumMedia", "0") or "0"
@@ -122,7 +131,9 @@ def fetch(session: Session, message_id: int, school_id: int, uploaded_by: str) -
         try:
             attachment = attachments.store(session, uploaded_by, name, None, data)
         except attachments.Refused as exc:
-            row.status, row.reason = "refused", REASONS.get(exc.msgid, "unsupported")
+            reason = REASONS.get(exc.msgid, "unsupported")
+            row.status = "refused"
+            row.reason = "heic" if reason == "unsupported" and is_heic(data) else reason
             refused += 1
             continue
         attachment.message_id, attachment.school_id = message_id, school_id

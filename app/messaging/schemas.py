@@ -107,7 +107,7 @@ class InboundMediaRead(Output):
     status: str = Field(description="pending (being fetched), stored, refused or failed.")
     reason: str | None = Field(
         default=None,
-        description="Why not stored: too_large, unsupported, unreadable, empty, failed.",
+        description="Why not stored: too_large, unsupported, unreadable, heic, empty, failed.",
     )
     attachment_id: int | None = None
 

@@ -178,24 +178,30 @@ def test_a_too_large_or_not_a_photo_mms_file_is_refused_and_staff_are_told(
         twilio,
         c.marisol.phone,
         "Fotos",
-        [(big_png(1024 * 1024 + 1), "image/png"), (b"<html>not a photo</html>", "image/jpeg")],
+        [
+            (big_png(1024 * 1024 + 1), "image/png"),
+            (b"<html>not a photo</html>", "image/jpeg"),
+            (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "image/heic"),
+        ],
     )
     reply = latest_reply(session)
     rows = media_rows(session, reply.id)
     assert [(r.status, r.reason) for r in rows] == [
         ("refused", "too_large"),
         ("refused", "unsupported"),
+        ("refused", "heic"),
     ]
     assert attachments_of(session, reply.id) == [] and stored_files() == before
     page = signed_in(c.teacher).get(f"/threads/{thread['id']}")
     bubble = page.text.split(f'id="m{reply.id}"', 1)[1].split("</article>", 1)[0]
     assert "A photo could not be received (too large)." in bubble
     assert "A photo could not be received (not a photo or PDF)." in bubble
+    assert "A photo could not be received (HEIC" in bubble
     detail = client.get(
         f"/api/v1/threads/{thread['id']}", headers=auth("read", staff=c.teacher)
     ).json()
     shown = next(m for m in detail["messages"] if m["id"] == reply.id)
-    assert [m["reason"] for m in shown["inbound_media"]] == ["too_large", "unsupported"]
+    assert [m["reason"] for m in shown["inbound_media"]] == ["too_large", "unsupported", "heic"]
 
 
 def test_a_failed_fetch_is_tried_again_and_stored_once(

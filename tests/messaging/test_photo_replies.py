@@ -398,3 +398,37 @@ def test_the_inbox_says_a_reply_is_a_photo(client, auth, session, classroom, twi
     inbox = signed_in(c.teacher).get("/inbox")
     assert inbox.status_code == 200
     assert "A photo from the family" in inbox.text
+
+
+def test_a_photo_whose_job_was_lost_is_fetched_by_the_sweep(session, classroom, twilio):
+    from datetime import timedelta
+
+    from app.core.db import utcnow
+    from tests.factories import InboundMediaFactory, MessageFactory, ThreadFactory
+
+    c = classroom
+    params, _ = twilio.inbound_mms_request(
+        _webhook_url(), c.marisol.phone, SENDER, "", [(PDF_BYTES, "application/pdf")]
+    )
+    reply = MessageFactory(
+        thread=ThreadFactory(school=c.school),
+        direction="inbound",
+        kind="reply",
+        body="",
+        author_guardian_id=c.marisol.id,
+    )
+    long_ago = utcnow() - timedelta(minutes=20)
+    lost = InboundMediaFactory(
+        message=reply, url=params["MediaUrl0"], created_at=long_ago, updated_at=long_ago
+    )
+    waiting = InboundMediaFactory(
+        message=MessageFactory(thread=ThreadFactory(school=c.school), direction="inbound"),
+        url=params["MediaUrl0"],
+    )
+    session.commit()
+    run_job("messaging.sweep")
+    [row] = media_rows(session, reply.id)
+    assert row.id == lost.id and row.status == "stored"
+    assert files.read(attachments_of(session, reply.id)[0]) == PDF_BYTES
+    # One tried a moment ago (its retry is scheduled) is left to its own job.
+    assert media_rows(session, waiting.message_id)[0].status == "pending"

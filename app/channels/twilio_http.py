@@ -116,3 +116,72 @@ def provider_errors(bad_number_codes: frozenset[int] = frozenset()) -> Iterator[
         if type(exc).__module__.startswith(("requests", "urllib3")):
             raise TransientError("network", str(exc)[:400]) from None
         raise
+
+
+# The account a dev-mode MMS (the dev phone's) is fetched as: no Twilio account exists there.
+DEV_ACCOUNT_SID = "AC" + "0" * 32
+
+
+def media_credentials(settings: Settings) -> tuple[str, str]:
+    """What Twilio's media URLs are fetched with (HTTP basic auth): the account SID and token;
+    in dev mode, the dev phone's account and the token it signs webhooks with."""
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        return settings.twilio_account_sid, settings.twilio_auth_token
+    return DEV_ACCOUNT_SID, settings.webhook_auth_token()
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _fetchable(settings: Settings, url: str) -> bool:
+    """Only Twilio's own media URLs are fetched with the account's credentials; with a base
+    URL set (a local double) or in dev mode (the dev phone's double), a loopback one too."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    local = parts.scheme in ("http", "https") and host in _LOOPBACK
+    if local and (settings.twilio_api_url or settings.sms_backend == "dev"):
+        return True
+    if settings.twilio_api_url:
+        return parts.scheme in ("http", "https")
+    return parts.scheme == "https" and (host == "twilio.com" or host.endswith(".twilio.com"))
+
+
+def fetch_media(settings: Settings, url: str, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes of an MMS's media URL (at most `max_bytes` + 1: more means too large) and
+    the type the server gave, through the same HTTP client (and base URL) as the SDK's.
+    TransientError when worth trying again, PermanentError when not."""
+    if not _fetchable(settings, url):
+        raise PermanentError("url", "Not a Twilio media URL.")
+    # Twilio's URLs go where the SDK's requests go; a local double's are fetched as they are.
+    local = (urlsplit(url).hostname or "").lower() in _LOOPBACK
+    http = RedirectingHttpClient(
+        None if local else settings.twilio_api_url or None, timeout=settings.sms_send_timeout
+    )
+    assert http.session is not None
+    try:
+        # Twilio answers with a redirect to where the file is kept; requests drops the
+        # credentials when the redirect leaves Twilio's host.
+        with http.session.get(
+            http.redirect(url),
+            auth=media_credentials(settings),
+            timeout=settings.sms_send_timeout,
+            stream=True,
+            allow_redirects=True,
+        ) as response:
+            if response.status_code == 429 or response.status_code >= 500:
+                raise TransientError(str(response.status_code), "The media server is busy.")
+            if response.status_code >= 400:
+                raise PermanentError(str(response.status_code), "The media could not be fetched.")
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > max_bytes:
+                    break
+            kind = response.headers.get("Content-Type", "")
+    except (OSError, ConnectionError) as exc:
+        raise TransientError("network", str(exc)[:400]) from None
+    except Exception as exc:  # requests' timeouts and connection errors
+        if type(exc).__module__.startswith(("requests", "urllib3")):
+            raise TransientError("network", str(exc)[:400]) from None
+        raise
+    return bytes(data[: max_bytes + 1]), kind

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
-from app.delivery.models import Attachment
+from app.delivery.models import Attachment, InboundMedia
 
 PDF = "application/pdf"
 IMAGE_TYPES = {
@@ -207,7 +207,13 @@ def store(
     session: Session, uploaded_by: str, filename: str, content_type: str | None, data: bytes
 ) -> Attachment:
     """An uploaded file checked, cleaned and stored, not yet on any message."""
-    cleaned = clean(filename, content_type, data)
+    return store_cleaned(session, uploaded_by, filename, clean(filename, content_type, data))
+
+
+def store_cleaned(
+    session: Session, uploaded_by: str, filename: str, cleaned: Cleaned
+) -> Attachment:
+    """A file `clean` already checked, stored, not yet on any message."""
     sha256 = hashlib.sha256(cleaned.data).hexdigest()
     _write(cleaned.data, sha256)
     row = Attachment(
@@ -288,9 +294,15 @@ def read(row: Attachment) -> bytes:
 
 def remove_for_messages(session: Session, message_ids: list[int]) -> int:
     """The attachments of these messages go, rows and files (a file another row still names
-    stays). Returns how many rows went."""
+    stays), and so do the media URLs of the photos a family sent by MMS (a file not fetched
+    yet never will be). Returns how many attachment rows went."""
     if not message_ids:
         return 0
+    session.execute(
+        delete(InboundMedia)
+        .where(InboundMedia.message_id.in_(message_ids))
+        .execution_options(synchronize_session=False)
+    )
     rows = list(session.scalars(select(Attachment).where(Attachment.message_id.in_(message_ids))))
     if not rows:
         return 0

@@ -161,3 +161,29 @@ class Attachment(Base):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+class InboundMedia(Base):
+    """A photo or PDF a family sent by MMS, on the reply it came with: Twilio's media URL as
+    the webhook gave it, fetched afterwards by a job (app/delivery/inbound_media.py). `pending`
+    until fetched; then `stored` (its attachment), `refused` (too large, not a photo or PDF,
+    unreadable: `reason`) or `failed` (could not be fetched after every try)."""
+
+    __tablename__ = "inbound_media"
+    __table_args__ = (UniqueConstraint("message_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)  # N of MediaUrlN
+    url: Mapped[str] = mapped_column(String(1000))
+    declared_type: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(40))  # too_large | unsupported | …
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attachment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attachments.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -6,19 +6,22 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from app.channels.models import DevOutbox
+from app.channels.twilio_http import media_credentials
 from app.core.config import get_settings
 from app.core.db import SessionDep
-from app.core.errors import NotFound
+from app.core.errors import Invalid, NotFound
 from app.core.schema import Id
 from app.delivery.models import InboundSms, OptOut
+from app.devtools.twilio_double import TwilioDouble
 from app.messaging import replies
+from app.messaging.attachments import read_limit
 from app.people import search
 from app.people.models import Guardian, Student, StudentGuardian
 from app.schools.models import School
@@ -76,7 +79,13 @@ def phone(guardian_id: Id, request: Request, session: SessionDep):
         )
     ]
     bubbles += [
-        {"at": m.received_at, "mine": True, "text": m.body, "sender": m.from_number}
+        {
+            "at": m.received_at,
+            "mine": True,
+            "text": m.body,
+            "sender": m.from_number,
+            "media": m.params.get("NumMedia", "0") not in ("", "0"),
+        }
         for m in session.scalars(select(InboundSms).where(InboundSms.from_number == guardian.phone))
     ]
     bubbles.sort(key=lambda b: b["at"])
@@ -119,8 +128,28 @@ def phone(guardian_id: Id, request: Request, session: SessionDep):
     )
 
 
+# The phone's photos are served as Twilio serves an MMS's media: by a Twilio double on a
+# loopback port, at the MediaUrl the webhook names, for the account's credentials.
+_MEDIA: TwilioDouble | None = None
+
+
+def _media_double() -> TwilioDouble:
+    global _MEDIA
+    account, token = media_credentials(get_settings())
+    if _MEDIA is None or (_MEDIA.account_sid, _MEDIA.auth_token) != (account, token):
+        if _MEDIA is not None:
+            _MEDIA.stop()
+        _MEDIA = TwilioDouble(account_sid=account, auth_token=token).start()
+    return _MEDIA
+
+
 @router.post("/phone/{guardian_id}/reply")
-def reply(guardian_id: Id, session: SessionDep, body: str = Form(..., max_length=1600)):
+def reply(
+    guardian_id: Id,
+    session: SessionDep,
+    body: str = Form("", max_length=1600),
+    photo: UploadFile | None = File(None),
+):
     guardian = session.get(Guardian, guardian_id)
     if guardian is None or not guardian.phone:
         raise NotFound("No guardian with a phone has that id.")
@@ -129,6 +158,20 @@ def reply(guardian_id: Id, session: SessionDep, body: str = Form(..., max_length
         raise NotFound("This guardian's school has no SMS number.")
     settings = get_settings()
     url = settings.public_url.rstrip("/") + "/webhooks/twilio/sms"
+    data = photo.file.read(read_limit()) if photo is not None and photo.filename else b""
+    if data and photo is not None:
+        # An MMS, as Twilio would post it: the photo is fetched afterwards from the double.
+        params, headers = _media_double().inbound_mms_request(
+            url,
+            guardian.phone,
+            school.sms_sender,
+            body,
+            [(data, photo.content_type or "application/octet-stream")],
+        )
+        replies.receive_sms(session, params, [url], headers["X-Twilio-Signature"])
+        return RedirectResponse(f"/dev/phone/{guardian_id}", status_code=303)
+    if not body:
+        raise Invalid("Write a reply or choose a photo.")
     params = {
         "MessageSid": "SM" + uuid.uuid4().hex,
         "AccountSid": "AC" + "0" * 32,

@@ -7,7 +7,8 @@ building, auth and error parsing are exercised, not imitated. It answers the way
 201 with the message resource for a send, and Twilio's error JSON
 (`{"code", "message", "more_info", "status"}`, which the SDK raises as TwilioRestException)
 for bad credentials, missing fields, scripted failures and numbers set up to fail. It also
-plays Twilio's side of the webhooks: signed status callbacks and signed inbound messages; for a
+plays Twilio's side of the webhooks: signed status callbacks and signed inbound messages (an
+MMS's media kept and served, for the account's credentials, at the MediaUrlN it names); for a
 call, the signed requests Twilio makes to fetch its TwiML, send the digits pressed, report a
 recording and the call's progress (the `*_request` helpers give URL, form and headers for a
 TestClient; the `send_*` ones POST them to a live server).
@@ -67,6 +68,11 @@ ERROR_MESSAGES: dict[int, str] = {
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _MESSAGES_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages\.json$")
+# Media of an inbound MMS, as Twilio serves it (basic auth with the account's SID and token).
+_MEDIA_PATH = re.compile(
+    rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>MM[0-9a-f]+)/Media/"
+    r"(?P<media>ME[0-9a-f]+)$"
+)
 _CALLS_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Calls\.json$")
 _MESSAGE_PATH = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json$"
@@ -143,6 +149,7 @@ class _TwilioSide:
     auth_token: str
     _lock: threading.Lock
     _by_sid: dict[str, RecordedMessage]
+    _media: dict[str, tuple[bytes, str]]
     call: Callable[[str], RecordedCall]
 
     def sign(self, url: str, params: dict[str, str]) -> str:
@@ -208,6 +215,51 @@ class _TwilioSide:
             **extra,
         }
         return params, self._webhook_headers(url, params)
+
+    def inbound_mms_request(
+        self, url: str, from_: str, to: str, body: str, media: list[tuple[bytes, str]]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The form and headers of an incoming MMS webhook to `url`: each (bytes, declared
+        type) of `media` is kept by the double and served, as Twilio does, at the MediaUrlN
+        it hands out (fetched with the account's credentials)."""
+        sid = "MM" + uuid.uuid4().hex
+        extra = {
+            "NumMedia": str(len(media)),
+            "MessageSid": sid,
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+        }
+        for n, (data, content_type) in enumerate(media):
+            media_sid = "ME" + uuid.uuid4().hex
+            path = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}/Media/{media_sid}"
+            with self._lock:
+                self._media[path] = (data, content_type)
+            extra[f"MediaUrl{n}"] = self._media_base() + path
+            extra[f"MediaContentType{n}"] = content_type
+        params, _ = self.inbound_sms_request(url, from_, to, body)
+        params.update(extra)
+        return params, self._webhook_headers(url, params)
+
+    def send_inbound_mms(
+        self,
+        url: str,
+        from_: str,
+        to: str,
+        body: str,
+        media: list[tuple[bytes, str]],
+        timeout: float = 10.0,
+    ) -> int:
+        """POST a signed incoming MMS webhook to `url`; the HTTP status."""
+        params, headers = self.inbound_mms_request(url, from_, to, body, media)
+        return httpx.post(url, data=params, headers=headers, timeout=timeout).status_code
+
+    def _media_base(self) -> str:
+        """The double's own address while it listens (what it hands out, it serves), else
+        Twilio's, as Twilio's webhooks give it."""
+        try:
+            return str(getattr(self, "url"))  # noqa: B009 (TwilioDouble's, not this mixin's)
+        except RuntimeError:
+            return "https://api.twilio.com"
 
     def send_inbound_sms(
         self, url: str, from_: str, to: str, body: str, timeout: float = 10.0, **extra: str
@@ -313,6 +365,9 @@ class TwilioDouble(_TwilioSide):
         self._attempts: list[RecordedMessage] = []
         self._by_sid: dict[str, RecordedMessage] = {}
         self._calls: list[RecordedCall] = []
+        self._media: dict[str, tuple[bytes, str]] = {}
+        self._media_fetches: list[tuple[str, bool]] = []
+        self._media_failures = 0
         self._scripted: deque[tuple[int, int | None]] = deque()
         self._failing_numbers: dict[str, tuple[int, int]] = {}
         self._server: _Server | None = None
@@ -394,9 +449,35 @@ class TwilioDouble(_TwilioSide):
         with self._lock:
             return self._by_sid[sid]
 
+    @property
+    def media_fetches(self) -> list[tuple[str, bool]]:
+        """Every GET of an MMS's media: (path, whether it carried the account's credentials)."""
+        with self._lock:
+            return list(self._media_fetches)
+
+    def fail_media(self, times: int) -> None:
+        """Answer the next `times` media fetches with a 503 (Twilio busy), then serve them."""
+        with self._lock:
+            self._media_failures = times
+
+    def _get_media(self, path: str, auth_ok: bool) -> tuple[bytes, str]:
+        with self._lock:
+            self._media_fetches.append((path, auth_ok))
+            if not auth_ok:
+                raise _ApiError(401, 20003)
+            if self._media_failures:
+                self._media_failures -= 1
+                raise _ApiError(503, None)
+            if path not in self._media:
+                raise _ApiError(404, 20404)
+            return self._media[path]
+
     def reset(self) -> None:
         """Forget every message, scripted failure and failing number."""
         with self._lock:
+            self._media.clear()
+            self._media_fetches.clear()
+            self._media_failures = 0
             self._messages.clear()
             self._attempts.clear()
             self._by_sid.clear()
@@ -684,7 +765,14 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         auth_ok = double._auth_ok(self.headers.get("Authorization"))
         try:
-            if match := _MESSAGE_PATH.match(path):
+            if _MEDIA_PATH.match(path):
+                data, content_type = double._get_media(path, auth_ok)
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            elif match := _MESSAGE_PATH.match(path):
                 self._send_json(200, double._fetch_message(match["account"], match["sid"], auth_ok))
             elif match := _MESSAGES_PATH.match(path):
                 query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}

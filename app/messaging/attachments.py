@@ -4,8 +4,8 @@ app/delivery/attachments.py).
 - Staff upload a file first (it is on no message yet, and only its uploader may use or read
   it), then name it in the note or broadcast they post.
 - Staff read a message's files where they may read its thread (a teacher: their threads).
-- A family reads them on its family page, for the messages that page shows it; any other
-  attachment is "not found", as any other page is.
+- A family reads them on its family page, for the messages that page shows it (the staff's,
+  and the photos it sent itself); any other attachment is "not found", as any other page is.
 """
 
 from sqlalchemy.orm import Session
@@ -52,7 +52,7 @@ def for_family(session: Session, guardian_id: int, attachment_id: int) -> Attach
         return None
     visible = session.scalar(
         visible_messages(guardian_id)
-        .where(Message.id == row.message_id, Message.direction == "outbound")
+        .where(Message.id == row.message_id)
         .with_only_columns(Message.id)
     )
     return row if visible is not None else None

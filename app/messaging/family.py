@@ -16,6 +16,7 @@ from app.core.db import utcnow
 from app.core.errors import HearthError, Invalid
 from app.core.languages import mt_code
 from app.core.queue import after_commit
+from app.delivery import attachments as files
 from app.delivery.models import Delivery
 from app.messaging import identity, replies
 from app.messaging.identity import N_
@@ -39,6 +40,30 @@ TOO_MANY = N_("Too many messages for now. Please try again in an hour.")
 # TRANSLATORS: the family page's reply form was sent without its secret (an old page, or
 # another site posting): nothing was sent.
 STALE_FORM = N_("The page was open too long. Please send your message again.")
+# A photo (or PDF) sent with a reply from the page, refused: nothing was sent.
+PHOTO_TOO_LARGE = N_("This photo is too large to send (the most is %(mb)s MB). Nothing was sent.")
+PHOTO_NOT_ACCEPTED = N_(
+    "Only a photo (JPEG, PNG, WebP, GIF) or a PDF can be sent. Nothing was sent."
+)
+PHOTO_UNREADABLE = N_("This photo could not be read. Please try another one. Nothing was sent.")
+
+
+class PhotoRefused(Invalid):
+    """A file from the family page that cannot be sent, said in the family's words (`msgid`
+    of the `messages` catalog, with its `values`)."""
+
+    def __init__(self, msgid: str, **values: object) -> None:
+        super().__init__(msgid % values if values else msgid)
+        self.msgid = msgid
+        self.values = values
+
+
+def _family_words(refused: files.Refused) -> PhotoRefused:
+    if refused.msgid == files.TOO_LARGE:
+        return PhotoRefused(PHOTO_TOO_LARGE, mb=get_settings().attachment_max_mb)
+    if refused.msgid == files.UNREADABLE_IMAGE:
+        return PhotoRefused(PHOTO_UNREADABLE)
+    return PhotoRefused(PHOTO_NOT_ACCEPTED)
 
 
 class TooManyReplies(HearthError):
@@ -95,7 +120,7 @@ def conversation(session: Session, guardian: Guardian) -> list[FamilyMessage]:
     out = []
     for m in rows:
         if m.direction == "inbound":
-            if not m.body:
+            if not m.body and not m.attachments:
                 continue  # a reply recorded on a call: no text to show
             out.append(
                 FamilyMessage(
@@ -188,15 +213,31 @@ def seen_by(session: Session, message_ids: list[int]) -> dict[int, list[tuple[Gu
     return out
 
 
-def reply(session: Session, link: FamilyLink, guardian: Guardian, body: str) -> Message:
+def reply(
+    session: Session,
+    link: FamilyLink,
+    guardian: Guardian,
+    body: str,
+    upload: tuple[str, str | None, bytes] | None = None,
+) -> Message:
     """A reply written on the page: routed and translated for staff exactly as a text from the
     family answering the last text it got (replies.route_reply). A few an hour per link.
-    Refused (HearthError) before anything is written."""
+    `upload`: a photo or PDF sent with it (file name, declared type, bytes), checked and
+    cleaned as every attachment is; a reply may be only that. Refused (HearthError) before
+    anything is written."""
     body = body.strip()
-    if not body:
+    if upload is not None and not upload[2] and not upload[0]:
+        upload = None  # the file input left empty
+    if not body and upload is None:
         raise Invalid(EMPTY)
     if len(body) > MAX_REPLY:
         raise Invalid(TOO_LONG)
+    cleaned = None
+    if upload is not None:
+        try:
+            cleaned = files.clean(*upload)
+        except files.Refused as refused:
+            raise _family_words(refused) from None
     last_text = session.execute(
         select(Delivery.school_id, Delivery.sender)
         .where(Delivery.guardian_id == guardian.id, Delivery.channel == "sms")
@@ -212,7 +253,16 @@ def reply(session: Session, link: FamilyLink, guardian: Guardian, body: str) -> 
         raise Invalid("This family has no school to write to.")
     to = (last_text.sender if last_text is not None else None) or school.sms_sender or ""
     _count_reply(link)  # the last check: nothing is written before it passes
-    message, after = replies.route_reply(session, school, guardian, body, guardian.phone or "", to)
+    stored = []
+    if cleaned is not None and upload is not None:
+        row = files.store_cleaned(session, f"guardian:{guardian.id}", upload[0], cleaned)
+        stored.append((row.filename, row.content_type, files.path_of(row)))
+    message, after = replies.route_reply(
+        session, school, guardian, body, guardian.phone or "", to, files=stored
+    )
+    if cleaned is not None:
+        row.message_id, row.school_id = message.id, school.id
+        session.flush()
     for send in after:  # the staff are told once the reply is safely stored
         after_commit(session, send)
     return message

@@ -18,7 +18,7 @@ from app.core.db import Base, utcnow
 from app.translation.quality import Quality
 
 if TYPE_CHECKING:
-    from app.delivery.models import Attachment, Delivery
+    from app.delivery.models import Attachment, Delivery, InboundMedia
 
 ThreadStatus = Literal["open", "archived"]
 Direction = Literal["outbound", "inbound"]
@@ -96,6 +96,11 @@ class Message(Base):
     # Photos and PDFs sent with it (app/delivery/attachments.py).
     attachments: Mapped[list["Attachment"]] = relationship(
         lazy="selectin", order_by="Attachment.id", viewonly=True
+    )
+    # Photos a family sent by MMS, as fetched (app/delivery/inbound_media.py): the stored
+    # ones are attachments too; the others are waiting, refused or failed.
+    inbound_media: Mapped[list["InboundMedia"]] = relationship(
+        lazy="selectin", order_by="InboundMedia.position", viewonly=True
     )
     # Who saw it on the family page (app/messaging/family.py), first seen first.
     seen: Mapped[list["MessageSeen"]] = relationship(

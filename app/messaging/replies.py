@@ -9,8 +9,9 @@ import email
 import email.policy
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -21,8 +22,8 @@ from app.channels.email import Email, email_channel, text_as_html
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
-from app.core.queue import after_commit, enqueue_job
-from app.delivery import inbound, optouts, system_texts
+from app.core.queue import after_commit, enqueue_job, schedule_job
+from app.delivery import inbound, inbound_media, optouts, system_texts
 from app.delivery import service as delivery
 from app.delivery.keywords import classify_keyword
 from app.messaging import interpretation, translations
@@ -145,9 +146,14 @@ def route_sms(session: Session, inbound_id: int) -> str:
         ]
         result = "help"
     else:
+        # An MMS: its photos are noted now and fetched by a job (never in the webhook's
+        # request); a photo without words is a reply too.
+        media = inbound_media.media_count(row.params)
         message, after = route_reply(
-            session, school, guardian, row.body, row.from_number, row.to_number
+            session, school, guardian, row.body, row.from_number, row.to_number, media=media
         )
+        if media and inbound_media.record(session, message.id, row.params):
+            enqueue_job(session, "messaging.fetch_media", message.id)
         message_id = message.id
         result = "routed"
     inbound.finish_sms(row, result, message_id)
@@ -163,12 +169,17 @@ def route_reply(
     body: str,
     phone: str,
     to: str = "",
+    *,
+    media: int = 0,
+    files: Sequence[tuple[str, str, Path]] = (),
 ) -> tuple[Message, list[Callable[[], None]]]:
     """A family's reply (a text, or one written on the family page as an answer to the last
     text it got from `to`) stored in the thread the routing rule (ROUTING_RULE) gives, with
-    its translation for staff. Returns the message and what to do once it is committed."""
+    its translation for staff. Returns the message and what to do once it is committed.
+    `media`: photos arriving by MMS; `files`: photos already stored (the family page's), sent
+    with the staff's email."""
     thread = thread_for(session, school, guardian, phone, to)
-    return add_reply(session, thread, school, guardian, body)
+    return add_reply(session, thread, school, guardian, body, media=media, files=files)
 
 
 def _guardians_at(session: Session, phone: str, school_id: int) -> list[Guardian]:
@@ -396,6 +407,9 @@ def add_reply(
     guardian: Guardian | None,
     body: str,
     recording_url: str | None = None,
+    *,
+    media: int = 0,
+    files: Sequence[tuple[str, str, Path]] = (),
 ) -> tuple[Message, list[Callable[[], None]]]:
     """A family's reply in its thread: the original kept, its language detected, a translation
     into the reader's language stored beside it. Returns the message and what to do once it is
@@ -404,6 +418,8 @@ def add_reply(
     preferred = guardian.language if guardian else school.default_language
     if recording_url is not None:
         return _add_voice_reply(session, thread, school, guardian, preferred, recording_url)
+    if not body.strip() and (media or files):
+        return _add_photo_reply(session, thread, school, guardian, preferred, media, files)
     candidates = set(
         session.scalars(
             select(Guardian.language)
@@ -463,11 +479,70 @@ def add_reply(
                 result.text,
                 reader_language,
                 may_be_wrong=row.may_be_wrong,
+                media=media,
+                files=files,
             ),
         )
         for staff in _readers(session, thread, owner, guardian)
     ]
     return message, [_notifier(emails)]
+
+
+def _add_photo_reply(
+    session: Session,
+    thread: Thread,
+    school: School,
+    guardian: Guardian | None,
+    language: str,
+    media: int,
+    files: Sequence[tuple[str, str, Path]],
+) -> tuple[Message, list[Callable[[], None]]]:
+    """A reply that is only photos (or PDFs): no words to detect or translate."""
+    owner = session.get(Staff, thread.owner_staff_id) if thread.owner_staff_id else None
+    message = Message(
+        thread_id=thread.id,
+        direction="inbound",
+        kind="reply",
+        author_guardian_id=guardian.id if guardian else None,
+        body="",
+        language=language,
+    )
+    session.add(message)
+    thread.last_activity_at = utcnow()
+    thread.status = "open"
+    session.flush()
+    family = f"{guardian.given_name} {guardian.family_name}" if guardian else "Unknown number"
+    reader_language = owner.ui_language if owner else school.default_language
+    emails = [
+        (
+            staff.id,
+            reply_notification(
+                staff, thread, family, "", language, None, reader_language, media=media, files=files
+            ),
+        )
+        for staff in _readers(session, thread, owner, guardian)
+    ]
+    return message, [_notifier(emails)]
+
+
+def fetch_media(session: Session, message_id: int) -> inbound_media.Fetched | None:
+    """Fetch the photos a family's MMS reply carries (app/delivery/inbound_media.py); what
+    could not be fetched yet is tried again later, by this same job."""
+    message = session.get(Message, message_id)
+    if message is None:
+        return None
+    thread = session.get(Thread, message.thread_id)
+    assert thread is not None
+    who = f"guardian:{message.author_guardian_id}" if message.author_guardian_id else "family"
+    result = inbound_media.fetch(session, message_id, thread.school_id, who)
+    if result.retry_in is not None:
+        schedule_job(
+            session,
+            "messaging.fetch_media",
+            message_id,
+            eta=utcnow() + timedelta(seconds=result.retry_in),
+        )
+    return result
 
 
 def _add_voice_reply(
@@ -584,6 +659,8 @@ def reply_notification(
     language: str,
     *,
     may_be_wrong: bool = False,
+    media: int = 0,
+    files: Sequence[tuple[str, str, Path]] = (),
 ) -> Email:
     """The email telling a staff member a family replied, with its translation (and a warning
     when the machine translation may be wrong: the original is always there too)."""
@@ -595,8 +672,14 @@ def reply_notification(
             f"{family_name} replied ({original_language}):\n\n{warning}{translated}\n\n"
             f"Original:\n{original}\n\nOpen the conversation: {link}"
         )
-    else:
+    elif original:
         text = f"{family_name} replied:\n\n{original}\n\nOpen the conversation: {link}"
+    else:
+        text = f"{family_name} replied.\n\nOpen the conversation: {link}"
+    if files:
+        text += f"\n\n{PHOTOS_ATTACHED % {'count': len(files)}}"
+    elif media:
+        text += f"\n\n{PHOTOS_ARRIVING % {'count': media, 'link': link}}"
     return Email(
         to=staff.email,
         subject=f"Reply from {family_name}: {thread.subject or ''}".strip(),
@@ -604,7 +687,14 @@ def reply_notification(
         html=text_as_html(text, language),
         sender=settings.email_from,
         language=language,
+        attachments=list(files),
     )
+
+
+PHOTOS_ATTACHED = "The family sent %(count)s photo(s) or PDF(s): attached to this email."
+PHOTOS_ARRIVING = (
+    "The family sent %(count)s photo(s) or PDF(s) by MMS: see them in the conversation: %(link)s"
+)
 
 
 # Email replies ---------------------------------------------------------------------------------

@@ -102,6 +102,16 @@ class AttachmentRead(Output):
     url: str = Field(description="Where staff with access to the message download it.")
 
 
+class InboundMediaRead(Output):
+    position: int
+    status: str = Field(description="pending (being fetched), stored, refused or failed.")
+    reason: str | None = Field(
+        default=None,
+        description="Why not stored: too_large, unsupported, unreadable, heic, empty, failed.",
+    )
+    attachment_id: int | None = None
+
+
 class MessageRead(Output):
     id: int
     thread_id: int
@@ -119,6 +129,11 @@ class MessageRead(Output):
     translations: list[TranslationRead]
     deliveries: list[DeliveryRead]
     attachments: list[AttachmentRead] = Field(default_factory=list)
+    inbound_media: list[InboundMediaRead] = Field(
+        default_factory=list,
+        description="A family's MMS reply: each photo it carried, as fetched (stored ones are "
+        "in `attachments`).",
+    )
     seen: list[SeenRead] = Field(
         default_factory=list,
         description="The guardians who opened the family page showing this message, and when "

@@ -7,7 +7,7 @@ from huey import crontab
 from sqlalchemy.orm import Session
 
 from app.core.queue import PERIODIC_PRIORITY, enqueue_job, job
-from app.delivery import inbound
+from app.delivery import inbound, inbound_media
 from app.delivery import service as delivery
 from app.messaging import family_links, interpreting, replies, translations
 from app.messaging import service as messaging
@@ -35,6 +35,13 @@ def route_sms(session: Session, inbound_id: int) -> None:
     replies.route_sms(session, inbound_id)
 
 
+@job("messaging.fetch_media", queue="send")
+def fetch_media(session: Session, message_id: int) -> None:
+    """Fetch the photos of a family's MMS reply and attach them; what failed is tried again
+    later (a job scheduled by replies.fetch_media), never stored twice."""
+    replies.fetch_media(session, message_id)
+
+
 @job("messaging.sweep", periodic=crontab(minute="*"), priority=PERIODIC_PRIORITY)
 def sweep(session: Session) -> None:
     """Every minute (HEARTH_OUTBOX_SWEEP_SECONDS): messages whose translation job was lost are
@@ -43,6 +50,8 @@ def sweep(session: Session) -> None:
         enqueue_job(session, "messaging.prepare", message_id)
     for inbound_id in inbound.unprocessed(session):
         enqueue_job(session, "messaging.route_sms", inbound_id)
+    for message_id in inbound_media.stalled(session):
+        enqueue_job(session, "messaging.fetch_media", message_id)
 
 
 @job("messaging.recover", recovers=True, priority=PERIODIC_PRIORITY)

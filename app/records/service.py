@@ -48,6 +48,7 @@ from app.delivery.models import (
     Delivery,
     DeliveryStatus,
     InboundEmail,
+    InboundMedia,
     InboundSms,
     OptOut,
 )
@@ -200,6 +201,14 @@ def purge(
         )
     else:
         old_ids = list(session.scalars(select(Attachment.message_id).where(of_old_message)))
+        # A family's MMS photos refused or not fetched yet: no attachment, only their URLs.
+        old_ids += list(
+            session.scalars(
+                select(InboundMedia.message_id).where(
+                    exists().where(Message.id == InboundMedia.message_id, *old_message)
+                )
+            )
+        )
         report["attachments"] = attachments.remove_for_messages(
             session, sorted({i for i in old_ids if i is not None})
         )

@@ -19,9 +19,11 @@ UPLOAD_PATHS = (
 # A message's photos and PDFs (HEARTH_ATTACHMENT_MAX_MB, plus room for the form around them).
 ATTACHMENT_PATHS = ("/api/v1/attachments",)
 # ... and the staff pages' forms that carry them: a note, a reply in a thread, their previews,
-# a broadcast's preview (which stores them for the broadcast it confirms).
+# a broadcast's preview (which stores them for the broadcast it confirms); a family's reply
+# from its page, and the dev phone's, with a photo.
 ATTACHMENT_FORMS = re.compile(
     r"/threads/\d+/(reply|preview)|/compose(/preview)?|/broadcasts/preview"
+    r"|/f/[A-Za-z0-9._~-]+|/dev/phone/\d+/reply"
 )
 FORM_OVERHEAD = 64 * 1024
 

@@ -146,6 +146,7 @@ def _page(
     locale = _locale(guardian.language)
     cookie = request.cookies.get(COOKIE) or secrets.token_urlsafe(24)
     nonce = secrets.token_urlsafe(16)
+    settings = get_settings()
     context: dict[str, Any] = {
         "lang": guardian.language,
         "dir": direction(guardian.language),
@@ -161,17 +162,17 @@ def _page(
             for m in messages
         ],
         "token": token,
-        "files": attachments.of_messages(session, [m.id for m in messages if not m.mine]),
+        "files": attachments.of_messages(session, [m.id for m in messages]),
         "form_secret": _form_secret(link, cookie),
         "sent": request.query_params.get("sent") == "1",
         "error": error,
         "body": body,
         "nonce": nonce,
         "max_reply": family.MAX_REPLY,
+        "max_mb": settings.attachment_max_mb,
     }
     html = _environment(locale).get_template("page.html").render(context)
     response = HTMLResponse(html, status_code=status_code, headers=_headers(nonce))
-    settings = get_settings()
     response.set_cookie(
         COOKIE,
         cookie,
@@ -238,7 +239,18 @@ def family_reply(request: Request, session: SessionDep, token: str, form: FormDe
         )
     # family.reply refuses before it writes anything: nothing to undo on a refusal.
     try:
-        family.reply(session, link, guardian, body)
+        family.reply(session, link, guardian, body, _upload(form))
+    except family.PhotoRefused as exc:
+        return _page(
+            request,
+            session,
+            link,
+            guardian,
+            token,
+            error=say(exc.msgid) % exc.values if exc.values else say(exc.msgid),
+            body=body,
+            status_code=exc.status_code,
+        )
     except HearthError as exc:
         return _page(
             request,
@@ -251,6 +263,18 @@ def family_reply(request: Request, session: SessionDep, token: str, form: FormDe
             status_code=exc.status_code,
         )
     return RedirectResponse(f"/f/{token}?sent=1#sent", status_code=303)
+
+
+def _upload(form: Any) -> tuple[str, str | None, bytes] | None:
+    """The photo or PDF sent with the reply (name, declared type, at most one byte more than
+    allowed), or None when the file input was left empty."""
+    item = form.get("photo")
+    if item is None or isinstance(item, str):
+        return None
+    data = item.file.read(attachments.read_limit())
+    if not data and not item.filename:
+        return None
+    return (item.filename or "photo", item.content_type, data)
 
 
 # Questions: buttons to answer ---------------------------------------------------------------

@@ -257,3 +257,25 @@ def test_calls_api_refuses_like_twilio(double: TwilioDouble, sdk: Client) -> Non
         sdk.calls.create(to="+15125550002", from_="+15125550100", url="https://x.example/t")
     assert bad.value.code == 21211
     assert double.calls == []
+
+
+def test_an_inbound_mms_names_media_the_double_serves_to_the_account_only(
+    double: TwilioDouble,
+) -> None:
+    url = "https://hearth.example.org/webhooks/twilio/sms"
+    params, headers = double.inbound_mms_request(
+        url, "+15125550100", "+15125550199", "", [(b"\x89PNG\r\n\x1a\nrest", "image/png")]
+    )
+    assert params["NumMedia"] == "1" and params["MessageSid"].startswith("MM")
+    assert params["MediaContentType0"] == "image/png"
+    media = params["MediaUrl0"]
+    assert media.startswith(double.url + "/2010-04-01/Accounts/" + double.account_sid)
+    assert RequestValidator(double.auth_token).validate(url, params, headers["X-Twilio-Signature"])
+    assert requests.get(media, timeout=5).status_code == 401
+    got = requests.get(media, auth=(double.account_sid, double.auth_token), timeout=5)
+    assert got.status_code == 200 and got.content == b"\x89PNG\r\n\x1a\nrest"
+    assert got.headers["Content-Type"] == "image/png"
+    double.fail_media(1)
+    busy = requests.get(media, auth=(double.account_sid, double.auth_token), timeout=5)
+    assert busy.status_code == 503
+    assert [ok for _, ok in double.media_fetches] == [False, True, True]

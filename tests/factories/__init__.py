@@ -22,6 +22,7 @@ from tests.factories.delivery import (
     AttachmentFactory,
     DeliveryFactory,
     InboundEmailFactory,
+    InboundMediaFactory,
     InboundSmsFactory,
     OptOutFactory,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "BroadcastFactory",
     "CachedTranslationFactory",
     "AttachmentFactory",
+    "InboundMediaFactory",
     "DeliveryFactory",
     "DevOutboxFactory",
     "EngagementGoalFactory",

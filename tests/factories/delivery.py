@@ -4,7 +4,14 @@ from itertools import count
 
 import factory
 
-from app.delivery.models import Attachment, Delivery, InboundEmail, InboundSms, OptOut
+from app.delivery.models import (
+    Attachment,
+    Delivery,
+    InboundEmail,
+    InboundMedia,
+    InboundSms,
+    OptOut,
+)
 from app.messaging.models import Thread
 from tests.factories.base import NOTE, NOTE_IN, SENDER, Base, _session
 from tests.factories.messaging import MessageFactory
@@ -100,3 +107,20 @@ class AttachmentFactory(Base):
 
     class Params:
         message = factory.SubFactory(MessageFactory)
+
+
+class InboundMediaFactory(Base):
+    """A photo a family sent by MMS, not fetched yet."""
+
+    class Meta:
+        model = InboundMedia
+
+    message_id = factory.LazyAttribute(lambda o: o.message.id)
+    position = 0
+    url = factory.Sequence(
+        lambda n: f"https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM{n:032x}/Media/ME1"
+    )
+    declared_type = "image/jpeg"
+
+    class Params:
+        message = factory.SubFactory(MessageFactory, direction="inbound", kind="reply")

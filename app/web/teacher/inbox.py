@@ -158,6 +158,13 @@ def _inbox_rows(
         )
         if message is not None and message.recording_url:  # a reply left on a call: no text
             preview = translate(request, "A reply left on the school's call:")
+        elif (
+            message is not None
+            and message.direction == "inbound"
+            and not message.body
+            and (message.attachments or message.inbound_media)
+        ):
+            preview = translate(request, "A photo from the family")  # only a photo, no words
         student = data.students.get(t.student_id) if t.student_id else None
         family = data.family.get(t.id)
         rows.append(

@@ -198,6 +198,12 @@ def _message_view(
         ],
         "seen_total": len(seen or []),
         "attachments": list(m.attachments),
+        # A family's MMS photos not (yet) attachments: arriving, refused, failed.
+        "media_notes": [
+            {"status": r.status, "reason": r.reason}
+            for r in m.inbound_media
+            if r.status != "stored"
+        ],
     }
 
 
@@ -268,6 +274,8 @@ def _on_its_way(thread: Thread) -> bool:
     now = utcnow()
     for m in thread.messages[-RECENT_MESSAGES:]:
         if any(t.status == "pending" for t in m.translations):
+            return True
+        if any(r.status == "pending" for r in m.inbound_media):  # a photo arriving by MMS
             return True
         for d in m.deliveries:
             if d.status == DeliveryStatus.SENDING or (

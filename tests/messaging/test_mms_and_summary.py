@@ -88,6 +88,7 @@ def test_one_photo_goes_as_mms_that_twilio_fetches_from_a_signed_url(
         f"/mms/{photo['id']}?e={int(e) + 60}&s={s}",
         f"/mms/{photo['id']}?e={past}&s={mms._signature(photo['id'], past)}",
         f"/mms/{photo['id']}",
+        f"/mms/{2**40}?e={e}&s={s}",
     ):
         assert client.get(bad).status_code == 404, bad
     assert mms.check(photo["id"], e, s)

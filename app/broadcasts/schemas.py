@@ -83,6 +83,14 @@ class LanguagePreview(Output):
     segments: int  # per SMS
     total_segments: int
     cost: float
+    mms: int = Field(
+        default=0,
+        description="Of the texts, those that go as MMS with the photo (US and Canadian "
+        "numbers, when the school sends MMS): billed per message, not per segment.",
+    )
+    mms_text: str | None = Field(
+        default=None, description="The text of those MMS (the photo goes with it)."
+    )
     calls: int = 0  # voice calls to families of this language
     call_minutes: int = Field(default=0, description="Estimated billed minutes of one call.")
     call_cost: float = Field(default=0.0, description="Estimated cost of this language's calls.")
@@ -94,6 +102,7 @@ class Preview(Output):
     sms: int
     emails: int
     total_segments: int
+    mms: int = 0  # of the texts, those that go as MMS (one each, whatever the length)
     estimated_cost: float  # of the texts
     calls: int = 0
     estimated_call_cost: float = Field(

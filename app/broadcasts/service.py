@@ -19,7 +19,7 @@ from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.languages import display_names, mt_code
 from app.core.queue import enqueue_job, schedule_job
 from app.core.spreadsheet import csv_text
-from app.delivery import attachments, optouts
+from app.delivery import attachments, mms, optouts
 from app.delivery import service as delivery
 from app.delivery import voice as calls
 from app.delivery.models import FAILED, Delivery
@@ -273,6 +273,8 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
         session, school.sms_sender, [r.phone for r in people_ if r.phone]
     )
     settings = get_settings()
+    # Its one photo goes as MMS to the numbers that take it, when the school sends MMS.
+    image = mms.image_for(school.mms_images, attachments.by_ids(session, draft.attachment_ids))
     per_language: dict[str, dict[str, Any]] = {}
     opted_out, no_channel, no_route = [], [], []
     reached = 0  # families who will get it: a channel that works, a text in their language
@@ -280,7 +282,7 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
         text = rendered[r.language]
         code = r.language
         entry = per_language.setdefault(
-            r.language, {"recipients": 0, "sms": 0, "emails": 0, "calls": 0}
+            r.language, {"recipients": 0, "sms": 0, "mms": 0, "emails": 0, "calls": 0}
         )
         entry["recipients"] += 1
         reachable = False
@@ -290,6 +292,7 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
                     opted_out.append(_person(r, "replied STOP to the school's number"))
             elif channel == "sms" and r.phone and school.sms_sender:
                 entry["sms"] += 1
+                entry["mms"] += image is not None and mms.reaches(r.phone)
                 reachable = True
             elif channel == "email" and r.email:
                 entry["emails"] += 1
@@ -315,12 +318,16 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     for code, entry in sorted(per_language.items(), key=lambda kv: -kv[1]["recipients"]):
         text = rendered[code]
         # Texts carry the family's own link to the family page when the school says so.
-        policy = school.family_link if draft.question is None else "never"
-        policy = family_links.policy_with(policy, bool(draft.attachment_ids))
+        own = school.family_link if draft.question is None else "never"
+        policy = family_links.policy_with(own, bool(draft.attachment_ids))
         sms_text = family_links.sample(policy, text.text) if text.text else None
         count = count_segments(sms_text) if sms_text else None
         segments = count.segments if count else 0
-        total = segments * entry["sms"] if text.text else 0
+        total = segments * (entry["sms"] - entry["mms"]) if text.text else 0
+        # An MMS carries the photo: the link only where the school's policy wants it for the
+        # words. One MMS each, whatever its length.
+        mms_text = family_links.sample(own, text.text) if text.text and entry["mms"] else None
+        mms_count = entry["mms"] if mms_text else 0
         languages.append(
             {
                 "language": code,
@@ -335,7 +342,12 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
                 "encoding": count.encoding if count else None,
                 "segments": segments,
                 "total_segments": total,
-                "cost": round(total * settings.sms_price_per_segment, 4),
+                "mms_text": mms_text,
+                "cost": round(
+                    total * settings.sms_price_per_segment
+                    + mms_count * settings.mms_price_per_message,
+                    4,
+                ),
                 # A call speaks the text: its estimated billed minutes and their cost.
                 "call_minutes": calls.estimated_minutes(text.text) if text.text else 0,
                 "call_cost": calls.estimated_cost(text.text, entry["calls"]) if text.text else 0.0,
@@ -343,13 +355,19 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
         )
     at, delayed = _send_time(school, draft, utcnow())
     total_segments = sum(lang["total_segments"] for lang in languages)
+    total_mms = sum(lang["mms"] for lang in languages if lang["mms_text"])
     return {
         "recipients": len(people_),
         "reached": reached,
         "sms": sum(lang["sms"] for lang in languages),
         "emails": sum(lang["emails"] for lang in languages),
         "total_segments": total_segments,
-        "estimated_cost": round(total_segments * settings.sms_price_per_segment, 2),
+        "mms": total_mms,
+        "estimated_cost": round(
+            total_segments * settings.sms_price_per_segment
+            + total_mms * settings.mms_price_per_message,
+            2,
+        ),
         "calls": sum(lang["calls"] for lang in languages),
         "estimated_call_cost": round(sum(lang["call_cost"] for lang in languages), 2),
         "currency": settings.sms_price_currency,
@@ -490,7 +508,7 @@ def fan_out(session: Session, broadcast_id: int) -> list[int]:
         urgent=broadcast.urgent,
         # A question's text ends with how to answer it: no link after that.
         family_link=question is None,
-        with_attachments=attachments.of_broadcast(session, broadcast.id) > 0,
+        files=attachments.held_for_broadcast(session, broadcast.id),
     )
     attachments.of_broadcast(session, broadcast.id, message_id)
     broadcast.thread_id, broadcast.message_id = thread_id, message_id

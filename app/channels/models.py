@@ -21,6 +21,7 @@ class DevOutbox(Base):
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[str | None] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(Text)  # an MMS's picture (its URL)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -32,6 +33,7 @@ def dev_store(
     subject: str | None = None,
     html: str | None = None,
     headers: str | None = None,
+    media_url: str | None = None,
 ) -> str:
     """Keep what a dev backend "sent" and return its provider id. Called with no transaction
     open, like a real provider: the send happens between the outbox's transactions."""
@@ -50,6 +52,7 @@ def dev_store(
                 subject=subject,
                 html=html,
                 headers=headers,
+                media_url=media_url,
             )
         )
     return provider_id

@@ -1,6 +1,7 @@
 """SMS: Twilio, or the built-in dev phone."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -15,8 +16,15 @@ class DevSms:
 
     name = "dev"
 
-    def send(self, sender: str, to: str, body: str, status_callback: str | None) -> str:
-        return dev_store("sms", sender, to, body)
+    def send(
+        self,
+        sender: str,
+        to: str,
+        body: str,
+        status_callback: str | None,
+        media_url: str | None = None,
+    ) -> str:
+        return dev_store("sms", sender, to, body, media_url=media_url)
 
     def find_sent(self, sender: str, to: str, body: str, since: datetime) -> str | None:
         with get_sessionmaker()() as session:
@@ -41,10 +49,20 @@ class TwilioSms:
 
     name = "twilio"
 
-    def send(self, sender: str, to: str, body: str, status_callback: str | None) -> str:
+    def send(
+        self,
+        sender: str,
+        to: str,
+        body: str,
+        status_callback: str | None,
+        media_url: str | None = None,
+    ) -> str:
+        """Send a text; with `media_url`, as MMS: Twilio fetches the picture from that URL."""
         from app.channels.twilio_http import provider_errors  # the Twilio backend only
 
-        kwargs: dict[str, str] = {"to": to, "body": body}
+        kwargs: dict[str, Any] = {"to": to, "body": body}
+        if media_url:
+            kwargs["media_url"] = [media_url]
         if sender.startswith("MG"):
             kwargs["messaging_service_sid"] = sender
         else:

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=0, ge=0)
     # What one SMS segment costs, for broadcast previews (Twilio US long code, 2026).
     sms_price_per_segment: float = 0.0083
+    # What one MMS costs (billed per message, whatever its length), for broadcast previews.
+    mms_price_per_message: float = 0.0220
     sms_price_currency: str = "USD"
     # Voice calls: what a minute costs (for broadcast previews), when a busy or unanswered
     # call is tried once more, and the offline speech synthesizer for languages Twilio has no

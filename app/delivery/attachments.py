@@ -268,6 +268,25 @@ def of_broadcast(session: Session, broadcast_id: int, message_id: int | None = N
     return len(rows)
 
 
+def by_ids(session: Session, ids: list[int]) -> list[Attachment]:
+    """These attachments (the ones that exist), in the order given."""
+    if not ids:
+        return []
+    rows = {r.id: r for r in session.scalars(select(Attachment).where(Attachment.id.in_(ids)))}
+    return [rows[i] for i in dict.fromkeys(ids) if i in rows]
+
+
+def held_for_broadcast(session: Session, broadcast_id: int) -> list[Attachment]:
+    """The files a broadcast carries, in the order they were uploaded."""
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.broadcast_id == broadcast_id)
+            .order_by(Attachment.id)
+        )
+    )
+
+
 def for_message(session: Session, message_id: int) -> list[Attachment]:
     return list(
         session.scalars(

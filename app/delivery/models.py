@@ -69,6 +69,9 @@ class Delivery(Base):
     email_subject: Mapped[str | None] = mapped_column(String(200))
     reply_to: Mapped[str | None] = mapped_column(String(254))
     segments: Mapped[int] = mapped_column(Integer, default=0)
+    # An SMS that goes as MMS with this photo of its message (delivery.mms); segments is then 1,
+    # as Twilio bills an MMS per message.
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id", ondelete="SET NULL"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,5 +1,6 @@
 """The outbox's webhooks: Twilio's status callbacks (texts and calls), what a call says (its
-TwiML and audio, at URLs signed per delivery), and one-click email unsubscribe."""
+TwiML and audio, at URLs signed per delivery), the photo an MMS carries (at a URL signed for
+it), and one-click email unsubscribe."""
 
 from urllib.parse import quote
 
@@ -10,8 +11,8 @@ from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.metrics import webhook_timer
 from app.core.proxy import signed_urls
-from app.delivery import inbound, optouts, service, voice
-from app.delivery.models import Delivery
+from app.delivery import attachments, inbound, mms, optouts, service, voice
+from app.delivery.models import Attachment, Delivery
 from app.people import service as people
 
 router = APIRouter(tags=["webhooks"])
@@ -113,6 +114,27 @@ def call_audio(
         raise NotFound(voice.NO_VOICE) from None
     return Response(
         data, media_type="audio/wav", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+@router.get("/mms/{attachment_id}", include_in_schema=False)
+def mms_image(attachment_id: int, session: SessionDep, e: str = "", s: str = "") -> Response:
+    """The photo of an MMS, for Twilio to fetch: only at a URL signed for it, until it expires."""
+    row = session.get(Attachment, attachment_id) if mms.check(attachment_id, e, s) else None
+    if row is None or row.message_id is None or not row.is_image:
+        raise NotFound("No such image.")
+    try:
+        data = attachments.read(row)
+    except OSError:
+        raise NotFound("No such image.") from None
+    return Response(
+        data,
+        media_type=row.content_type,
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "X-Robots-Tag": "noindex, nofollow",
+        },
     )
 
 

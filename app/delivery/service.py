@@ -20,7 +20,7 @@ from app.core import leases
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.queue import enqueue_job, schedule_job
-from app.delivery import attachments, optouts, voice
+from app.delivery import attachments, mms, optouts, voice
 from app.delivery.emails import note_email
 from app.delivery.models import FINAL, Delivery, DeliveryStatus
 from app.delivery.ratelimit import rate_limit_for
@@ -47,9 +47,23 @@ class TranslatedText:
 NO_TRANSLATION = TranslatedText()
 
 
-# (guardian id, language, text) → the text a family's phone gets: a message's SMS go through
-# it when given (messaging adds the family's link to the family page).
-SmsText = Callable[[int, str, str], str]
+@dataclass(frozen=True)
+class SmsBody:
+    """What a family's phone gets: the text, and the photo (an attachment of the message) it
+    carries as MMS, if any."""
+
+    text: str
+    media_id: int | None = None
+
+    @property
+    def segments(self) -> int:
+        # Twilio bills an MMS per message, an SMS per segment.
+        return 1 if self.media_id is not None else count_segments(self.text).segments
+
+
+# (guardian id, language, text) → what a family's phone gets: a message's SMS go through it
+# when given (messaging adds the family's link to the family page, or its photo as MMS).
+SmsText = Callable[[int, str, str], SmsBody]
 
 
 def release(
@@ -71,9 +85,11 @@ def release(
             text = texts.get(row.language, NO_TRANSLATION)
             if text.text:
                 row.body = text.text
+                out = SmsBody(text.text)
                 if row.channel == "sms" and sms_text is not None and row.guardian_id:
-                    row.body = sms_text(row.guardian_id, row.language, text.text)
-                row.segments = count_segments(row.body).segments if row.channel == "sms" else 0
+                    out = sms_text(row.guardian_id, row.language, text.text)
+                    row.body, row.media_id = out.text, out.media_id
+                row.segments = out.segments if row.channel == "sms" else 0
             elif text.pending:
                 continue
             else:
@@ -213,7 +229,8 @@ def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], st
     if row.channel == "sms":
         callback = get_settings().public_url.rstrip("/") + "/webhooks/twilio/status"
         sender, to, body = row.sender or "", row.address, row.body or ""
-        return lambda: sms.sms_channel().send(sender, to, body, callback)
+        media = mms.url(row.media_id) if row.media_id is not None else None
+        return lambda: sms.sms_channel().send(sender, to, body, callback, media)
     if row.channel == "voice":
         return _prepare_call(row)
     files = [
@@ -644,6 +661,7 @@ def plan_many(
                 "status": "queued",
                 "attempts": 0,
                 "segments": segments.get(r.language, 0) if channel == "sms" else 0,
+                "media_id": None,
                 "error_code": None,
                 "error_text": None,
                 "created_at": now,
@@ -673,8 +691,9 @@ def plan_many(
                 row.update(status="failed", error_code="untranslatable", error_text=UNTRANSLATABLE)
             queued = row["status"] == "queued"
             if channel == "sms" and sms_text is not None and text.text and queued:
-                row["body"] = sms_text(r.guardian_id, r.language, text.text)
-                row["segments"] = count_segments(row["body"]).segments
+                out = sms_text(r.guardian_id, r.language, text.text)
+                row["body"], row["media_id"] = out.text, out.media_id
+                row["segments"] = out.segments
             rows.append(row)
     ready: list[int] = []
     for start in range(0, len(rows), 5000):

@@ -5,6 +5,7 @@ import re
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -18,6 +19,7 @@ from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.core.schema import Id
+from app.delivery import mms
 from app.delivery.models import InboundSms, OptOut
 from app.devtools.twilio_double import TwilioDouble
 from app.messaging import replies
@@ -64,6 +66,17 @@ def _school_of(session: SessionDep, guardian: Guardian) -> School | None:
 
 
 _FAMILY_LINK = re.compile(r"https?://\S+/f/[A-Za-z0-9_-]+")
+_MMS_IMAGE = re.compile(r"/mms/(\d+)\?")
+
+
+def _image_path(media_url: str | None) -> str | None:
+    """Where the dev phone shows an MMS's photo from: its URL signed afresh (the one sent
+    expires), relative to this server."""
+    found = _MMS_IMAGE.search(media_url or "")
+    if found is None:
+        return None
+    fresh = urlsplit(mms.url(int(found.group(1))))
+    return f"{fresh.path}?{fresh.query}"
 
 
 @router.get("/phone/{guardian_id}", response_class=HTMLResponse)
@@ -73,7 +86,13 @@ def phone(guardian_id: Id, request: Request, session: SessionDep):
         raise NotFound("No guardian with a phone has that id.")
     school = _school_of(session, guardian)
     bubbles: list[dict[str, Any]] = [
-        {"at": m.created_at, "mine": False, "text": m.body, "sender": m.sender}
+        {
+            "at": m.created_at,
+            "mine": False,
+            "text": m.body,
+            "sender": m.sender,
+            "image": _image_path(m.media_url),
+        }
         for m in session.scalars(
             select(DevOutbox).where(DevOutbox.channel == "sms", DevOutbox.to == guardian.phone)
         )

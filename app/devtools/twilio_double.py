@@ -92,6 +92,8 @@ class RecordedMessage:
     status_callback: str | None
     params: dict[str, str]
     auth_ok: bool
+    # The MediaUrl values of an MMS (Twilio fetches each picture from its URL).
+    media_urls: list[str] = field(default_factory=list)
     # "queued"/"accepted" when created, then whatever status callbacks set; "rejected" when the
     # API answered an error instead.
     status: str = "queued"
@@ -515,7 +517,11 @@ class TwilioDouble(_TwilioSide):
         return user == self.account_sid and password == self.auth_token
 
     def _create_message(
-        self, account: str, params: dict[str, str], auth_ok: bool
+        self,
+        account: str,
+        params: dict[str, str],
+        auth_ok: bool,
+        media_urls: list[str] | None = None,
     ) -> dict[str, Any]:
         message = RecordedMessage(
             sid="",
@@ -527,6 +533,7 @@ class TwilioDouble(_TwilioSide):
             status_callback=params.get("StatusCallback") or None,
             params=params,
             auth_ok=auth_ok,
+            media_urls=list(media_urls or []),
         )
         try:
             with self._lock:
@@ -684,7 +691,7 @@ class TwilioDouble(_TwilioSide):
             "error_message": None,
             "from": message.from_,
             "messaging_service_sid": message.messaging_service_sid,
-            "num_media": "0",
+            "num_media": str(len(message.media_urls)),
             "num_segments": str(count_segments(message.body).segments),
             "price": None,
             "price_unit": "USD",
@@ -750,7 +757,8 @@ class _Handler(BaseHTTPRequestHandler):
                 events = multi.get("StatusCallbackEvent", [])
                 self._send_json(201, double._create_call(match["account"], params, events, auth_ok))
             elif match := _MESSAGES_PATH.match(path):
-                created = double._create_message(match["account"], params, auth_ok)
+                media = multi.get("MediaUrl", [])
+                created = double._create_message(match["account"], params, auth_ok, media)
                 if double.latency:
                     time.sleep(double.latency)
                 self._send_json(201, created)

@@ -1,6 +1,6 @@
 """Threads and messages between staff and families."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, insert, or_, select
@@ -14,6 +14,7 @@ from app.core.languages import mt_code
 from app.core.queue import enqueue_job
 from app.delivery import attachments
 from app.delivery import service as delivery
+from app.delivery.models import Attachment
 from app.delivery.service import Recipient
 from app.messaging import family_links, reading, translations
 from app.messaging.interpretation import FALLBACK, NO_ROUTE, REQUESTED, open_task
@@ -342,8 +343,10 @@ def post_message(
         sms_senders=numbers,
         sms_text=family_links.linker(
             session,
-            family_links.policy_with(school.family_link, bool(files)),
+            school.family_link,
             phones={g.id: g.phone for g in recipients},
+            files=files,
+            mms_images=school.mms_images,
         ),
     )
     if data.ask_interpreter:
@@ -383,13 +386,14 @@ def post_broadcast(
     translated: Mapping[str, PreparedTranslation],
     urgent: bool,
     family_link: bool = True,
-    with_attachments: bool = False,
+    files: Sequence[Attachment] = (),
 ) -> tuple[int, int, list[int]]:
     """A broadcast posted: its own thread with every family in it, the message as the author
     sees it, its translations (rendered beforehand, once per language) and every delivery, in
     a few bulk INSERTs. Returns (thread id, message id, the delivery ids ready to send).
     `family_link`: its texts may carry the family's link to the family page (by the school's
-    policy); not a question's, whose text ends with how to answer it."""
+    policy); not a question's, whose text ends with how to answer it. `files`: the photos and
+    PDFs it carries (the link to them, or its one photo as MMS)."""
     thread = Thread(school_id=school.id, owner_staff_id=author_staff_id, subject=subject)
     session.add(thread)
     session.flush()
@@ -441,11 +445,11 @@ def post_broadcast(
         reply_to=reply_address(thread.id),
         sms_text=family_links.linker(
             session,
-            family_links.policy_with(
-                school.family_link if family_link else "never", with_attachments
-            ),
+            school.family_link if family_link else "never",
             {code for code, r in rows.items() if r.status == FALLBACK},
             phones={r.guardian_id: r.phone for r in recipients},
+            files=files,
+            mms_images=school.mms_images,
         ),
     )
     return thread.id, message.id, ready

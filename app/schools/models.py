@@ -1,6 +1,16 @@
 from datetime import datetime, time
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, text, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, utcnow
@@ -31,8 +41,11 @@ class School(Base):
     # How long an interpretation task may stay open before it goes to the office.
     interpreter_hours: Mapped[int] = mapped_column(Integer, server_default=text("24"))
     # When a text carries the family's link to the family page: always | long (over two SMS
-    # segments) | never.
+    # segments) | summary (over two segments: a short summary and the link instead) | never.
     family_link: Mapped[str] = mapped_column(String(8), server_default="long")
+    # A note or broadcast with exactly one photo goes to US and Canadian numbers as MMS, the
+    # photo in the text, rather than as a link to it. Off by default: MMS cost more.
+    mms_images: Mapped[bool] = mapped_column(Boolean, server_default=false())
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -28,10 +28,15 @@ POOL_HELP = (
 MARK_HELP = 'Machine-translated texts end with a short "(machine translated)" in the language.'
 FAMILY_LINK_HELP = (
     "When a text carries the family's own link to the family page (read, hear and answer the "
-    "conversation in their language): always, never, or long (when the text is over two SMS "
-    "segments)."
+    "conversation in their language): always, never, long (when the text is over two SMS "
+    "segments), or summary (a text over two segments goes as its first sentences, cut to fit "
+    "with the link, and the family reads the whole note on the page)."
 )
-FamilyLinkPolicy = Literal["always", "long", "never"]
+FamilyLinkPolicy = Literal["always", "long", "summary", "never"]
+MMS_HELP = (
+    "A note or broadcast with exactly one photo goes to US and Canadian numbers as MMS, the "
+    "photo in the text (billed per message). Off: the text carries the link to the photo."
+)
 
 
 class SchoolCreate(Input):
@@ -49,6 +54,7 @@ class SchoolCreate(Input):
     # Hours an interpretation task may stay open before it goes to the office.
     interpreter_hours: int = Field(default=24, ge=1, le=720)
     family_link: FamilyLinkPolicy = Field(default="long", description=FAMILY_LINK_HELP)
+    mms_images: bool = Field(default=False, description=MMS_HELP)
 
     _check_sender = field_validator("sms_sender")(_sender)
     _check_pool = field_validator("sms_pool")(_pool)
@@ -67,6 +73,7 @@ class SchoolUpdate(Input):
     help_phone: Phone | None = None
     interpreter_hours: int | None = Field(default=None, ge=1, le=720)
     family_link: FamilyLinkPolicy | None = Field(default=None, description=FAMILY_LINK_HELP)
+    mms_images: bool | None = Field(default=None, description=MMS_HELP)
 
     _check_sender = field_validator("sms_sender")(_sender)
     _check_pool = field_validator("sms_pool")(_pool)
@@ -86,6 +93,7 @@ class SchoolRead(Output):
     help_phone: str | None
     interpreter_hours: int
     family_link: str = Field(description=FAMILY_LINK_HELP)
+    mms_images: bool = Field(description=MMS_HELP)
     created_at: datetime
 
     @field_validator("sms_pool", mode="before")

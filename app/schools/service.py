@@ -54,6 +54,7 @@ def update_school(
         "interpreter_hours",
         "mark_machine_translation",
         "family_link",
+        "mms_images",
     ):
         if name in changes and changes[name] is None:
             raise Invalid(f"'{name}' cannot be empty.")

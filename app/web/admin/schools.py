@@ -62,6 +62,7 @@ def _school_values(school: School) -> dict[str, Any]:
         "help_phone": school.help_phone or "",
         "interpreter_hours": str(school.interpreter_hours),
         "family_link": school.family_link,
+        "mms_images": school.mms_images,
     }
 
 
@@ -130,6 +131,7 @@ def save_school(
     help_phone: Text = "",
     interpreter_hours: Text = "24",
     family_link: Text = "long",
+    mms_images: Text = "",
 ) -> Response:
     school = schools.get_school(session, viewer.subject, checked_id(school_id))
     values = {
@@ -145,6 +147,7 @@ def save_school(
         "quiet_hours_start": quiet_hours_start,
         "quiet_hours_end": quiet_hours_end,
         "family_link": family_link,
+        "mms_images": bool(mms_images),
     }
     try:
         if bool(quiet_hours_start.strip()) != bool(quiet_hours_end.strip()):
@@ -162,6 +165,7 @@ def save_school(
             help_phone=help_phone or None,
             interpreter_hours=interpreter_hours or None,  # type: ignore[arg-type]
             family_link=family_link or None,  # type: ignore[arg-type]
+            mms_images=bool(mms_images),
         )
         with all_or_nothing(session):
             schools.update_school(session, viewer.subject, school.id, data)

@@ -17,6 +17,7 @@ from app.channels.segments import count_segments
 from app.core.errors import HearthError
 from app.core.languages import mt_code
 from app.delivery import attachments as attachment_files
+from app.delivery import mms
 from app.messaging import attachments, family_links, identity
 from app.messaging import service as messaging
 from app.messaging.attachments import read_limit
@@ -74,6 +75,8 @@ class NoteForm:
     # which does not send the files, is told there are some by `has_files`.
     files: list[tuple[str, str | None, bytes]] = field(default_factory=list)
     has_files: bool = False
+    # Exactly one file, a photo: it may go as MMS (where the school sends MMS).
+    one_image: bool = False
 
 
 async def _chosen_files(form: Any) -> list[tuple[str, str | None, bytes]]:
@@ -85,6 +88,16 @@ async def _chosen_files(form: Any) -> list[tuple[str, str | None, bytes]]:
     return chosen
 
 
+def _one_image(files: list[tuple[str, str | None, bytes]], named: list[str]) -> bool:
+    """Whether exactly one file was chosen, and it is a photo (by its bytes; by its name when
+    only its name was sent)."""
+    if len(files) + len(named) != 1:
+        return False
+    if files:
+        return attachment_files.sniff(files[0][2]) in attachment_files.IMAGE_TYPES
+    return attachment_files.declared_type(named[0], None) in attachment_files.IMAGE_TYPES
+
+
 async def note_form(request: Request) -> NoteForm:
     form = await request.form()
     files = await _chosen_files(form)
@@ -94,6 +107,8 @@ async def note_form(request: Request) -> NoteForm:
         # Browsers send a textarea's line breaks as CRLF; its maxlength counts them as one.
         return value.replace("\r\n", "\n")[:limit] if isinstance(value, str) else ""
 
+    # The preview is sent the chosen files' names only.
+    named = [v for v in form.getlist("attachments") if isinstance(v, str) and v]
     return NoteForm(
         student_id=form_id(text("student_id", 12)),
         guardian_ids=sorted(
@@ -116,7 +131,8 @@ async def note_form(request: Request) -> NoteForm:
         ask_interpreter=form.get("ask_interpreter") == "1",
         question={name: text(name, 2000).strip() for name in NOTE_QUESTION},
         files=files,
-        has_files=bool(files) or any(isinstance(v, str) and v for v in form.getlist("attachments")),
+        has_files=bool(files) or bool(named),
+        one_image=_one_image(files, named),
     )
 
 
@@ -168,6 +184,7 @@ class PreviewLanguage:
     test_model: bool = False  # made by a model built for tests: not for families
     sent: str | None = None  # exactly what the phone receives
     segments: int = 0
+    mms: bool = False  # it goes as MMS, with the photo (one message, whatever its length)
     numbers: list[str] = field(default_factory=list)  # what the families see it from
 
 
@@ -268,6 +285,7 @@ def _as_sent(
     question: dict[str, str] | None = None,
     source: str = "en",
     has_files: bool = False,
+    one_image: bool = False,
 ) -> None:
     """Each language's text exactly as the phones will receive it (who wrote, the mark, the
     invitation to reply: messaging.identity), its SMS segments, and the numbers the families
@@ -299,10 +317,13 @@ def _as_sent(
             if draft is not None:  # how to answer, in the family's language, as sent
                 item.sent += "\n\n" + questions.prompt(session, draft, item.code, source)
             # The family's own link to the family page, when the school's texts carry it.
-            # (Always, when it carries photos or PDFs: the page shows them.)
-            policy = family_links.policy_with(school.family_link, has_files)
+            # (Always, when it carries photos or PDFs: the page shows them; unless its one
+            # photo goes in the text, as MMS, to these families' numbers.)
+            phones = [g.phone for g in guardians if mt_code(g.language) == item.code]
+            item.mms = one_image and school.mms_images and any(mms.reaches(p) for p in phones)
+            policy = family_links.policy_with(school.family_link, has_files and not item.mms)
             item.sent = family_links.sample(policy, item.sent)
-            item.segments = count_segments(item.sent).segments
+            item.segments = 1 if item.mms else count_segments(item.sent).segments
             item.numbers = sorted(
                 {
                     numbers[g.id]
@@ -368,6 +389,7 @@ def preview_context(
         question=form.question if form is not None else None,
         source=source,
         has_files=form is not None and form.has_files,
+        one_image=form is not None and form.one_image,
     )
     context["preview"] = items
     context["back_name"] = language_name(ui, ui)

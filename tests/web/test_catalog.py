@@ -207,3 +207,16 @@ def test_a_spanish_speaking_teachers_inbox_is_in_spanish(session, signed_in, arg
     english = {e.id for e in spanish if isinstance(e.id, str) and e.id and e.string != e.id}
     assert "Inbox" not in parser.pieces and "Sign out" not in parser.pieces
     assert [piece for piece in parser.pieces if piece in english] == []
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    sorted((ROOT / "locales").rglob("*.po*")),
+    ids=lambda path: str(path.relative_to(ROOT / "locales")),
+)
+def test_every_catalog_file_is_well_formed(catalog):
+    # Each entry has its msgid and its msgstr: a translator's tool (or `pybabel update`) stops
+    # at the first broken one.
+    with catalog.open("rb") as f:
+        read = read_po(f, abort_invalid=True)
+    assert len(read) > 0

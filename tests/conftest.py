@@ -104,6 +104,9 @@ def app(session: Session):
         # What the test set up is committed first (it is in the database before the request);
         # the request runs in a SAVEPOINT so that its failure undoes only its own writes.
         session.commit()
+        # A request starts from what the database holds, as a request's own session does: no
+        # object (or loaded collection) the test or an earlier request left in this one.
+        session.expire_all()
         request = session.begin_nested()
         try:
             yield session

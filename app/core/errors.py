@@ -48,6 +48,13 @@ class Invalid(HearthError):
     code = "invalid"
 
 
+class Unavailable(HearthError):
+    """Something Hearth depends on (a provider) did not answer: worth trying again."""
+
+    status_code = 503
+    code = "unavailable"
+
+
 def error_body(
     code: str, message: str, details: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:

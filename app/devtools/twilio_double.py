@@ -22,12 +22,14 @@ TestClient; the `send_*` ones POST them to a live server).
 import base64
 import binascii
 import contextlib
+import io
 import json
 import re
 import socket
 import threading
 import time
 import uuid
+import wave
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,10 +75,26 @@ _MEDIA_PATH = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>MM[0-9a-f]+)/Media/"
     r"(?P<media>ME[0-9a-f]+)$"
 )
+# A call's recording, as Twilio serves it (WAV; ".mp3" asks for MP3, ".wav" for WAV).
+_RECORDING_PATH = re.compile(
+    rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Recordings/(?P<sid>RE[0-9a-f]+)"
+    r"(?:\.wav)?$"
+)
 _CALLS_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Calls\.json$")
 _MESSAGE_PATH = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json$"
 )
+
+
+def _silence(seconds: int) -> bytes:
+    """A WAV of `seconds` of silence (8 kHz, 16-bit mono, as a phone recording)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x00\x00" * 8000 * max(seconds, 1))
+    return out.getvalue()
 
 
 @dataclass
@@ -313,6 +331,9 @@ class _TwilioSide:
         """A <Record>ing finished: Twilio posts it to the recordingStatusCallback."""
         recording = "RE" + uuid.uuid4().hex
         base = f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account_sid}"
+        with self._lock:  # served, like MMS media, to the account's credentials only
+            path = f"/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{recording}"
+            self._media[path] = (_silence(duration), "audio/x-wav")
         return self.call_webhook_request(
             sid,
             callback,
@@ -773,8 +794,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         auth_ok = double._auth_ok(self.headers.get("Authorization"))
         try:
-            if _MEDIA_PATH.match(path):
-                data, content_type = double._get_media(path, auth_ok)
+            if _MEDIA_PATH.match(path) or _RECORDING_PATH.match(path):
+                data, content_type = double._get_media(path.removesuffix(".wav"), auth_ok)
                 self.send_response(200)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))

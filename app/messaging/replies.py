@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.channels import SendError
+from app.channels import PermanentError, SendError, TransientError, twilio_http
 from app.channels.email import Email, email_channel, text_as_html
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.errors import Invalid, NotFound
+from app.core.errors import Invalid, NotFound, Unavailable
 from app.core.queue import after_commit, enqueue_job, schedule_job
 from app.delivery import inbound, inbound_media, optouts, system_texts
 from app.delivery import service as delivery
@@ -568,7 +568,7 @@ def _add_voice_reply(
     thread.status = "open"
     session.flush()
     family = f"{guardian.given_name} {guardian.family_name}" if guardian else "Unknown number"
-    text = f"{VOICE_REPLY} {recording_url}"
+    text = f"{VOICE_REPLY} {recording_link(thread.id, message.id)}"
     reader_language = owner.ui_language if owner else school.default_language
     emails = [
         (staff.id, reply_notification(staff, thread, family, text, language, None, reader_language))
@@ -578,6 +578,35 @@ def _add_voice_reply(
 
 
 VOICE_REPLY = "A voice reply was recorded on the school's call (no transcript). Listen:"
+# A 2-minute recording is about 2 MB as WAV.
+RECORDING_MAX_BYTES = 20 * 1024 * 1024
+
+
+def recording_link(thread_id: int, message_id: int) -> str:
+    """Where staff listen to a reply left on a call: Hearth's page, not Twilio's address."""
+    base = get_settings().public_url.rstrip("/")
+    return f"{base}/threads/{thread_id}/messages/{message_id}/recording"
+
+
+def recording(message: Message) -> tuple[bytes, str]:
+    """The audio of a reply left on a call, fetched from Twilio with the account's credentials
+    (Twilio keeps it; an account may require them for its recordings), so that staff pages
+    play it from Hearth and staff browsers never ask Twilio. The caller checks that the viewer
+    may read the thread. NotFound when Twilio no longer has it; Unavailable when it did not
+    answer."""
+    if not message.recording_url:
+        raise NotFound("This message has no recording.")
+    try:
+        data, kind = twilio_http.fetch_media(
+            get_settings(), message.recording_url, RECORDING_MAX_BYTES
+        )
+    except PermanentError:
+        raise NotFound("The recording is no longer kept by the phone provider.") from None
+    except TransientError:
+        raise Unavailable("The phone provider did not send the recording: try again.") from None
+    if len(data) > RECORDING_MAX_BYTES:
+        raise Invalid("The recording is too large to play here.")
+    return data, kind if kind.startswith("audio/") else "audio/wav"
 
 
 def receive_voice_reply(session: Session, delivery_id: int, recording_url: str) -> Message | None:

@@ -241,9 +241,11 @@ def test_press_2_records_a_reply_that_lands_in_the_thread(
         f"/api/v1/threads/{thread['id']}", headers=auth("read", staff=classroom.teacher)
     ).json()
     assert detail["messages"][-1]["recording_url"] == reply.recording_url
-    # The teacher is told, with the recording's address.
+    # The teacher is told, with where to listen: Hearth's page, not the provider's address.
     (mail,) = [m for m in smtp.messages if m["To"] == classroom.teacher.email]
-    assert reply.recording_url in mail.get_body(("plain",)).get_content()
+    listen = f"/threads/{thread['id']}/messages/{reply.id}/recording"
+    assert get_settings().public_url.rstrip("/") + listen in mail.get_body(("plain",)).get_content()
+    assert reply.recording_url not in mail.get_body(("plain",)).get_content()
     assert "no transcript" in mail.get_body(("plain",)).get_content()
     # The teacher's thread page plays it.
     token = sessions.start_session(session, classroom.teacher)
@@ -251,8 +253,18 @@ def test_press_2_records_a_reply_that_lands_in_the_thread(
     client.cookies.set(SESSION_COOKIE, token)
     page = client.get(f"/threads/{thread['id']}", headers={"accept": "text/html"})
     assert page.status_code == 200
-    assert f'<audio controls preload="none" src="{reply.recording_url}">' in page.text
+    assert f'<audio controls preload="none" src="{listen}">' in page.text
     assert "No transcript" in page.text
+    # Hearth fetches it from the provider with the account's credentials and plays it.
+    fetched = len(twilio.media_fetches)
+    audio = client.get(listen)
+    assert audio.status_code == 200 and audio.headers["content-type"].startswith("audio/")
+    assert audio.content[:4] == b"RIFF" and len(audio.content) > 8000
+    assert twilio.media_fetches[fetched:] == [(urlsplit(reply.recording_url).path, True)]
+    assert client.get(listen.replace(f"/{reply.id}/", f"/{reply.id - 1}/")).status_code == 404
+    twilio.fail_media(1)
+    busy = client.get(listen, headers={"accept": "application/json"})
+    assert busy.status_code == 503 and "try again" in busy.json()["error"]["message"]
     inbox = client.get("/inbox", headers={"accept": "text/html"})
     assert "A reply left on the school&#39;s call:" in inbox.text
     # Past the retention period the link to the recording is erased with the message's text.

@@ -16,7 +16,7 @@ from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
 from app.core.languages import mt_code
 from app.delivery.models import REACHED, DeliveryStatus
-from app.messaging import attachments, reading
+from app.messaging import attachments, reading, replies
 from app.messaging import family as family_page
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
@@ -179,6 +179,7 @@ def _message_view(
         "author": author,
         "body": m.body,
         "recording_url": m.recording_url,
+        "recording_src": f"/threads/{m.thread_id}/messages/{m.id}/recording",
         "language": mt_code(m.language),
         "language_name": language_name(m.language, ui),
         "when": when(m.created_at, zone, ui),
@@ -374,6 +375,17 @@ def attachment(session: SessionDep, viewer: Viewer, attachment_id: int) -> Respo
     """A message's photo or PDF, for staff who may read its thread (others: not found)."""
     row = attachments.for_staff(session, viewer.subject, attachment_id)
     return file_response(row)
+
+
+@router.get("/threads/{thread_id}/messages/{message_id}/recording")
+def recording(session: SessionDep, viewer: Viewer, thread_id: str, message_id: int) -> Response:
+    """A reply left on a call, played from Hearth (for staff who may read its thread)."""
+    thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
+    message = next((m for m in thread.messages if m.id == message_id), None)
+    if message is None or not message.recording_url:
+        raise NotFound("No such recording.")
+    data, kind = replies.recording(message)
+    return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.post("/threads/{thread_id}/take-over")

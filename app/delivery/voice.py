@@ -65,6 +65,28 @@ SAY_LANGUAGES: dict[str, str] = {
 }
 # Languages Twilio has no voice for, but espeak-ng does (its voice names).
 ESPEAK_VOICES: dict[str, str] = {"ht": "ht", "sw": "sw", "ne": "ne", "my": "my", "bn": "bn"}
+# What espeak-ng reads aloud on the family page where the phone's browser has no voice for the
+# language: robotic, but in the family's language. None for Somali, Hmong or Karen.
+READ_ALOUD_VOICES: dict[str, str] = {
+    **ESPEAK_VOICES,
+    "en": "en-us",
+    "es": "es-419",
+    "vi": "vi",
+    "ar": "ar",
+    "zh": "cmn",
+    "fr": "fr-fr",
+    "pt": "pt-br",
+    "ru": "ru",
+    "ko": "ko",
+    "uk": "uk",
+    "fa": "fa",
+    "ur": "ur",
+    "hi": "hi",
+    "pa": "pa",
+    "am": "am",
+}
+# The longest text read aloud at once (a long notice, whole).
+READ_ALOUD_MAX_CHARS = 5000
 NO_VOICE = "No voice for this language: the call was not placed."
 # Spoken text runs at about 14 characters a second; the prompt and pauses take ~12 s more.
 CHARS_PER_SECOND = 14
@@ -84,6 +106,29 @@ def espeak_voice(language: str) -> str | None:
     """The espeak-ng voice for a language Twilio cannot speak, if espeak-ng is installed."""
     voice = ESPEAK_VOICES.get(_base(language))
     return voice if voice and shutil.which(get_settings().espeak_command) else None
+
+
+def read_aloud_voice(language: str) -> str | None:
+    """The espeak-ng voice that reads this language aloud, if espeak-ng is installed."""
+    voice = READ_ALOUD_VOICES.get(_base(language))
+    return voice if voice and shutil.which(get_settings().espeak_command) else None
+
+
+def speak(text: str, voice: str) -> bytes:
+    """`text` spoken by espeak-ng's `voice`, as a WAV. LookupError when it cannot be spoken."""
+    # The text on stdin: a text beginning with "-" is no option.
+    try:
+        done = subprocess.run(
+            [get_settings().espeak_command, "-v", voice, "--stdout", "--stdin"],
+            input=text.encode(),
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        log.warning("espeak-ng could not speak (%s): %s", voice, type(exc).__name__)
+        raise LookupError(NO_VOICE) from None
+    return done.stdout
 
 
 def can_call(language: str) -> bool:
@@ -222,19 +267,7 @@ def audio(row: Delivery, part: str) -> bytes:
             raise LookupError(NO_VOICE)
     else:
         raise LookupError(part)
-    # The text on stdin: a message beginning with "-" is no option.
-    try:
-        done = subprocess.run(
-            [get_settings().espeak_command, "-v", voice, "--stdout", "--stdin"],
-            input=text.encode(),
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        log.warning("espeak-ng could not speak delivery %s: %s", row.id, type(exc).__name__)
-        raise LookupError(NO_VOICE) from None
-    return done.stdout
+    return speak(text, voice)
 
 
 # Call callbacks ------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ language, hears it read aloud, and writes back — no app, no account, just the 
 
 The page speaks the family's language (the `messages` catalog, as its texts do), right to left
 where the language is written so. It works without JavaScript; a small inline script only
-offers "Read aloud" where the browser has a voice for the language. Nothing on it is fetched
+offers "Read aloud" where the browser has a voice for the language (elsewhere each message has
+an audio player: Hearth reads it aloud with espeak-ng). Nothing on it is fetched
 from anywhere else. Any token that opens no live link gets the same bare 404."""
 
 import secrets
@@ -28,6 +29,7 @@ from app.core.db import SessionDep, utcnow
 from app.core.errors import HearthError
 from app.core.security import constant_time_equal, sign
 from app.delivery import attachments as attachment_files
+from app.delivery import voice as voice_calls
 from app.messaging import attachments, family, family_links
 from app.messaging.models import FamilyLink
 from app.notices import catalogs
@@ -94,6 +96,8 @@ def _headers(nonce: str) -> dict[str, str]:
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
             # the message's photos, from this page's own address
             "img-src 'self'; "
+            # the message read aloud by Hearth, where the phone has no voice for its language
+            "media-src 'self'; "
             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         ),
     }
@@ -158,6 +162,8 @@ def _page(
                 "original_dir": direction(m.original_language),
                 "when": when(m.at, zone, _dates_locale(locale)),
                 "q": asked.get(m.id),
+                # Read aloud by Hearth where the phone's browser has no voice for the language.
+                "audio": not m.mine and voice_calls.read_aloud_voice(m.language) is not None,
             }
             for m in messages
         ],
@@ -192,6 +198,41 @@ def family_page(request: Request, session: SessionDep, token: str) -> Response:
         return not_found()
     link, guardian = found
     return _page(request, session, link, guardian, token)
+
+
+@lru_cache(maxsize=64)
+def _spoken(message_id: int, voice: str, text: str) -> bytes:
+    return voice_calls.speak(text[: voice_calls.READ_ALOUD_MAX_CHARS], voice)
+
+
+@router.get("/f/{token}/audio/{message_id}.wav")
+def family_audio(session: SessionDep, token: str, message_id: int) -> Response:
+    """A message this family's page shows, read aloud in the family's language by Hearth
+    (espeak-ng), for phones whose browser has no voice for it; anything else is not found."""
+    found = family_links.find(session, token)
+    if found is None:
+        return not_found()
+    shown = next(
+        (m for m in family.conversation(session, found[1]) if m.id == message_id and not m.mine),
+        None,
+    )
+    voice = voice_calls.read_aloud_voice(shown.language) if shown else None
+    if shown is None or voice is None:
+        return not_found()
+    try:
+        data = _spoken(shown.id, voice, shown.text)
+    except LookupError:
+        return not_found()
+    return Response(
+        data,
+        media_type="audio/wav",
+        headers={
+            "Cache-Control": "private, max-age=3600",
+            "Referrer-Policy": "no-referrer",
+            "X-Robots-Tag": "noindex, nofollow",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.get("/f/{token}/attachments/{attachment_id}")

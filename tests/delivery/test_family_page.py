@@ -5,6 +5,7 @@ staff exactly like a text; staff see "Seen"; texts carry the link as the school 
 preview counts the very segments the phone gets."""
 
 import re
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -186,6 +187,40 @@ def test_a_note_reads_in_the_familys_language_with_the_original_on_request(
         select(MessageTranslation.text).where(MessageTranslation.language == "vi")
     )
     assert vi_text and vi_text in vi_page
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_each_note_is_read_aloud_by_hearth_where_the_phone_has_no_voice(
+    client, auth, session, classroom, office, neighbour, twilio
+):
+    c = classroom
+    post_note(client, auth, c, "Mateo will be absent tomorrow.")
+    note = session.scalar(select(Message).where(Message.direction == "outbound"))
+    path = link_for(client, auth, c.marisol, office)
+    reply_from_page(client, path, "Gracias, Mateo está enfermo.")
+    mine = session.scalar(select(Message).where(Message.direction == "inbound"))
+    page = client.get(path)
+    audio = f"{path}/audio/{note.id}.wav"
+    # A player for the note (hidden by the page's script where the phone has a Spanish voice),
+    # none for the family's own reply; the page's policy lets it play from here only.
+    assert f'<audio class="spoken" data-lang="es" controls preload="none" src="{audio}"' in (
+        page.text
+    )
+    assert f"/audio/{mine.id}.wav" not in page.text
+    assert "media-src 'self'" in page.headers["content-security-policy"]
+    spoken = client.get(audio)
+    assert spoken.status_code == 200 and spoken.headers["content-type"] == "audio/wav"
+    assert spoken.content[:4] == b"RIFF" and len(spoken.content) > 8000
+    assert spoken.headers["referrer-policy"] == "no-referrer"
+    # The Vietnamese family's note is spoken in Vietnamese: another text, another voice.
+    vi = client.get(f"{link_for(client, auth, c.lan, office)}/audio/{note.id}.wav")
+    assert vi.status_code == 200 and vi.content[:4] == b"RIFF" and vi.content != spoken.content
+    # Nothing else: the family's own reply, a message it is not shown, another family's token.
+    assert client.get(f"{path}/audio/{mine.id}.wav").status_code == 404
+    assert client.get(f"{path}/audio/{note.id + 100}.wav").status_code == 404
+    neighbour_path = link_for(client, auth, neighbour, office)
+    assert client.get(f"{neighbour_path}/audio/{note.id}.wav").status_code == 404
+    assert client.get(f"{path[:-1]}x/audio/{note.id}.wav").status_code == 404
 
 
 # Replies from the page -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A long note as a short summary and the link, in a real browser against `hearth serve --demo`:
 the admin chooses it on the school's settings page; the family's phone receives the note's
 first words and its family-page link, not the whole note; the link opens the whole note in the
-family's language."""
+family's language, with Hearth's own audio of it where the browser has no voice to read it."""
 
 import re
 
@@ -71,3 +71,11 @@ def test_a_long_note_goes_as_a_summary_and_the_link_opens_all_of_it(live_server,
     expect(page.locator("html")).to_have_attribute("lang", "es")
     note = page.locator("article.message:not(.mine) p.text[lang='es']").first
     expect(note).to_have_text(spanish)
+    # This browser has no Spanish voice: Hearth's own audio of the note is there instead.
+    player = page.locator("article.message:not(.mine) audio.spoken").first
+    expect(player).to_be_visible()
+    expect(page.locator("article.message:not(.mine) button.speak").first).to_be_hidden()
+    # It loads (the page's policy lets media come from the page's own address only).
+    player.evaluate("audio => { audio.preload = 'auto'; audio.load(); }")
+    page.wait_for_function("audio => audio.readyState >= 1", arg=player.element_handle())
+    assert player.evaluate("audio => audio.duration") > 1

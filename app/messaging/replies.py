@@ -417,9 +417,13 @@ def add_reply(
     text to detect or translate: no speech model is installed to transcribe it."""
     preferred = guardian.language if guardian else school.default_language
     if recording_url is not None:
-        return _add_voice_reply(session, thread, school, guardian, preferred, recording_url)
+        return _add_wordless_reply(
+            session, thread, school, guardian, preferred, recording_url=recording_url
+        )
     if not body.strip() and (media or files):
-        return _add_photo_reply(session, thread, school, guardian, preferred, media, files)
+        return _add_wordless_reply(
+            session, thread, school, guardian, preferred, media=media, files=files
+        )
     candidates = set(
         session.scalars(
             select(Guardian.language)
@@ -488,43 +492,6 @@ def add_reply(
     return message, [_notifier(emails)]
 
 
-def _add_photo_reply(
-    session: Session,
-    thread: Thread,
-    school: School,
-    guardian: Guardian | None,
-    language: str,
-    media: int,
-    files: Sequence[tuple[str, str, Path]],
-) -> tuple[Message, list[Callable[[], None]]]:
-    """A reply that is only photos (or PDFs): no words to detect or translate."""
-    owner = session.get(Staff, thread.owner_staff_id) if thread.owner_staff_id else None
-    message = Message(
-        thread_id=thread.id,
-        direction="inbound",
-        kind="reply",
-        author_guardian_id=guardian.id if guardian else None,
-        body="",
-        language=language,
-    )
-    session.add(message)
-    thread.last_activity_at = utcnow()
-    thread.status = "open"
-    session.flush()
-    family = f"{guardian.given_name} {guardian.family_name}" if guardian else "Unknown number"
-    reader_language = owner.ui_language if owner else school.default_language
-    emails = [
-        (
-            staff.id,
-            reply_notification(
-                staff, thread, family, "", language, None, reader_language, media=media, files=files
-            ),
-        )
-        for staff in _readers(session, thread, owner, guardian)
-    ]
-    return message, [_notifier(emails)]
-
-
 def fetch_media(session: Session, message_id: int) -> inbound_media.Fetched | None:
     """Fetch the photos a family's MMS reply carries (app/delivery/inbound_media.py); what
     could not be fetched yet is tried again later, by this same job."""
@@ -545,14 +512,19 @@ def fetch_media(session: Session, message_id: int) -> inbound_media.Fetched | No
     return result
 
 
-def _add_voice_reply(
+def _add_wordless_reply(
     session: Session,
     thread: Thread,
     school: School,
     guardian: Guardian | None,
     language: str,
-    recording_url: str,
+    *,
+    recording_url: str | None = None,
+    media: int = 0,
+    files: Sequence[tuple[str, str, Path]] = (),
 ) -> tuple[Message, list[Callable[[], None]]]:
+    """A reply with no words to detect or translate: only photos (or PDFs), or a recording
+    left on a call."""
     owner = session.get(Staff, thread.owner_staff_id) if thread.owner_staff_id else None
     message = Message(
         thread_id=thread.id,
@@ -568,10 +540,15 @@ def _add_voice_reply(
     thread.status = "open"
     session.flush()
     family = f"{guardian.given_name} {guardian.family_name}" if guardian else "Unknown number"
-    text = f"{VOICE_REPLY} {recording_link(thread.id, message.id)}"
-    reader_language = owner.ui_language if owner else school.default_language
+    text = f"{VOICE_REPLY} {recording_link(thread.id, message.id)}" if recording_url else ""
+    reader = owner.ui_language if owner else school.default_language
     emails = [
-        (staff.id, reply_notification(staff, thread, family, text, language, None, reader_language))
+        (
+            staff.id,
+            reply_notification(
+                staff, thread, family, text, language, None, reader, media=media, files=files
+            ),
+        )
         for staff in _readers(session, thread, owner, guardian)
     ]
     return message, [_notifier(emails)]

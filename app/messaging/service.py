@@ -82,6 +82,8 @@ def get_thread(
             selectinload(Thread.messages).selectinload(Message.deliveries),
             selectinload(Thread.messages).selectinload(Message.seen),
         )
+        # Its messages as they are now, even where this session read the thread before.
+        stmt = stmt.execution_options(populate_existing=True)
 
     thread = session.scalar(stmt)
     if thread is None:

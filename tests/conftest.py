@@ -7,8 +7,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -233,3 +236,76 @@ def redis_url() -> Iterator[str]:
         pytest.skip("redis-server is not installed (Debian package redis-server)")
     with redis_server() as url:
         yield url
+
+
+@dataclass
+class S3Bucket:
+    """A fresh bucket of the local S3 server, which Hearth keeps its attachments in."""
+
+    endpoint: str
+    name: str
+    prefix: str
+    client: Any
+
+    def keys(self) -> set[str]:
+        return {o.object_name for o in self.client.list_objects(self.name, recursive=True)}
+
+    def read(self, sha256: str) -> bytes:
+        response = self.client.get_object(self.name, self.prefix + sha256)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def has(self, sha256: str) -> bool:
+        return self.prefix + sha256 in self.keys()
+
+
+S3_KEYS = ("hearth-test-access", "hearth-test-secret-value")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible server on a free local port (moto's server mode), for this run."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str) -> Iterator[S3Bucket]:
+    """HEARTH_ATTACHMENT_STORE=s3 on a new, empty bucket for this test (settings as they were
+    afterwards)."""
+    from minio import Minio
+
+    name = f"hearth-{uuid.uuid4().hex[:12]}"
+    client = Minio(
+        s3_server, access_key=S3_KEYS[0], secret_key=S3_KEYS[1], secure=False, region="us-east-1"
+    )
+    client.make_bucket(name)
+    settings = {
+        "HEARTH_ATTACHMENT_STORE": "s3",
+        "HEARTH_S3_ENDPOINT": s3_server,
+        "HEARTH_S3_BUCKET": name,
+        "HEARTH_S3_ACCESS_KEY": S3_KEYS[0],
+        "HEARTH_S3_SECRET_KEY": S3_KEYS[1],
+        "HEARTH_S3_REGION": "us-east-1",
+        "HEARTH_S3_SECURE": "false",
+    }
+    before = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    get_settings.cache_clear()
+    try:
+        yield S3Bucket(s3_server, name, get_settings().s3_prefix, client)
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()

@@ -2,14 +2,18 @@
 
 import html
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
 
 from app.channels import PermanentError, TransientError, configured
 from app.channels.models import dev_store
 from app.core.config import Settings, get_settings
+
+# A file sent along: (file name, content type, what reads its bytes when the email is built;
+# an `OSError` from it is a passing failure, tried again later).
+Attached = tuple[str, str, Callable[[], bytes]]
 
 RIGHT_TO_LEFT = {"ar", "fa", "ur", "he", "ps", "prs"}
 
@@ -24,8 +28,7 @@ class Email:
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     language: str = "en"
-    # Files sent along: (file name, content type, where the bytes are).
-    attachments: list[tuple[str, str, Path]] = field(default_factory=list)
+    attachments: list[Attached] = field(default_factory=list)
 
 
 def text_as_html(text: str, language: str) -> str:
@@ -85,10 +88,10 @@ class SmtpEmail:
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         try:
-            for filename, content_type, path in email.attachments:
+            for filename, content_type, read in email.attachments:
                 maintype, subtype = content_type.split("/", 1)
                 message.add_attachment(
-                    path.read_bytes(), maintype=maintype, subtype=subtype, filename=filename
+                    read(), maintype=maintype, subtype=subtype, filename=filename
                 )
         except OSError as exc:
             raise TransientError("attachment", str(exc)[:400]) from None

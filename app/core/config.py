@@ -1,16 +1,20 @@
 """Hearth's settings: one class, `HEARTH_` environment variables, working defaults."""
 
 import hashlib
+import re
 import secrets
 from contextlib import suppress
 from functools import cached_property, lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# What S3-compatible stores take as a bucket's name (the client library's own check).
+S3_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9_.:-]{1,61}[a-z0-9]$", re.IGNORECASE)
 WEAK_SECRETS = {"changeme", "secret", "change-me", "hearth", "password"}
 
 
@@ -86,6 +90,16 @@ class Settings(BaseSettings):
     family_page_replies_per_hour: int = Field(default=20, ge=1)
     # Photos and PDFs staff attach to a note or broadcast: the largest one, in megabytes.
     attachment_max_mb: int = Field(default=10, ge=1, le=100)
+    # Where their files are kept: `local` (<data dir>/attachments/) or `s3`, a bucket of any
+    # S3-compatible store (AWS S3, MinIO, Ceph, Garage…), for several machines serving at once.
+    attachment_store: Literal["local", "s3"] = "local"
+    s3_endpoint: str = ""  # host:port, or a URL (its scheme then decides TLS)
+    s3_bucket: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_region: str = ""  # empty: the client asks the server
+    s3_secure: bool = True  # TLS; false for a store on the same private network only
+    s3_prefix: str = "attachments/"  # object keys: <prefix><sha256>
     # Message bodies (originals, translations, rendered texts, families' raw replies) older than
     # this many days are erased by a daily job; who, when, status and language stay. 0: never.
     retention_days: int = Field(default=0, ge=0)
@@ -153,6 +167,39 @@ class Settings(BaseSettings):
             for part in self.trusted_proxies.split(",")
             if part.strip()
         )
+
+    @model_validator(mode="after")
+    def _check_attachment_store(self) -> "Settings":
+        if self.attachment_store == "s3":
+            missing = [
+                f"HEARTH_S3_{name.upper()}"
+                for name, value in (
+                    ("endpoint", self.s3_endpoint),
+                    ("bucket", self.s3_bucket),
+                    ("access_key", self.s3_access_key),
+                    ("secret_key", self.s3_secret_key.get_secret_value()),
+                )
+                if not value.strip()
+            ]
+            if missing:
+                raise ValueError(
+                    "HEARTH_ATTACHMENT_STORE=s3 needs " + ", ".join(missing) + " (the store's "
+                    "address, its bucket and the keys that may read and write it)"
+                )
+            if not S3_BUCKET_NAME.match(self.s3_bucket) or ".." in self.s3_bucket:
+                raise ValueError(
+                    "HEARTH_S3_BUCKET must be a bucket's name: 3 to 63 letters, digits, dots or "
+                    "hyphens, starting and ending with a letter or digit"
+                )
+            url = urlsplit(self.s3_endpoint.strip())
+            if "://" in self.s3_endpoint and (
+                url.scheme not in ("http", "https") or not url.netloc or url.path.strip("/")
+            ):
+                raise ValueError(
+                    "HEARTH_S3_ENDPOINT must be host:port or an http(s):// URL with no path "
+                    "(the bucket is HEARTH_S3_BUCKET)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _default_api_docs(self) -> "Settings":

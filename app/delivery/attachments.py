@@ -6,17 +6,17 @@
 - Photos are decoded and encoded again with Pillow: what goes out is the picture only — no
   EXIF (camera, GPS position, time), no comments, no embedded thumbnails. A photo Pillow cannot
   read is refused. PDFs are kept as sent.
-- A file is stored once under `<data dir>/attachments/<sha256>` (written to a temporary name
-  and then renamed: a reader never sees half a file); the `attachments` row says whose it is.
+- A file is stored once, named by its SHA-256, in the attachment store (app/delivery/filestore.py:
+  `<data dir>/attachments/<sha256>`, or an S3-compatible bucket); the `attachments` row says
+  whose it is. Every read, write and removal of a file goes through that store.
   A refused file leaves nothing behind. The file goes when the last row naming it goes.
 """
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
+from app.delivery import filestore
 from app.delivery.models import Attachment, InboundMedia
 
 PDF = "application/pdf"
@@ -181,26 +182,18 @@ def safe_filename(filename: str, content_type: str) -> str:
 
 
 def folder(settings: Settings | None = None) -> Path:
-    return ((settings or get_settings()).data_dir / "attachments").resolve()
+    """The folder of the local store (HEARTH_ATTACHMENT_STORE=local)."""
+    return filestore.folder(settings)
 
 
 def path_of(row: Attachment) -> Path:
+    """Where the local store keeps this file (nothing in Hearth reads it from there but the
+    store itself)."""
     return folder() / row.sha256
 
 
-def _write(data: bytes, sha256: str) -> None:
-    target = folder() / sha256
-    if target.exists():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def _write(data: bytes, sha256: str, content_type: str) -> None:
+    filestore.current().put(sha256, data, content_type)
 
 
 def store(
@@ -215,7 +208,7 @@ def store_cleaned(
 ) -> Attachment:
     """A file `clean` already checked, stored, not yet on any message."""
     sha256 = hashlib.sha256(cleaned.data).hexdigest()
-    _write(cleaned.data, sha256)
+    _write(cleaned.data, sha256, cleaned.content_type)
     row = Attachment(
         uploaded_by=uploaded_by,
         filename=safe_filename(filename, cleaned.content_type),
@@ -308,7 +301,19 @@ def for_messages(session: Session, message_ids: list[int]) -> dict[int, list[Att
 
 
 def read(row: Attachment) -> bytes:
-    return path_of(row).read_bytes()
+    """The file's bytes (`FileNotFoundError` when it is gone, `filestore.StoreError` when the
+    store fails)."""
+    return filestore.current().get(row.sha256)
+
+
+def reader(row: Attachment) -> Callable[[], bytes]:
+    """Reads the file when called (by a sender, once the database work is done)."""
+    sha256 = row.sha256
+    return lambda: filestore.current().get(sha256)
+
+
+def exists(row: Attachment) -> bool:
+    return filestore.current().exists(row.sha256)
 
 
 def remove_for_messages(session: Session, message_ids: list[int]) -> int:
@@ -334,9 +339,14 @@ def remove_for_messages(session: Session, message_ids: list[int]) -> int:
         session.expunge(row)
     hashes = {r.sha256 for r in rows}
     still = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
-    for sha256 in hashes - still:
-        (folder() / sha256).unlink(missing_ok=True)
+    _remove_files(hashes - still)
     return len(rows)
+
+
+def _remove_files(hashes: set[str]) -> None:
+    store = filestore.current()
+    for sha256 in sorted(hashes):
+        store.delete(sha256)
 
 
 # An upload never put on a message (the note was not sent) goes after this long.
@@ -363,6 +373,5 @@ def sweep_unused(session: Session, now: datetime | None = None) -> int:
         session.delete(row)
     session.flush()
     still = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
-    for sha256 in hashes - still:
-        (folder() / sha256).unlink(missing_ok=True)
+    _remove_files(hashes - still)
     return len(rows)

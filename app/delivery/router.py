@@ -125,7 +125,7 @@ def mms_image(attachment_id: int, session: SessionDep, e: str = "", s: str = "")
         raise NotFound("No such image.")
     try:
         data = attachments.read(row)
-    except OSError:
+    except FileNotFoundError:  # a store that fails answers 503 (Twilio tries again)
         raise NotFound("No such image.") from None
     return Response(
         data,

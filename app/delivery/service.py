@@ -234,7 +234,7 @@ def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], st
     if row.channel == "voice":
         return _prepare_call(row)
     files = [
-        (a.filename, a.content_type, attachments.path_of(a))
+        (a.filename, a.content_type, attachments.reader(a))
         for a in attachments.for_message(session, row.message_id)
     ]
     email = note_email(row, school, files)

@@ -256,7 +256,7 @@ def reply(
     stored = []
     if cleaned is not None and upload is not None:
         row = files.store_cleaned(session, f"guardian:{guardian.id}", upload[0], cleaned)
-        stored.append((row.filename, row.content_type, files.path_of(row)))
+        stored.append((row.filename, row.content_type, files.reader(row)))
     message, after = replies.route_reply(
         session, school, guardian, body, guardian.phone or "", to, files=stored
     )

@@ -11,14 +11,13 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.channels import PermanentError, SendError, TransientError, twilio_http
-from app.channels.email import Email, email_channel, text_as_html
+from app.channels.email import Attached, Email, email_channel, text_as_html
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound, Unavailable
@@ -171,7 +170,7 @@ def route_reply(
     to: str = "",
     *,
     media: int = 0,
-    files: Sequence[tuple[str, str, Path]] = (),
+    files: Sequence[Attached] = (),
 ) -> tuple[Message, list[Callable[[], None]]]:
     """A family's reply (a text, or one written on the family page as an answer to the last
     text it got from `to`) stored in the thread the routing rule (ROUTING_RULE) gives, with
@@ -409,7 +408,7 @@ def add_reply(
     recording_url: str | None = None,
     *,
     media: int = 0,
-    files: Sequence[tuple[str, str, Path]] = (),
+    files: Sequence[Attached] = (),
 ) -> tuple[Message, list[Callable[[], None]]]:
     """A family's reply in its thread: the original kept, its language detected, a translation
     into the reader's language stored beside it. Returns the message and what to do once it is
@@ -521,7 +520,7 @@ def _add_wordless_reply(
     *,
     recording_url: str | None = None,
     media: int = 0,
-    files: Sequence[tuple[str, str, Path]] = (),
+    files: Sequence[Attached] = (),
 ) -> tuple[Message, list[Callable[[], None]]]:
     """A reply with no words to detect or translate: only photos (or PDFs), or a recording
     left on a call."""
@@ -666,7 +665,7 @@ def reply_notification(
     *,
     may_be_wrong: bool = False,
     media: int = 0,
-    files: Sequence[tuple[str, str, Path]] = (),
+    files: Sequence[Attached] = (),
 ) -> Email:
     """The email telling a staff member a family replied, with its translation (and a warning
     when the machine translation may be wrong: the original is always there too)."""

@@ -1,13 +1,14 @@
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Response, UploadFile, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import Reader, Sender, Writer
 from app.auth.service import AuthSubject
 from app.core.db import SessionDep
+from app.core.errors import NotFound
 from app.core.pagination import ListResource, PageDep, list_resource, paginate
 from app.core.schema import Id, Text
 from app.delivery import attachments as attachment_files
@@ -182,19 +183,50 @@ def upload_attachment(file: UploadFile, session: SessionDep, subject: Sender) ->
     )
 
 
-@router.get("/attachments/{attachment_id}", response_class=FileResponse)
-def get_attachment(attachment_id: Id, session: SessionDep, subject: Reader) -> FileResponse:
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The file: a photo (shown) or a PDF (downloaded).",
+            "content": {
+                "image/jpeg": {},
+                "image/png": {},
+                "image/webp": {},
+                "image/gif": {},
+                "application/pdf": {},
+            },
+        },
+        503: {"description": "The attachment store did not answer."},
+    },
+)
+def get_attachment(attachment_id: Id, session: SessionDep, subject: Reader) -> Response:
     """The file, for staff who may read its message's thread."""
     row = attachments.for_staff(session, subject, attachment_id)
     return file_response(row)
 
 
-def file_response(row: Attachment) -> FileResponse:
-    """A stored file as it is served: photos shown, PDFs downloaded, never sniffed."""
-    return FileResponse(
-        attachment_files.path_of(row),
+def file_response(row: Attachment, headers: dict[str, str] | None = None) -> Response:
+    """A stored file as it is served: photos shown, PDFs downloaded, never sniffed. `NotFound`
+    when its file is gone, whichever store keeps it."""
+    try:
+        data = attachment_files.read(row)
+    except FileNotFoundError:
+        raise NotFound("No such attachment.") from None
+    kind = "inline" if row.is_image else "attachment"
+    quoted = quote(row.filename)
+    disposition = (
+        f"{kind}; filename*=utf-8''{quoted}"
+        if quoted != row.filename
+        else f'{kind}; filename="{row.filename}"'
+    )
+    return Response(
+        data,
         media_type=row.content_type,
-        filename=row.filename,
-        content_disposition_type="inline" if row.is_image else "attachment",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+        headers={
+            "Content-Disposition": disposition,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            **(headers or {}),
+        },
     )

@@ -4,7 +4,9 @@ A backup is one self-contained SQLite file made with SQLite's online backup API:
 snapshot taken while Hearth keeps serving and sending (in WAL mode writers are not blocked).
 The attachments' files (each named by its SHA-256, never changed once written) are copied next
 to it, into `<backup>.attachments/`. A restore puts such a file in place of the data dir's
-database, with Hearth stopped, and the attachments back. PostgreSQL is backed up with its own
+database, with Hearth stopped, and the attachments back. Attachments kept in an S3-compatible
+store (HEARTH_ATTACHMENT_STORE=s3) are not on this server: neither copies them (the store is
+backed up with its own tools: versioning, replication). PostgreSQL is backed up with its own
 tools; `postgres_guidance` says how."""
 
 import os
@@ -34,6 +36,15 @@ class Copied:
     bytes: int
     revision: str | None  # the schema revision the copy is at (alembic), None if not Hearth's
     attachments: int = 0  # attachment files copied
+    # Where the attachments are when they are not copied (kept in S3), for the output.
+    attachments_elsewhere: str | None = None
+
+
+def attachments_elsewhere(settings: Settings) -> str | None:
+    """Where the attachments are kept when not in the data dir (an S3 bucket), or None."""
+    if settings.attachment_store == "s3":
+        return f"the S3 bucket {settings.s3_bucket} ({settings.s3_endpoint})"
+    return None
 
 
 def attachments_beside(backup_file: Path) -> Path:
@@ -81,7 +92,12 @@ def postgres_guidance(settings: Settings) -> str:
         "and restore into an empty database (Hearth stopped), then migrate:\n"
         f"  pg_restore {options} --no-owner -d {database} hearth-YYYYMMDD.dump\n"
         "  hearth db upgrade\n"
-        f"and copy the attachments' files with the dump: {attachments.folder(settings)}/"
+        + (
+            f"The attachments' files are kept in {elsewhere}: back it up with the store's own "
+            "tools."
+            if (elsewhere := attachments_elsewhere(settings))
+            else f"and copy the attachments' files with the dump: {attachments.folder(settings)}/"
+        )
     )
 
 
@@ -131,13 +147,16 @@ def backup(settings: Settings, target: Path) -> Copied:
         raise BackupError(f"there is no folder {target.parent} to write the backup to")
     if target.resolve() == source:
         raise BackupError("the backup cannot be the database itself")
-    if attachments_beside(target).exists():
+    elsewhere = attachments_elsewhere(settings)
+    if elsewhere is None and attachments_beside(target).exists():
         raise BackupError(f"{attachments_beside(target)} already exists: give a new file name")
     connection = sqlite3.connect(source, timeout=30)
     try:
         revision = _copy(connection, target)
     finally:
         connection.close()
+    if elsewhere is not None:  # not on this server: nothing to copy
+        return Copied(source, target, target.stat().st_size, revision, 0, elsewhere)
     # After the snapshot: every file it names was written before it (files are never changed).
     files = _copy_files(attachments.folder(settings), attachments_beside(target))
     return Copied(source, target, target.stat().st_size, revision, files)
@@ -173,6 +192,9 @@ def restore(settings: Settings, backup_file: Path, *, replace: bool = False) -> 
         revision = _copy(source, target)
     finally:
         source.close()
+    elsewhere = attachments_elsewhere(settings)
+    if elsewhere is not None:  # they never left the store: nothing is put into it
+        return Copied(backup_file, target, target.stat().st_size, revision, 0, elsewhere)
     files = _copy_files(attachments_beside(backup_file), attachments.folder(settings))
     return Copied(backup_file, target, target.stat().st_size, revision, files)
 

@@ -30,6 +30,14 @@ def backup(
         copied = backups.backup(settings, target)
     except backups.BackupError as exc:
         _fail(exc.message)
+    if copied.attachments_elsewhere:
+        typer.echo(
+            f"backed up {copied.source} ({copied.bytes / 1e6:.1f} MB, revision "
+            f"{copied.revision}) to {copied.target}; no attachment files copied: they are kept "
+            f"in {copied.attachments_elsewhere}, not on this server (back it up with the "
+            "store's own tools)"
+        )
+        return
     typer.echo(
         f"backed up {copied.source} ({copied.bytes / 1e6:.1f} MB, revision {copied.revision}) "
         f"to {copied.target}, and {copied.attachments} attachment files to "
@@ -56,6 +64,13 @@ def restore(
         copied = backups.restore(settings, backup_file, replace=force)
     except backups.BackupError as exc:
         _fail(exc.message)
+    if copied.attachments_elsewhere:
+        typer.echo(
+            f"restored {copied.source} (revision {copied.revision}) as {copied.target}; no "
+            f"attachment files restored: they are kept in {copied.attachments_elsewhere}, "
+            "which a restore does not write to"
+        )
+        return
     typer.echo(
         f"restored {copied.source} (revision {copied.revision}) as {copied.target}, "
         f"and {copied.attachments} attachment files"

@@ -26,9 +26,10 @@ def prometheus_metrics(request: Request, session: SessionDep) -> Response:
     responses={503: {"description": "A check failed; `error.message` says which."}},
 )
 def ready(session: SessionDep) -> Any:
-    """Readiness: the database answers, the job queue answers, and at least one translation
-    model is installed. `warnings` says what is wrong but does not stop serving (a model built
-    for tests: not for families). `/api/v1/health` is the liveness check."""
+    """Readiness: the database answers, the job queue answers, at least one translation model
+    is installed, and with HEARTH_ATTACHMENT_STORE=s3 the attachments' bucket answers.
+    `warnings` says what is wrong but does not stop serving (a model built for tests: not for
+    families). `/api/v1/health` is the liveness check."""
     result = service.readiness(session)
     if result.ready:
         return {"status": "ready", "checks": result.checks, "warnings": result.warnings}

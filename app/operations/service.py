@@ -13,6 +13,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.core import queue
+from app.core.config import get_settings
+from app.delivery import filestore
 from app.delivery.models import Delivery, InboundEmail, InboundSms
 from app.messaging.models import Message
 from app.translation import multilingual, packages
@@ -115,7 +117,8 @@ class Readiness:
 
 
 def readiness(session: Session) -> Readiness:
-    """The database answers, the queue answers, and at least one translation model is there."""
+    """The database answers, the queue answers, at least one translation model is there, and
+    (when attachments are kept in S3) their bucket answers."""
     result = Readiness()
 
     try:
@@ -153,4 +156,19 @@ def readiness(session: Session) -> Readiness:
             if routes == 0
             else "the translation models could not be listed"
         )
+
+    if get_settings().attachment_store == "s3":
+        # The bucket's name only: the endpoint and the keys stay in the settings (and the log).
+        try:
+            store = filestore.current()
+            assert isinstance(store, filestore.S3Store)
+            problem = store.problem()
+        except filestore.StoreError as exc:
+            log.warning("ready: attachment store: %s", exc.message)
+            problem = "the attachment store's settings cannot be used (HEARTH_S3_ENDPOINT)"
+        if problem is None:
+            result.checks["attachment_store"] = {"status": "ok", "kind": "s3"}
+        else:
+            result.checks["attachment_store"] = {"status": "failed", "kind": "s3"}
+            result.failures.append(problem)
     return result

@@ -15,7 +15,6 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Request
 from fastapi.responses import (
-    FileResponse,
     HTMLResponse,
     PlainTextResponse,
     RedirectResponse,
@@ -26,12 +25,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from app.channels.email import RIGHT_TO_LEFT
 from app.core.config import get_settings
 from app.core.db import SessionDep, utcnow
-from app.core.errors import HearthError
+from app.core.errors import HearthError, NotFound
 from app.core.security import constant_time_equal, sign
-from app.delivery import attachments as attachment_files
 from app.delivery import voice as voice_calls
 from app.messaging import attachments, family, family_links
 from app.messaging.models import FamilyLink
+from app.messaging.router import file_response
 from app.notices import catalogs
 from app.people.models import Guardian
 from app.questions import service as questions
@@ -242,21 +241,19 @@ def family_attachment(session: SessionDep, token: str, attachment_id: int) -> Re
     if found is None:
         return not_found()
     row = attachments.for_family(session, found[1].id, attachment_id)
-    if row is None or not attachment_files.path_of(row).exists():
+    if row is None:
         return not_found()
-    return FileResponse(
-        attachment_files.path_of(row),
-        media_type=row.content_type,
-        filename=row.filename,
-        content_disposition_type="inline" if row.is_image else "attachment",
-        headers={
-            "Cache-Control": "private, no-store",
-            "Referrer-Policy": "no-referrer",
-            "X-Robots-Tag": "noindex, nofollow",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
+    try:
+        return file_response(
+            row,
+            headers={
+                "Referrer-Policy": "no-referrer",
+                "X-Robots-Tag": "noindex, nofollow",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+            },
+        )
+    except NotFound:  # its file is gone
+        return not_found()
 
 
 @router.post("/f/{token}")

@@ -49,8 +49,14 @@ WRITTEN_TABLES = (
 PUBLIC_PAGES = {"/", "/sign-in", "/password-reset", "/password-reset/{token}"}
 # The family page: opened by a family's secret link, never by staff; its form carries a secret
 # bound to the link and a cookie (tests/delivery/test_family_page.py), as do its answer buttons
-# (tests/delivery/test_family_page_questions.py); its files open by the same link.
-FAMILY_PAGES = {"/f/{token}", "/f/{token}/answer", "/f/{token}/attachments/{attachment_id}"}
+# (tests/delivery/test_family_page_questions.py); its files and its messages read aloud open
+# by the same link.
+FAMILY_PAGES = {
+    "/f/{token}",
+    "/f/{token}/answer",
+    "/f/{token}/attachments/{attachment_id}",
+    "/f/{token}/audio/{message_id}.wav",
+}
 
 
 def web_routes() -> list[APIRoute]:

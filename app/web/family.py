@@ -264,42 +264,23 @@ def family_reply(request: Request, session: SessionDep, token: str, form: FormDe
     link, guardian = found
     body = str(form.get("body") or "")
     say = _words(guardian.language)
-    if not _form_is_ours(request, link, form):
+
+    def refused(error: str, status_code: int) -> Response:
+        """The page again, with what the family wrote and why it was not sent."""
         return _page(
-            request,
-            session,
-            link,
-            guardian,
-            token,
-            error=say(family.STALE_FORM),
-            body=body,
-            status_code=403,
+            request, session, link, guardian, token, error=error, body=body, status_code=status_code
         )
+
+    if not _form_is_ours(request, link, form):
+        return refused(say(family.STALE_FORM), 403)
     # family.reply refuses before it writes anything: nothing to undo on a refusal.
     try:
         family.reply(session, link, guardian, body, _upload(form))
     except family.PhotoRefused as exc:
-        return _page(
-            request,
-            session,
-            link,
-            guardian,
-            token,
-            error=say(exc.msgid) % exc.values if exc.values else say(exc.msgid),
-            body=body,
-            status_code=exc.status_code,
-        )
+        error = say(exc.msgid) % exc.values if exc.values else say(exc.msgid)
+        return refused(error, exc.status_code)
     except HearthError as exc:
-        return _page(
-            request,
-            session,
-            link,
-            guardian,
-            token,
-            error=say(exc.message),
-            body=body,
-            status_code=exc.status_code,
-        )
+        return refused(say(exc.message), exc.status_code)
     return RedirectResponse(f"/f/{token}?sent=1#sent", status_code=303)
 
 

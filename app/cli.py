@@ -197,6 +197,7 @@ def worker(
         except OSError as exc:
             fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}")
     get_settings().signing_key()
+    app.tasks.warm_up()
     if queue in ("send", "all"):
         # Pick up at once what a crashed worker or a flushed queue left behind.
         requeued = run_job("delivery.sweep")

@@ -18,7 +18,12 @@ from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import ERROR_RESPONSES, install_error_handlers
 from app.core.logging import RequestContext, configure_logging
-from app.core.queue import EmbeddedConsumerLock, huey, start_embedded_consumer
+from app.core.queue import (
+    EmbeddedConsumerLock,
+    EmbeddedConsumers,
+    huey,
+    start_embedded_consumer,
+)
 from app.delivery.router import router as delivery_router
 from app.messaging.router import router as messaging_router
 from app.messaging.webhooks import router as messaging_webhooks
@@ -29,6 +34,7 @@ from app.reports.router import router as reports_router
 from app.roster.router import router as roster_router
 from app.roster.upload_limit import RosterUploadLimit
 from app.schools.router import router as schools_router
+from app.tasks import warm_up
 from app.translation.router import router as translation_router
 from app.web.pages import install_page_errors
 from app.web.router import router as web_router
@@ -39,6 +45,10 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app() -> FastAPI:
     settings = get_settings()
 
+    def start_consumers() -> EmbeddedConsumers:
+        warm_up()  # before the first job, not inside its transaction
+        return start_embedded_consumer(settings.embedded_workers)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Embedded default: the job consumer runs as threads inside the server process — in
@@ -47,8 +57,7 @@ def create_app() -> FastAPI:
         consumers = None
         if settings.embedded_workers > 0 and not huey.immediate:
             consumers = EmbeddedConsumerLock(
-                settings.data_dir / "embedded-consumer.lock",
-                lambda: start_embedded_consumer(settings.embedded_workers),
+                settings.data_dir / "embedded-consumer.lock", start_consumers
             ).start()
         yield
         if consumers is not None:

@@ -8,6 +8,7 @@ from app.messaging import tasks as messaging_tasks
 from app.questions import tasks as question_tasks
 from app.records import tasks as records_tasks
 from app.roster import tasks as roster_tasks
+from app.translation import detect
 
 __all__ = [
     "broadcast_tasks",
@@ -18,3 +19,9 @@ __all__ = [
     "records_tasks",
     "roster_tasks",
 ]
+
+
+def warm_up() -> None:
+    """Load what jobs would otherwise load on first use, while holding the database's write
+    lock (SQLite: every request's write would wait that long): run before taking work."""
+    detect.load()

@@ -1,12 +1,17 @@
 """Database engine, declarative Base, and the request session dependency."""
 
+import fcntl
+import itertools
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
@@ -54,13 +59,96 @@ class Base(DeclarativeBase):
 
 READ_ONLY = "hearth_read_only"
 
+_TURN = "hearth_write_turn"
+# Set while a queue job runs (app/core/queue.py): its writes wait for requests' writes.
+_background: ContextVar[bool] = ContextVar("hearth_background_writes", default=False)
+
+
+@contextmanager
+def background_writes() -> Iterator[None]:
+    """Writes made inside let a request's writes go first (SQLite: see WriteTurn)."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
+class WriteTurn:
+    """SQLite has one writer at a time, and a connection that finds the database locked polls
+    for it with ever longer sleeps (up to 100 ms each): a webhook's short insert behind a
+    stream of job transactions waited a second. So writers first take turns at two lock
+    files beside the database, in every process alike: `<db>-write`, held for the whole
+    write transaction, and `<db>-waiting`, which a request holds (shared) while it waits for
+    the first. A queue job's write does not start while a request waits (for up to
+    `patience` seconds, so that jobs still run under a flood of requests): a request waits
+    for the transaction under way, not for a queue of jobs. Each connection has handles of
+    its own (the kernel's locks: a process that dies lets go at once). Waiting longer than
+    SQLite's busy timeout fails like SQLite: "database is locked"."""
+
+    POLL = (0.0002, 0.0005, 0.001, 0.002)
+
+    def __init__(self, database: Path, timeout: float, patience: float = 1.0) -> None:
+        self._paths = (Path(f"{database}-write"), Path(f"{database}-waiting"))
+        self._timeout = timeout
+        self._patience = patience
+
+    def handles(self) -> tuple[IO[bytes], IO[bytes]]:
+        """The lock files, opened for one connection."""
+        write, waiting = (open(path, "a+b") for path in self._paths)  # noqa: SIM115
+        return write, waiting
+
+    def take(self, handles: tuple[IO[bytes], IO[bytes]]) -> None:
+        write, waiting = handles
+        started = time.monotonic()
+        deferring = _background.get()  # a job's write, behind any waiting request's
+        counted = False  # this request's shared lock on `waiting` is held
+        for attempt in itertools.count():
+            if deferring and time.monotonic() - started > self._patience:
+                deferring = False  # waited long enough: in turn like a request
+            if deferring:
+                taken = _try(waiting, fcntl.LOCK_EX) and _try(write, fcntl.LOCK_EX)
+                fcntl.flock(waiting, fcntl.LOCK_UN)
+            else:
+                counted = counted or _try(waiting, fcntl.LOCK_SH)
+                taken = counted and _try(write, fcntl.LOCK_EX)
+            if taken:
+                break
+            if time.monotonic() - started > self._timeout:
+                fcntl.flock(waiting, fcntl.LOCK_UN)
+                raise sqlite3.OperationalError("database is locked")
+            time.sleep(self.POLL[min(attempt, len(self.POLL) - 1)])
+        fcntl.flock(waiting, fcntl.LOCK_UN)
+
+    @staticmethod
+    def give_back(handles: tuple[IO[bytes], IO[bytes]]) -> None:
+        for handle in handles:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _try(handle: IO[bytes], kind: int) -> bool:
+    try:
+        fcntl.flock(handle, kind | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        busy_seconds = 30
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_seconds}
+        )
+        database = make_url(url).database
+        turn = (
+            WriteTurn(Path(database), busy_seconds)
+            if database not in (None, "", ":memory:")
+            else None
+        )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
             # Let SQLAlchemy, not pysqlite, decide when transactions begin, so that
             # SAVEPOINTs (used by the tests and nested writes) work.
             dbapi_connection.isolation_level = None
@@ -68,8 +156,10 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_seconds * 1000}")
             cursor.close()
+            if turn is not None:
+                record.info[_TURN] = turn.handles()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
@@ -79,8 +169,32 @@ def make_engine(url: str) -> Engine:
             # only reads (read_session) begins DEFERRED: in WAL mode it waits for no writer.
             if conn.get_execution_options().get(READ_ONLY):
                 conn.exec_driver_sql("BEGIN")
-            else:
+                return
+            handles = conn.connection.info.get(_TURN)
+            if turn is not None and handles is not None:
+                turn.take(handles)
+            try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if handles is not None:
+                    WriteTurn.give_back(handles)
+                raise
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _sqlite_end(conn: Any) -> None:
+            if (handles := conn.connection.info.get(_TURN)) is not None:
+                WriteTurn.give_back(handles)
+
+        @event.listens_for(engine, "checkin")
+        def _sqlite_checkin(_dbapi_connection: Any, record: Any) -> None:
+            if (handles := record.info.get(_TURN)) is not None:
+                WriteTurn.give_back(handles)  # a connection put back mid-transaction
+
+        @event.listens_for(engine, "close")
+        def _sqlite_close(_dbapi_connection: Any, record: Any) -> None:
+            for handle in record.info.pop(_TURN, ()):
+                handle.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

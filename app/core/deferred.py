@@ -70,7 +70,7 @@ def _run(delay: float) -> None:
 
 def _commit(batch: list[Write]) -> None:
     try:
-        with db.get_sessionmaker()() as session:
+        with db.background_writes(), db.get_sessionmaker()() as session:
             for fn in batch:
                 fn(session)
             session.commit()  # commits on purpose: these writes belong to no request

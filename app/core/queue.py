@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.core import leases
 from app.core.config import get_settings, private_file
-from app.core.db import get_sessionmaker
+from app.core.db import background_writes, get_sessionmaker
 from app.core.metrics import job_timer
 
 log = logging.getLogger("hearth.queue")
@@ -89,7 +89,7 @@ def job(
             raise ValueError(f"job {name!r} is registered twice")
 
         def run(*args: Any, **kwargs: Any) -> R:
-            with job_timer(name):
+            with job_timer(name), background_writes():
                 if not session:
                     return fn(*args, **kwargs)
                 with get_sessionmaker()() as job_session:

@@ -50,6 +50,13 @@ def _langid() -> Any:
     return _identifier
 
 
+def load() -> None:
+    """Load the statistical model now (about a second), not inside the first job's
+    transaction: job runners call it before they take work."""
+    with _lock:
+        _langid()
+
+
 def detect(text: str, preferred: str, candidates: set[str] | list[str]) -> Detection:
     preferred_code = mt_code(preferred)
     codes = {mt_code(c) for c in candidates} | {preferred_code}

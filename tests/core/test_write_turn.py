@@ -1,0 +1,136 @@
+"""SQLite's writers take turns at lock files (app/core/db.WriteTurn): a request's write goes
+before a waiting queue job's, a job still gets its turn under a flood of requests, waiting too
+long fails like SQLite, and a process killed holding the turn lets go of it."""
+
+import fcntl
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from app.core.db import READ_ONLY, WriteTurn, background_writes, make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _engine(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'turn.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE log (who TEXT)"))
+    return engine
+
+
+def _write(engine, who: str, *, job: bool = False) -> None:
+    def run() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO log VALUES (:who)"), {"who": who})
+
+    if job:
+        with background_writes():
+            run()
+    else:
+        run()
+
+
+def _waiting(tmp_path: Path, target, *args, **kwargs) -> threading.Thread:
+    thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True)
+    thread.start()
+    time.sleep(0.2)  # it is waiting for the turn now
+    return thread
+
+
+def test_a_waiting_request_writes_before_a_job_that_waited_longer(tmp_path):
+    engine = _engine(tmp_path)
+    holder = engine.connect()
+    holder.begin()  # a write transaction under way: the turn is taken
+    holder.execute(text("INSERT INTO log VALUES ('first')"))
+    job = _waiting(tmp_path, _write, engine, "job", job=True)
+    request = _waiting(tmp_path, _write, engine, "request")
+    with engine.connect().execution_options(**{READ_ONLY: True}) as reader:  # both wait
+        assert reader.execute(text("SELECT count(*) FROM log")).scalar() == 0
+    holder.commit()
+    holder.close()
+    for thread in (job, request):
+        thread.join(10)
+        assert not thread.is_alive()
+    with engine.connect() as reader:
+        order = reader.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all()
+    assert order == ["first", "request", "job"]
+
+
+def test_a_rolled_back_write_gives_the_turn_back(tmp_path):
+    engine = _engine(tmp_path)
+    with engine.connect() as conn:
+        conn.begin()
+        conn.execute(text("INSERT INTO log VALUES ('undone')"))
+        conn.rollback()
+        other = _waiting(tmp_path, _write, engine, "next")
+        other.join(5)
+        assert not other.is_alive()  # it did not wait for the first connection to close
+    with engine.connect() as reader:
+        assert reader.execute(text("SELECT who FROM log")).scalars().all() == ["next"]
+
+
+def test_a_job_is_not_held_back_longer_than_its_patience(tmp_path):
+    turn = WriteTurn(tmp_path / "x.db", timeout=10, patience=0.3)
+    flooding = turn.handles()
+    fcntl.flock(flooding[1], fcntl.LOCK_SH)  # a request that waits and waits
+    job = turn.handles()
+    started = time.monotonic()
+    with background_writes():
+        turn.take(job)
+    waited = time.monotonic() - started
+    assert 0.3 <= waited < 3
+    turn.give_back(job)
+
+
+def test_waiting_past_the_busy_timeout_fails_like_sqlite(tmp_path):
+    turn = WriteTurn(tmp_path / "x.db", timeout=0.3)
+    first, second = turn.handles(), turn.handles()
+    turn.take(first)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        turn.take(second)
+    turn.give_back(first)
+    turn.take(second)  # nothing was left held by the refused wait
+    turn.give_back(second)
+
+
+def test_a_process_killed_holding_the_turn_lets_go_at_once(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from app.core.db import WriteTurn\n"
+            "turn = WriteTurn(Path(sys.argv[1]), timeout=5)\n"
+            "held = turn.handles()\n"
+            "turn.take(held)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+            str(tmp_path / "x.db"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        turn = WriteTurn(tmp_path / "x.db", timeout=0.3)
+        mine = turn.handles()
+        with pytest.raises(sqlite3.OperationalError):
+            turn.take(mine)  # really held by the other process
+        holder.kill()
+        holder.wait(10)
+        started = time.monotonic()
+        WriteTurn(tmp_path / "x.db", timeout=5).take(mine)
+        assert time.monotonic() - started < 1
+    finally:
+        holder.kill()
+        holder.wait(10)

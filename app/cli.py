@@ -3,7 +3,7 @@
 import logging
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -101,16 +101,21 @@ def serve(
     if settings.dev_tools:
         _dev_tools_banner(host, port)
     _test_models_banner()
-    uvicorn.run(
-        "app.main:create_served_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=processes if processes > 1 else None,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # keep Hearth's JSON logging
-        access_log=False,  # Hearth writes its own access line, with the request id
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "log_config": None,  # keep Hearth's JSON logging
+        "access_log": False,  # Hearth writes its own access line, with the request id
+    }
+    if processes == 1:
+        uvicorn.run("app.main:create_served_app", **options)
+        return
+    from app.core.serving import serve_processes
+
+    logging.getLogger("hearth").info("%d server processes on %s:%d", processes, host, port)
+    serve_processes(uvicorn.Config("app.main:create_served_app", **options), processes)
 
 
 def _dev_tools_banner(host: str, port: int) -> None:

@@ -122,12 +122,21 @@ def test_two_server_processes_answer_and_send_each_text_once(tmp_path, session, 
                 time.sleep(0.2)
             time.sleep(1)  # a second consumer, were there one, would have sent by now too
             processes = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
+            listening = _listening_sockets(port)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
         text = log.read_text()
         assert len(processes.split()) >= 2, text[-3000:]
+        # A listening socket each (SO_REUSEPORT): the kernel spreads connections over both.
+        assert listening == 2, text[-3000:]
         assert text.count("embedded job consumers started") == 1, text[-3000:]
         assert _statuses(db) == Counter({"sent": FAMILIES}), text[-3000:]
         per_number = Counter(m.to for m in double.messages)
         assert len(per_number) == FAMILIES and max(per_number.values()) == 1
+
+
+def _listening_sockets(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:`port` (state 0A in /proc/net/tcp)."""
+    rows = [row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "0A")

@@ -24,7 +24,9 @@ _spawn = get_context("spawn")
 def listening_socket(host: str, port: int) -> socket.socket:
     """A socket bound to host:port that other processes of this user may bind too."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections
+    # of such a socket; left on, each keep-alive answer waited ~40 ms for the client's ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
@@ -32,6 +34,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise HearthError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    # Listening from now on: the kernel queues a connection for a process still starting up
+    # instead of handing every connection to the first one ready.
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 

@@ -1,0 +1,70 @@
+"""The listening sockets of `hearth serve --workers N` (app/core/serving.py): several bind one
+port, and the connections they accept answer at once (Nagle's algorithm off)."""
+
+import asyncio
+import socket
+
+import pytest
+
+from app.core.errors import HearthError
+from app.core.serving import listening_socket
+
+
+def test_several_processes_sockets_share_one_port():
+    first = listening_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    second = listening_socket("127.0.0.1", port)
+    try:
+        assert second.getsockname()[1] == port
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_port_taken_by_another_program_is_refused_in_a_sentence():
+    other = socket.socket()
+    other.bind(("127.0.0.1", 0))
+    other.listen()
+    port = other.getsockname()[1]
+    try:
+        with pytest.raises(HearthError, match=f"cannot listen on 127.0.0.1:{port}"):
+            listening_socket("127.0.0.1", port)
+    finally:
+        other.close()
+
+
+def test_accepted_connections_have_nagle_off():
+    """Left on, each answer on a keep-alive connection waited ~40 ms for the client's ACK."""
+
+    async def accept_one() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Record(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                conn = transport.get_extra_info("socket")
+                accepted.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        sock = listening_socket("127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(Record, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname())
+        try:
+            return await asyncio.wait_for(accepted, 5)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accept_one()) != 0
+
+
+def test_connections_wait_for_a_process_still_starting():
+    """The socket listens before its server process has started: a connection made meanwhile
+    waits in its queue (and is answered once the process is up) instead of being refused, so
+    the kernel shares connections with processes that start late too."""
+    sock = listening_socket("127.0.0.1", 0)
+    try:
+        with socket.create_connection(sock.getsockname(), timeout=2):
+            accepted, _ = sock.accept()
+            accepted.close()
+    finally:
+        sock.close()

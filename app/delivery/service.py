@@ -2,6 +2,7 @@
 can be retried, failing over from SMS to email, and following Twilio's status callbacks."""
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,8 @@ log = logging.getLogger("hearth.delivery")
 
 PHONE_CHANNELS = ("sms", "voice")  # a phone number: STOP and quiet hours hold for both
 UNTRANSLATABLE = "No translation into this language is installed: needs an interpreter."
+# A send whose claim is younger than this goes without checking the claim again.
+FRESH_CLAIM_SECONDS = 1.0
 STATUS_RANK = {"queued": 0, "sending": 1, "review": 1, "sent": 2, "delivered": 3}
 
 
@@ -136,7 +139,9 @@ def quiet_until(school: School, now: datetime) -> datetime | None:
 
 
 def claim(session: Session, delivery_id: int) -> Delivery | None:
-    """queued → sending, atomically: of any number of workers holding this job, one wins."""
+    """queued → sending, atomically: of any number of workers holding this job, one wins. Not
+    committed here: the caller reads what the send needs in the same transaction, then commits
+    before the provider call."""
     now = utcnow()
     result = session.execute(
         update(Delivery)
@@ -155,7 +160,6 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
         .execution_options(synchronize_session=False)
     )
     # Of any number of workers holding this job (a retry, a sweep's duplicate), one sends.
-    session.commit()  # commits on purpose: the claim holds before the provider call
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get(Delivery, delivery_id, populate_existing=True)
@@ -164,6 +168,7 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
 def send(session: Session, delivery_id: int) -> str:
     """Send one delivery if it is due and nobody else is sending it. Returns what happened:
     sent | skipped | deferred | retry | failed | suppressed."""
+    claimed = time.monotonic()
     row = claim(session, delivery_id)
     if row is None:
         return "skipped"
@@ -184,13 +189,16 @@ def send(session: Session, delivery_id: int) -> str:
     # No transaction stays open across the provider call: it may take seconds, on SQLite the
     # write lock would stop every other writer meanwhile, and the dev backends write through a
     # session of their own.
-    session.commit()  # commits on purpose: nothing held open across the provider call
+    session.commit()  # commits on purpose: the claim holds, nothing stays open across the call
     if row.channel == "sms":
         settings = get_settings()
         rate_limit_for(settings.queue_url).acquire(
             row.sender or "", max(row.segments, 1), settings.sms_segments_per_second
         )
-    if not _still_ours(session, row.id, row.attempts):
+    # A claim made a moment ago is ours for sure (nobody takes a send as interrupted before
+    # the call's timeout): only after a wait (the rate limit, a pause) is it checked again.
+    stale = time.monotonic() - claimed > FRESH_CLAIM_SECONDS
+    if stale and not _still_ours(session, row.id, row.attempts):
         return "skipped"
     try:
         provider_id = send_now()

@@ -4,6 +4,7 @@ import fcntl
 import itertools
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,14 +78,15 @@ def background_writes() -> Iterator[None]:
 class WriteTurn:
     """SQLite has one writer at a time, and a connection that finds the database locked polls
     for it with ever longer sleeps (up to 100 ms each): a webhook's short insert behind a
-    stream of job transactions waited a second. So writers first take turns at two lock
-    files beside the database, in every process alike: `<db>-write`, held for the whole
-    write transaction, and `<db>-waiting`, which a request holds (shared) while it waits for
-    the first. A queue job's write does not start while a request waits (for up to
-    `patience` seconds, so that jobs still run under a flood of requests): a request waits
-    for the transaction under way, not for a queue of jobs. Each connection has handles of
-    its own (the kernel's locks: a process that dies lets go at once). Waiting longer than
-    SQLite's busy timeout fails like SQLite: "database is locked"."""
+    stream of job transactions waited a second. So writers take turns before they begin: the
+    threads of a process wait for one another here (handed over at once, a request's write
+    before any job's), and the process whose turn it is then takes two lock files beside the
+    database, shared by every process: `<db>-write`, held for the whole write transaction,
+    and `<db>-waiting`, which a request holds (shared) while it waits for the first. A queue
+    job's write does not start while a request waits (for up to `patience` seconds, so that
+    jobs still run under a flood of requests): a request waits for the transaction under way,
+    not for a queue of jobs. The file locks are the kernel's: a process that dies lets go at
+    once. Waiting longer than SQLite's busy timeout fails like SQLite: "database is locked"."""
 
     POLL = (0.0002, 0.0005, 0.001, 0.002)
 
@@ -92,6 +94,9 @@ class WriteTurn:
         self._paths = (Path(f"{database}-write"), Path(f"{database}-waiting"))
         self._timeout = timeout
         self._patience = patience
+        self._ready = threading.Condition()
+        self._holder: object | None = None  # the handles of this process's writer
+        self._requests_waiting = 0
 
     def handles(self) -> tuple[IO[bytes], IO[bytes]]:
         """The lock files, opened for one connection."""
@@ -99,31 +104,94 @@ class WriteTurn:
         return write, waiting
 
     def take(self, handles: tuple[IO[bytes], IO[bytes]]) -> None:
-        write, waiting = handles
         started = time.monotonic()
-        deferring = _background.get()  # a job's write, behind any waiting request's
-        counted = False  # this request's shared lock on `waiting` is held
+        job = _background.get()
+        self._take_here(handles, job, started)
+        try:
+            self._take_files(handles, job, started)
+        except BaseException:
+            self.give_back(handles)
+            raise
+
+    def give_back(self, handles: tuple[IO[bytes], IO[bytes]]) -> None:
+        with self._ready:
+            if self._holder is not handles:
+                return
+            for handle in handles:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            self._holder = None
+            # One waiter is enough, unless a request waits: it must not miss its turn to a job
+            # that was woken instead and stands back for it.
+            if self._requests_waiting:
+                self._ready.notify_all()
+            else:
+                self._ready.notify()
+
+    def _take_here(self, handles: tuple[IO[bytes], IO[bytes]], job: bool, started: float) -> None:
+        """This process's turn: blocking, no polling."""
+        with self._ready:
+            if not job:
+                self._requests_waiting += 1
+            try:
+                while True:
+                    waited = time.monotonic() - started
+                    deferring = job and self._requests_waiting and waited < self._patience
+                    if self._holder is None and not deferring:
+                        break
+                    if waited > self._timeout:
+                        raise sqlite3.OperationalError("database is locked")
+                    self._ready.wait(0.05 if deferring else self._timeout - waited)
+            finally:
+                if not job:
+                    self._requests_waiting -= 1
+            self._holder = handles
+
+    def _take_files(self, handles: tuple[IO[bytes], IO[bytes]], job: bool, started: float) -> None:
+        """The database's turn among processes: polled, in short sleeps."""
+        write, waiting = handles
+        counted = False  # a request: its shared lock on `waiting` is held
         for attempt in itertools.count():
-            if deferring and time.monotonic() - started > self._patience:
-                deferring = False  # waited long enough: in turn like a request
-            if deferring:
+            waited = time.monotonic() - started
+            if job and waited < self._patience:
+                # Only while no request of another process waits (its shared lock refuses).
                 taken = _try(waiting, fcntl.LOCK_EX) and _try(write, fcntl.LOCK_EX)
                 fcntl.flock(waiting, fcntl.LOCK_UN)
             else:
                 counted = counted or _try(waiting, fcntl.LOCK_SH)
                 taken = counted and _try(write, fcntl.LOCK_EX)
             if taken:
-                break
-            if time.monotonic() - started > self._timeout:
                 fcntl.flock(waiting, fcntl.LOCK_UN)
+                return
+            if waited > self._timeout:
                 raise sqlite3.OperationalError("database is locked")
             time.sleep(self.POLL[min(attempt, len(self.POLL) - 1)])
-        fcntl.flock(waiting, fcntl.LOCK_UN)
 
-    @staticmethod
-    def give_back(handles: tuple[IO[bytes], IO[bytes]]) -> None:
-        for handle in handles:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+
+def _take_turns(engine: Engine, turn: WriteTurn) -> None:
+    """Every connection of `engine` gets its own handles on `turn`'s lock files, and gives its
+    turn back when its transaction ends (or it goes back to the pool mid-transaction)."""
+
+    @event.listens_for(engine, "connect")
+    def _open(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_TURN] = (turn, turn.handles())
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _end(conn: Any) -> None:
+        if (held := conn.connection.info.get(_TURN)) is not None:
+            turn.give_back(held[1])
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        if (held := record.info.get(_TURN)) is not None:
+            turn.give_back(held[1])
+
+    @event.listens_for(engine, "close")
+    def _close(_dbapi_connection: Any, record: Any) -> None:
+        if (held := record.info.pop(_TURN, None)) is not None:
+            turn.give_back(held[1])
+            for handle in held[1]:
+                handle.close()
 
 
 def _try(handle: IO[bytes], kind: int) -> bool:
@@ -141,14 +209,11 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": busy_seconds}
         )
         database = make_url(url).database
-        turn = (
-            WriteTurn(Path(database), busy_seconds)
-            if database not in (None, "", ":memory:")
-            else None
-        )
+        if database not in (None, "", ":memory:"):
+            _take_turns(engine, WriteTurn(Path(str(database)), busy_seconds))
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             # Let SQLAlchemy, not pysqlite, decide when transactions begin, so that
             # SAVEPOINTs (used by the tests and nested writes) work.
             dbapi_connection.isolation_level = None
@@ -158,8 +223,6 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={busy_seconds * 1000}")
             cursor.close()
-            if turn is not None:
-                record.info[_TURN] = turn.handles()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
@@ -170,31 +233,17 @@ def make_engine(url: str) -> Engine:
             if conn.get_execution_options().get(READ_ONLY):
                 conn.exec_driver_sql("BEGIN")
                 return
-            handles = conn.connection.info.get(_TURN)
-            if turn is not None and handles is not None:
-                turn.take(handles)
+            held = conn.connection.info.get(_TURN)
+            if held is None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            turn, handles = held
+            turn.take(handles)
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
-                if handles is not None:
-                    WriteTurn.give_back(handles)
+                turn.give_back(handles)
                 raise
-
-        @event.listens_for(engine, "commit")
-        @event.listens_for(engine, "rollback")
-        def _sqlite_end(conn: Any) -> None:
-            if (handles := conn.connection.info.get(_TURN)) is not None:
-                WriteTurn.give_back(handles)
-
-        @event.listens_for(engine, "checkin")
-        def _sqlite_checkin(_dbapi_connection: Any, record: Any) -> None:
-            if (handles := record.info.get(_TURN)) is not None:
-                WriteTurn.give_back(handles)  # a connection put back mid-transaction
-
-        @event.listens_for(engine, "close")
-        def _sqlite_close(_dbapi_connection: Any, record: Any) -> None:
-            for handle in record.info.pop(_TURN, ()):
-                handle.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

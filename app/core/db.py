@@ -84,13 +84,13 @@ class WriteTurn:
     database, shared by every process: `<db>-write`, held for the whole write transaction,
     and `<db>-waiting`, which a request holds (shared) while it waits for the first. A queue
     job's write does not start while a request waits (for up to `patience` seconds, so that
-    jobs still run under a flood of requests): a request waits for the transaction under way,
-    not for a queue of jobs. The file locks are the kernel's: a process that dies lets go at
+    jobs still run under a stream of requests, Twilio's status callbacks during a broadcast):
+    a request waits for the transaction under way, not for a queue of jobs. The file locks are the kernel's: a process that dies lets go at
     once. Waiting longer than SQLite's busy timeout fails like SQLite: "database is locked"."""
 
     POLL = (0.0002, 0.0005, 0.001, 0.002)
 
-    def __init__(self, database: Path, timeout: float, patience: float = 1.0) -> None:
+    def __init__(self, database: Path, timeout: float, patience: float = 0.1) -> None:
         self._paths = (Path(f"{database}-write"), Path(f"{database}-waiting"))
         self._timeout = timeout
         self._patience = patience
@@ -140,7 +140,8 @@ class WriteTurn:
                         break
                     if waited > self._timeout:
                         raise sqlite3.OperationalError("database is locked")
-                    self._ready.wait(0.05 if deferring else self._timeout - waited)
+                    left = (self._patience if deferring else self._timeout) - waited
+                    self._ready.wait(max(left, 0.001))
             finally:
                 if not job:
                     self._requests_waiting -= 1

@@ -45,22 +45,46 @@ def _waiting(tmp_path: Path, target, *args, **kwargs) -> threading.Thread:
 
 
 def test_a_waiting_request_writes_before_a_job_that_waited_longer(tmp_path):
+    turn = WriteTurn(tmp_path / "x.db", timeout=10, patience=5)
+    order: list[str] = []
+
+    def write(who: str) -> None:
+        handles = turn.handles()
+        turn.take(handles)
+        order.append(who)
+        turn.give_back(handles)
+
+    def job() -> None:
+        with background_writes():
+            write("job")
+
+    holder = turn.handles()
+    turn.take(holder)  # a write transaction under way
+    waiting_job = _waiting(tmp_path, job)
+    waiting_request = _waiting(tmp_path, write, "request")
+    assert order == []  # both wait
+    turn.give_back(holder)
+    for thread in (waiting_job, waiting_request):
+        thread.join(10)
+        assert not thread.is_alive()
+    assert order == ["request", "job"]
+
+
+def test_writes_through_the_engine_take_turns(tmp_path):
     engine = _engine(tmp_path)
     holder = engine.connect()
-    holder.begin()  # a write transaction under way: the turn is taken
+    holder.begin()
     holder.execute(text("INSERT INTO log VALUES ('first')"))
     job = _waiting(tmp_path, _write, engine, "job", job=True)
-    request = _waiting(tmp_path, _write, engine, "request")
-    with engine.connect().execution_options(**{READ_ONLY: True}) as reader:  # both wait
+    with engine.connect().execution_options(**{READ_ONLY: True}) as reader:  # reads never wait
         assert reader.execute(text("SELECT count(*) FROM log")).scalar() == 0
     holder.commit()
     holder.close()
-    for thread in (job, request):
-        thread.join(10)
-        assert not thread.is_alive()
+    job.join(10)
+    assert not job.is_alive()
     with engine.connect() as reader:
         order = reader.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all()
-    assert order == ["first", "request", "job"]
+    assert order == ["first", "job"]
 
 
 def test_a_rolled_back_write_gives_the_turn_back(tmp_path):

@@ -85,8 +85,9 @@ class WriteTurn:
     and `<db>-waiting`, which a request holds (shared) while it waits for the first. A queue
     job's write does not start while a request waits (for up to `patience` seconds, so that
     jobs still run under a stream of requests, Twilio's status callbacks during a broadcast):
-    a request waits for the transaction under way, not for a queue of jobs. The file locks are the kernel's: a process that dies lets go at
-    once. Waiting longer than SQLite's busy timeout fails like SQLite: "database is locked"."""
+    a request waits for the transaction under way, not for a queue of jobs. The file locks
+    are the kernel's: a process that dies lets go at once. Waiting longer than SQLite's busy
+    timeout fails like SQLite: "database is locked"."""
 
     POLL = (0.0002, 0.0005, 0.001, 0.002)
 

@@ -278,7 +278,15 @@ class Heartbeat:
 class WorkerConsumer(Consumer):  # type: ignore[misc]  # huey has no type information
     """A Huey consumer whose periodic jobs (the outbox sweep, due broadcasts) run every
     HEARTH_OUTBOX_SWEEP_SECONDS; they are all `crontab(minute="*")`, so running them more
-    often only makes them sooner."""
+    often only makes them sooner. An idle worker looks for work at least every
+    POLL_MAX_SECONDS (Huey's default backs off to 10 s: after a quiet night the first reply or
+    urgent notice waited that long)."""
+
+    POLL_MAX_SECONDS = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_delay", self.POLL_MAX_SECONDS)
+        super().__init__(*args, **kwargs)
 
     def _create_scheduler(self) -> Scheduler:
         scheduler = super()._create_scheduler()

@@ -1,13 +1,17 @@
-"""The SQLite queue's storage (app/core/queue.QuickSqliteStorage): clearing a task's revocation
-flag, which Huey does after every task, takes the queue file's lock only when there is one."""
+"""The queue's workers (app/core/queue.py): clearing a task's revocation flag, which Huey does
+after every task, takes the SQLite queue file's lock only when there is one; an idle worker
+still looks for work every second."""
 
 import sqlite3
+import threading
+import time
 
 import pytest
+from huey import SqliteHuey
 from huey.constants import EmptyData
 from huey.storage import SqliteStorage
 
-from app.core.queue import QuickSqliteStorage
+from app.core.queue import QuickSqliteStorage, WorkerConsumer
 
 
 @pytest.fixture
@@ -39,3 +43,24 @@ def test_a_flag_that_is_there_is_cleared(writer_holding_the_queue):
     assert bytes(storage.pop_data("q.revoked.7")) == b"flag"
     assert storage.pop_data("q.revoked.7") is EmptyData
     assert storage.delete_data("q.revoked.7") is False
+
+
+def test_an_idle_worker_still_picks_up_work_within_a_second(tmp_path):
+    """Huey's workers poll, backing off while the queue is empty: by default to 10 s, so the
+    first reply after a quiet night waited that long. Hearth's workers look every second at
+    most. (Backoff ×3 here, to reach the cap in a few seconds instead of ~25.)"""
+    queue = SqliteHuey("idle", filename=str(tmp_path / "q.db"), results=False)
+    ran = threading.Event()
+
+    @queue.task()
+    def mark() -> None:
+        ran.set()
+
+    consumer = WorkerConsumer(queue, workers=1, periodic=False, backoff=3)
+    consumer.start()
+    try:
+        time.sleep(5)  # idle: with Huey's own cap it would sleep from 4.0 s to 12.1 s
+        mark()
+        assert ran.wait(2.5)
+    finally:
+        consumer.stop(graceful=True)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import channels
@@ -18,6 +18,7 @@ from app.channels.email import email_channel
 from app.channels.segments import count_segments
 from app.channels.voice import voice_channel
 from app.core import leases
+from app.core.bulk import insert_rows
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.queue import enqueue_job, schedule_job
@@ -703,17 +704,12 @@ def plan_many(
                 row["body"], row["media_id"] = out.text, out.media_id
                 row["segments"] = out.segments
             rows.append(row)
-    ready: list[int] = []
-    for start in range(0, len(rows), 5000):
-        chunk = rows[start : start + 5000]
-        inserted = session.execute(
-            insert(Delivery).returning(Delivery.id, Delivery.status, Delivery.body.is_not(None)),
-            chunk,
-        ).all()
-        ready += [
-            i for i, status, has_body in inserted if status == DeliveryStatus.QUEUED and has_body
-        ]
-    return ready
+    ids = insert_rows(session, Delivery, rows, returning_ids=True)
+    return [
+        i
+        for i, row in zip(ids, rows, strict=True)
+        if row["status"] == DeliveryStatus.QUEUED and row["body"] is not None
+    ]
 
 
 def status_counts(session: Session, message_ids: Iterable[int]) -> dict[int, dict[str, int]]:

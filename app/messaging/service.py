@@ -3,11 +3,12 @@
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, insert, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.auth.service import AuthSubject
+from app.core.bulk import insert_rows
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.languages import mt_code
@@ -409,14 +410,11 @@ def post_broadcast(
     )
     session.add(message)
     session.flush()
-    for start in range(0, len(recipients), 5000):
-        session.execute(
-            insert(ThreadGuardian),
-            [
-                {"thread_id": thread.id, "guardian_id": r.guardian_id}
-                for r in recipients[start : start + 5000]
-            ],
-        )
+    insert_rows(
+        session,
+        ThreadGuardian,
+        [{"thread_id": thread.id, "guardian_id": r.guardian_id} for r in recipients],
+    )
     rows = {
         code: MessageTranslation(
             message_id=message.id,

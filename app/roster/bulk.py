@@ -1,15 +1,16 @@
-"""How both roster importers write: Core table statements, one executemany per statement
-shape. (The ORM's bulk INSERT splits a batch wherever a row's None values differ, which made
-80,000 guardians thousands of statements.) And what an import reads and writes of a guardian."""
+"""How both roster importers write: new rows in bulk (`app.core.bulk`), updates one
+executemany per statement shape. (The ORM's bulk INSERT splits a batch wherever a row's None
+values differ, which made 80,000 guardians thousands of statements.) And what an import reads and writes of a guardian."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
+from app.core.bulk import insert_rows
 from app.people.models import Guardian
 from app.people.search import refresh_search_keys, with_search_key
 
@@ -43,13 +44,7 @@ def bulk_insert(
     """Inserts `rows`; with `returning_ids`, returns their new ids in the same order."""
     if not rows:
         return []
-    rows = with_search_key(model, rows)
-    table = model.__table__
-    if not returning_ids:
-        session.execute(insert(table), rows)
-        return []
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.scalars(stmt, rows))
+    return insert_rows(session, model, with_search_key(model, rows), returning_ids=returning_ids)
 
 
 def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:

@@ -11,6 +11,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -175,17 +176,19 @@ class _Loaded:
         # Concurrent callers' sentences in one model call (app/translation/batching.py); the
         # scores come free with the decoding, so a batch always asks for them.
         settings = get_settings()
-        self.batcher = (
-            Batcher(
-                self._decode_batch,
-                runners=argos_settings.inter_threads,
-                wait_ms=settings.translate_batch_wait_ms,
-                max_batch=settings.translate_batch_max,
-                name=f"{pkg.from_code}-{pkg.to_code}",
+        self.batcher: Batcher | None = None
+        self.greedy_batcher: Batcher | None = None  # the quality check's way back
+        if settings.translate_batch_max > 1:
+            self.batcher, self.greedy_batcher = (
+                Batcher(
+                    partial(self._decode_batch, greedy=greedy),
+                    runners=argos_settings.inter_threads,
+                    wait_ms=settings.translate_batch_wait_ms,
+                    max_batch=settings.translate_batch_max,
+                    name=f"{pkg.from_code}-{pkg.to_code}{'-greedy' if greedy else ''}",
+                )
+                for greedy in (False, True)
             )
-            if settings.translate_batch_max > 1
-            else None
-        )
 
     def split(self, text: str) -> list[str]:
         if not _SENTENCE_END.search(text.strip()):
@@ -194,24 +197,26 @@ class _Loaded:
             return [s for s in self.sentencizer.split_sentences(text) if s.strip()] or [text]
         return [s for s in _SENTENCE_END.split(text) if s.strip()] or [text]
 
-    def translate(self, texts: list[str]) -> list[str]:
-        return [s.text for s in self._translate(texts, scores=False)]
+    def translate(self, texts: list[str], greedy: bool = False) -> list[str]:
+        return [s.text for s in self._translate(texts, scores=False, greedy=greedy)]
 
     def translate_scored(self, texts: list[str]) -> list[Scored]:
         return self._translate(texts, scores=True)
 
-    def _translate(self, texts: list[str], scores: bool) -> list[Scored]:
+    def _translate(self, texts: list[str], scores: bool, greedy: bool = False) -> list[Scored]:
         """Every sentence of every text in one CTranslate2 call, as argostranslate does it.
-        A sentence without a word (emoji, numbers, placeholders only) is kept as written."""
+        A sentence without a word (emoji, numbers, placeholders only) is kept as written.
+        `greedy`: one hypothesis instead of argostranslate's beam (see `_decode_batch`)."""
         sentences: list[list[tuple[str, str, str]]] = [
             [split_symbols(s) for s in self.split(t)] if t.strip() else [] for t in texts
         ]
         flat = [core for group in sentences for _, core, _ in group if has_words(core)]
         tokens = [self.pkg.tokenizer.encode(s) for s in flat]
-        if self.batcher is not None:
-            results = self.batcher.translate(tokens)
+        batcher = self.greedy_batcher if greedy else self.batcher
+        if batcher is not None:
+            results = batcher.translate(tokens)
         else:
-            results = self._decode_batch(tokens, scores) if tokens else []
+            results = self._decode_batch(tokens, scores, greedy) if tokens else []
         done = iter(results)
         out = []
         for group, original in zip(sentences, texts, strict=True):
@@ -231,8 +236,12 @@ class _Loaded:
             out.append(Scored(_join_sentences(parts, original), log_prob, count))
         return out
 
-    def _decode_batch(self, tokens: list[list[str]], scores: bool = True) -> list[Any]:
-        """One CTranslate2 call for every sentence, with argostranslate's options."""
+    def _decode_batch(
+        self, tokens: list[list[str]], scores: bool = True, greedy: bool = False
+    ) -> list[Any]:
+        """One CTranslate2 call for every sentence, with argostranslate's options. `greedy`:
+        beam size 1, for the quality check's way back (it only has to say whether the meaning
+        survived; about a third of the beam's work on these models, bench/translation.py)."""
         prefix = [[self.pkg.target_prefix]] * len(tokens) if self.pkg.target_prefix else None
         results: list[Any] = self.translator.translate_batch(
             tokens,
@@ -243,7 +252,7 @@ class _Loaded:
             # (bench/translation.py).
             max_batch_size=self.batch_size,
             batch_type="examples",
-            beam_size=self.beam_size,
+            beam_size=1 if greedy else self.beam_size,
             num_hypotheses=1,
             length_penalty=LENGTH_PENALTY,
             return_scores=scores,
@@ -318,6 +327,10 @@ class ArgosEngine:
 
     def translate(self, texts: list[str], source: str, target: str) -> list[str]:
         return self._model(source, target).translate(texts)
+
+    def translate_greedy(self, texts: list[str], source: str, target: str) -> list[str]:
+        """Like translate with beam size 1: for checking, not for families."""
+        return self._model(source, target).translate(texts, greedy=True)
 
     def translate_scored(self, texts: list[str], source: str, target: str) -> list[Scored]:
         """Like translate, with the model's confidence (CTranslate2's scores, at no extra

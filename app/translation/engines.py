@@ -50,6 +50,13 @@ class Hop:
             return multilingual.translate(texts, self.source, self.target, self.multilingual_model)
         return engine.translate(texts, self.source, self.target)
 
+    def translate_back(self, texts: list[str]) -> list[str]:
+        """For the quality check's round trip: an Argos model decodes greedily (beam size 1),
+        cheaper and enough to tell whether the meaning survived."""
+        if self.multilingual_model is not None:
+            return self.translate(texts)
+        return engine.translate_greedy(texts, self.source, self.target)
+
     def translate_scored(self, texts: list[str]) -> list[Scored]:
         if self.multilingual_model is not None:
             return [

@@ -223,12 +223,6 @@ class _Machine:
     unplaced: "_Machine | None" = None
 
 
-def _run(route: Route, texts: list[str]) -> list[str]:
-    for hop in route.hops:
-        texts = hop.translate(texts)
-    return texts
-
-
 def _run_scored(route: Route, texts: list[str]) -> list[tuple[str, float | None]]:
     """Translations with the model's confidence: the lowest of the hops (a confident second
     hop over a confused first one is no better than the first)."""
@@ -329,7 +323,10 @@ def _assess(route: Route, work: list[_Machine]) -> list[tuple[_Machine, Quality]
     )
     backs: list[str | None] = [None] * len(candidates)
     if back_route.coverage in ("direct", "pivot"):
-        backs = list(_run(back_route, [c.said for c in candidates]))
+        texts = [c.said for c in candidates]
+        for hop in back_route.hops:
+            texts = hop.translate_back(texts)
+        backs = list(texts)
     judged = {
         id(c): quality.assess(
             c.given, c.said, route.source, route.target, model=c.model, back=back, notes=c.notes

@@ -87,12 +87,12 @@ def test_note_is_translated_once_per_language_not_per_guardian(
         for lang in ("es", "es-MX", "es", "vi", "vi", "en", "so")
     ]
     calls, backs = [], []
-    forward, back = engine.translate_scored, engine.translate
+    forward, back = engine.translate_scored, engine.translate_greedy
     monkeypatch.setattr(
         engine, "translate_scored", lambda texts, s, t: calls.append((s, t)) or forward(texts, s, t)
     )
     monkeypatch.setattr(
-        engine, "translate", lambda texts, s, t: backs.append((s, t)) or back(texts, s, t)
+        engine, "translate_greedy", lambda texts, s, t: backs.append((s, t)) or back(texts, s, t)
     )
     headers = auth("read,write,send", staff=teacher)
     thread = client.post(

@@ -97,3 +97,29 @@ def test_memory_yields_to_a_new_engine_choice(client, auth, session, argos_model
     assert chosen.status_code == 200, chosen.text
     # The choice is read again before the fast path answers anything.
     assert service.translate_from_memory(text, "en", "es") is None
+
+
+def test_the_quality_checks_way_back_decodes_greedily(session, argos_models, monkeypatch):
+    """The family's translation with argostranslate's beam; the round trip that checks it
+    with one hypothesis (beam size 1), in a batcher of its own."""
+    seen: list[tuple[str, int]] = []
+
+    class Recording:
+        def __init__(self, real, pair: str) -> None:
+            self.real, self.pair = real, pair
+
+        def translate_batch(self, tokens, **options):
+            seen.append((self.pair, options["beam_size"]))
+            return self.real.translate_batch(tokens, **options)
+
+    forward, back = engine._model("en", "es"), engine._model("es", "en")
+    monkeypatch.setattr(forward, "translator", Recording(forward.translator, "en-es"))
+    monkeypatch.setattr(back, "translator", Recording(back.translator, "es-en"))
+    greedy_calls = back.greedy_batcher.calls
+    sentence = _sentences(3)[2]
+    result = service.translate(session, [sentence], "en", "es")[0]
+    assert result.origin == "mt" and result.quality is not None
+    assert result.quality.level == "good", result.quality  # a sentence the model knows
+    assert forward.beam_size > 1
+    assert seen == [("en-es", forward.beam_size), ("es-en", 1)]
+    assert back.greedy_batcher.calls == greedy_calls + 1

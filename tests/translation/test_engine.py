@@ -118,7 +118,7 @@ def test_second_identical_request_is_a_cache_hit_that_loads_no_model(session, ar
 
 def test_one_model_call_for_many_texts(session, argos_models, monkeypatch):
     calls = []
-    forward, back = engine.translate_scored, engine.translate
+    forward, back = engine.translate_scored, engine.translate_greedy
 
     def counting(original):
         def call(texts, source, target):
@@ -128,7 +128,7 @@ def test_one_model_call_for_many_texts(session, argos_models, monkeypatch):
         return call
 
     monkeypatch.setattr(engine, "translate_scored", counting(forward))
-    monkeypatch.setattr(engine, "translate", counting(back))
+    monkeypatch.setattr(engine, "translate_greedy", counting(back))
     texts = ["School is closed on Friday.", "Thank you.", "School is closed on Friday."]
     results = service.translate(session, texts, "en", "es")
     # Duplicates translated once, all in one batch; their round trip in one more.

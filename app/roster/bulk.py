@@ -1,6 +1,7 @@
 """How both roster importers write: new rows in bulk (`app.core.bulk`), updates one
 executemany per statement shape. (The ORM's bulk INSERT splits a batch wherever a row's None
-values differ, which made 80,000 guardians thousands of statements.) And what an import reads and writes of a guardian."""
+values differ, which made 80,000 guardians thousands of statements.) And what an import reads
+and writes of a guardian."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator

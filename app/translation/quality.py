@@ -4,8 +4,9 @@ offline from what translating already gives, cheap enough for every text.
 Three kinds of evidence:
 - the model's own confidence: the mean log-probability per token of its output (CTranslate2's
   score, the worst hop of a route through English);
-- the round trip: the translation translated back by the reverse route, compared with the
-  original by chrF (character n-gram F-score, sacrebleu's implementation);
+- the round trip: the translation translated back by the reverse route (decoded greedily:
+  it only has to show whether the meaning survived), compared with the original by chrF
+  (character n-gram F-score, sacrebleu's implementation);
 - the structure: numbers, emoji, questions, negation, sentences and length kept; nothing
   copied untranslated or repeated; the protected spans put back whole.
 

@@ -8,6 +8,7 @@ database) gets multi-row INSERTs."""
 from typing import Any
 
 from sqlalchemy import Table, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 PAGE = 5000  # rows per INSERT statement where there is no COPY
@@ -22,6 +23,7 @@ def insert_rows(
     if not rows:
         return []
     table: Table = model.__table__
+    session.flush()  # what the rows may refer to is in the database first, as autoflush does
     if session.get_bind().dialect.name == "postgresql":
         return _copy(session, table, rows, returning_ids)
     statement = insert(table)
@@ -38,6 +40,7 @@ def insert_rows(
 def _copy(
     session: Session, table: Table, rows: list[dict[str, Any]], returning_ids: bool
 ) -> list[int]:
+    import psycopg
     from psycopg import sql
 
     ids: list[int] = []
@@ -50,19 +53,19 @@ def _copy(
                 {"t": table.name, "n": len(rows)},
             )
         )
+        if ids[0] is None:
+            raise ValueError(f"{table.name} has no id drawn from a sequence")
         rows = [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
     names = list(rows[0])
     # The column defaults written in Python, as INSERT applies them (a callable once a row).
-    defaults = [
-        c
-        for c in table.columns
-        if c.name not in rows[0]
-        and c.default is not None
-        and (c.default.is_scalar or c.default.is_callable)
-    ]
+    defaults = {
+        c.name: c.default for c in table.columns if c.name not in rows[0] and c.default is not None
+    }
+    if any(not (d.is_scalar or d.is_callable) for d in defaults.values()):
+        raise ValueError(f"{table.name}: a default written in SQL; name its column in the rows")
     if defaults:
-        rows = [{**row, **{c.name: _default(c) for c in defaults}} for row in rows]
-        names += [c.name for c in defaults]
+        rows = [{**row, **{n: _default(d) for n, d in defaults.items()}} for row in rows]
+        names += list(defaults)
     connection = session.connection()
     # A column's type may change what goes to the driver (JSON, UTC datetimes): as INSERT would.
     dialect = connection.dialect
@@ -72,12 +75,18 @@ def _copy(
     )
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([p(row[n]) if p else row[n] for n, p in processors])
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([p(row[n]) if p else row[n] for n, p in processors])
+    except psycopg.Error as error:
+        # As SQLAlchemy reports an INSERT's failure (IntegrityError and the rest): callers
+        # that catch SQLAlchemyError (a roster import's "the database refused") see it too.
+        raise DBAPIError.instance(
+            statement.as_string(driver), None, error, psycopg.Error, dialect=connection.dialect
+        ) from error
     return ids
 
 
-def _default(column: Any) -> Any:
-    default = column.default
+def _default(default: Any) -> Any:
     return default.arg(None) if default.is_callable else default.arg

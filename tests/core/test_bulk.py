@@ -3,7 +3,9 @@ want them; on PostgreSQL by COPY (no INSERT statement at all)."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.bulk import insert_rows
@@ -78,3 +80,16 @@ def test_without_ids_and_nothing_to_insert(session: Session) -> None:
     count = len(session.scalars(select(Guardian.id)).all())
     assert insert_rows(session, Guardian, [{"given_name": "A", "family_name": "B"}] * 3) == []
     assert len(session.scalars(select(Guardian.id)).all()) == count + 3
+
+
+def test_a_refused_row_fails_as_sqlalchemy_reports_it_and_writes_nothing(session: Session) -> None:
+    """A unique key already taken (another import, the API, at the same moment): the
+    database's refusal comes as SQLAlchemy's IntegrityError on every database (a roster import
+    says "the database refused the import" with the database's reason), and none of the rows
+    stay."""
+    insert_rows(session, Guardian, [{"given_name": "A", "family_name": "B", "external_id": "G1"}])
+    count = len(session.scalars(select(Guardian.id)).all())
+    rows = [{"given_name": "C", "family_name": "D", "external_id": f"G{i}"} for i in (2, 3, 1, 4)]
+    with pytest.raises(IntegrityError), session.begin_nested():
+        insert_rows(session, Guardian, rows, returning_ids=True)
+    assert len(session.scalars(select(Guardian.id)).all()) == count

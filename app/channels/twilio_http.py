@@ -6,8 +6,10 @@ base URL has one) change; the SDK's paths, bodies and auth go through untouched,
 answers sees exactly what Twilio would.
 """
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from requests.adapters import HTTPAdapter
@@ -42,6 +44,16 @@ class RedirectingHttpClient(TwilioHttpClient):
             # usually plain http, and delivery threads can outnumber cores.
             for scheme in ("http://", "https://"):
                 self.session.mount(scheme, HTTPAdapter(pool_maxsize=_POOL_SIZE))
+
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        # The SDK formats each line (every header, the query) before its logger, set to
+        # warnings only (app/core/logging.py), drops it: for every text sent.
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_response(status_code, response)
 
     def redirect(self, url: str) -> str:
         """`url` with its scheme and host replaced by the base URL's (base path prepended)."""

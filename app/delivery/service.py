@@ -144,7 +144,9 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
     committed here: the caller reads what the send needs in the same transaction, then commits
     before the provider call."""
     now = utcnow()
-    result = session.execute(
+    # Of any number of workers holding this job (a retry, a sweep's duplicate), one sends;
+    # the row comes back with the claim (RETURNING), not in a second statement.
+    return session.scalars(
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
@@ -158,12 +160,9 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
             updated_at=now,
             claimed_by=leases.current_owner(),
         )
-        .execution_options(synchronize_session=False)
-    )
-    # Of any number of workers holding this job (a retry, a sweep's duplicate), one sends.
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.get(Delivery, delivery_id, populate_existing=True)
+        .returning(Delivery)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
 
 
 def send(session: Session, delivery_id: int) -> str:

@@ -1,5 +1,6 @@
 """The Twilio double, driven by the official twilio SDK through make_client."""
 
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -279,3 +280,26 @@ def test_an_inbound_mms_names_media_the_double_serves_to_the_account_only(
     busy = requests.get(media, auth=(double.account_sid, double.auth_token), timeout=5)
     assert busy.status_code == 503
     assert [ok for _, ok in double.media_fetches] == [False, True, True]
+
+
+def test_sdk_request_lines_are_built_only_when_someone_logs_them(
+    sdk: Client, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK writes its request and response at info; Hearth keeps its logger at warnings
+    (the family's number is in them), and then does not format them at all for each text."""
+    from twilio.http import HttpClient
+
+    built: list[str] = []
+    original = HttpClient.log_request
+    monkeypatch.setattr(
+        HttpClient, "log_request", lambda self, kw: built.append(kw["url"]) or original(self, kw)
+    )
+    logger = logging.getLogger("twilio.http_client")
+    monkeypatch.setattr(logger, "level", logging.WARNING)
+    sdk.messages.create(to=FAMILY, from_=SCHOOL, body="Hola")
+    assert built == []
+    with caplog.at_level(logging.INFO, logger="twilio.http_client"):
+        sdk.messages.create(to=FAMILY, from_=SCHOOL, body="Hola")
+    assert len(built) == 1 and built[0].endswith("/Messages.json")
+    assert "-- BEGIN Twilio API Request --" in caplog.text
+    assert any(m.startswith("Response Status Code: 201") for m in caplog.messages)

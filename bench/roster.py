@@ -2,6 +2,7 @@
 into a fresh SQLite database with `hearth roster import`, then imported again (all unchanged).
 
     .venv/bin/python bench/roster.py [--students 50000] [--guardians 80000] [--sections 2500]
+                                     [--database-url postgresql+psycopg://…/an_empty_db]
 
 Prints the wall time and peak memory (ru_maxrss of the import process) of each run. The
 district: 40 schools (elementary, middle, high), one homeroom per elementary class and two
@@ -345,6 +346,12 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=50_000)
     parser.add_argument("--guardians", type=int, default=80_000)
     parser.add_argument("--sections", type=int, default=2_500)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty database to import into instead of a fresh SQLite file, e.g. "
+        "postgresql+psycopg://hearth:hearth@127.0.0.1:5432/bench_roster",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="hearth-bench-roster-") as tmp:
@@ -358,12 +365,14 @@ def main() -> None:
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
         env.update(HEARTH_DATA_DIR=str(data_dir), HEARTH_ENV="dev")
-        os.environ.update(env)
         os.environ.pop("HEARTH_DATABASE_URL", None)
+        if args.database_url:
+            env["HEARTH_DATABASE_URL"] = args.database_url
+        os.environ.update(env)
         from app.core import migrations  # after the environment points at the temp data dir
 
         migrations.upgrade()
-        print(f"fresh SQLite database: {data_dir / 'hearth.db'}")
+        print(f"database: {args.database_url or data_dir / 'hearth.db'}")
 
         first, report = import_once(folder, env)
         first_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -380,8 +389,9 @@ def main() -> None:
             c["created"] + c["updated"] + c["deactivated"] for c in report["counts"].values()
         )
         print(f"    changes on the second import: {changes} (expected 0)")
-        db = data_dir / "hearth.db"
-        print(f"database size: {db.stat().st_size / 1e6:.0f} MB")
+        if not args.database_url:
+            db = data_dir / "hearth.db"
+            print(f"database size: {db.stat().st_size / 1e6:.0f} MB")
 
 
 if __name__ == "__main__":

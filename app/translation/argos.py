@@ -241,7 +241,8 @@ class _Loaded:
     ) -> list[Any]:
         """One CTranslate2 call for every sentence, with argostranslate's options. `greedy`:
         beam size 1, for the quality check's way back (it only has to say whether the meaning
-        survived; about a third of the beam's work on these models, bench/translation.py)."""
+        survived; on the test models a third of the beam's work per sentence; the check's cost
+        and calibration: bench/translation_quality.py)."""
         prefix = [[self.pkg.target_prefix]] * len(tokens) if self.pkg.target_prefix else None
         results: list[Any] = self.translator.translate_batch(
             tokens,

@@ -175,24 +175,24 @@ def _take_turns(engine: Engine, turn: WriteTurn) -> None:
 
     @event.listens_for(engine, "connect")
     def _open(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_TURN] = (turn, turn.handles())
+        record.info[_TURN] = turn.handles()
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _end(conn: Any) -> None:
-        if (held := conn.connection.info.get(_TURN)) is not None:
-            turn.give_back(held[1])
+        if (handles := conn.connection.info.get(_TURN)) is not None:
+            turn.give_back(handles)
 
     @event.listens_for(engine, "checkin")
     def _checkin(_dbapi_connection: Any, record: Any) -> None:
-        if (held := record.info.get(_TURN)) is not None:
-            turn.give_back(held[1])
+        if (handles := record.info.get(_TURN)) is not None:
+            turn.give_back(handles)
 
     @event.listens_for(engine, "close")
     def _close(_dbapi_connection: Any, record: Any) -> None:
-        if (held := record.info.pop(_TURN, None)) is not None:
-            turn.give_back(held[1])
-            for handle in held[1]:
+        if (handles := record.info.pop(_TURN, None)) is not None:
+            turn.give_back(handles)
+            for handle in handles:
                 handle.close()
 
 
@@ -211,8 +211,10 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": busy_seconds}
         )
         database = make_url(url).database
+        turn = None
         if database not in (None, "", ":memory:"):
-            _take_turns(engine, WriteTurn(Path(str(database)), busy_seconds))
+            turn = WriteTurn(Path(str(database)), busy_seconds)
+            _take_turns(engine, turn)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -235,11 +237,10 @@ def make_engine(url: str) -> Engine:
             if conn.get_execution_options().get(READ_ONLY):
                 conn.exec_driver_sql("BEGIN")
                 return
-            held = conn.connection.info.get(_TURN)
-            if held is None:
+            handles = conn.connection.info.get(_TURN)
+            if turn is None or handles is None:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
                 return
-            turn, handles = held
             turn.take(handles)
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -144,8 +144,8 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
     committed here: the caller reads what the send needs in the same transaction, then commits
     before the provider call."""
     now = utcnow()
-    # Of any number of workers holding this job (a retry, a sweep's duplicate), one sends;
-    # the row comes back with the claim (RETURNING), not in a second statement.
+    # A retry or a sweep's duplicate finds nothing to claim; the winner's row comes back with
+    # the claim (RETURNING), not in a second statement.
     return session.scalars(
         update(Delivery)
         .where(

@@ -294,9 +294,8 @@ def test_sdk_request_lines_are_built_only_when_someone_logs_them(
     monkeypatch.setattr(
         HttpClient, "log_request", lambda self, kw: built.append(kw["url"]) or original(self, kw)
     )
-    logger = logging.getLogger("twilio.http_client")
-    monkeypatch.setattr(logger, "level", logging.WARNING)
-    sdk.messages.create(to=FAMILY, from_=SCHOOL, body="Hola")
+    with caplog.at_level(logging.WARNING, logger="twilio.http_client"):
+        sdk.messages.create(to=FAMILY, from_=SCHOOL, body="Hola")
     assert built == []
     with caplog.at_level(logging.INFO, logger="twilio.http_client"):
         sdk.messages.create(to=FAMILY, from_=SCHOOL, body="Hola")

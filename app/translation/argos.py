@@ -190,10 +190,12 @@ class _Loaded:
                 for greedy in (False, True)
             )
 
-    def split(self, text: str) -> list[str]:
+    def split(self, text: str, model: bool = True) -> list[str]:
+        """The sentences of `text`, by the package's splitter model; by punctuation alone
+        without it, or with `model=False`."""
         if not _SENTENCE_END.search(text.strip()):
             return [text]  # one sentence: no need to run the splitter's model
-        if self.sentencizer is not None:
+        if model and self.sentencizer is not None:
             return [s for s in self.sentencizer.split_sentences(text) if s.strip()] or [text]
         return [s for s in _SENTENCE_END.split(text) if s.strip()] or [text]
 
@@ -206,9 +208,14 @@ class _Loaded:
     def _translate(self, texts: list[str], scores: bool, greedy: bool = False) -> list[Scored]:
         """Every sentence of every text in one CTranslate2 call, as argostranslate does it.
         A sentence without a word (emoji, numbers, placeholders only) is kept as written.
-        `greedy`: one hypothesis instead of argostranslate's beam (see `_decode_batch`)."""
+        `greedy`: one hypothesis instead of argostranslate's beam (see `_decode_batch`), and
+        sentences split by punctuation: the quality check's way back reads a translation that
+        was joined from the model's sentences with spaces, and has only to say whether the
+        meaning survived (the splitter's model cost as much Python time as the rest of a
+        request's translating, bench/README.md)."""
         sentences: list[list[tuple[str, str, str]]] = [
-            [split_symbols(s) for s in self.split(t)] if t.strip() else [] for t in texts
+            [split_symbols(s) for s in self.split(t, model=not greedy)] if t.strip() else []
+            for t in texts
         ]
         flat = [core for group in sentences for _, core, _ in group if has_words(core)]
         tokens = [self.pkg.tokenizer.encode(s) for s in flat]

@@ -1,7 +1,8 @@
 """What one process keeps in memory for translating fast: recent translations in front of the
 database cache (least recently used dropped first), and, for `api_cache_seconds`, the
-district's engine choices and whether people translated a text (the translate API's fast
-path reads neither the database nor a model when all it needs is here).
+district's engine choices and whether people translated a text, or anything in a direction
+(the translate API's fast path reads neither the database nor a model when all it needs is
+here).
 
 Cached translations never change once made, so the first is always right; the others are
 dropped here when this process changes them, and trusted for at most `api_cache_seconds` when
@@ -71,6 +72,8 @@ translations = Recent()
 choices = Recent(size=1, ttl=True)
 # (source, target, memory text_hash) → a person's translation, or None (none known)
 people = Recent(ttl=True)
+# (source, target) → whether people translated anything in that direction at all
+people_directions = Recent(ttl=True)
 
 
 def forget() -> None:
@@ -79,3 +82,4 @@ def forget() -> None:
     translations.clear()
     choices.clear()
     people.clear()
+    people_directions.clear()

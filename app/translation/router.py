@@ -86,7 +86,7 @@ def _translate_reading(
             data.target,
             short_replies=True,
             defer_store=True,
-            recent_choices=True,
+            recent_reads=True,
         )[0]
         back = None
         if data.back_translate and result.status == "translated" and result.text:
@@ -96,7 +96,7 @@ def _translate_reading(
                 result.target,
                 result.source,
                 defer_store=True,
-                recent_choices=True,
+                recent_reads=True,
             )[0].text
         return _answer(result, detected, back)
 

@@ -3,6 +3,7 @@ engine per language, see engines.py), protected spans, the cache, and a school's
 
 import hashlib
 import logging
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -351,7 +352,7 @@ def translate(
     protection: Protection | None = None,
     short_replies: bool = False,
     defer_store: bool = False,
-    recent_choices: bool = False,
+    recent_reads: bool = False,
 ) -> list[TranslationResult]:
     """Translate every text from `source` to `target` with one model call per hop for all of
     the texts that are not already cached (and one more for the quality check's way back).
@@ -359,14 +360,17 @@ def translate(
     back as written. With `short_replies`, a short reply the phrasebook knows ("sí",
     "gracias 🙏") is answered from it, not by the model. With `defer_store`, new cache rows
     are written later in a transaction of their own (app/core/deferred.py), not in `session`;
-    with `recent_choices`, the engine choices this process read in the last
-    `api_cache_seconds` serve instead of reading them again."""
-    choices = recent.choices.get(()) if recent_choices else recent.MISSING
+    with `recent_reads`, what this process read in the last `api_cache_seconds` serves instead
+    of reading it again: the engine choices, and whether people translated anything in this
+    direction (if not, translation memory is not searched for these texts)."""
+    choices = recent.choices.get(()) if recent_reads else recent.MISSING
     if choices is recent.MISSING:
         choices = engine_choices(session)
     route = find_route(source, target, choices)
     src, tgt = route.source, route.target
-    remembered = recalled(session, src, tgt, texts) if route.coverage != "same" else {}
+    remembered = {}
+    if route.coverage != "same" and (not recent_reads or people_translated(session, src, tgt)):
+        remembered = recalled(session, src, tgt, texts)
     results: list[TranslationResult | None] = [
         _settled(route, text, remembered.get(memory_text_hash(text)), short_replies, source, target)
         for text in texts
@@ -423,7 +427,9 @@ def translate_from_memory(
     if route.coverage != "same" and has_letters(text):
         human = recent.people.get((src, tgt, memory_text_hash(text)))
         if human is recent.MISSING:
-            return None
+            if recent.people_directions.get((src, tgt)) is not False:
+                return None
+            human = None  # people translated nothing in this direction
     settled = _settled(route, text, human, short_replies, source, target)
     if settled is not None:
         return settled
@@ -504,7 +510,7 @@ def _translate_cached(
         for h, row in fresh.items():
             recent.translations.put((src, tgt, engine_id, h), row)
         if defer_store:
-            deferred.write(lambda write: _store(write, src, tgt, engine_id, fresh))
+            _store_later(src, tgt, engine_id, fresh)
         else:
             _store(session, src, tgt, engine_id, fresh)
     results = []
@@ -537,6 +543,28 @@ def _translate_cached(
 def _restore(translated: str, masked: Masked, target: str, judgement: Quality) -> str | None:
     terms_in_words = "glossary_unplaced" in judgement.reasons
     return restore(translated, masked, target, terms_in_words=terms_in_words)
+
+
+# Fresh translations for the cache, by (source, target, engine), waiting for the next round of
+# deferred writes: one statement per direction for all of them, not one per request.
+_unstored: dict[tuple[str, str, str], dict[str, tuple[str, Quality]]] = {}
+_unstored_lock = threading.Lock()
+
+
+def _store_later(src: str, tgt: str, engine_id: str, rows: dict[str, tuple[str, Quality]]) -> None:
+    with _unstored_lock:
+        first = not _unstored
+        _unstored.setdefault((src, tgt, engine_id), {}).update(rows)
+    if first:  # else a deferred write is already on its way and will take these too
+        deferred.write(_store_unstored)
+
+
+def _store_unstored(session: Session) -> None:
+    with _unstored_lock:
+        waiting = dict(_unstored)
+        _unstored.clear()
+    for (src, tgt, engine_id), rows in waiting.items():
+        _store(session, src, tgt, engine_id, rows)
 
 
 def _store(
@@ -594,12 +622,30 @@ def recalled(session: Session, source: str, target: str, texts: Sequence[str]) -
     return found
 
 
+def people_translated(session: Session, source: str, target: str) -> bool:
+    """Whether people translated anything from `source` to `target` (translation memory has
+    a row for the direction), as this process read it in the last `api_cache_seconds`."""
+    src, tgt = mt_code(source), mt_code(target)
+    known = recent.people_directions.get((src, tgt))
+    if known is recent.MISSING:
+        known = bool(
+            session.scalar(
+                select(HumanTranslation.id)
+                .where(HumanTranslation.source == src, HumanTranslation.target == tgt)
+                .limit(1)
+            )
+        )
+        recent.people_directions.put((src, tgt), known)
+    return bool(known)
+
+
 def remember(
     session: Session, source: str, target: str, text: str, translated: str, staff_id: int | None
 ) -> None:
     """A person's translation of `text`, used before the model whenever it comes again (the
     newest person's wording wins)."""
     recent.people.pop((mt_code(source), mt_code(target), memory_text_hash(text)))
+    recent.people_directions.pop((mt_code(source), mt_code(target)))
     values = {
         "source": mt_code(source),
         "target": mt_code(target),
@@ -632,8 +678,10 @@ def cache_text_hash(text: str, protection: Protection | None = None) -> str:
 
 def forget_recent() -> None:
     """After cache rows or people's translations were deleted: nothing of them stays in this
-    process's memory either."""
+    process's memory either, nor waits to be written again."""
     recent.forget()
+    with _unstored_lock:
+        _unstored.clear()
 
 
 def glossary(session: Session, school_id: int) -> list[GlossaryEntry]:

@@ -3,12 +3,16 @@ concurrent callers share model calls and each gets its own translation; a repeat
 answered without the model or the database."""
 
 import csv
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy import event
+
 from app.translation import recent, service
 from app.translation.argos import engine
-from tests.conftest import FIXTURES
+from app.translation.models import HumanTranslation
+from tests.conftest import FIXTURES, count_rows
 
 
 def _sentences(n: int) -> list[str]:
@@ -123,3 +127,121 @@ def test_the_quality_checks_way_back_decodes_greedily(session, argos_models, mon
     assert forward.beam_size > 1
     assert seen == [("en-es", forward.beam_size), ("es-en", 1)]
     assert back.greedy_batcher.calls == greedy_calls + 1
+
+
+def test_the_way_back_splits_sentences_by_punctuation_not_the_splitter_model(
+    session, argos_models, monkeypatch
+):
+    """The family's text goes through the package's sentence splitter model; its round trip
+    is split at the punctuation the forward translation was joined with, and still checks
+    every sentence."""
+    split_by_model: list[str] = []
+    forward, back = engine._model("en", "es"), engine._model("es", "en")
+    for loaded in (forward, back):
+        assert loaded.sentencizer is not None
+        real = loaded.sentencizer.split_sentences
+
+        def recording(text, real=real, pair=f"{loaded.pkg.from_code}-{loaded.pkg.to_code}"):
+            split_by_model.append(pair)
+            return real(text)
+
+        monkeypatch.setattr(loaded.sentencizer, "split_sentences", recording)
+    backs: list[list[str]] = []
+    real_back = back.translate
+
+    def recording_back(texts, greedy=False):
+        out = real_back(texts, greedy=greedy)
+        backs.append(out)
+        return out
+
+    monkeypatch.setattr(back, "translate", recording_back)
+    first, second = _sentences(5)[3:5]
+    result = service.translate(session, [f"{first} {second}"], "en", "es")[0]
+    assert result.origin == "mt" and result.quality is not None
+    assert split_by_model == ["en-es"]
+    # Both sentences made the round trip, each translated on its own and joined.
+    said = re.split(r"(?<=[.!?])\s+", result.text)
+    assert len(said) == 2, result.text
+    assert len(backs) == 1
+    way_back = backs[0]
+    assert way_back == [" ".join(back.translate([s], greedy=True)[0] for s in said)]
+
+
+def test_translation_memory_is_not_searched_where_people_translated_nothing(session, argos_models):
+    """With the API's recent reads: one look per direction whether people translated
+    anything in it, not a search per text; a person's translation made in this process counts
+    at once, one made by another process within `api_cache_seconds`."""
+    memory_reads: list[str] = []
+
+    @event.listens_for(session.connection(), "before_cursor_execute")
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if "translation_memory" in statement:
+            memory_reads.append(statement)
+
+    first, second, third = _sentences(8)[5:8]
+    one = service.translate(session, [first], "en", "es", recent_reads=True)[0]
+    two = service.translate(session, [second], "en", "es", recent_reads=True)[0]
+    assert one.origin == two.origin == "mt"
+    assert len(memory_reads) == 1, memory_reads  # the direction's look, once
+    # Without recent reads (jobs, notes), every text is looked up.
+    service.translate(session, [third], "en", "es")
+    assert len(memory_reads) == 2
+    # A repeated text is answered from memory: nobody translated anything en→es.
+    assert service.translate_from_memory(first, "en", "es").origin == "cache"
+
+    # Another process's translation: this one trusts what it read until it reads again.
+    session.add(
+        HumanTranslation(
+            source="en",
+            target="es",
+            text_hash=service.memory_text_hash(second),
+            translated="Otra persona.",
+        )
+    )
+    session.flush()
+    assert service.translate(session, [second], "en", "es", recent_reads=True)[0].origin == "cache"
+    recent.people.clear()
+    recent.people_directions.clear()  # as when api_cache_seconds have passed
+    assert service.translate(session, [second], "en", "es", recent_reads=True)[0].text == (
+        "Otra persona."
+    )
+
+    # A person's translation made in this process counts at once, in a direction where
+    # people had translated nothing.
+    assert service.translate(session, [first], "en", "vi", recent_reads=True)[0].origin == "mt"
+    assert service.translate_from_memory(first, "en", "vi").origin == "cache"
+    service.remember(session, "en", "vi", first, "Bản dịch của một người.", None)
+    assert service.translate_from_memory(first, "en", "vi") is None
+    again = service.translate(session, [first], "en", "vi", recent_reads=True)[0]
+    assert (again.origin, again.text) == ("human", "Bản dịch của một người.")
+
+
+def test_fresh_translations_wait_for_one_deferred_write_per_round(
+    session, argos_models, monkeypatch
+):
+    """The translate API's cache rows: every request's fresh translations go in the next
+    round of deferred writes together, by one statement per direction."""
+    queued: list = []
+    monkeypatch.setattr(service.deferred, "write", queued.append)
+    texts = _sentences(12)[8:12]
+    for text in texts[:3]:
+        service.translate(session, [text], "en", "es", defer_store=True)
+    service.translate(session, [texts[3]], "en", "vi", defer_store=True)
+    assert len(queued) == 1  # one write waits for the round, and will take every row
+    assert count_rows(session, "translation_cache") == 0
+
+    inserts: list[str] = []
+
+    @event.listens_for(session.connection(), "before_cursor_execute")
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    queued[0](session)
+    assert count_rows(session, "translation_cache") == 4
+    assert len(inserts) == 2  # en→es and en→vi
+    # The next fresh translation after a round waits for the next one.
+    service.translate(session, [_sentences(13)[12]], "en", "es", defer_store=True)
+    assert len(queued) == 2
+    queued[1](session)
+    assert count_rows(session, "translation_cache") == 5

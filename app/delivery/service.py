@@ -6,12 +6,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app import channels
 from app.channels import sms
@@ -207,41 +206,11 @@ def send(session: Session, delivery_id: int) -> str:
         return _retry(session, row, exc)
     except channels.PermanentError as exc:
         return _fail(session, row, school, exc)
-    _mark_sent(session, row, provider_id)
+    row.status = "sent"
+    row.provider_id = provider_id
+    row.sent_at = utcnow()
+    row.error_code = row.error_text = None
     return "sent"
-
-
-_DELIVERIES = cast(Table, Delivery.__table__)  # (typed as any FromClause)
-# Built once. The ORM's flush of the row at the job's commit cost more than the statement.
-_SENT = (
-    update(_DELIVERIES)
-    .where(_DELIVERIES.c.id == bindparam("delivery"))
-    .values(
-        status="sent",
-        provider_id=bindparam("provider"),
-        sent_at=bindparam("now"),
-        error_code=None,
-        error_text=None,
-        updated_at=bindparam("now"),
-    )
-)
-
-
-def _mark_sent(session: Session, row: Delivery, provider_id: str) -> None:
-    """The send's result, as one UPDATE of the (unchanged since its commit) row; the row in
-    the session says the same, with nothing left for the commit to flush."""
-    now = utcnow()
-    session.execute(_SENT, {"delivery": row.id, "provider": provider_id, "now": now})
-    values = {
-        "status": "sent",
-        "provider_id": provider_id,
-        "sent_at": now,
-        "error_code": None,
-        "error_text": None,
-        "updated_at": now,
-    }
-    for key, value in values.items():
-        set_committed_value(row, key, value)
 
 
 def _still_ours(session: Session, delivery_id: int, attempts: int) -> bool:

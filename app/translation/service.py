@@ -523,8 +523,11 @@ def _translate_cached(
     return results
 
 
+_CACHE = cast(Table, CachedTranslation.__table__)  # (typed as any FromClause)
+
+
 def _cache_lookup(one: bool) -> Select[Any]:
-    c = CachedTranslation.__table__.c
+    c = _CACHE.c
     return select(
         c.text_hash, c.translated, c.quality_level, c.quality_score, c.quality_reasons
     ).where(
@@ -605,8 +608,7 @@ def _store(
     ]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = cast(Table, CachedTranslation.__table__)  # (typed as any FromClause)
-    statement = insert(table)
+    statement = insert(_CACHE)
     # Two workers may translate the same text at once: the first row wins, both are right.
     # A row from before quality was kept gets this translation and its quality.
     # executemany, not one multi-row VALUES: measured ~8x cheaper for a few hundred rows.
@@ -620,7 +622,7 @@ def _store(
                 "quality_score": statement.excluded.quality_score,
                 "quality_reasons": statement.excluded.quality_reasons,
             },
-            where=table.c.quality_level.is_(None),
+            where=_CACHE.c.quality_level.is_(None),
         ),
         values,
     )

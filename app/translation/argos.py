@@ -162,17 +162,16 @@ class _Loaded:
         )
         self.beam_size = argos_settings.beam_size
         self.batch_size = argos_settings.batch_size
-        has_splitter = any((pkg.package_path / "minisbd").glob("*.onnx"))
-        self.sentencizer = MiniSBDSentencizer(pkg) if has_splitter else None
-        if self.sentencizer is not None:
-            # The package's own splitter model, as argostranslate loads it, with one thread:
-            # by default onnxruntime runs (and spins) a thread per core for every tiny call,
-            # which concurrent requests then fight over.
+        # The package's own splitter model, as argostranslate finds it, called directly:
+        # argostranslate's `split_sentences` logs a line at info for every text. With one
+        # thread: by default onnxruntime runs (and spins) a thread per core for every tiny
+        # call, which concurrent requests then fight over.
+        self.sentencizer: Any = None
+        if any((pkg.package_path / "minisbd").glob("*.onnx")):
             from minisbd import SBDetect
 
-            self.sentencizer.detector = SBDetect(
-                self.sentencizer.lang, use_gpu=False, max_threads=1
-            )
+            lang = MiniSBDSentencizer(pkg).lang
+            self.sentencizer = SBDetect(lang, use_gpu=False, max_threads=1)
         # Concurrent callers' sentences in one model call (app/translation/batching.py); the
         # scores come free with the decoding, so a batch always asks for them.
         settings = get_settings()
@@ -196,7 +195,7 @@ class _Loaded:
         if not _SENTENCE_END.search(text.strip()):
             return [text]  # one sentence: no need to run the splitter's model
         if model and self.sentencizer is not None:
-            return [s for s in self.sentencizer.split_sentences(text) if s.strip()] or [text]
+            return [s for s in self.sentencizer.sentences(text) if s.strip()] or [text]
         return [s for s in _SENTENCE_END.split(text) if s.strip()] or [text]
 
     def translate(self, texts: list[str], greedy: bool = False) -> list[str]:

@@ -139,13 +139,13 @@ def test_the_way_back_splits_sentences_by_punctuation_not_the_splitter_model(
     forward, back = engine._model("en", "es"), engine._model("es", "en")
     for loaded in (forward, back):
         assert loaded.sentencizer is not None
-        real = loaded.sentencizer.split_sentences
+        real = loaded.sentencizer.sentences
 
         def recording(text, real=real, pair=f"{loaded.pkg.from_code}-{loaded.pkg.to_code}"):
             split_by_model.append(pair)
             return real(text)
 
-        monkeypatch.setattr(loaded.sentencizer, "split_sentences", recording)
+        monkeypatch.setattr(loaded.sentencizer, "sentences", recording)
     backs: list[list[str]] = []
     real_back = back.translate
 
@@ -165,6 +165,17 @@ def test_the_way_back_splits_sentences_by_punctuation_not_the_splitter_model(
     assert len(backs) == 1
     way_back = backs[0]
     assert way_back == [" ".join(back.translate([s], greedy=True)[0] for s in said)]
+
+
+def test_splitting_a_text_into_sentences_writes_no_log_line(session, argos_models, caplog):
+    """The package's splitter model is called directly: argostranslate's own wrapper logs a
+    line at info for every text it splits, which would be one more log line per message."""
+    first, second = _sentences(7)[5:7]
+    with caplog.at_level("INFO"):
+        result = service.translate(session, [f"{first} {second}"], "en", "es")[0]
+    assert result.origin == "mt"
+    assert len(engine._model("en", "es").split(f"{first} {second}")) == 2
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("argostranslate")] == []
 
 
 def test_translation_memory_is_not_searched_where_people_translated_nothing(session, argos_models):

@@ -233,9 +233,10 @@ def make_engine(url: str) -> Engine:
             # IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
             # writes fails at once with "database is locked" when another writer got in between
             # (busy_timeout cannot help it); this way it waits its turn instead. A session that
-            # only reads (read_session) begins DEFERRED: in WAL mode it waits for no writer.
+            # only reads (read_session) begins no transaction at all: each of its statements
+            # reads a snapshot of its own, and in WAL mode waits for no writer (and the BEGIN
+            # and COMMIT it would cost are two statements more per read).
             if conn.get_execution_options().get(READ_ONLY):
-                conn.exec_driver_sql("BEGIN")
                 return
             handles = conn.connection.info.get(_TURN)
             if turn is None or handles is None:
@@ -307,9 +308,10 @@ get_sessionmaker.cache_clear = _clear_sessionmakers  # type: ignore[attr-defined
 
 @contextmanager
 def read_session() -> Iterator[Session]:
-    """A session for work that only reads (the translate API's lookups): on SQLite its
-    transaction begins DEFERRED, so it neither takes nor waits for the write lock. Nothing it
-    does should write: write through a normal session or app.core.deferred."""
+    """A session for work that only reads (the translate API's lookups): on SQLite it begins
+    no transaction, so it neither takes nor waits for the write lock, and each statement reads
+    on its own. Nothing it does should write: write through a normal session or
+    app.core.deferred."""
     factory = _override or _read_sessionmaker()
     with factory() as session:
         try:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app.core.db import READ_ONLY, WriteTurn, background_writes, make_engine
 
@@ -85,6 +85,21 @@ def test_writes_through_the_engine_take_turns(tmp_path):
     with engine.connect() as reader:
         order = reader.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all()
     assert order == ["first", "job"]
+
+
+def test_a_read_sends_its_statements_alone(tmp_path):
+    """A read-only connection opens no transaction: a lookup is one statement, not three
+    (BEGIN, the SELECT, COMMIT), and it still sees what was committed before it."""
+    engine = _engine(tmp_path)
+    _write(engine, "first")
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    with engine.connect().execution_options(**{READ_ONLY: True}) as reader, reader.begin():
+        assert reader.execute(text("SELECT who FROM log")).scalars().all() == ["first"]
+    assert sent == ["SELECT who FROM log"]
+    sent.clear()
+    _write(engine, "second")  # a write still begins its own (immediate) transaction
+    assert sent[0] == "BEGIN IMMEDIATE"
 
 
 def test_a_rolled_back_write_gives_the_turn_back(tmp_path):

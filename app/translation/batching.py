@@ -2,7 +2,9 @@
 gathered into one CTranslate2 `translate_batch` call, each caller waiting for its own results.
 
 A caller's sentences go to the model at once when a runner is free: nobody waits at
-concurrency 1. While every runner is busy, the sentences that arrive queue up and go together
+concurrency 1, and a caller alone (nothing queued, no model call running, no other caller on
+its way) makes the model call itself, in its own thread, without the hand-over to a runner
+thread and back. While every runner is busy, the sentences that arrive queue up and go together
 in the next call (up to `max_batch` sentences), and a runner that finds fewer sentences queued
 than callers known to be on their way waits up to `wait_ms` for them. There is one runner
 thread per CTranslate2 replica (`inter_threads`), so two batches can run at once on two cores;
@@ -66,12 +68,14 @@ class Batcher:
         self._name = name
         self.calls = 0  # model calls made (tests and benchmarks read it)
         self.sentences = 0
+        self.inline = 0  # of them made by a caller alone, in its own thread
         self._start()
 
     def _start(self) -> None:
         self._pid = os.getpid()
         self._queue: deque[_Job] = deque()
         self._ready = threading.Condition()
+        self._busy = 0  # model calls under way (never more than runners)
         for i in range(self._runners):
             threading.Thread(
                 target=self._runner, name=f"batch-{self._name}-{i}", daemon=True
@@ -84,16 +88,36 @@ class Batcher:
             self._start()  # a forked process (a worker's process pool) inherits no threads
         job = _Job(tokens)
         with self._ready:
-            self._queue.append(job)
-            self._ready.notify()
-        return job.future.result()
+            alone = not self._queue and self._busy == 0 and expected() <= 1
+            if alone:
+                self._busy += 1
+            else:
+                self._queue.append(job)
+                self._ready.notify()
+        if not alone:
+            return job.future.result()
+        try:
+            results = self._run(tokens)
+        finally:
+            self._done()
+        self.calls += 1
+        self.inline += 1
+        self.sentences += len(tokens)
+        return results
+
+    def _done(self) -> None:
+        with self._ready:
+            self._busy -= 1
+            if self._queue:
+                self._ready.notify()
 
     def _take(self) -> list[_Job]:
         """The next batch: whatever is queued (up to max_batch sentences), waiting up to
         wait_ms for callers known to be on their way."""
         with self._ready:
-            while not self._queue:
+            while not self._queue or self._busy >= self._runners:
                 self._ready.wait()
+            self._busy += 1
             jobs = [self._queue.popleft()]
             size = len(jobs[0].tokens)
             deadline = time.monotonic() + self._wait
@@ -123,6 +147,8 @@ class Batcher:
                 for job in jobs:
                     job.future.set_exception(error)
                 continue
+            finally:
+                self._done()
             self.calls += 1
             self.sentences += len(flat)
             start = 0

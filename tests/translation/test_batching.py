@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import event
 
-from app.translation import recent, service
+from app.translation import batching, recent, service
 from app.translation.argos import engine
 from app.translation.models import HumanTranslation
 from tests.conftest import FIXTURES, count_rows
@@ -58,6 +58,32 @@ def test_concurrent_callers_share_model_calls_and_each_gets_its_own_translation(
     calls = batcher.calls - calls_before
     # One call for the first caller, the 49 others in batches of up to 32 sentences.
     assert 2 <= calls <= 3, calls
+
+
+def test_a_caller_alone_calls_the_model_in_its_own_thread(argos_models):
+    """Nothing queued, nothing running, nobody else on the way: no hand-over to a runner
+    thread and back. With another caller on its way, the sentences go to a runner, which
+    may gather both."""
+    first, second = _sentences(9)[7:9]
+    batcher = engine._model("en", "es").batcher
+    assert batcher is not None
+    called_in: list[str] = []
+    real_run = batcher._run
+
+    def recording(tokens):
+        called_in.append(threading.current_thread().name)
+        return real_run(tokens)
+
+    batcher._run = recording
+    try:
+        with batching.expecting():
+            alone = engine.translate([first], "en", "es")[0]
+        with batching.expecting(), batching.expecting():
+            expecting_another = engine.translate([second], "en", "es")[0]
+    finally:
+        batcher._run = real_run
+    assert called_in == [threading.current_thread().name, "batch-en-es-0"]
+    assert alone and expecting_another and alone != expecting_another
 
 
 def test_a_repeated_text_is_answered_from_memory_without_the_model(client, auth, argos_models):

@@ -1,5 +1,6 @@
 """The `hearth` command: serve, worker, and each domain's commands."""
 
+import gc
 import logging
 import os
 import sys
@@ -203,6 +204,8 @@ def worker(
             fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}")
     get_settings().signing_key()
     app.tasks.warm_up()
+    gc.collect()
+    gc.freeze()  # start-up's objects out of the collector's sight, as in app/main.py
     if queue in ("send", "all"):
         # Pick up at once what a crashed worker or a flushed queue left behind.
         requeued = run_job("delivery.sweep")

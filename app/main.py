@@ -1,5 +1,6 @@
 """create_app(): routers, middleware, error handlers, lifespan."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -119,4 +120,10 @@ def create_served_app() -> FastAPI:
     """The app as `hearth serve` runs it: with --workers N each server process is started
     afresh and sets up its own logging."""
     configure_logging(get_settings().log_level)
-    return create_app()
+    app = create_app()
+    # What start-up made (modules, mappers, routes, catalogs: ~250,000 objects) lives as long
+    # as the process: out of the garbage collector's sight, a full collection takes well under
+    # a millisecond instead of ~90 ms with every request stopped for it (bench/README.md).
+    gc.collect()
+    gc.freeze()
+    return app

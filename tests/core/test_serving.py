@@ -2,7 +2,10 @@
 port, and the connections they accept answer at once (Nagle's algorithm off)."""
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -68,3 +71,24 @@ def test_connections_wait_for_a_process_still_starting():
             accepted.close()
     finally:
         sock.close()
+
+
+def test_the_served_app_keeps_start_up_out_of_the_garbage_collectors_sight(tmp_path):
+    """`hearth serve`'s app: what start-up made is frozen, so a full collection does not walk
+    it (and stop every request meanwhile) again and again."""
+    env = {
+        **os.environ,
+        "HEARTH_DATABASE_URL": f"sqlite:///{tmp_path / 'gc.db'}",
+        "HEARTH_DATA_DIR": str(tmp_path),
+    }
+    script = (
+        "import gc; from app.main import create_served_app; create_served_app(); "
+        "print(gc.get_freeze_count(), len(gc.get_objects()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    frozen, tracked = map(int, done.stdout.split()[-2:])
+    assert frozen > 100_000
+    assert tracked < frozen / 10

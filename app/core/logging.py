@@ -110,6 +110,11 @@ def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> log
         lib.propagate = True
     # Hearth writes its own access line (no query string, no client address, a request id).
     logging.getLogger("uvicorn.access").disabled = True
+    # Huey writes two lines at info for every job it runs ("Executing …", "… executed in …"):
+    # three lines per text in a broadcast with Hearth's own (the delivery's outcome), and
+    # ~6 % of a sending worker's time. Its warnings and errors stay, and its consumer's lines.
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    logging.getLogger("huey.consumer").setLevel(level.upper())
     # HTTP clients log every URL at info, query strings included (Twilio's message lookups
     # carry the family's number there): only their warnings are worth a line.
     for name in ("httpx", "httpcore", "twilio.http_client", "urllib3"):

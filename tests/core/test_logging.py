@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from huey import MemoryHuey
+from huey.exceptions import TaskException
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
@@ -72,6 +74,7 @@ def logs() -> Iterator[Captured]:
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
     access_disabled = logging.getLogger("uvicorn.access").disabled
+    huey_levels = {name: logging.getLogger(name).level for name in ("huey", "huey.consumer")}
     stream, raw = io.StringIO(), Raw()
     configure_logging("INFO", stream)
     root.handlers.insert(0, raw)  # runs before the JSON handler's filter rewrites the record
@@ -81,6 +84,8 @@ def logs() -> Iterator[Captured]:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
         logging.getLogger("uvicorn.access").disabled = access_disabled
+        for name, level in huey_levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture
@@ -214,6 +219,29 @@ def test_redaction_masks_phones_emails_and_sql_parameters(logs):
     # A wrong format string still gives a line (masked), not an error in the caller.
     log.info("sent %d texts to %s", "+15125558005")
     assert logs.lines[-1]["message"] == "sent %d texts to %s ('[phone]',)"
+
+
+def test_a_job_run_writes_no_line_of_the_queues_own_but_its_failures_do(logs):
+    """Huey's two lines per job at info are left out (a broadcast sends thousands of jobs,
+    each with its own outcome line); a failing job's error and the consumer's lines stay."""
+    queue = MemoryHuey(immediate=True)
+
+    @queue.task()
+    def fine() -> int:
+        return 1
+
+    @queue.task()
+    def broken() -> None:
+        raise RuntimeError("the job failed")
+
+    assert fine()() == 1
+    with pytest.raises(TaskException):
+        broken()()
+    logging.getLogger("huey.consumer").info("Huey consumer started")
+    said = [(line["logger"], line["level"], line["message"]) for line in logs.lines]
+    assert not any(m.startswith("Executing") or " executed in " in m for _, _, m in said)
+    assert any(lvl == "error" and "Unhandled exception" in m for _, lvl, m in said), said
+    assert ("huey.consumer", "info", "Huey consumer started") in said
 
 
 def test_hearth_serve_writes_json_lines_with_the_request_id(tmp_path):

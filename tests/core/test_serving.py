@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from starlette.routing import Match
 
 from app.core.errors import HearthError
 from app.core.serving import listening_socket
@@ -92,3 +93,27 @@ def test_the_served_app_keeps_start_up_out_of_the_garbage_collectors_sight(tmp_p
     frozen, tracked = map(int, done.stdout.split()[-2:])
     assert frozen > 100_000
     assert tracked < frozen / 10
+
+
+def test_the_busiest_paths_are_matched_first(app):
+    """A request is matched against the routes one by one: Twilio's webhooks, a broadcast's
+    status callbacks and the translate API are tried before the rest (the staff pages and the
+    other API routes come after them)."""
+    tried: dict[str, int] = {}
+    for method, path in [
+        ("POST", "/webhooks/twilio/sms"),
+        ("POST", "/webhooks/twilio/status"),
+        ("POST", "/api/v1/translate"),
+        ("GET", "/api/v1/students"),
+    ]:
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+        for position, route in enumerate(app.router.routes):
+            if route.matches(scope)[0] == Match.FULL:
+                tried[path] = position
+                break
+    assert (
+        max(tried["/webhooks/twilio/sms"], tried["/webhooks/twilio/status"])
+        < tried["/api/v1/translate"]
+        < tried["/api/v1/students"]
+    )
+    assert tried["/api/v1/translate"] <= 6

@@ -68,7 +68,6 @@ class Batcher:
         self._name = name
         self.calls = 0  # model calls made (tests and benchmarks read it)
         self.sentences = 0
-        self.inline = 0  # of them made by a caller alone, in its own thread
         self._start()
 
     def _start(self) -> None:
@@ -86,12 +85,12 @@ class Batcher:
             return []
         if self._pid != os.getpid():
             self._start()  # a forked process (a worker's process pool) inherits no threads
-        job = _Job(tokens)
         with self._ready:
             alone = not self._queue and self._busy == 0 and expected() <= 1
             if alone:
                 self._busy += 1
             else:
+                job = _Job(tokens)
                 self._queue.append(job)
                 self._ready.notify()
         if not alone:
@@ -101,7 +100,6 @@ class Batcher:
         finally:
             self._done()
         self.calls += 1
-        self.inline += 1
         self.sentences += len(tokens)
         return results
 

@@ -3,7 +3,7 @@ carrier reports opted out), and the signed link that unsubscribes a family from 
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Exists, select
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
@@ -23,6 +23,16 @@ def opted_out_phones(session: Session, sender: str | None, phones: Iterable[str]
                 OptOut.sender == sender, OptOut.active.is_(True), OptOut.phone.in_(wanted)
             )
         )
+    )
+
+
+def said_stop(phone: ColumnElement[str | None], sender: ColumnElement[str | None]) -> Exists:
+    """Whether `phone` told `sender` STOP, as a clause of a query of the caller's (the sender
+    of a text is checked in the query that reads the rest of what the send needs)."""
+    return (
+        select(OptOut.id)
+        .where(OptOut.sender == sender, OptOut.active.is_(True), OptOut.phone == phone)
+        .exists()
     )
 
 

@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import channels
 from app.channels import sms
@@ -139,30 +140,44 @@ def quiet_until(school: School, now: datetime) -> datetime | None:
     return opens.astimezone(now.tzinfo)
 
 
+# queued → sending, atomically: of any number of workers holding the job, one wins. A retry or
+# a sweep's duplicate finds nothing to claim; the winner's row comes back with the claim
+# (RETURNING), not in a second statement. Built once: it runs for every text sent.
+_CLAIM = (
+    update(Delivery)
+    .where(
+        Delivery.id == bindparam("delivery_id"),
+        Delivery.status == DeliveryStatus.QUEUED,
+        Delivery.body.is_not(None),
+        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= bindparam("now")),
+    )
+    .values(
+        status="sending",
+        attempts=Delivery.attempts + 1,
+        updated_at=bindparam("now"),
+        claimed_by=bindparam("owner"),
+    )
+    .returning(Delivery)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
+
+
+# The school a delivery goes from, and whether its phone (None for an email) told the school
+# STOP: a STOP holds for every number of the school, so opt-outs are kept under its own
+# sender (the row's when the school has none). One query, built once.
+_SCHOOL_AND_STOP = select(
+    School,
+    optouts.said_stop(
+        bindparam("phone"), func.coalesce(func.nullif(School.sms_sender, ""), bindparam("sender"))
+    ),
+).where(School.id == bindparam("school_id"))
+
+
 def claim(session: Session, delivery_id: int) -> Delivery | None:
-    """queued → sending, atomically: of any number of workers holding this job, one wins. Not
-    committed here: the caller reads what the send needs in the same transaction, then commits
-    before the provider call."""
-    now = utcnow()
-    # A retry or a sweep's duplicate finds nothing to claim; the winner's row comes back with
-    # the claim (RETURNING), not in a second statement.
-    return session.scalars(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.status == DeliveryStatus.QUEUED,
-            Delivery.body.is_not(None),
-            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-        )
-        .values(
-            status="sending",
-            attempts=Delivery.attempts + 1,
-            updated_at=now,
-            claimed_by=leases.current_owner(),
-        )
-        .returning(Delivery)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    ).one_or_none()
+    """queued → sending, atomically (see _CLAIM). Not committed here: the caller reads what the
+    send needs in the same transaction, then commits before the provider call."""
+    params = {"delivery_id": delivery_id, "now": utcnow(), "owner": leases.current_owner()}
+    return session.scalars(_CLAIM, params).one_or_none()
 
 
 def send(session: Session, delivery_id: int) -> str:
@@ -172,12 +187,14 @@ def send(session: Session, delivery_id: int) -> str:
     row = claim(session, delivery_id)
     if row is None:
         return "skipped"
-    school = session.get(School, row.school_id)
-    assert school is not None
+    phone = row.channel in PHONE_CHANNELS
+    school, stopped = session.execute(
+        _SCHOOL_AND_STOP,
+        {"school_id": row.school_id, "phone": row.address if phone else None, "sender": row.sender},
+    ).one()
     now = utcnow()
-    if row.channel in PHONE_CHANNELS:
-        # A STOP holds for every number of the school: opt-outs are kept under its own.
-        if optouts.opted_out_phones(session, school.sms_sender or row.sender, [row.address]):
+    if phone:
+        if stopped:
             _finish(row, "suppressed", "opted_out", "This number replied STOP to the school.")
             return "suppressed"
         wait = None if row.urgent else quiet_until(school, now)
@@ -206,11 +223,29 @@ def send(session: Session, delivery_id: int) -> str:
         return _retry(session, row, exc)
     except channels.PermanentError as exc:
         return _fail(session, row, school, exc)
-    row.status = "sent"
-    row.provider_id = provider_id
-    row.sent_at = utcnow()
-    row.error_code = row.error_text = None
+    _sent(session, row, provider_id)
     return "sent"
+
+
+# The result of a text sent: written as it is rather than through the ORM's flush, which
+# costs more than the statement (it runs for every text sent). The SET clause is the
+# parameters' columns.
+_DELIVERIES = cast(Table, Delivery.__table__)  # (typed as any FromClause)
+_SENT = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
+
+
+def _sent(session: Session, row: Delivery, provider_id: str) -> None:
+    """sending → sent, in the database and in `row` (which then has nothing left to flush)."""
+    values = {
+        "status": "sent",
+        "provider_id": provider_id,
+        "sent_at": utcnow(),
+        "error_code": None,
+        "error_text": None,
+    }
+    session.execute(_SENT, {"delivery_id": row.id, **values})
+    for key, value in values.items():
+        set_committed_value(row, key, value)
 
 
 def _still_ours(session: Session, delivery_id: int, attempts: int) -> bool:

@@ -9,7 +9,9 @@ from app.channels.segments import count_segments
 from app.delivery import service
 from app.delivery.models import Delivery
 from tests.factories import (
+    DeliveryFactory,
     GuardianFactory,
+    OptOutFactory,
     SchoolFactory,
     SectionFactory,
     StaffFactory,
@@ -102,6 +104,50 @@ def test_interrupted_send_is_reconciled_not_resent(session, client, auth):
     assert service.reconcile_interrupted(session) == {"found": 1, "requeued": 0, "review": 0}
     session.refresh(row)
     assert row.status == "sent" and row.provider_id == provider_id
+
+
+def test_a_stop_after_planning_holds_at_the_send_for_every_number_of_the_school(session):
+    school, other = SchoolFactory(), SchoolFactory(sms_sender="+15125550199")
+    no_number = SchoolFactory(sms_sender=None)
+    pool = "+15125550177"  # another number of the school's: a family's texts go from it
+
+    def queued(school, phone, sender=pool, channel="sms"):
+        guardian = GuardianFactory(phone=phone, email=f"{phone[1:]}@example.org")
+        return DeliveryFactory(
+            guardian=guardian, school_id=school.id, sender=sender, channel=channel
+        )
+
+    said_stop = queued(school, "+15125558101")  # STOP to the school's own number
+    OptOutFactory(school=school, phone="+15125558101")
+    elsewhere = queued(school, "+15125558102")  # STOP to another school only
+    OptOutFactory(school=other, phone="+15125558102")
+    resumed = queued(school, "+15125558103")  # STOP, then START
+    OptOutFactory(school=school, phone="+15125558103", active=False)
+    by_email = queued(school, "+15125558101", channel="email")
+    # A school with no number of its own: the STOP is kept under the number the text goes from.
+    own = queued(no_number, "+15125558104", sender="+15125550188")
+    OptOutFactory(school=no_number, phone="+15125558104", sender="+15125550188")
+    session.commit()
+
+    outcomes = {
+        row.id: service.send(session, row.id)
+        for row in (said_stop, elsewhere, resumed, by_email, own)
+    }
+    session.commit()
+    assert outcomes == {
+        said_stop.id: "suppressed",
+        elsewhere.id: "sent",
+        resumed.id: "sent",
+        by_email.id: "sent",
+        own.id: "suppressed",
+    }
+    texted = set(session.scalars(select(DevOutbox.to)))
+    assert texted == {"+15125558102", "+15125558103", "15125558101@example.org"}
+    session.expire_all()
+    assert session.get(Delivery, said_stop.id).error_code == "opted_out"
+    sent = session.get(Delivery, elsewhere.id)
+    assert sent.status == "sent" and sent.provider_id and sent.sent_at and sent.attempts == 1
+    assert sent.error_code is None and sent.updated_at >= sent.sent_at
 
 
 def test_segments_are_stored_per_delivery(client, auth, session):

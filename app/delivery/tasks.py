@@ -32,19 +32,16 @@ def send_delivery(session: Session, delivery_id: int) -> str:
         outcome,
         extra={"delivery_id": delivery_id, "outcome": outcome},
     )
-    row = session.get(Delivery, delivery_id)
-    if outcome in ("retry", "deferred") and row is not None and row.next_attempt_at:
-        schedule_job(session, "delivery.send", delivery_id, eta=row.next_attempt_at)
-    if (
-        outcome == "sent"
-        and row is not None
-        and row.channel in service.PHONE_CHANNELS
-        and get_settings().sms_backend == "dev"
-        and row.provider_id
-    ):
+    if outcome in ("retry", "deferred"):
+        row = session.get(Delivery, delivery_id)
+        if row is not None and row.next_attempt_at:
+            schedule_job(session, "delivery.send", delivery_id, eta=row.next_attempt_at)
+    elif outcome == "sent" and get_settings().sms_backend == "dev":
         # The dev phone has no carrier: it reports delivery (or an answered call) at once,
-        # as Twilio would later.
-        service.apply_status(session, row.provider_id, "delivered", None)
+        # as Twilio would later. (Only then is the row read again: a send's commit expired it.)
+        row = session.get(Delivery, delivery_id)
+        if row is not None and row.channel in service.PHONE_CHANNELS and row.provider_id:
+            service.apply_status(session, row.provider_id, "delivered", None)
     return outcome
 
 

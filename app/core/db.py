@@ -16,6 +16,7 @@ from typing import IO, Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -204,6 +205,15 @@ def _try(handle: IO[bytes], kind: int) -> bool:
     return True
 
 
+def _begin_immediate(conn: Any) -> None:
+    # Straight to the driver: through SQLAlchemy's execution (a statement context, a result,
+    # its events) it cost more than many a statement of the transaction it opens.
+    try:
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:  # raised as SQLAlchemy raises its own statements' errors
+        raise DBAPIError.instance("BEGIN IMMEDIATE", None, exc, sqlite3.Error) from exc
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         busy_seconds = 30
@@ -240,11 +250,11 @@ def make_engine(url: str) -> Engine:
                 return
             handles = conn.connection.info.get(_TURN)
             if turn is None or handles is None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                _begin_immediate(conn)
                 return
             turn.take(handles)
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                _begin_immediate(conn)
             except BaseException:
                 turn.give_back(handles)
                 raise

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 
 from app.core.db import READ_ONLY, WriteTurn, background_writes, make_engine
 
@@ -92,14 +93,28 @@ def test_a_read_sends_its_statements_alone(tmp_path):
     (BEGIN, the SELECT, COMMIT), and it still sees what was committed before it."""
     engine = _engine(tmp_path)
     _write(engine, "first")
-    sent: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    sent: list[str] = []  # every statement SQLite is given, from a new connection on
+    engine.dispose()
+    event.listen(engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(sent.append))
     with engine.connect().execution_options(**{READ_ONLY: True}) as reader, reader.begin():
         assert reader.execute(text("SELECT who FROM log")).scalars().all() == ["first"]
     assert sent == ["SELECT who FROM log"]
     sent.clear()
     _write(engine, "second")  # a write still begins its own (immediate) transaction
     assert sent[0] == "BEGIN IMMEDIATE"
+
+
+def test_a_begin_that_fails_raises_like_any_statement_and_gives_the_turn_back(tmp_path):
+    engine = _engine(tmp_path)
+    with engine.connect() as conn:
+        conn.connection.driver_connection.execute("BEGIN")  # behind SQLAlchemy's back
+        with pytest.raises(OperationalError, match="within a transaction"):
+            conn.begin()
+        if conn.connection.driver_connection.in_transaction:
+            conn.connection.driver_connection.execute("ROLLBACK")
+        other = _waiting(tmp_path, _write, engine, "next")
+        other.join(5)
+        assert not other.is_alive()  # the connection does not hold the turn it failed to use
 
 
 def test_a_rolled_back_write_gives_the_turn_back(tmp_path):

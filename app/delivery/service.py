@@ -10,7 +10,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import channels
@@ -140,25 +140,30 @@ def quiet_until(school: School, now: datetime) -> datetime | None:
     return opens.astimezone(now.tzinfo)
 
 
+_DELIVERIES = cast(Table, Delivery.__table__)  # (typed as any FromClause)
+
 # queued → sending, atomically: of any number of workers holding the job, one wins. A retry or
 # a sweep's duplicate finds nothing to claim; the winner's row comes back with the claim
-# (RETURNING), not in a second statement. Built once: it runs for every text sent.
+# (RETURNING), not in a second statement. Built once, on the table: the ORM's own UPDATE …
+# RETURNING cost half as much again, for every text sent.
 _CLAIM = (
-    update(Delivery)
+    update(_DELIVERIES)
     .where(
-        Delivery.id == bindparam("delivery_id"),
-        Delivery.status == DeliveryStatus.QUEUED,
-        Delivery.body.is_not(None),
-        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= bindparam("now")),
+        _DELIVERIES.c.id == bindparam("delivery_id"),
+        _DELIVERIES.c.status == DeliveryStatus.QUEUED,
+        _DELIVERIES.c.body.is_not(None),
+        or_(
+            _DELIVERIES.c.next_attempt_at.is_(None),
+            _DELIVERIES.c.next_attempt_at <= bindparam("now"),
+        ),
     )
     .values(
         status="sending",
-        attempts=Delivery.attempts + 1,
+        attempts=_DELIVERIES.c.attempts + 1,
         updated_at=bindparam("now"),
         claimed_by=bindparam("owner"),
     )
-    .returning(Delivery)
-    .execution_options(synchronize_session=False, populate_existing=True)
+    .returning(*_DELIVERIES.c)
 )
 
 
@@ -177,7 +182,12 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
     """queued → sending, atomically (see _CLAIM). Not committed here: the caller reads what the
     send needs in the same transaction, then commits before the provider call."""
     params = {"delivery_id": delivery_id, "now": utcnow(), "owner": leases.current_owner()}
-    return session.scalars(_CLAIM, params).one_or_none()
+    claimed = session.execute(_CLAIM, params).mappings().one_or_none()
+    if claimed is None:
+        return None
+    row = Delivery(**claimed)
+    make_transient_to_detached(row)  # as if loaded: nothing of it is left to write
+    return session.merge(row, load=False)  # the session's own copy, if it had one, updated
 
 
 def send(session: Session, delivery_id: int) -> str:
@@ -230,7 +240,6 @@ def send(session: Session, delivery_id: int) -> str:
 # The result of a text sent: written as it is rather than through the ORM's flush, which
 # costs more than the statement (it runs for every text sent). The SET clause is the
 # parameters' columns.
-_DELIVERIES = cast(Table, Delivery.__table__)  # (typed as any FromClause)
 _SENT = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
 
 

@@ -150,6 +150,22 @@ def test_a_stop_after_planning_holds_at_the_send_for_every_number_of_the_school(
     assert sent.error_code is None and sent.updated_at >= sent.sent_at
 
 
+def test_a_claim_wins_once_and_updates_the_sessions_own_copy(session):
+    row = DeliveryFactory(urgent=True)
+    session.commit()
+    assert row.status == "queued" and row.attempts == 0
+    claimed = service.claim(session, row.id)
+    assert claimed is row  # the session's copy, not a second one
+    assert (row.status, row.attempts) == ("sending", 1) and row.claimed_by is None
+    assert row not in session.dirty  # as the database has it: nothing to write back
+    assert service.claim(session, row.id) is None  # a second claim (a duplicate job) loses
+    session.commit()
+    session.expunge_all()
+    fresh = service.claim(session, DeliveryFactory().id)
+    assert fresh is not None and fresh.status == "sending" and fresh in session
+    assert fresh.body and fresh.address and fresh.updated_at is not None
+
+
 def test_segments_are_stored_per_delivery(client, auth, session):
     school = SchoolFactory()
     message = _note(client, auth, school, urgent=True)

@@ -185,7 +185,7 @@ def claim(session: Session, delivery_id: int) -> Delivery | None:
     claimed = session.execute(_CLAIM, params).mappings().one_or_none()
     if claimed is None:
         return None
-    row = Delivery(**claimed)
+    row = Delivery(**claimed)  # (each attribute is named as its column)
     make_transient_to_detached(row)  # as if loaded: nothing of it is left to write
     return session.merge(row, load=False)  # the session's own copy, if it had one, updated
 
@@ -200,7 +200,11 @@ def send(session: Session, delivery_id: int) -> str:
     phone = row.channel in PHONE_CHANNELS
     school, stopped = session.execute(
         _SCHOOL_AND_STOP,
-        {"school_id": row.school_id, "phone": row.address if phone else None, "sender": row.sender},
+        {
+            "school_id": row.school_id,
+            "phone": row.address if phone else None,
+            "sender": row.sender or None,
+        },
     ).one()
     now = utcnow()
     if phone:
@@ -245,10 +249,12 @@ _SENT = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
 
 def _sent(session: Session, row: Delivery, provider_id: str) -> None:
     """sending → sent, in the database and in `row` (which then has nothing left to flush)."""
+    now = utcnow()
     values = {
         "status": "sent",
         "provider_id": provider_id,
-        "sent_at": utcnow(),
+        "sent_at": now,
+        "updated_at": now,
         "error_code": None,
         "error_text": None,
     }

@@ -38,7 +38,7 @@ def send_delivery(session: Session, delivery_id: int) -> str:
             schedule_job(session, "delivery.send", delivery_id, eta=row.next_attempt_at)
     elif outcome == "sent" and get_settings().sms_backend == "dev":
         # The dev phone has no carrier: it reports delivery (or an answered call) at once,
-        # as Twilio would later. (Only then is the row read again: a send's commit expired it.)
+        # as Twilio would later. (Only then is the row read again.)
         row = session.get(Delivery, delivery_id)
         if row is not None and row.channel in service.PHONE_CHANNELS and row.provider_id:
             service.apply_status(session, row.provider_id, "delivered", None)

@@ -205,12 +205,23 @@ def _try(handle: IO[bytes], kind: int) -> bool:
     return True
 
 
-def _begin_immediate(conn: Any) -> None:
-    # Straight to the driver: through SQLAlchemy's execution (a statement context, a result,
-    # its events) it cost more than many a statement of the transaction it opens.
+def _begin_immediate(conn: Any, turn: WriteTurn | None) -> None:
+    """BEGIN IMMEDIATE, after taking `turn` when the connection has handles on it. Straight to
+    the driver: through SQLAlchemy's execution (a statement context, a result, its events) it
+    cost more than many a statement of the transaction it opens. A failure (a turn or a lock
+    waited for too long) is raised as SQLAlchemy raises its own statements' errors."""
+    handles = conn.connection.info.get(_TURN)
     try:
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as exc:  # raised as SQLAlchemy raises its own statements' errors
+        if turn is None or handles is None:
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            return
+        turn.take(handles)
+        try:
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            turn.give_back(handles)
+            raise
+    except sqlite3.Error as exc:
         raise DBAPIError.instance("BEGIN IMMEDIATE", None, exc, sqlite3.Error) from exc
 
 
@@ -246,18 +257,8 @@ def make_engine(url: str) -> Engine:
             # only reads (read_session) begins no transaction at all: each of its statements
             # reads a snapshot of its own, and in WAL mode waits for no writer (and the BEGIN
             # and COMMIT it would cost are two statements more per read).
-            if conn.get_execution_options().get(READ_ONLY):
-                return
-            handles = conn.connection.info.get(_TURN)
-            if turn is None or handles is None:
-                _begin_immediate(conn)
-                return
-            turn.take(handles)
-            try:
-                _begin_immediate(conn)
-            except BaseException:
-                turn.give_back(handles)
-                raise
+            if not conn.get_execution_options().get(READ_ONLY):
+                _begin_immediate(conn, turn)
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

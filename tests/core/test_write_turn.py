@@ -117,6 +117,23 @@ def test_a_begin_that_fails_raises_like_any_statement_and_gives_the_turn_back(tm
         assert not other.is_alive()  # the connection does not hold the turn it failed to use
 
 
+def test_a_turn_waited_for_too_long_fails_like_a_locked_database(tmp_path, monkeypatch):
+    """The error a job's retry looks for (delivery.tasks.DATABASE_DOWN): SQLAlchemy's, not
+    sqlite3's."""
+    engine = _engine(tmp_path)
+
+    def too_long(self, handles):  # what take() raises past its timeout (tested below)
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(WriteTurn, "take", too_long)
+    with pytest.raises(OperationalError, match="database is locked"):
+        _write(engine, "late")
+    monkeypatch.undo()
+    _write(engine, "next")
+    with engine.connect() as reader:
+        assert reader.execute(text("SELECT who FROM log")).scalars().all() == ["next"]
+
+
 def test_a_rolled_back_write_gives_the_turn_back(tmp_path):
     engine = _engine(tmp_path)
     with engine.connect() as conn:

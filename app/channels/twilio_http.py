@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from requests import Session
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -33,17 +34,43 @@ from app.core.config import Settings
 _POOL_SIZE = 32
 
 
+class _EnvironmentOnce(Session):
+    """A requests Session that reads the environment's proxy and CA settings (HTTPS_PROXY,
+    NO_PROXY, REQUESTS_CA_BUNDLE …) once per host rather than for every request: that reading
+    cost ~0.1 ms, a sixth of the SDK's CPU for each text sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_host: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        settings = self._by_host.get(key)
+        if settings is None:
+            # A dict of its own: requests writes the environment's proxies into the one it is
+            # given, and the SDK's (its `proxy`) would then keep them for every host after.
+            settings = super().merge_environment_settings(url, {}, None, None, None)
+            self._by_host[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 class RedirectingHttpClient(TwilioHttpClient):
     """A TwilioHttpClient that sends every request to `base_url` instead (None: don't)."""
 
     def __init__(self, base_url: str | None, timeout: float = 10.0) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/") if base_url else None
-        if self.session is not None:
-            # TwilioHttpClient sizes only the https pool, to cores + 4; a local double is
-            # usually plain http, and delivery threads can outnumber cores.
-            for scheme in ("http://", "https://"):
-                self.session.mount(scheme, HTTPAdapter(pool_maxsize=_POOL_SIZE))
+        session = _EnvironmentOnce()
+        # TwilioHttpClient sizes only the https pool, to cores + 4; a local double is usually
+        # plain http, and delivery threads can outnumber cores.
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, HTTPAdapter(pool_maxsize=_POOL_SIZE))
+        self.session = session
 
     def log_request(self, kwargs: dict[str, Any]) -> None:
         # The SDK formats each line (every header, the query) before its logger, set to

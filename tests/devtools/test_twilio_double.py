@@ -302,3 +302,74 @@ def test_sdk_request_lines_are_built_only_when_someone_logs_them(
     assert len(built) == 1 and built[0].endswith("/Messages.json")
     assert "-- BEGIN Twilio API Request --" in caplog.text
     assert any(m.startswith("Response Status Code: 201") for m in caplog.messages)
+
+
+class ForwardingProxy:
+    """A plain HTTP proxy on loopback: records each request's target and passes it on."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        proxy = self
+        direct = requests.Session()
+        direct.trust_env = False  # the proxy itself goes straight on
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                proxy.targets.append(self.path)  # absolute-form: the URL asked for
+                passed = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length", "proxy-connection")
+                }
+                answer = direct.post(self.path, data=body, headers=passed, timeout=5)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers["Content-Type"])
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_environments_proxy_is_used_and_read_once_per_host(
+    double: TwilioDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A district's HTTP(S)_PROXY and NO_PROXY hold for the texts sent, as requests reads
+    them; they are read at a client's first request to a host, not again for every text."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    reads: list[str] = []
+    read = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(
+        requests.sessions,
+        "get_environ_proxies",
+        lambda url, no_proxy=None: reads.append(url) or read(url, no_proxy=no_proxy),
+    )
+    proxy = ForwardingProxy()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        through = make_client(double.account_sid, double.auth_token, double.url, timeout=5)
+        for body in ("Por el proxy", "Otra vez", "Y otra"):
+            through.messages.create(to=FAMILY, from_=SCHOOL, body=body)
+        assert [m.body for m in double.messages[-3:]] == ["Por el proxy", "Otra vez", "Y otra"]
+        assert len(proxy.targets) == 3 and proxy.targets[0].startswith(double.url + "/")
+        assert len(reads) == 1  # three texts, one reading of the environment
+        assert through.http_client.proxy == {}  # kept per host, not for every host after
+
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        direct = make_client(double.account_sid, double.auth_token, double.url, timeout=5)
+        direct.messages.create(to=FAMILY, from_=SCHOOL, body="Directo")
+        assert len(proxy.targets) == 3 and double.messages[-1].body == "Directo"
+    finally:
+        proxy.close()

@@ -31,14 +31,32 @@ def sdk(double: TwilioDouble) -> Client:
     return make_client(double.account_sid, double.auth_token, api_url=double.url, timeout=5)
 
 
-class Received:
+class LoopbackServer:
+    """An HTTP server on a free port of 127.0.0.1, in a background thread."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class Received(LoopbackServer):
     """A tiny webhook receiver: records each POST's full URL, form and headers."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, str], dict[str, str]]] = []
         received = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 form = {key: values[0] for key, values in parse_qs(raw).items()}
@@ -47,16 +65,7 @@ class Received:
                 self.send_response(204)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
@@ -304,7 +313,7 @@ def test_sdk_request_lines_are_built_only_when_someone_logs_them(
     assert any(m.startswith("Response Status Code: 201") for m in caplog.messages)
 
 
-class ForwardingProxy:
+class ForwardingProxy(LoopbackServer):
     """A plain HTTP proxy on loopback: records each request's target and passes it on."""
 
     def __init__(self) -> None:
@@ -313,7 +322,7 @@ class ForwardingProxy:
         direct = requests.Session()
         direct.trust_env = False  # the proxy itself goes straight on
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 proxy.targets.append(self.path)  # absolute-form: the URL asked for
@@ -329,16 +338,7 @@ class ForwardingProxy:
                 self.end_headers()
                 self.wfile.write(answer.content)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def test_the_environments_proxy_is_used_and_read_once_per_host(

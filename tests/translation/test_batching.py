@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import event
 
-from app.translation import batching, recent, service
+from app.translation import argos, batching, recent, service
 from app.translation.argos import engine
 from app.translation.models import HumanTranslation
 from tests.conftest import FIXTURES, count_rows
@@ -181,8 +181,9 @@ def test_the_way_back_splits_sentences_by_punctuation_not_the_splitter_model(
         return out
 
     monkeypatch.setattr(back, "translate", recording_back)
-    first, second = _sentences(5)[3:5]
-    result = service.translate(session, [f"{first} {second}"], "en", "es")[0]
+    text = "OK. Yes, I will come."  # "OK." leaves the end to the splitter's model
+    assert not argos.clear_ends(text)
+    result = service.translate(session, [text], "en", "es")[0]
     assert result.origin == "mt" and result.quality is not None
     assert split_by_model == ["en-es"]
     # Both sentences made the round trip, each translated on its own and joined.
@@ -191,6 +192,55 @@ def test_the_way_back_splits_sentences_by_punctuation_not_the_splitter_model(
     assert len(backs) == 1
     way_back = backs[0]
     assert way_back == [" ".join(back.translate([s], greedy=True)[0] for s in said)]
+
+
+def test_sentences_that_end_plainly_are_split_without_the_splitter_model(
+    session, argos_models, monkeypatch
+):
+    """Where every full stop, question or exclamation mark plainly ends a sentence, the text
+    is split at them without the splitter's model, into the sentences the model would give;
+    where one may not ("Mr.", "a.m.", "OK." or a short word, a lower-case start), the model
+    decides."""
+    forward = engine._model("en", "es")
+    assert forward.sentencizer is not None
+    by_model: list[str] = []
+    real = forward.sentencizer.sentences
+
+    def recording(text):
+        by_model.append(text)
+        return real(text)
+
+    monkeypatch.setattr(forward.sentencizer, "sentences", recording)
+    first, second, third = _sentences(3)
+    plain = [
+        f"{first} {second}",
+        f"{first}  {second[:-1]}! {third[:-1]}?",
+        "Call <x1>. Then come to the office.",
+        f"{first} <x1> will be absent today.",
+    ]
+    for text in plain:
+        assert argos.clear_ends(text), text
+        assert forward.split(text) == real(text), text
+    assert by_model == []
+    unclear = [
+        "Mr. Lee is here. Come in.",
+        "Mrs. Lee will call. Thank you.",
+        "We meet at 9 a.m. Tomorrow we go.",
+        "It is late. and then we go.",
+        "Wow... That is great.",
+        f"OK. {second}",
+    ]
+    for text in unclear:
+        assert not argos.clear_ends(text), text
+        forward.split(text)
+    assert by_model == unclear
+    assert not argos.clear_ends('He said "Go." Then he left.')
+    # Scripts without capitals, or with marks of their own, always go to the model.
+    assert not argos.clear_ends("今天下雨。明天见。")
+    assert not argos.clear_ends("هل أنت بخير؟ نعم.")
+    assert argos.clear_ends("Estamos aquí. Ésta es la escuela.")
+    translated = service.translate(session, [plain[0]], "en", "es")[0]
+    assert translated.origin == "mt" and len(re.split(r"(?<=[.!?])\s+", translated.text)) == 2
 
 
 def test_splitting_a_text_into_sentences_writes_no_log_line(session, argos_models, caplog):

@@ -225,29 +225,41 @@ def _begin_immediate(conn: Any, turn: WriteTurn | None) -> None:
         raise DBAPIError.instance("BEGIN IMMEDIATE", None, exc, sqlite3.Error) from exc
 
 
+BUSY_SECONDS = 30  # SQLite: how long a statement waits for a lock before it fails
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin, so that SAVEPOINTs (used by
+    # the tests and nested writes) work.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
+    cursor.close()
+
+
+def _sqlite_engine(url: str, **pool: int) -> Engine:
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": BUSY_SECONDS}, **pool
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _is_file(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        busy_seconds = 30
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": busy_seconds}
-        )
-        database = make_url(url).database
+        engine = _sqlite_engine(url)
         turn = None
-        if database not in (None, "", ":memory:"):
-            turn = WriteTurn(Path(str(database)), busy_seconds)
+        if _is_file(url):
+            turn = WriteTurn(Path(str(make_url(url).database)), BUSY_SECONDS)
             _take_turns(engine, turn)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # Let SQLAlchemy, not pysqlite, decide when transactions begin, so that
-            # SAVEPOINTs (used by the tests and nested writes) work.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={busy_seconds * 1000}")
-            cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
@@ -267,10 +279,27 @@ def make_engine(url: str) -> Engine:
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    url = make_url(settings.sqlalchemy_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        private_file(Path(url.database))
+    if _is_file(settings.sqlalchemy_url):
+        private_file(Path(str(make_url(settings.sqlalchemy_url).database)))
     return make_engine(settings.sqlalchemy_url)
+
+
+# A SQLite file's reads (read_session) have a pool of their own, as large as a server
+# process's thread pool (anyio's 40): a read there takes no write lock, so there is no reason
+# to make it wait for a connection; in the shared pool of 5 kept connections, a sixth
+# concurrent read opened and closed a connection of its own (with its pragmas and lock files:
+# ~5 % of a never-repeated translate request's GIL time at 16 at once). The shared pool stays
+# small: it is also what limits how many writers contend for the write lock at once.
+READ_POOL_SIZE = 40
+
+
+@lru_cache
+def _read_engine() -> Engine | None:
+    """The reads' own engine on a SQLite file; None elsewhere (they share get_engine's)."""
+    url = get_settings().sqlalchemy_url
+    if not _is_file(url):
+        return None
+    return _sqlite_engine(url, pool_size=READ_POOL_SIZE, max_overflow=READ_POOL_SIZE)
 
 
 def _forget_parent_connections() -> None:
@@ -280,6 +309,8 @@ def _forget_parent_connections() -> None:
     # opens its own.
     if get_engine.cache_info().currsize:
         get_engine().dispose(close=False)
+    if _read_engine.cache_info().currsize and (reads := _read_engine()) is not None:
+        reads.dispose(close=False)
 
 
 os.register_at_fork(after_in_child=_forget_parent_connections)
@@ -306,12 +337,16 @@ def use_sessionmaker(factory: sessionmaker[Session] | None) -> None:
 
 @lru_cache
 def _read_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine().execution_options(**{READ_ONLY: True}))
+    engine = _read_engine() or get_engine()
+    return sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}))
 
 
 def _clear_sessionmakers() -> None:
     _default_sessionmaker.cache_clear()
     _read_sessionmaker.cache_clear()
+    if _read_engine.cache_info().currsize and (reads := _read_engine()) is not None:
+        reads.dispose()
+    _read_engine.cache_clear()
 
 
 get_sessionmaker.cache_clear = _clear_sessionmakers  # type: ignore[attr-defined]

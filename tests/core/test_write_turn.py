@@ -9,11 +9,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
+from app.core import db
 from app.core.db import READ_ONLY, WriteTurn, background_writes, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,6 +104,49 @@ def test_a_read_sends_its_statements_alone(tmp_path):
     sent.clear()
     _write(engine, "second")  # a write still begins its own (immediate) transaction
     assert sent[0] == "BEGIN IMMEDIATE"
+
+
+def test_reads_have_a_pool_of_their_own_that_keeps_its_connections(tmp_path, monkeypatch):
+    """On a SQLite file, read_session's connections come from a pool of their own, as large as
+    a server's thread pool: 16 reads at once open 16 connections once and keep them (the
+    shared pool keeps 5 and opened and closed a connection for every read beyond), and they
+    wait for no writer: a transaction holding the write lock throughout holds none of them
+    up, and none of them sees its row before it commits."""
+    writer = _engine(tmp_path)
+    _write(writer, "first")
+    url = f"sqlite:///{tmp_path / 'turn.db'}"
+    monkeypatch.setattr(db, "_override", None)  # the tests' own sessions are not these
+    monkeypatch.setattr(db, "get_settings", lambda: SimpleNamespace(sqlalchemy_url=url))
+    db.get_sessionmaker.cache_clear()  # type: ignore[attr-defined]
+    reads = db._read_engine()
+    assert reads is not None and reads is not writer
+    opened: list[object] = []
+    event.listen(reads, "connect", lambda dbapi, _: opened.append(dbapi))
+    together = threading.Barrier(16)
+    seen: list[object] = []
+
+    def read() -> None:
+        try:
+            with db.read_session() as session:
+                seen.append(session.execute(text("SELECT who FROM log")).scalars().all())
+                together.wait(timeout=10)
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            seen.append(error)
+
+    try:
+        with writer.begin() as conn:
+            conn.execute(text("INSERT INTO log VALUES ('not yet')"))
+            for _ in range(2):
+                threads = [threading.Thread(target=read) for _ in range(16)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=20)
+                assert not any(thread.is_alive() for thread in threads)
+        assert seen == [["first"]] * 32
+        assert len(opened) == 16
+    finally:
+        db.get_sessionmaker.cache_clear()  # type: ignore[attr-defined]
 
 
 def test_a_begin_that_fails_raises_like_any_statement_and_gives_the_turn_back(tmp_path):

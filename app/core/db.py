@@ -299,6 +299,7 @@ def _read_engine() -> Engine | None:
     url = get_settings().sqlalchemy_url
     if not _is_file(url):
         return None
+    get_engine()  # the file made private first, as every way in does
     return _sqlite_engine(url, pool_size=READ_POOL_SIZE, max_overflow=READ_POOL_SIZE)
 
 

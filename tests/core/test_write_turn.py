@@ -117,6 +117,7 @@ def test_reads_have_a_pool_of_their_own_that_keeps_its_connections(tmp_path, mon
     url = f"sqlite:///{tmp_path / 'turn.db'}"
     monkeypatch.setattr(db, "_override", None)  # the tests' own sessions are not these
     monkeypatch.setattr(db, "get_settings", lambda: SimpleNamespace(sqlalchemy_url=url))
+    monkeypatch.setattr(db, "get_engine", lambda: writer)
     db.get_sessionmaker.cache_clear()  # type: ignore[attr-defined]
     reads = db._read_engine()
     assert reads is not None and reads is not writer

@@ -28,14 +28,24 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 # Every sentence-ending mark (a run of them), with the space and the character after it.
 _ENDS = re.compile(r"([.!?]+)(\s*)(\S?)")
 # Words of three letters or more that are often cut short with a full stop (titles, months,
-# days, places): followed by a capital, such a stop may end no sentence ("Mrs. Lee").
+# days, places, addresses, letter openers; English, Spanish, Portuguese, French, German,
+# Russian): followed by a capital, such a stop may end no sentence ("Mrs. Lee", "Sres.
+# Padres"). A word without a vowel ("Bldg.", "bzw.", "Msgr.") counts as one too.
 _ABBREVIATIONS = frozenset(
     ["mrs", "sra", "srta", "dra", "mme", "mlle", "prof", "rev", "gen", "capt", "col", "sgt",
      "gov", "sen", "rep", "ave", "blvd", "hwy", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
      "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed", "thu", "thur", "thurs",
      "fri", "sat", "sun", "inc", "ltd", "corp", "univ", "dept", "vol", "fig", "etc", "approx",
-     "aprox", "incl", "excl", "tel", "ext", "est", "uds", "pág", "núm"]
+     "aprox", "incl", "excl", "tel", "ext", "est", "uds", "pág", "núm",
+     "bro", "supt", "asst", "pres", "elem", "natl", "apt", "conf", "hon", "assn", "ste", "rte",
+     "ref", "sec", "art", "cap", "fax", "cel", "min", "max",
+     "sres", "sras", "srtas", "mtro", "mtra", "profa", "profr", "profra", "lic", "ing", "arq",
+     "psic", "gral", "esc", "prim", "atte", "dña", "lcdo", "lcda", "cía", "avda",
+     "exmo", "exma", "exmos", "exmas", "ilmo", "ilma", "sta", "sto", "cia",
+     "mmes", "tél", "env", "evtl", "usw", "gez", "mag", "dir", "dipl",
+     "проф", "доц", "пер", "обл", "акад", "тел"]
 )  # fmt: skip
+_VOWELS = frozenset("aeiouyæøœåаеёиоуыэюяіїє")
 
 # As argostranslate decodes; the scores below undo it to get log-probabilities per token.
 LENGTH_PENALTY = 0.2
@@ -126,10 +136,11 @@ class Scored:
 def clear_ends(text: str) -> bool:
     """Whether every full stop, question and exclamation mark in `text` (alphabetic scripts)
     either ends the text or plainly ends a sentence: one mark, then a space and a capital
-    letter, and for a full stop a word of three letters or more before it that is not often
-    an abbreviation. Anything else ("Mr. Lee", "Mrs. Lee", "3.30", "a.m.", "etc. The",
-    "Wow...", "Go." then a quote) is left to the splitter's model, and so is a text in a
-    script without capitals or with its own marks."""
+    letter (or a protected span: a name), and for a full stop a word of three letters or more
+    before it that is not often an abbreviation. Anything else ("Mr. Lee", "Sres. Padres",
+    "3.30", "a.m.", "etc. The", "Wow...", "Go." then a quote, a protected number before the
+    stop as in "am 3. Oktober" or "1. Bring lunch 2. …") is left to the splitter's model, and
+    so is a text in a script without capitals or with its own marks."""
     if not text.isascii() and any(ch in text for ch in "。！？؟।"):
         return False
     for match in _ENDS.finditer(text):
@@ -142,12 +153,18 @@ def clear_ends(text: str) -> bool:
             return False
         before = text[max(0, match.start() - 40) : match.start()].split()
         word = before[-1] if before else ""
-        if marks == "." and not (
-            _PLACEHOLDER.fullmatch(word)
-            or (len(word) >= 3 and word.isalpha() and word.lower() not in _ABBREVIATIONS)
-        ):
+        if marks == "." and not _plain_word(word):
             return False
     return True
+
+
+def _plain_word(word: str) -> bool:
+    """A word that ends a sentence when a full stop follows it, not an abbreviation."""
+    if len(word) < 3 or not word.isalpha() or "ª" in word or "º" in word:
+        return False
+    lower = word.lower()
+    vowels = any(ch in _VOWELS for ch in unicodedata.normalize("NFD", lower))
+    return vowels and lower not in _ABBREVIATIONS
 
 
 def _is_symbol(ch: str) -> bool:

@@ -1,18 +1,28 @@
 """`hearth serve --workers N`: N server processes on one port, each listening on a socket of its
-own (SO_REUSEPORT), so that the kernel spreads new connections over them evenly. Sharing one
+own (SO_REUSEPORT), so that the kernel spreads new connections over them. Sharing one
 listening socket, the process that wakes first accepts a whole burst of keep-alive connections
-and the others stay idle: two processes answered no faster than one."""
+and the others stay idle: two processes answered no faster than one.
+
+The kernel deals each connection to a process by a hash of its addresses, so a few keep-alive
+connections (a proxy's, or a client's pool) often land unevenly: four on two processes go all
+to one of them one time in eight, three to one in half the other times, and that process does
+the work of both. So a process holding more than its share of the open connections closes one
+after its answer (`Connection: close`, which every HTTP client follows by connecting again),
+and the kernel deals the new connection afresh, until the processes hold as many each."""
 
 import logging
 import os
 import signal
 import socket
 import threading
+import time
+from collections.abc import MutableSequence, Sized
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 
 from app.core.errors import HearthError
@@ -41,8 +51,55 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_one(config: uvicorn.Config, sock: socket.socket) -> None:
-    uvicorn.Server(config).run(sockets=[sock])
+# After telling one connection to close, a process waits this long before the next: the
+# connection leaves its count only once closed, and its successor's process must count it.
+SHED_PAUSE_SECONDS = 0.02
+
+
+class Balance:
+    """Around a server process's app: keeps `loads[number]` at the number of connections this
+    process holds open, and closes one after its answer while the process holds more than its
+    share of all the processes' connections (see the module's docstring)."""
+
+    def __init__(
+        self, app: ASGIApp, connections: Sized, loads: MutableSequence[int], number: int
+    ) -> None:
+        self.app = app
+        self.connections = connections
+        self.loads = loads
+        self.number = number
+        self.paused_until = 0.0
+
+    def over_share(self) -> bool:
+        mine = len(self.connections)
+        self.loads[self.number] = mine
+        share = -(-sum(self.loads) // len(self.loads))  # rounded up: an odd one stays put
+        if mine <= share or time.monotonic() < self.paused_until:
+            return False
+        self.paused_until = time.monotonic() + SHED_PAUSE_SECONDS
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.over_share():
+            await self.app(scope, receive, send)
+            return
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", ()), (b"connection", b"close")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, closing)
+
+
+def _serve_one(
+    config: uvicorn.Config, sock: socket.socket, loads: MutableSequence[int], number: int
+) -> None:
+    server = uvicorn.Server(config)
+    config.load()
+    config.loaded_app = Balance(config.loaded_app, server.server_state.connections, loads, number)
+    server.run(sockets=[sock])
 
 
 def serve_processes(config: uvicorn.Config, processes: int) -> None:
@@ -55,11 +112,15 @@ def serve_processes(config: uvicorn.Config, processes: int) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    # Each process's open connections, in memory they share (plain integers: each process
+    # writes only its own).
+    loads = _spawn.RawArray("i", processes)
 
     def start(number: int) -> BaseProcess:
         sock = listening_socket(config.host, config.port)
+        loads[number] = 0  # a replaced process's connections died with it
         child = _spawn.Process(
-            target=_serve_one, args=(config, sock), name=f"hearth-server-{number}"
+            target=_serve_one, args=(config, sock, loads, number), name=f"hearth-server-{number}"
         )
         child.start()
         sock.close()  # the child holds its own copy

@@ -1,17 +1,26 @@
 """The listening sockets of `hearth serve --workers N` (app/core/serving.py): several bind one
-port, and the connections they accept answer at once (Nagle's algorithm off)."""
+port, the connections they accept answer at once (Nagle's algorithm off), and keep-alive
+connections end up shared evenly by the processes."""
 
 import asyncio
+import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from starlette.routing import Match
 
 from app.core.errors import HearthError
 from app.core.serving import listening_socket
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_several_processes_sockets_share_one_port():
@@ -117,3 +126,59 @@ def test_the_busiest_paths_are_matched_first(app):
         < tried["/api/v1/students"]
     )
     assert tried["/api/v1/translate"] <= 6
+
+
+async def pid_app(scope, receive, send):
+    """Answers with the number of the process that answered."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
+
+
+SERVE_TWO = (
+    "import sys, uvicorn; from app.core.serving import serve_processes; "
+    "serve_processes(uvicorn.Config('tests.core.test_serving:pid_app', host='127.0.0.1', "
+    "port=int(sys.argv[1]), log_level='warning'), 2)"
+)
+
+
+def test_keep_alive_connections_end_up_shared_evenly_by_the_processes():
+    """Eight keep-alive connections to two server processes: the kernel deals them by a hash
+    (an even 4 + 4 only about one time in four). The process with more than its share closes
+    one after its answer and the client connects again, until each holds four; then nothing
+    more is closed."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVE_TWO, str(port)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "did not start"
+                time.sleep(0.1)
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(8)]
+        steady = closed = 0
+        for _ in range(500):
+            pids, closed_now = [], 0
+            for conn in connections:
+                conn.request("GET", "/")
+                answer = conn.getresponse()
+                pids.append(answer.read().decode())
+                if answer.will_close:
+                    closed_now += 1
+                    conn.close()  # the next request connects again
+            closed += closed_now
+            steady = steady + 1 if closed_now == 0 else 0
+            if steady == 20:
+                break
+            time.sleep(0.005)
+        assert steady == 20, f"still closing connections after 500 rounds ({closed} closed)"
+        assert sorted(Counter(pids).values()) == [4, 4]
+        for conn in connections:
+            conn.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)

@@ -10,6 +10,7 @@ the work of both. So a process holding more than its share of the open connectio
 after its answer (`Connection: close`, which every HTTP client follows by connecting again),
 and the kernel deals the new connection afresh, until the processes hold as many each."""
 
+import asyncio
 import logging
 import os
 import signal
@@ -54,6 +55,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
 # After telling one connection to close, a process waits this long before the next: the
 # connection leaves its count only once closed, and its successor's process must count it.
 SHED_PAUSE_SECONDS = 0.02
+# How often a process counts its connections also when no request comes: one whose clients
+# have gone must not be counted with them (the others would keep more than their share).
+COUNT_EVERY_SECONDS = 1.0
 
 
 class Balance:
@@ -69,6 +73,11 @@ class Balance:
         self.loads = loads
         self.number = number
         self.paused_until = 0.0
+        self.counting = False
+
+    def count(self) -> None:
+        self.loads[self.number] = len(self.connections)
+        asyncio.get_running_loop().call_later(COUNT_EVERY_SECONDS, self.count)
 
     def over_share(self) -> bool:
         mine = len(self.connections)
@@ -80,6 +89,9 @@ class Balance:
         return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.counting:  # at start-up (the lifespan call), in the server's event loop
+            self.counting = True
+            self.count()
         if scope["type"] != "http" or not self.over_share():
             await self.app(scope, receive, send)
             return

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from starlette.routing import Match
 
+from app.core import serving
 from app.core.errors import HearthError
 from app.core.serving import listening_socket
 from tests.servers import free_port
@@ -182,3 +183,31 @@ def test_keep_alive_connections_end_up_shared_evenly_by_the_processes():
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_a_process_counts_its_connections_also_when_no_request_comes(monkeypatch):
+    """Its clients gone, an idle process must not go on counting their connections: the others
+    would then keep more than their share."""
+    monkeypatch.setattr(serving, "COUNT_EVERY_SECONDS", 0.02)
+    connections = {"a", "b", "c"}
+    loads = [0, 5]
+
+    async def answer(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def serve() -> list[tuple[bytes, bytes]]:
+        balance = serving.Balance(answer, connections, loads, 0)
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        await balance({"type": "http"}, None, send)
+        assert loads == [3, 5]  # 3 of 8: under its share, kept open
+        connections.clear()
+        await asyncio.sleep(0.1)
+        assert loads == [0, 5]
+        return sent[0]["headers"]
+
+    assert asyncio.run(serve()) == []

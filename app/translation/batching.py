@@ -5,10 +5,12 @@ A caller's sentences go to the model at once when a runner is free: nobody waits
 concurrency 1, and a caller alone (nothing queued, no model call running, no other caller on
 its way) makes the model call itself, in its own thread, without the hand-over to a runner
 thread and back. While every runner is busy, the sentences that arrive queue up and go together
-in the next call (up to `max_batch` sentences), and a runner that finds fewer sentences queued
-than callers known to be on their way waits up to `wait_ms` for them. There is one runner
-thread per CTranslate2 replica (`inter_threads`), so two batches can run at once on two cores;
-CTranslate2 releases the GIL while it decodes."""
+in the next call (up to `max_batch` sentences), and a runner waits up to `wait_ms` for callers
+known to be on their way. A caller inside another batcher (the quality check's way back is a
+model of its own) is not on its way to this one: waiting for it left a core idle, e.g. two
+requests at once in a process, one translating and one translating back (bench/README.md).
+There is one runner thread per CTranslate2 replica (`inter_threads`), so two batches can run
+at once on two cores; CTranslate2 releases the GIL while it decodes."""
 
 import os
 import threading
@@ -20,9 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-# Callers on their way to a model (inside a translation that will reach one): a runner that
-# has fewer callers' sentences than this waits a little for the rest.
+# Callers on their way to a model (inside a translation that will reach one), and callers in
+# a batcher now (queued or in its model call): a runner waits a little while some of the
+# first are in no batcher, since they may be about to come.
 _expected = 0
+_inside = 0
 _expected_lock = threading.Lock()
 
 
@@ -39,8 +43,16 @@ def expecting() -> Iterator[None]:
             _expected -= 1
 
 
-def expected() -> int:
-    return _expected
+def _enter(step: int) -> None:
+    global _inside
+    with _expected_lock:
+        _inside += step
+
+
+def outside() -> int:
+    """Callers on their way to a model that are in no batcher now (may be below 0: a caller
+    that was not marked with `expecting`, e.g. a job, is in a batcher all the same)."""
+    return _expected - _inside
 
 
 @dataclass
@@ -85,8 +97,15 @@ class Batcher:
             return []
         if self._pid != os.getpid():
             self._start()  # a forked process (a worker's process pool) inherits no threads
+        _enter(1)
+        try:
+            return self._translate(tokens)
+        finally:
+            _enter(-1)
+
+    def _translate(self, tokens: list[list[str]]) -> list[Any]:
         with self._ready:
-            alone = not self._queue and self._busy == 0 and expected() <= 1
+            alone = not self._queue and self._busy == 0 and outside() <= 0
             if alone:
                 self._busy += 1
             else:
@@ -111,7 +130,7 @@ class Batcher:
 
     def _take(self) -> list[_Job]:
         """The next batch: whatever is queued (up to max_batch sentences), waiting up to
-        wait_ms for callers known to be on their way."""
+        wait_ms while callers known to be on their way are in no batcher."""
         with self._ready:
             while not self._queue or self._busy >= self._runners:
                 self._ready.wait()
@@ -128,7 +147,7 @@ class Batcher:
                     size += len(job.tokens)
                     continue
                 left = deadline - time.monotonic()
-                if left <= 0 or len(jobs) >= expected():
+                if left <= 0 or outside() <= 0:
                     break
                 self._ready.wait(left)
             if self._queue:

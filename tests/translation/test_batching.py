@@ -86,6 +86,61 @@ def test_a_caller_alone_calls_the_model_in_its_own_thread(argos_models):
     assert alone and expecting_another and alone != expecting_another
 
 
+def test_a_caller_in_another_model_is_not_waited_for(argos_models, monkeypatch):
+    """Three requests at once: one is translating back (the quality check's model, held in
+    its call here), so the other two are all that can come to the forward model. The first
+    calls it in its own thread; the second, queued behind it, goes as soon as the model is
+    free instead of waiting for the one that is translating back."""
+    first, second = _sentences(11)[9:11]
+    forward = engine._model("en", "es").batcher
+    greedy = engine._model("es", "en").greedy_batcher
+    assert forward is not None and greedy is not None
+    monkeypatch.setattr(forward, "_wait", 30.0)  # a wait would outlast the test
+    called_in: list[str] = []
+    real_forward, real_greedy = forward._run, greedy._run
+    back_inside, release_back = threading.Event(), threading.Event()
+    first_inside, second_queued = threading.Event(), threading.Event()
+
+    def held_back(tokens):
+        back_inside.set()
+        release_back.wait(30)
+        return real_greedy(tokens)
+
+    def recording(tokens):
+        called_in.append(threading.current_thread().name)
+        if not first_inside.is_set():
+            first_inside.set()
+            second_queued.wait(30)
+        return real_forward(tokens)
+
+    def request(text: str, greedy_way: bool = False) -> str:
+        with batching.expecting():
+            if greedy_way:
+                return engine.translate_greedy([text], "es", "en")[0]
+            return engine.translate([text], "en", "es")[0]
+
+    forward._run, greedy._run = recording, held_back
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            way_back = pool.submit(request, "Hola.", True)
+            assert back_inside.wait(30)
+            one = pool.submit(request, first)
+            assert first_inside.wait(30)
+            two = pool.submit(request, second)
+            while not forward._queue:
+                threading.Event().wait(0.005)
+            second_queued.set()
+            assert one.result(timeout=30) and two.result(timeout=10)
+            release_back.set()
+            assert way_back.result(timeout=30)
+    finally:
+        forward._run, greedy._run = real_forward, real_greedy
+        release_back.set()
+        second_queued.set()
+    assert called_in[0] != "batch-en-es-0"  # the first caller's own thread
+    assert called_in[1:] == ["batch-en-es-0"]
+
+
 def test_a_repeated_text_is_answered_from_memory_without_the_model(client, auth, argos_models):
     headers = auth("read")
     body = {"text": "The library is open after school.", "source": "en", "target": "es"}

@@ -2,17 +2,20 @@
 
     .venv/bin/python bench/translate_api.py [--rounds 2] [--seconds 10]
         [--concurrency 1 4 16] [--workloads unique pairs same20]
-        [--libretranslate PATH/bin/libretranslate] [--no-lt-cache] [--hearth 1 2 ...]
+        [--libretranslate PATH/bin/libretranslate] [--no-lt-cache] [--hearth 1 2 2+back ...]
 
 Both servers translate with the same tiny en→es Argos package
 (tests/fixtures/argos/packages/translate-en_es.argosmodel), one CTranslate2 thread per
 translation. Hearth runs as `hearth serve` (SQLite, embedded consumer threads, the defaults)
 in a fresh copy of a prepared data dir (migrated, package installed, a read-scope API key
 made with `hearth apikeys create`) with HEARTH_ARGOS_INTRA_THREADS=1, in each shape given by
---hearth: by default one server process and `--workers 2` (N:SETTING=VALUE,... adds
-settings). LibreTranslate runs with ARGOS_INTRA_THREADS=1, no translation cache, en→es and
-es→en installed (with two packages it does not go to the network at start-up), `--load-only
-en,es --disable-files-translation --disable-web-ui`, its default 4 waitress threads.
+--hearth: by default one server process, `--workers 2`, and `--workers 2` with the es→en
+package installed too (`2+back`): then Hearth also translates every fresh translation back
+for its quality check, as it does in a school that receives replies (LibreTranslate does no
+such check); N:SETTING=VALUE,... adds settings. LibreTranslate runs with
+ARGOS_INTRA_THREADS=1, no translation cache, en→es and es→en installed (with two packages it
+does not go to the network at start-up), `--load-only en,es --disable-files-translation
+--disable-web-ui`, its default 4 waitress threads.
 
 Workloads, each at every concurrency:
   unique  one sentence per request, cycling through the 287 English sentences of
@@ -283,8 +286,9 @@ def hearth_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def prepare_hearth(template: Path) -> str:
-    """A migrated data dir with the en→es package installed; returns a read-scope API key."""
+def prepare_hearth(template: Path, way_back: bool = False) -> str:
+    """A migrated data dir with the en→es package installed (and es→en with `way_back`);
+    returns a read-scope API key."""
     env = hearth_env(template)
 
     def hearth(*args: str) -> str:
@@ -297,7 +301,8 @@ def prepare_hearth(template: Path) -> str:
         return done.stdout
 
     hearth("db", "upgrade")
-    hearth("models", "install-file", str(FIXTURES / "packages" / "translate-en_es.argosmodel"))
+    for name in PACKAGES if way_back else PACKAGES[:1]:
+        hearth("models", "install-file", str(FIXTURES / "packages" / f"{name}.argosmodel"))
     return (
         hearth("apikeys", "create", "--name", "bench", "--scopes", "read").strip().splitlines()[-1]
     )
@@ -305,21 +310,29 @@ def prepare_hearth(template: Path) -> str:
 
 @dataclass(frozen=True)
 class Shape:
-    """How Hearth is run: `hearth serve --workers N` and settings on top of the defaults."""
+    """How Hearth is run: `hearth serve --workers N`, settings on top of the defaults, and
+    whether the reverse model (es→en) is installed, so that every fresh translation is also
+    translated back for the quality check, as in a school that also gets replies."""
 
     workers: int = 1
     settings: tuple[tuple[str, str], ...] = ()
+    way_back: bool = False
 
     @classmethod
     def parse(cls, given: str) -> "Shape":
-        """ "2" or "1:HEARTH_TRANSLATE_BATCH_MAX=0,HEARTH_ARGOS_INTER_THREADS=2"."""
-        workers, _, rest = given.partition(":")
+        """ "2", "2+back" or "1:HEARTH_TRANSLATE_BATCH_MAX=0,HEARTH_ARGOS_INTER_THREADS=2"."""
+        head, _, rest = given.partition(":")
+        workers, _, back = head.partition("+")
+        if back not in ("", "back"):
+            raise ValueError(f"unknown shape {given!r}: N, N+back, N:SETTING=VALUE,...")
         pairs = [item.split("=", 1) for item in rest.split(",") if item]
-        return cls(int(workers), tuple((k, v) for k, v in pairs))
+        return cls(int(workers), tuple((k, v) for k, v in pairs), back == "back")
 
     @property
     def name(self) -> str:
         name = "Hearth" if self.workers == 1 else f"Hearth --workers {self.workers}"
+        if self.way_back:
+            name += " + es→en"
         extra = " ".join(f"{k.removeprefix('HEARTH_').lower()}={v}" for k, v in self.settings)
         return f"{name} {extra}" if extra else name
 
@@ -656,8 +669,9 @@ def main() -> None:
         help="skip LibreTranslate with --translation-cache all on the same 20 sentences",
     )  # fmt: skip
     parser.add_argument(
-        "--hearth", nargs="+", default=["1", "2"], metavar="SHAPE",
-        help="Hearth shapes to measure: N for `hearth serve --workers N`, optionally with "
+        "--hearth", nargs="+", default=["1", "2", "2+back"], metavar="SHAPE",
+        help="Hearth shapes to measure: N for `hearth serve --workers N`; N+back with the "
+        "es→en model installed too (the quality check's round trip); optionally with "
         "settings, e.g. 1:HEARTH_ARGOS_INTER_THREADS=2,HEARTH_TRANSLATE_BATCH_MAX=0",
     )  # fmt: skip
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
@@ -687,16 +701,21 @@ def main() -> None:
         check_generator(args.wrk, lua, work, 3.0)
         sentences = english_sentences()
         texts = {name: workload_texts(name, sentences) for name in args.workloads}
-        template = work / "hearth-template"
-        key = prepare_hearth(template)
+        shapes = {shape.name: shape for shape in map(Shape.parse, args.hearth)}
+        # A prepared data dir (and its API key) with the forward model only, and one with
+        # the way back too, as the shapes need them.
+        templates = {
+            way_back: work / f"hearth-template-{'both' if way_back else 'en_es'}"
+            for way_back in {shape.way_back for shape in shapes.values()}
+        }
+        keys = {way_back: prepare_hearth(path, way_back) for way_back, path in templates.items()}
         packages_dir = work / "lt-packages"
         prepare_libretranslate(packages_dir)
 
-        shapes = {shape.name: shape for shape in map(Shape.parse, args.hearth)}
-
         def start(name: str):
             if name in shapes:
-                return hearth_server(template, key, work, shapes[name])
+                way_back = shapes[name].way_back
+                return hearth_server(templates[way_back], keys[way_back], work, shapes[name])
             return libretranslate_server(
                 lt_binary, packages_dir, work, cache=name == "LibreTranslate + cache"
             )

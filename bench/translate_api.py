@@ -702,20 +702,19 @@ def main() -> None:
         sentences = english_sentences()
         texts = {name: workload_texts(name, sentences) for name in args.workloads}
         shapes = {shape.name: shape for shape in map(Shape.parse, args.hearth)}
-        # A prepared data dir (and its API key) with the forward model only, and one with
-        # the way back too, as the shapes need them.
-        templates = {
-            way_back: work / f"hearth-template-{'both' if way_back else 'en_es'}"
-            for way_back in {shape.way_back for shape in shapes.values()}
-        }
-        keys = {way_back: prepare_hearth(path, way_back) for way_back, path in templates.items()}
+        # A prepared data dir and its API key with the forward model only, and with the way
+        # back too, as the shapes need them.
+        templates = {}
+        for way_back in {shape.way_back for shape in shapes.values()}:
+            path = work / f"hearth-template-{'both' if way_back else 'en_es'}"
+            templates[way_back] = (path, prepare_hearth(path, way_back))
         packages_dir = work / "lt-packages"
         prepare_libretranslate(packages_dir)
 
         def start(name: str):
             if name in shapes:
-                way_back = shapes[name].way_back
-                return hearth_server(templates[way_back], keys[way_back], work, shapes[name])
+                template, key = templates[shapes[name].way_back]
+                return hearth_server(template, key, work, shapes[name])
             return libretranslate_server(
                 lt_binary, packages_dir, work, cache=name == "LibreTranslate + cache"
             )

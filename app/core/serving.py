@@ -83,9 +83,10 @@ class Balance:
         mine = len(self.connections)
         self.loads[self.number] = mine
         share = -(-sum(self.loads) // len(self.loads))  # rounded up: an odd one stays put
-        if mine <= share or time.monotonic() < self.paused_until:
+        now = time.monotonic()
+        if mine <= share or now < self.paused_until:
             return False
-        self.paused_until = time.monotonic() + SHED_PAUSE_SECONDS
+        self.paused_until = now + SHED_PAUSE_SECONDS
         return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -27,25 +27,25 @@ from typing import Any
 # first are in no batcher, since they may be about to come.
 _expected = 0
 _inside = 0
-_expected_lock = threading.Lock()
+_counts_lock = threading.Lock()
 
 
 @contextmanager
 def expecting() -> Iterator[None]:
     """Mark the calling request as on its way to a model while inside the block."""
     global _expected
-    with _expected_lock:
+    with _counts_lock:
         _expected += 1
     try:
         yield
     finally:
-        with _expected_lock:
+        with _counts_lock:
             _expected -= 1
 
 
 def _enter(step: int) -> None:
     global _inside
-    with _expected_lock:
+    with _counts_lock:
         _inside += step
 
 

@@ -10,7 +10,11 @@ known to be on their way. A caller inside another batcher (the quality check's w
 model of its own) is not on its way to this one: waiting for it left a core idle, e.g. two
 requests at once in a process, one translating and one translating back (bench/README.md).
 There is one runner thread per CTranslate2 replica (`inter_threads`), so two batches can run
-at once on two cores; CTranslate2 releases the GIL while it decodes."""
+at once on two cores; CTranslate2 releases the GIL while it decodes. And a caller alone in the
+whole process (no other caller in any batcher) may have its sentences spread over every
+replica, in one model call of a few sentences each (`spread`): with nothing else to do, the
+other cores work on the same text instead of idling (a two-sentence request on two cores,
+bench/README.md)."""
 
 import os
 import threading
@@ -72,8 +76,10 @@ class Batcher:
         wait_ms: float = 3.0,
         max_batch: int = 32,
         name: str = "model",
+        spread: Callable[[list[list[str]], int], list[Any]] | None = None,
     ) -> None:
         self._run = run
+        self._spread = spread  # `run` in that many parts at once, one per replica
         self._wait = max(0.0, wait_ms) / 1000
         self._max = max(1, max_batch)
         self._runners = max(1, runners)
@@ -86,7 +92,7 @@ class Batcher:
         self._pid = os.getpid()
         self._queue: deque[_Job] = deque()
         self._ready = threading.Condition()
-        self._busy = 0  # model calls under way (never more than runners)
+        self._busy = 0  # replicas at work (never more than runners)
         for i in range(self._runners):
             threading.Thread(
                 target=self._runner, name=f"batch-{self._name}-{i}", daemon=True
@@ -104,27 +110,31 @@ class Batcher:
             _enter(-1)
 
     def _translate(self, tokens: list[list[str]]) -> list[Any]:
+        parts = 1
         with self._ready:
             alone = not self._queue and self._busy == 0 and outside() <= 0
             if alone:
-                self._busy += 1
+                if self._spread is not None and _inside == 1:  # nobody else in any batcher
+                    parts = min(self._runners, len(tokens))
+                self._busy += parts
             else:
                 job = _Job(tokens)
                 self._queue.append(job)
                 self._ready.notify()
         if not alone:
             return job.future.result()
+        spread = self._spread if parts > 1 else None
         try:
-            results = self._run(tokens)
+            results = spread(tokens, parts) if spread else self._run(tokens)
         finally:
-            self._done()
+            self._done(parts)
         self.calls += 1
         self.sentences += len(tokens)
         return results
 
-    def _done(self) -> None:
+    def _done(self, replicas: int = 1) -> None:
         with self._ready:
-            self._busy -= 1
+            self._busy -= replicas
             if self._queue:
                 self._ready.notify()
 

@@ -391,3 +391,75 @@ def test_fresh_translations_wait_for_one_deferred_write_per_round(
     assert len(queued) == 2
     queued[1](session)
     assert count_rows(session, "translation_cache") == 5
+
+
+def test_a_caller_alone_in_the_process_has_its_sentences_spread_over_the_replicas():
+    """With nobody else in any batcher, a caller's sentences go to every replica at once (one
+    piece each); with another caller in a model call, or one sentence, they go in one call
+    and leave the other replicas free."""
+    calls: list[tuple] = []
+
+    def run(tokens):
+        calls.append(("one call", len(tokens)))
+        return [t[0].upper() for t in tokens]
+
+    def spread(tokens, parts):
+        calls.append(("spread", len(tokens), parts))
+        return [t[0].upper() for t in tokens]
+
+    inside, release = threading.Event(), threading.Event()
+
+    def held(tokens):
+        inside.set()
+        release.wait(30)
+        return tokens
+
+    batcher = batching.Batcher(run, runners=2, spread=spread, name="test")
+    other = batching.Batcher(held, runners=1, name="test-other")
+    assert batcher.translate([["a"], ["b"], ["c"]]) == ["A", "B", "C"]
+    assert batcher.translate([["d"]]) == ["D"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(other.translate, [["x"]])
+        assert inside.wait(30)
+        assert batcher.translate([["e"], ["f"]]) == ["E", "F"]
+        release.set()
+        assert busy.result(timeout=30) == [["x"]]
+    assert batcher.translate([["g"], ["h"]]) == ["G", "H"]
+    assert calls == [
+        ("spread", 3, 2),
+        ("one call", 1),
+        ("one call", 2),  # another caller was in a model call
+        ("spread", 2, 2),
+    ]
+    assert batcher._busy == 0 and batching._inside == 0
+
+
+def test_sentences_spread_over_two_replicas_come_back_as_from_one_call(argos_models, monkeypatch):
+    """The real model with two replicas: a lone three-sentence text is translated in pieces
+    at once, and reads exactly as from one call, sentences in order."""
+    import ctranslate2
+
+    text = " ".join(_sentences(14)[11:14])
+    one_call = engine.translate([text], "en", "es")[0]
+    loaded = engine._model("en", "es")
+    batcher = loaded.batcher
+    assert batcher is not None and batcher._spread is not None
+    two = ctranslate2.Translator(
+        str(loaded.pkg.package_path / "model"), device="cpu", inter_threads=2, intra_threads=1
+    )
+    monkeypatch.setattr(loaded, "translator", two)
+    monkeypatch.setattr(batcher, "_runners", 2)
+    spread_calls: list[int] = []
+    real_spread = batcher._spread
+
+    def recording(tokens, parts):
+        spread_calls.append(parts)
+        return real_spread(tokens, parts)
+
+    monkeypatch.setattr(batcher, "_spread", recording)
+    assert engine.translate([text], "en", "es")[0] == one_call
+    assert spread_calls == [2]
+    tokens = [loaded.pkg.tokenizer.encode(s) for s in _sentences(14)[11:14]]
+    whole, pieces = loaded._decode_batch(tokens), loaded._decode_spread(tokens, 3)
+    assert [r.hypotheses for r in pieces] == [r.hypotheses for r in whole]
+    assert [round(r.scores[0], 4) for r in pieces] == [round(r.scores[0], 4) for r in whole]

@@ -10,11 +10,11 @@ known to be on their way. A caller inside another batcher (the quality check's w
 model of its own) is not on its way to this one: waiting for it left a core idle, e.g. two
 requests at once in a process, one translating and one translating back (bench/README.md).
 There is one runner thread per CTranslate2 replica (`inter_threads`), so two batches can run
-at once on two cores; CTranslate2 releases the GIL while it decodes. And a caller alone in the
-whole process (no other caller in any batcher) may have its sentences spread over every
-replica, in one model call of a few sentences each (`spread`): with nothing else to do, the
-other cores work on the same text instead of idling (a two-sentence request on two cores,
-bench/README.md)."""
+at once on two cores; CTranslate2 releases the GIL while it decodes. And a caller that is all
+the work there is (no other request in flight in the process, app/core/inflight.py, and no
+other caller in any batcher) has its sentences spread over every replica of the model, a
+piece each, in one call (`spread`): the other cores work on the same text instead of idling
+(a two-sentence request on two cores, bench/README.md)."""
 
 import os
 import threading
@@ -25,6 +25,8 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from app.core import inflight
 
 # Callers on their way to a model (inside a translation that will reach one), and callers in
 # a batcher now (queued or in its model call): a runner waits a little while some of the
@@ -114,7 +116,8 @@ class Batcher:
         with self._ready:
             alone = not self._queue and self._busy == 0 and outside() <= 0
             if alone:
-                if self._spread is not None and _inside == 1:  # nobody else in any batcher
+                # All the work there is: no other request here, nobody else in any batcher.
+                if self._spread is not None and _inside == 1 and inflight.requests() <= 1:
                     parts = min(self._runners, len(tokens))
                 self._busy += parts
             else:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import event
 
+from app.core import inflight
 from app.translation import argos, batching, recent, service
 from app.translation.argos import engine
 from app.translation.models import HumanTranslation
@@ -434,9 +435,12 @@ def test_a_caller_alone_in_the_process_has_its_sentences_spread_over_the_replica
     assert batcher._busy == 0 and batching._inside == 0
 
 
-def test_sentences_spread_over_two_replicas_come_back_as_from_one_call(argos_models, monkeypatch):
+def test_sentences_spread_over_two_replicas_come_back_as_from_one_call(
+    client, auth, argos_models, monkeypatch
+):
     """The real model with two replicas: a lone three-sentence text is translated in pieces
-    at once, and reads exactly as from one call, sentences in order."""
+    at once, and reads exactly as from one call, sentences in order; so is a lone request's
+    through the API (the request itself is the one in flight)."""
     import ctranslate2
 
     text = " ".join(_sentences(14)[11:14])
@@ -449,17 +453,49 @@ def test_sentences_spread_over_two_replicas_come_back_as_from_one_call(argos_mod
     )
     monkeypatch.setattr(loaded, "translator", two)
     monkeypatch.setattr(batcher, "_runners", 2)
-    spread_calls: list[int] = []
+    spread_calls: list[tuple[int, int]] = []  # (pieces, requests in flight)
     real_spread = batcher._spread
 
     def recording(tokens, parts):
-        spread_calls.append(parts)
+        spread_calls.append((parts, inflight.requests()))
         return real_spread(tokens, parts)
 
     monkeypatch.setattr(batcher, "_spread", recording)
     assert engine.translate([text], "en", "es")[0] == one_call
-    assert spread_calls == [2]
+    assert spread_calls == [(2, 0)]
+    body = {"text": " ".join(_sentences(17)[14:17]), "source": "en", "target": "es"}
+    answer = client.post("/api/v1/translate", headers=auth("read"), json=body).json()
+    assert answer["status"] == "translated" and answer["origin"] == "mt"
+    assert spread_calls == [(2, 0), (2, 1)]
+    assert inflight.requests() == 0
     tokens = [loaded.pkg.tokenizer.encode(s) for s in _sentences(14)[11:14]]
     whole, pieces = loaded._decode_batch(tokens), loaded._decode_spread(tokens, 3)
     assert [r.hypotheses for r in pieces] == [r.hypotheses for r in whole]
     assert [round(r.scores[0], 4) for r in pieces] == [round(r.scores[0], 4) for r in whole]
+
+
+def test_a_caller_is_not_spread_while_another_request_is_in_flight():
+    """Another request in the process (on its way in, or answering from memory) may need a
+    core any moment: a caller then keeps to one replica, and spreads again once alone."""
+    calls: list[str] = []
+
+    def run(tokens):
+        calls.append("one call")
+        return tokens
+
+    def spread(tokens, parts):
+        calls.append(f"spread in {parts}")
+        return tokens
+
+    batcher = batching.Batcher(run, runners=2, spread=spread, name="test")
+    inflight.count(2)  # this caller's request and another
+    try:
+        batcher.translate([["a"], ["b"]])
+    finally:
+        inflight.count(-2)
+    inflight.count(1)
+    try:
+        batcher.translate([["c"], ["d"]])
+    finally:
+        inflight.count(-1)
+    assert calls == ["one call", "spread in 2"]

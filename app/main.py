@@ -18,7 +18,6 @@ from app.core import api_docs, deferred
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import ERROR_RESPONSES, install_error_handlers
-from app.core.inflight import CountRequests
 from app.core.logging import RequestContext, configure_logging
 from app.core.queue import (
     EmbeddedConsumerLock,
@@ -87,10 +86,9 @@ def create_app() -> FastAPI:
         upload_max_bytes=settings.roster_max_upload_bytes,
         attachment_max_bytes=settings.attachment_max_mb * 1024 * 1024,
     )
-    # Every request, a refused one too, gets a request id and an access line.
+    # Outermost: every request, a refused one too, gets a request id and an access line (and
+    # is counted in flight: the translation batcher reads it, app.core.inflight).
     app.add_middleware(RequestContext)
-    # Outermost: the requests in flight, which the translation batcher reads (app.core.inflight).
-    app.add_middleware(CountRequests)
     # A request is matched against the routes in this order, one by one (a few µs each): the
     # busiest first — Twilio's and the mail server's webhooks, a broadcast's status callbacks,
     # the translate API — then the rest.

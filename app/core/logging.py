@@ -16,6 +16,8 @@ from typing import IO, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core import inflight
+
 request_id: ContextVar[str | None] = ContextVar("hearth_request_id", default=None)
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -132,7 +134,7 @@ def _new_request_id() -> str:
 class RequestContext:
     """Takes X-Request-ID from the request (if short and plain) or makes one, keeps it in a
     context variable for every log line of the request, answers it in the response header,
-    and writes one access line per request."""
+    and writes one access line per request. Counts the requests in flight (app.core.inflight)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -163,9 +165,11 @@ class RequestContext:
                 message = {**message, "headers": headers}
             await send(message)
 
+        inflight.count(1)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            inflight.count(-1)
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
             method = scope.get("method", "")
             path = _SECRET_PATH.sub(r"\1[token]", scope.get("path", ""))

@@ -1,10 +1,12 @@
 """The requests in flight, which the translation batcher reads before it spreads a request
-over every core."""
+over every core: counted around every request, a failing one too."""
 
 import asyncio
 
+import pytest
+
 from app.core import inflight
-from app.core.inflight import CountRequests
+from app.core.logging import RequestContext
 
 
 def test_the_requests_in_flight_are_counted():
@@ -12,17 +14,24 @@ def test_the_requests_in_flight_are_counted():
 
     async def app(scope, receive, send):
         seen.append(inflight.requests())
+        if scope.get("path") == "/fails":
+            raise RuntimeError("the endpoint failed")
 
-    async def two_at_once():
-        counted = CountRequests(app)
-        await counted({"type": "http"}, None, None)
+    async def sent(message):
+        pass
+
+    async def requests():
+        counted = RequestContext(app)
+        await counted({"type": "http", "path": "/"}, None, sent)
         inflight.count(1)  # another request, still in flight
         try:
-            await counted({"type": "http"}, None, None)
+            await counted({"type": "http", "path": "/"}, None, sent)
         finally:
             inflight.count(-1)
-        await counted({"type": "lifespan"}, None, None)
+        with pytest.raises(RuntimeError):
+            await counted({"type": "http", "path": "/fails"}, None, sent)
+        await counted({"type": "lifespan"}, None, sent)
 
-    asyncio.run(two_at_once())
-    assert seen == [1, 2, 0]
+    asyncio.run(requests())
+    assert seen == [1, 2, 1, 0]
     assert inflight.requests() == 0

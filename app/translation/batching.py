@@ -33,6 +33,8 @@ from app.core import inflight
 # first are in no batcher, since they may be about to come.
 _expected = 0
 _inside = 0
+# How often a waiting runner looks again whether anyone it waits for is still on the way.
+LOOK_AGAIN_SECONDS = 0.0005
 _counts_lock = threading.Lock()
 
 
@@ -162,7 +164,9 @@ class Batcher:
                 left = deadline - time.monotonic()
                 if left <= 0 or outside() <= 0:
                     break
-                self._ready.wait(left)
+                # A caller that queues wakes this runner; one that stops being on its way (its
+                # request ended, or it went into another model's batcher) tells no one.
+                self._ready.wait(min(left, LOOK_AGAIN_SECONDS))
             if self._queue:
                 self._ready.notify()  # another runner may take the rest now
             return jobs

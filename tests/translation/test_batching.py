@@ -5,6 +5,7 @@ answered without the model or the database."""
 import csv
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import event
@@ -499,3 +500,37 @@ def test_a_caller_is_not_spread_while_another_request_is_in_flight():
     finally:
         inflight.count(-1)
     assert calls == ["one call", "spread in 2"]
+
+
+def test_a_runner_stops_waiting_as_soon_as_nobody_is_on_the_way():
+    """A runner waits for a request on its way; that request ends without coming (it was
+    answered otherwise). Nobody tells the runner, so it looks again on its own: the queued
+    caller goes at once, not after the whole wait."""
+    inside, release = threading.Event(), threading.Event()
+
+    def held(tokens):
+        if not inside.is_set():
+            inside.set()
+            release.wait(30)
+        return tokens
+
+    batcher = batching.Batcher(held, runners=1, wait_ms=30_000, name="test-wait")
+
+    def request(tokens):
+        with batching.expecting():
+            return batcher.translate(tokens)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(request, [["a"]])
+        assert inside.wait(30)
+        second = pool.submit(request, [["b"]])
+        while not batcher._queue:
+            threading.Event().wait(0.005)
+        with batching.expecting():  # a third request, on its way
+            release.set()
+            assert first.result(timeout=30) == [["a"]]
+            threading.Event().wait(0.05)  # the runner has taken the second and waits
+            assert not second.done()
+        started = time.monotonic()
+        assert second.result(timeout=5) == [["b"]]
+    assert time.monotonic() - started < 1

@@ -33,9 +33,9 @@ from app.core import inflight
 # first are in no batcher, since they may be about to come.
 _expected = 0
 _inside = 0
+_counts_lock = threading.Lock()
 # How often a waiting runner looks again whether anyone it waits for is still on the way.
 LOOK_AGAIN_SECONDS = 0.0005
-_counts_lock = threading.Lock()
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import IO, Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -273,7 +273,38 @@ def make_engine(url: str) -> Engine:
                 _begin_immediate(conn, turn)
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection is tested (one round trip) before use only when it lay idle
+# this long. A server that restarted, or a network that dropped the connection, has been gone
+# longer than that by the time anyone uses it again, so this still catches them; a busy
+# worker's connections, back in the pool for milliseconds, skip the test (pinging every
+# checkout was two round trips of the nine a text sent cost, bench/README.md). A connection that
+# dies unseen within the second fails its statement, and SQLAlchemy then replaces every
+# connection the pool held.
+PING_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "hearth_idle_since"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return  # a new connection, or one used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy's pre-ping: this connection and every older one are replaced, and
+            # the checkout is tried again with a new connection.
+            raise InvalidatePoolError(str(error)) from error
 
 
 @lru_cache

@@ -1,8 +1,11 @@
 """The Twilio double, driven by the official twilio SDK through make_client."""
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -13,7 +16,10 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from app.channels import TransientError
+from app.channels.sms import TwilioSms
 from app.channels.twilio_http import RedirectingHttpClient, make_client
+from app.core.config import get_settings
 from app.devtools.twilio_double import TwilioDouble
 
 FAMILY = "+15551230001"
@@ -42,6 +48,28 @@ class LoopbackServer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Silent:
+    """A port on 127.0.0.1 that accepts connections and never answers (a hung provider)."""
+
+    def __enter__(self) -> "Silent":
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+
+        def accept() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    self.held.append(self.listener.accept()[0])
+
+        threading.Thread(target=accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.close()
+        for held in self.held:
+            held.close()
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -373,3 +401,60 @@ def test_the_environments_proxy_is_used_and_read_once_per_host(
         assert len(proxy.targets) == 3 and double.messages[-1].body == "Directo"
     finally:
         proxy.close()
+
+
+def test_a_text_reaches_twilio_exactly_as_given(double: TwilioDouble, sdk: Client) -> None:
+    """The client sends the SDK's request straight through urllib3's pool: the form, its
+    repeated fields, the credentials and a page of a list arrive as Twilio needs them."""
+    body = "Café cerrado mañana – 5 & 6 de marzo? 100% =) 😀"
+    pictures = [double.url + "/a.jpg?x=1&y=2", double.url + "/b.png"]
+    created = sdk.messages.create(
+        to=FAMILY,
+        from_=SCHOOL,
+        body=body,
+        media_url=pictures,
+        status_callback="http://127.0.0.1:9/status?d=7",
+    )
+    sent = double.messages[-1]
+    assert (sent.sid, sent.auth_ok) == (created.sid, True)
+    assert (sent.body, sent.to, sent.from_) == (body, FAMILY, SCHOOL)
+    assert sent.media_urls == pictures
+    assert sent.status_callback == "http://127.0.0.1:9/status?d=7"
+    listed = sdk.messages.list(to=FAMILY, from_=SCHOOL, limit=5)
+    assert [m.sid for m in listed] == [created.sid] and listed[0].body == body
+
+    wrong = make_client(double.account_sid, "not-the-token", api_url=double.url, timeout=5)
+    with pytest.raises(TwilioRestException) as refused:
+        wrong.messages.create(to=FAMILY, from_=SCHOOL, body="x")
+    assert refused.value.status == 401
+
+
+def test_twilio_out_of_reach_is_worth_trying_again_for_a_send_and_a_lookup() -> None:
+    """A refused connection or a timeout is a transient error, for a text and for the lookup
+    of an interrupted send alike (urllib3's errors reach the callers as requests' would)."""
+    down = TwilioDouble().start()
+    settings = get_settings().model_copy(
+        update={
+            "twilio_account_sid": down.account_sid,
+            "twilio_auth_token": down.auth_token,
+            "twilio_api_url": down.url,
+            "sms_send_timeout": 2.0,
+        }
+    )
+    sms = TwilioSms(settings)
+    sms.send(SCHOOL, FAMILY, "first", None)  # leaves a keep-alive connection
+    down.stop()
+    with pytest.raises(TransientError) as failed:
+        sms.send(SCHOOL, FAMILY, "x", None)
+    assert failed.value.code == "network"
+    with pytest.raises(TransientError) as failed:
+        sms.find_sent(SCHOOL, FAMILY, "first", since=datetime.now(UTC) - timedelta(minutes=5))
+    assert failed.value.code == "lookup"
+
+    with Silent() as silent:  # accepts, never answers
+        slow = TwilioSms(
+            settings.model_copy(update={"twilio_api_url": silent.url, "sms_send_timeout": 0.3})
+        )
+        with pytest.raises(TransientError) as failed:
+            slow.send(SCHOOL, FAMILY, "x", None)
+        assert failed.value.code == "network" and "timed out" in str(failed.value)

@@ -18,9 +18,7 @@ from typing import IO, Any, Literal, TypeVar
 
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 from huey.api import TaskWrapper
-from huey.constants import EmptyData
 from huey.consumer import Consumer, Scheduler
-from huey.storage import SqliteStorage
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -33,21 +31,36 @@ log = logging.getLogger("hearth.queue")
 R = TypeVar("R")
 
 
-class QuickSqliteStorage(SqliteStorage):  # type: ignore[misc]  # huey has no type information
-    """Huey clears a task's revocation flag after every task, in an exclusive transaction of
-    the queue's file; Hearth revokes no task, so there is none to clear: a plain read finds
-    that without the lock (as Huey's own dequeue looks before it locks)."""
+class _Unrevoked:
+    """Huey reads a task's revocation flag before running it and clears the flag after: on the
+    Redis queue two round trips for every text sent, on the SQLite queue a read and a clearing
+    that took the queue file's lock. Hearth revokes no task (and cannot: `revoke` raises), so
+    its queues do neither."""
 
-    def pop_data(self, key: str) -> Any:
-        if not self.sql(
-            "select 1 from kv where queue = ? and key = ?", (self.name, key), results=True
-        ):
-            return EmptyData
-        return super().pop_data(key)
+    def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
+        return False
+
+    def delete(self, key: str) -> Any:
+        if key.startswith("r:"):  # a task's revocation flag (Task.revoke_id): never set
+            return False
+        return super().delete(key)  # type: ignore[misc]
+
+    def revoke(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("Hearth's job queues do not revoke tasks")
+
+    revoke_all = revoke_by_id = revoke
 
 
-class QuickSqliteHuey(SqliteHuey):  # type: ignore[misc]
-    storage_class = QuickSqliteStorage
+class QueueSqliteHuey(_Unrevoked, SqliteHuey):  # type: ignore[misc]  # huey has no type information
+    pass
+
+
+class QueueRedisHuey(_Unrevoked, PriorityRedisHuey):  # type: ignore[misc]
+    pass
+
+
+class QueueMemoryHuey(_Unrevoked, MemoryHuey):  # type: ignore[misc]
+    pass
 
 
 def _make_huey(name: str) -> Huey:
@@ -57,14 +70,14 @@ def _make_huey(name: str) -> Huey:
     # Priorities (SQLite and memory queues have them built in): the periodic jobs must not
     # wait behind a long broadcast's sending jobs.
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return PriorityRedisHuey(name, url=url, utc=True, results=False)
+        return QueueRedisHuey(name, url=url, utc=True, results=False)
     if url == "memory://":
-        return MemoryHuey(name, utc=True, results=False)
+        return QueueMemoryHuey(name, utc=True, results=False)
     path = url.removeprefix("sqlite:///") if url else str(settings.data_dir / "queue.db")
     private_file(Path(path))
     # fsync off: a job lost in a power cut is found again by the outbox sweeper, since the
     # outbox itself lives in the main database; the queue stays fast.
-    return QuickSqliteHuey(name, filename=path, utc=True, timeout=30, results=False, fsync=False)
+    return QueueSqliteHuey(name, filename=path, utc=True, timeout=30, results=False, fsync=False)
 
 
 huey: Huey = _make_huey("hearth-send")  # the `send` queue (and the periodic jobs)

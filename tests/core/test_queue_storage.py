@@ -1,48 +1,60 @@
-"""The queue's workers (app/core/queue.py): clearing a task's revocation flag, which Huey does
-after every task, takes the SQLite queue file's lock only when there is one; an idle worker
-still looks for work every second."""
+"""The queue's workers (app/core/queue.py): a task runs without Huey's read and clearing of a
+revocation flag (a SQLite queue file's lock, two Redis round trips); an idle worker still looks
+for work every second."""
 
 import sqlite3
 import threading
 import time
 
 import pytest
+import redis
 from huey import SqliteHuey
-from huey.constants import EmptyData
-from huey.storage import SqliteStorage
 
-from app.core.queue import QuickSqliteStorage, WorkerConsumer
+from app.core.queue import QueueRedisHuey, QueueSqliteHuey, WorkerConsumer
 
 
-@pytest.fixture
-def writer_holding_the_queue(tmp_path):
+def test_a_task_runs_while_another_worker_holds_the_queue_file(tmp_path):
     path = tmp_path / "queue.db"
-    QuickSqliteStorage("q", filename=str(path))  # creates the tables
-    conn = sqlite3.connect(path, isolation_level=None)
-    yield path, conn
-    conn.close()
+    queue = QueueSqliteHuey("q", filename=str(path), timeout=0.3, results=False)
+    stock = SqliteHuey("q", filename=str(path), timeout=0.3, results=False)
+    ran: list[int] = []
 
+    @queue.task()
+    def mark(n: int) -> None:
+        ran.append(n)
 
-def test_no_flag_to_clear_needs_no_lock(writer_holding_the_queue):
-    path, other = writer_holding_the_queue
+    task = mark.s(1)
+    other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another worker in the middle of a dequeue
     try:
-        quick = QuickSqliteStorage("q", filename=str(path), timeout=0.3, create_tables=False)
-        assert quick.pop_data("q.revoked.123") is EmptyData  # answered while it holds the lock
-        stock = SqliteStorage("q", filename=str(path), timeout=0.3, create_tables=False)
+        queue.execute(task)  # no revocation flag read or cleared: the file is not touched
+        assert ran == [1]
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            stock.pop_data("q.revoked.123")  # Huey's own waits for the lock
+            stock.execute(task)  # Huey's own reads the flag first, and waits for the lock
     finally:
         other.execute("ROLLBACK")
+        other.close()
+    with pytest.raises(NotImplementedError):
+        mark.revoke()  # what would make skipping the flag wrong is refused
 
 
-def test_a_flag_that_is_there_is_cleared(writer_holding_the_queue):
-    path, _ = writer_holding_the_queue
-    storage = QuickSqliteStorage("q", filename=str(path), create_tables=False)
-    storage.put_data("q.revoked.7", b"flag")
-    assert bytes(storage.pop_data("q.revoked.7")) == b"flag"
-    assert storage.pop_data("q.revoked.7") is EmptyData
-    assert storage.delete_data("q.revoked.7") is False
+def test_a_task_on_the_redis_queue_costs_no_revocation_round_trips(redis_url):
+    queue = QueueRedisHuey("q-rev", url=redis_url, results=False)
+    ran = threading.Event()
+
+    @queue.task()
+    def mark() -> None:
+        ran.set()
+
+    client = redis.Redis.from_url(redis_url)
+    client.config_resetstat()
+    mark()
+    task = queue.dequeue()
+    queue.execute(task)
+    assert ran.is_set()
+    called = {name.removeprefix("cmdstat_") for name in client.info("commandstats")}
+    assert "bzpopmin" in called or "zpopmin" in called  # (the dequeue: the count works)
+    assert not called & {"hmget", "hget", "hdel"}  # no flag read before, none cleared after
 
 
 def test_an_idle_worker_still_picks_up_work_within_a_second(tmp_path):

@@ -110,8 +110,8 @@ class RedirectingHttpClient(TwilioHttpClient):
     ) -> Response:
         """The SDK's request, straight through the urllib3 pool that requests would use for
         the host (its proxy, CA bundle and pool size, read once per host). requests' own
-        preparing and sending around that pool cost ~0.25 ms of CPU a text, more than a third
-        of the SDK's call (bench/README.md). A JSON body or a redirect to follow (nothing
+        preparing and sending around that pool cost ~0.35 ms of CPU a text, half of the SDK's
+        call (bench/README.md). A JSON body or a redirect to follow (nothing
         Hearth sends) still goes through requests."""
         if allow_redirects or (headers or {}).get("Content-Type", "").endswith("json"):
             return super().request(

@@ -22,7 +22,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3 import HTTPConnectionPool
-from urllib3.util import Retry, Timeout, make_headers
+from urllib3.util import Retry, Timeout, make_headers, parse_url
 
 from app.channels import (
     BAD_NUMBER_CODES,
@@ -144,7 +144,7 @@ class RedirectingHttpClient(TwilioHttpClient):
         try:
             answer = pool.urlopen(
                 method.upper(),
-                target if absolute else _path(target),
+                target if absolute else parse_url(target).request_uri,
                 body=body,
                 headers=sent,
                 redirect=False,
@@ -197,11 +197,6 @@ def _form(values: dict[str, object]) -> str:
         if item is not None
     ]
     return urlencode(pairs)
-
-
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def make_client(

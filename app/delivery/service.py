@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,7 +21,7 @@ from app.channels.voice import voice_channel
 from app.core import leases
 from app.core.bulk import insert_rows
 from app.core.config import get_settings
-from app.core.db import utcnow
+from app.core.db import each_statement_commits, utcnow
 from app.core.queue import enqueue_job, schedule_job
 from app.delivery import attachments, mms, optouts, voice
 from app.delivery.emails import note_email
@@ -142,9 +142,33 @@ def quiet_until(school: School, now: datetime) -> datetime | None:
 
 _DELIVERIES = cast(Table, Delivery.__table__)  # (typed as any FromClause)
 
+# Whether the row's phone (none for an email) told the school STOP: a STOP holds for every
+# number of the school, so opt-outs are kept under its own sender (the row's when the school
+# has none).
+_SAYS_STOP = and_(
+    _DELIVERIES.c.channel.in_(PHONE_CHANNELS),
+    optouts.said_stop(
+        _DELIVERIES.c.address,
+        func.coalesce(
+            select(func.nullif(School.sms_sender, ""))
+            .where(School.id == _DELIVERIES.c.school_id)
+            .correlate(_DELIVERIES)
+            .scalar_subquery(),
+            func.nullif(_DELIVERIES.c.sender, ""),
+        ),
+    ),
+)
+STOPPED = "This number replied STOP to the school."
+
+
+def _unless_stop(value: Any, stopped: Any) -> Any:
+    return case((_SAYS_STOP, stopped), else_=value)
+
+
 # queued → sending, atomically: of any number of workers holding the job, one wins. A retry or
 # a sweep's duplicate finds nothing to claim; the winner's row comes back with the claim
-# (RETURNING), not in a second statement. Built once, on the table: the ORM's own UPDATE …
+# (RETURNING), not in a second statement. A number that said STOP is suppressed instead, with
+# its reason, by the same statement. Built once, on the table: the ORM's own UPDATE …
 # RETURNING cost half as much again, for every text sent.
 _CLAIM = (
     update(_DELIVERIES)
@@ -158,7 +182,10 @@ _CLAIM = (
         ),
     )
     .values(
-        status="sending",
+        status=_unless_stop(DeliveryStatus.SENDING, DeliveryStatus.SUPPRESSED),
+        error_code=_unless_stop(_DELIVERIES.c.error_code, "opted_out"),
+        error_text=_unless_stop(_DELIVERIES.c.error_text, STOPPED),
+        next_attempt_at=_unless_stop(_DELIVERIES.c.next_attempt_at, None),
         attempts=_DELIVERIES.c.attempts + 1,
         updated_at=bindparam("now"),
         claimed_by=bindparam("owner"),
@@ -167,20 +194,9 @@ _CLAIM = (
 )
 
 
-# The school a delivery goes from, and whether its phone (None for an email) told the school
-# STOP: a STOP holds for every number of the school, so opt-outs are kept under its own
-# sender (the row's when the school has none). One query, built once.
-_SCHOOL_AND_STOP = select(
-    School,
-    optouts.said_stop(
-        bindparam("phone"), func.coalesce(func.nullif(School.sms_sender, ""), bindparam("sender"))
-    ),
-).where(School.id == bindparam("school_id"))
-
-
 def claim(session: Session, delivery_id: int) -> Delivery | None:
-    """queued → sending, atomically (see _CLAIM). Not committed here: the caller reads what the
-    send needs in the same transaction, then commits before the provider call."""
+    """queued → sending (or suppressed, if its number said STOP), atomically (see _CLAIM).
+    Committed by the caller, before the provider call."""
     params = {"delivery_id": delivery_id, "now": utcnow(), "owner": leases.current_owner()}
     claimed = session.execute(_CLAIM, params).mappings().one_or_none()
     if claimed is None:
@@ -194,29 +210,23 @@ def send(session: Session, delivery_id: int) -> str:
     """Send one delivery if it is due and nobody else is sending it. Returns what happened:
     sent | skipped | deferred | retry | failed | suppressed."""
     claimed = time.monotonic()
+    # On PostgreSQL the claim commits as it runs (each_statement_commits): a wait for morning
+    # is written after it, and an email's attachments read after it. Should the database or
+    # the process fail in between, the row is a send interrupted before its provider call,
+    # which the sweep settles as any other (reconcile_interrupted).
+    each_statement_commits(session)
     row = claim(session, delivery_id)
     if row is None:
         return "skipped"
-    phone = row.channel in PHONE_CHANNELS
-    school, stopped = session.execute(
-        _SCHOOL_AND_STOP,
-        {
-            "school_id": row.school_id,
-            "phone": row.address if phone else None,
-            "sender": row.sender or None,
-        },
-    ).one()
-    now = utcnow()
-    if phone:
-        if stopped:
-            _finish(row, "suppressed", "opted_out", "This number replied STOP to the school.")
-            return "suppressed"
-        wait = None if row.urgent else quiet_until(school, now)
+    if row.status == DeliveryStatus.SUPPRESSED:
+        return "suppressed"
+    if row.channel in PHONE_CHANNELS and not row.urgent:
+        wait = quiet_until(session.get_one(School, row.school_id), utcnow())
         if wait is not None:
             row.status, row.next_attempt_at = "queued", wait
             row.attempts -= 1  # waiting for morning is not a failed attempt
             return "deferred"
-    send_now = _prepare(session, row, school)
+    send_now = _prepare(session, row)
     # No transaction stays open across the provider call: it may take seconds, on SQLite the
     # write lock would stop every other writer meanwhile, and the dev backends write through a
     # session of their own.
@@ -236,7 +246,7 @@ def send(session: Session, delivery_id: int) -> str:
     except channels.TransientError as exc:
         return _retry(session, row, exc)
     except channels.PermanentError as exc:
-        return _fail(session, row, school, exc)
+        return _fail(session, row, exc)
     _sent(session, row, provider_id)
     return "sent"
 
@@ -258,7 +268,9 @@ def _sent(session: Session, row: Delivery, provider_id: str) -> None:
         "error_code": None,
         "error_text": None,
     }
+    each_statement_commits(session)
     session.execute(_SENT, {"delivery_id": row.id, **values})
+    session.commit()  # commits on purpose: what follows in the job is a transaction of its own
     for key, value in values.items():
         set_committed_value(row, key, value)
 
@@ -282,7 +294,7 @@ def _still_ours(session: Session, delivery_id: int, attempts: int) -> bool:
     return ours == 1
 
 
-def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], str]:
+def _prepare(session: Session, row: Delivery) -> Callable[[], str]:
     """Everything the send needs from the database, read now; the call itself, for later."""
     if row.channel == "sms":
         callback = get_settings().public_url.rstrip("/") + "/webhooks/twilio/status"
@@ -295,7 +307,7 @@ def _prepare(session: Session, row: Delivery, school: School) -> Callable[[], st
         (a.filename, a.content_type, attachments.reader(a))
         for a in attachments.for_message(session, row.message_id)
     ]
-    email = note_email(row, school, files)
+    email = note_email(row, session.get_one(School, row.school_id), files)
     return lambda: email_channel().send(email)
 
 
@@ -329,7 +341,7 @@ def _retry(session: Session, row: Delivery, exc: channels.SendError) -> str:
     return "retry"
 
 
-def _fail(session: Session, row: Delivery, school: School, exc: channels.PermanentError) -> str:
+def _fail(session: Session, row: Delivery, exc: channels.PermanentError) -> str:
     _finish(row, "failed", exc.code, exc.text)
     _after_carrier_error(session, row, exc.code)
     return "failed"
@@ -741,7 +753,7 @@ def plan_many(
                 row.update(
                     status="suppressed",
                     error_code="opted_out",
-                    error_text="This number replied STOP to the school.",
+                    error_text=STOPPED,
                 )
             elif text.pending:
                 pass  # its translation is on the way

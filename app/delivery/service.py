@@ -146,7 +146,8 @@ _DELIVERIES = cast(Table, Delivery.__table__)  # (typed as any FromClause)
 # number of the school, so opt-outs are kept under its own sender (the row's when the school
 # has none).
 _SAYS_STOP = and_(
-    _DELIVERIES.c.channel.in_(PHONE_CHANNELS),
+    # (not IN: its list is expanded into the statement's text again at every execution)
+    or_(*(_DELIVERIES.c.channel == channel for channel in PHONE_CHANNELS)),
     optouts.said_stop(
         _DELIVERIES.c.address,
         func.coalesce(

@@ -27,8 +27,8 @@ def opted_out_phones(session: Session, sender: str | None, phones: Iterable[str]
 
 
 def said_stop(phone: ColumnElement[str | None], sender: ColumnElement[str | None]) -> Exists:
-    """Whether `phone` told `sender` STOP, as a clause of a query of the caller's (the sender
-    of a text is checked in the query that reads the rest of what the send needs)."""
+    """Whether `phone` told `sender` STOP, as a clause of a statement of the caller's (a text's
+    number is checked by the statement that claims it for sending)."""
     return (
         select(OptOut.id)
         .where(OptOut.sender == sender, OptOut.active.is_(True), OptOut.phone == phone)

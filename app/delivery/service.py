@@ -211,11 +211,9 @@ def send(session: Session, delivery_id: int) -> str:
     """Send one delivery if it is due and nobody else is sending it. Returns what happened:
     sent | skipped | deferred | retry | failed | suppressed."""
     claimed = time.monotonic()
-    # On PostgreSQL the claim commits as it runs (each_statement_commits): a wait for morning
-    # is written after it, and an email's attachments read after it. Should the database or
-    # the process fail in between, the row is a send interrupted before its provider call,
-    # which the sweep settles as any other (reconcile_interrupted).
-    each_statement_commits(session)
+    # The claim is not committed as it runs (each_statement_commits): should the database fail
+    # before the commit below, the claim is undone with the rest and the job's retry sends it;
+    # committed alone, the row would stay `sending`, and an email or a call would go to review.
     row = claim(session, delivery_id)
     if row is None:
         return "skipped"

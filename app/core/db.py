@@ -436,9 +436,9 @@ def all_or_nothing(session: Session) -> Iterator[None]:
 def each_statement_commits(session: Session) -> None:
     """PostgreSQL: the session's next transaction commits each statement as it runs. For a
     transaction that is one statement (a send's result): it then costs one round trip instead
-    of three, since psycopg sends BEGIN on a round trip of its own, and COMMIT another. Call it before the transaction's first statement; in a transaction
-    already, on SQLite (no round trips to save) or bound to a connection (the tests'), it
-    does nothing."""
+    of three, since psycopg sends BEGIN on a round trip of its own, and COMMIT another. Call
+    it before the transaction's first statement; in a transaction already, on SQLite (no
+    round trips to save) or bound to a connection (the tests'), it does nothing."""
     bind = session.get_bind()
     if session.in_transaction() or not isinstance(bind, Engine):
         return

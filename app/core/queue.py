@@ -112,9 +112,11 @@ def job(
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Register `fn(session, *args)` as the job `name`. The runner opens a session, runs the
     function and commits once (or rolls back if it raises): a job, like a request, is one
-    transaction. `session=False`: a job that only runs other jobs (a batch of sends) and so must
-    hold no transaction while they open theirs (SQLite has one writer). `periodic`: a crontab.
-    `recovers`: run as `fn(session, owner)` when the process `owner` died holding work."""
+    transaction, unless it commits on purpose and says why (a send commits its claim before the
+    provider call, and then its result). `session=False`: a job that only runs other jobs (a
+    batch of sends) and so must hold no transaction while they open theirs (SQLite has one
+    writer). `periodic`: a crontab. `recovers`: run as `fn(session, owner)` when the process
+    `owner` died holding work."""
 
     def register(fn: Callable[..., R]) -> Callable[..., R]:
         if name in _JOBS:

@@ -374,6 +374,42 @@ def prepare_libretranslate(packages_dir: Path) -> None:
             archive.extractall(packages_dir)
 
 
+def engine_alone(packages_dir: Path, sentences: list[str], seconds: float) -> dict[int, float]:
+    """The model alone, in this process: CTranslate2 on one thread with the options both
+    servers use (beam 4, as argostranslate), fed the `pairs` workload's requests (two corpus
+    lines each) `k` requests per call. CPU ms per request, by k: 1 is a server with one
+    replica and no batching (LibreTranslate: its bound at concurrency 4 and 16), 8 is about
+    what Hearth's batcher gathers at concurrency 16 with two processes."""
+    import ctranslate2
+    import sentencepiece
+
+    package = packages_dir / PACKAGES[0]
+    pieces = sentencepiece.SentencePieceProcessor(model_file=str(package / "sentencepiece.model"))
+    tokens = [pieces.encode(s, out_type=str) for s in sentences]
+    translator = ctranslate2.Translator(
+        str(package / "model"), device="cpu", inter_threads=1, intra_threads=1
+    )
+    n = len(tokens)
+    out = {}
+    for per_call in (1, 8):
+        done, request = 0, 0
+        started = time.process_time()
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            batch = []
+            for _ in range(per_call):  # request k: lines i and i + d, as in workload_texts
+                d, i = divmod(request, n)
+                batch += [tokens[i], tokens[(i + d % (n - 1) + 1) % n]]
+                request += 1
+            translator.translate_batch(
+                batch, beam_size=4, num_hypotheses=1, length_penalty=0.2,
+                replace_unknowns=True, return_scores=True, max_batch_size=32,
+            )  # fmt: skip
+            done += per_call
+        out[per_call] = (time.process_time() - started) * 1000 / done
+    return out
+
+
 @contextmanager
 def libretranslate_server(
     binary: Path, packages_dir: Path, work: Path, cache: bool
@@ -631,6 +667,33 @@ def summary(
             print(f"{h} cache hits (one process's counters): " + ", ".join(hits))
 
 
+def budget(
+    lines: list[Line], engine: dict[int, float], hearths: list[str], c: int, cores: int
+) -> None:
+    """What 1.5x LibreTranslate at the highest concurrency asks of a request's CPU, beside
+    what each server spends around the model (its CPU a request less the model's alone)."""
+
+    def median_of(server: str, figure) -> float | None:
+        group = [
+            figure(x)
+            for x in lines
+            if x.server == server and x.workload == "pairs" and x.concurrency == c
+        ]
+        return statistics.median(group) if group else None
+
+    lt_rate = median_of("LibreTranslate", lambda x: x.rate)
+    print(f"\nNever-repeated requests at concurrency {c}, CPU ms a request: the model alone "
+          f"{engine[1]:.2f} one request a call, {engine[8]:.2f} eight a call")  # fmt: skip
+    if lt_rate:
+        target = 1.5 * lt_rate
+        print(f"1.5 x LibreTranslate = {target:,.0f} req/s: on {cores} cores at most "
+              f"{cores * 1000 / target:.2f} ms of CPU a request, all told")  # fmt: skip
+    for name, model in (("LibreTranslate", engine[1]), *((h, engine[8]) for h in hearths)):
+        cpu = median_of(name, cpu_per_request)
+        if cpu is not None:
+            print(f"  {name}: {cpu:.2f} ms, of which around the model ~{cpu - model:.2f}")
+
+
 def find_libretranslate(given: str | None) -> Path | None:
     candidate = given or os.environ.get("LIBRETRANSLATE_BIN") or shutil.which("libretranslate")
     return Path(candidate) if candidate and Path(candidate).is_file() else None
@@ -710,6 +773,14 @@ def main() -> None:
             templates[way_back] = (path, prepare_hearth(path, way_back))
         packages_dir = work / "lt-packages"
         prepare_libretranslate(packages_dir)
+        engine = {}
+        if "pairs" in args.workloads:
+            engine = engine_alone(packages_dir, sentences, 3.0)
+            print(
+                "the model alone (CTranslate2, one thread, the never-repeated requests): "
+                + ", ".join(f"{k} request(s) a call {ms:.2f} ms of CPU a request"
+                            for k, ms in engine.items())
+            )  # fmt: skip
 
         def start(name: str):
             if name in shapes:
@@ -756,6 +827,8 @@ def main() -> None:
                     lines.append(line)
                     show(line, round_no)
         summary(lines, args.workloads, args.concurrency, args.rounds, list(shapes))
+        if engine:
+            budget(lines, engine, list(shapes), max(args.concurrency), cores)
         print(f"load average at the end {load_average()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

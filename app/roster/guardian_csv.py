@@ -3,7 +3,10 @@
 One row per guardian-student pair: student_id (the student's id in Hearth, `external_id`),
 given_name, family_name, phone, email, language, relationship. The file has no ids for
 guardians, so a row is the same person as a guardian already in Hearth when it has the same
-name on the same student, or the same phone or email and the same given name. Blank cells
+name on the same student, or the same phone or email and the same given name — among the
+school's own families, and among other schools' too (a sibling's parent) only when the import
+was started by someone who sees every school: staff of one school never change, link or reach
+another school's families through a file. Blank cells
 leave what Hearth has; a language or channels a person confirmed in Hearth are never changed.
 The import adds and updates; it never deactivates anyone or removes a link.
 """
@@ -55,7 +58,13 @@ class Person:
 
 
 def import_guardian_csv(
-    session: Session, data: bytes, filename: str, school_id: int, settings: Settings
+    session: Session,
+    data: bytes,
+    filename: str,
+    school_id: int,
+    settings: Settings,
+    *,
+    across_schools: bool = False,
 ) -> Report:
     """Applies the file to the session's transaction; the caller commits or rolls back."""
     table, cols = read_guardian_csv(data, filename)
@@ -134,7 +143,7 @@ def import_guardian_csv(
         report.reject("guardians", filename, line, reason)
     report.files[filename] = {"mode": "upsert", "rows": len(rows) + report.rejected_total}
 
-    people, links = _load(session, school_id, phones, emails)
+    people, links = _load(session, school_id, phones, emails, across_schools)
     by_name: dict[tuple[int, str, str], Person] = {}
     by_phone: dict[tuple[str, str], Person] = {}
     by_email: dict[tuple[str, str], Person] = {}
@@ -219,10 +228,10 @@ def import_guardian_csv(
 
 
 def _load(
-    session: Session, school_id: int, phones: set[str], emails: set[str]
+    session: Session, school_id: int, phones: set[str], emails: set[str], across_schools: bool
 ) -> tuple[dict[int, Person], dict[tuple[int, int], str]]:
-    """The guardians the rows may be: this school's families, and anyone sharing a phone or
-    email with a row (a sibling at another school)."""
+    """The guardians the rows may be: this school's families, and with `across_schools`
+    anyone sharing a phone or email with a row (a sibling at another school)."""
     columns = GUARDIAN_FIELDS
     school_guardians = (
         select(StudentGuardian.guardian_id)
@@ -230,6 +239,8 @@ def _load(
         .where(Student.school_id == school_id)
     )
     found = list(session.execute(select(*columns).where(Guardian.id.in_(school_guardians))))
+    if not across_schools:
+        phones = emails = set()
     for chunk in chunks(sorted(phones)):
         found += session.execute(select(*columns).where(Guardian.phone.in_(chunk))).all()
     for chunk in chunks(sorted(emails)):

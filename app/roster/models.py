@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from app.core.db import Base, utcnow
@@ -24,6 +24,9 @@ class RosterImport(Base):
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     force: Mapped[bool] = mapped_column(Boolean, default=False)
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    # Queued by someone who sees every school: a guardians CSV may then find a row's person
+    # among other schools' families (a sibling's parent) and link and update them.
+    across_schools: Mapped[bool] = mapped_column(Boolean, server_default=false())
     filename: Mapped[str] = mapped_column(String(255), default="")
     actor: Mapped[str] = mapped_column(String(64))
     # The uploaded file, kept only until the job has run (it holds every family's contacts).

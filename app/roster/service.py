@@ -118,6 +118,7 @@ def queue_guardian_csv(
             kind="guardians_csv",
             dry_run=dry_run,
             school_id=school_id,
+            across_schools=subject.sees_all_schools,
             filename=filename[:255],
             actor=subject.actor,
             upload=data,
@@ -198,6 +199,7 @@ def import_guardians_path(
         status="queued",
         dry_run=dry_run,
         school_id=school_id,
+        across_schools=True,  # the server's own command line
         filename=str(path)[-255:],
         actor=actor,
     )
@@ -222,6 +224,7 @@ def _check_not_busy(session: Session, job_id: int | None = None) -> None:
 def _execute(session: Session, job: RosterImport, source: RosterFiles | bytes) -> RosterImport:
     job_id, kind, filename = job.id, job.kind, job.filename
     mode, force, dry_run, school_id = job.mode, job.force, job.dry_run, job.school_id
+    across_schools = job.across_schools
     _check_not_busy(session, job_id)
     job.status, job.started_at = "running", utcnow()
     # Every process sees the running mark before the import starts (ImportBusy), and a failed
@@ -238,7 +241,14 @@ def _execute(session: Session, job: RosterImport, source: RosterFiles | bytes) -
             report = import_oneroster(session, files, settings, mode=mode, force=force)
         else:
             assert isinstance(source, bytes) and school_id is not None
-            report = import_guardian_csv(session, source, Path(filename).name, school_id, settings)
+            report = import_guardian_csv(
+                session,
+                source,
+                Path(filename).name,
+                school_id,
+                settings,
+                across_schools=across_schools,
+            )
         session.flush()
         # The importers write with Core statements: objects this session holds are stale.
         session.expire_all()

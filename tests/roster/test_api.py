@@ -14,7 +14,8 @@ from app.roster.models import RosterImport
 from app.roster.service import ImportBusy
 from app.roster.tasks import run_roster_import
 from tests.conftest import count_rows
-from tests.factories import SchoolFactory, StaffFactory, StudentFactory
+from app.people.models import Guardian, StudentGuardian
+from tests.factories import GuardianFactory, SchoolFactory, StaffFactory, StudentFactory
 from tests.roster.conftest import sample, write_csv, zip_folder
 
 IMPORTS = "/api/v1/roster/imports"
@@ -205,6 +206,62 @@ def test_guardian_csv_upload_for_one_school(client, auth, session):
     missing_column = send(auth("admin"), school.id, b"student_id,phone\nS-1,5125550180\n")
     assert missing_column.status_code == 422
     assert "no 'given_name' column" in missing_column.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("sender", ["office of the school", "key of the school", "district"])
+def test_a_guardian_csv_reaches_another_schools_family_only_when_sent_district_wide(
+    client, auth, session, sender
+):
+    """A file for one school names another school's parent by phone, and by email (made-up
+    contacts). From anyone held to that school it changes, links and reactivates no one
+    there: the rows are new families of the importing school. From a district-wide admin it
+    is the same person, a sibling's parent, linked to both."""
+    ours, theirs = SchoolFactory(), SchoolFactory()
+    sam = StudentFactory(school=ours, external_id="S-1")
+    hanna = StudentFactory(school=theirs, external_id="T-1")
+    harold = GuardianFactory(
+        students=[hanna],
+        given_name="Harold",
+        family_name="Hillparent",
+        phone="+15125550901",
+        email="harold@example.org",
+        active=False,
+    )
+    csv = (
+        "student_id,given_name,family_name,phone,email,language,relationship\n"
+        "S-1,Harold,Hillparent,+15125550901,attacker@example.net,,guardian\n"
+    )
+    headers = {
+        "office of the school": lambda: auth(
+            "write", staff=StaffFactory(role="office", schools=[ours])
+        ),
+        "key of the school": lambda: auth("admin", school=ours),
+        "district": lambda: auth("admin"),
+    }[sender]()
+
+    response = client.post(
+        "/api/v1/roster/guardian-imports",
+        headers=headers,
+        files={"file": ("g.csv", csv.encode(), "text/csv")},
+        data={"school_id": str(ours.id)},
+    )
+
+    assert response.status_code == 202, response.text
+    job = client.get(f"{IMPORTS}/{response.json()['id']}", headers=headers).json()
+    assert job["status"] == "succeeded", job
+    session.expire_all()
+    links = dict(
+        session.execute(select(StudentGuardian.student_id, StudentGuardian.guardian_id)).all()
+    )
+    if sender == "district":
+        assert (harold.active, harold.email) == (True, "attacker@example.net")
+        assert links == {hanna.id: harold.id, sam.id: harold.id}
+        return
+    assert (harold.active, harold.email) == (False, "harold@example.org")
+    assert links[hanna.id] == harold.id and links[sam.id] != harold.id
+    made = session.get(Guardian, links[sam.id])
+    assert made is not None
+    assert (made.phone, made.email) == ("+15125550901", "attacker@example.net")
 
 
 def zip_folder_bytes() -> bytes:

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.core.db import utcnow
 from app.core.queue import run_job
+from app.people.models import Guardian, StudentGuardian
 from app.roster.models import RosterImport
 from app.roster.service import ImportBusy
 from app.roster.tasks import run_roster_import
 from tests.conftest import count_rows
-from app.people.models import Guardian, StudentGuardian
 from tests.factories import GuardianFactory, SchoolFactory, StaffFactory, StudentFactory
 from tests.roster.conftest import sample, write_csv, zip_folder
 

@@ -179,7 +179,7 @@ def render(
             continue
         protection = Protection(names=protected, glossary=glossary)
         result = translation.translate(
-            session, [text], source_language, code, protection=protection
+            session, [text], source_language, code, protection=protection, school_id=school.id
         )[0]
         if result.status != "translated" or not result.text:
             out[code] = Rendered(None, "unavailable", reason=result.reason)

@@ -118,7 +118,13 @@ def complete(session: Session, subject: AuthSubject, task_id: int, text: str) ->
     row.status, row.text, row.reason = "translated", text, None
     row.engine, row.cached = translation.HUMAN_ENGINE, False
     translation.remember(
-        session, task.source_language, task.language, view.source_text, text, subject.staff_id
+        session,
+        task.school_id,
+        task.source_language,
+        task.language,
+        view.source_text,
+        text,
+        subject.staff_id,
     )
     session.flush()
     if task.direction == "outbound":

@@ -450,7 +450,9 @@ def add_reply(
     if guardian is not None:
         for job_name in _REPLY_JOBS:
             enqueue_job(session, job_name, message.id)
-    result = translation.translate(session, [body], detection.language, reader_language)[0]
+    result = translation.translate(
+        session, [body], detection.language, reader_language, school_id=thread.school_id
+    )[0]
     row = MessageTranslation(message_id=message.id, language=result.target)
     translations.record(row, result)
     session.add(row)

@@ -36,7 +36,9 @@ def confirm(
     if text is None:
         english = system_texts.english_text(key, **values)
         kept = Protection(names=list(values.values()))
-        result = translation.translate(session, [english], ENGLISH, code, protection=kept)[0]
+        result = translation.translate(
+            session, [english], ENGLISH, code, protection=kept, school_id=school.id
+        )[0]
         text = result.text if result.status == "translated" and result.text else english
     sender = sender or school.sms_sender or ""
 

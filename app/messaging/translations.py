@@ -141,7 +141,12 @@ def fill_translations(
     school_id = thread.school_id if thread else 0
     for row in rows:
         result = translation.translate(
-            session, [message.body], message.language, row.language, protection=protection
+            session,
+            [message.body],
+            message.language,
+            row.language,
+            protection=protection,
+            school_id=school_id,
         )[0]
         record(row, result)
         if row.language in asked:

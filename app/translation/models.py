@@ -54,12 +54,18 @@ class LanguageEngine(Base):
 
 class HumanTranslation(Base):
     """Translation memory: a person's translation of a text (an interpreter's), used before
-    the model whenever the same text is translated again."""
+    the model whenever the same text is translated again for the same school. Only there:
+    staff of one school never decide what another school's families read."""
 
     __tablename__ = "translation_memory"
-    __table_args__ = (UniqueConstraint("source", "target", "text_hash"),)
+    __table_args__ = (UniqueConstraint("school_id", "source", "target", "text_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The school of the task it was written for (None: written before memory was kept per
+    # school and no task shows whose it was; never used).
+    school_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), index=True
+    )
     source: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(16))
     text_hash: Mapped[str] = mapped_column(String(64))  # of the normalized source text

@@ -70,7 +70,8 @@ class Recent:
 translations = Recent()
 # () → {language: engine} as engine_choices reads it
 choices = Recent(size=1, ttl=True)
-# (source, target, memory text_hash) → a person's translation, or None (none known)
+# (school id, source, target, memory text_hash) → a person's translation for that school, or
+# None (none known)
 people = Recent(ttl=True)
 # (source, target) → whether people translated anything in that direction at all
 people_directions = Recent(ttl=True)

@@ -52,7 +52,9 @@ async def translate(data: TranslateRequest, request: Request) -> dict[str, Any]:
 def _from_memory(data: TranslateRequest, subject: AuthSubject) -> dict[str, Any] | None:
     if data.source is None:
         return None  # detection is cheap, but its candidates come from the database
-    result = service.translate_from_memory(data.text, data.source, data.target, short_replies=True)
+    result = service.translate_from_memory(
+        data.text, data.source, data.target, short_replies=True, school_id=_school(subject)
+    )
     if result is None:
         return None
     back = None
@@ -87,6 +89,7 @@ def _translate_reading(
             short_replies=True,
             defer_store=True,
             recent_reads=True,
+            school_id=_school(subject),
         )[0]
         back = None
         if data.back_translate and result.status == "translated" and result.text:
@@ -99,6 +102,14 @@ def _translate_reading(
                 recent_reads=True,
             )[0].text
         return _answer(result, detected, back)
+
+
+def _school(subject: AuthSubject) -> int | None:
+    """Whose translation memory a caller's texts may be given: their school's, when they act
+    for exactly one (people's translations are kept per school); else none."""
+    if subject.school_ids is not None and len(subject.school_ids) == 1:
+        return next(iter(subject.school_ids))
+    return None
 
 
 def _answer(result: service.TranslationResult, detected: bool, back: str | None) -> dict[str, Any]:

@@ -353,12 +353,15 @@ def translate(
     short_replies: bool = False,
     defer_store: bool = False,
     recent_reads: bool = False,
+    school_id: int | None = None,
 ) -> list[TranslationResult]:
     """Translate every text from `source` to `target` with one model call per hop for all of
     the texts that are not already cached (and one more for the quality check's way back).
     Adds new cache rows to `session`. A text with nothing to translate (emoji, numbers) comes
-    back as written. With `short_replies`, a short reply the phrasebook knows ("sí",
-    "gracias 🙏") is answered from it, not by the model. With `defer_store`, new cache rows
+    back as written. A text a person of `school_id` translated before gets their translation
+    (translation memory is kept per school; with no school, none is used). With
+    `short_replies`, a short reply the phrasebook knows ("sí", "gracias 🙏") is answered from
+    it, not by the model. With `defer_store`, new cache rows
     are written later in a transaction of their own (app/core/deferred.py), not in `session`;
     with `recent_reads`, what this process read in the last `api_cache_seconds` serves instead
     of reading it again: the engine choices, and whether people translated anything in this
@@ -369,8 +372,12 @@ def translate(
     route = find_route(source, target, choices)
     src, tgt = route.source, route.target
     remembered = {}
-    if route.coverage != "same" and (not recent_reads or people_translated(session, src, tgt)):
-        remembered = recalled(session, src, tgt, texts)
+    if (
+        school_id is not None
+        and route.coverage != "same"
+        and (not recent_reads or people_translated(session, src, tgt))
+    ):
+        remembered = recalled(session, school_id, src, tgt, texts)
     results: list[TranslationResult | None] = [
         _settled(route, text, remembered.get(memory_text_hash(text)), short_replies, source, target)
         for text in texts
@@ -414,7 +421,12 @@ def _settled(
 
 
 def translate_from_memory(
-    text: str, source: str, target: str, *, short_replies: bool = False
+    text: str,
+    source: str,
+    target: str,
+    *,
+    short_replies: bool = False,
+    school_id: int | None = None,
 ) -> TranslationResult | None:
     """`translate` of one unprotected text from what this process remembers (recent.py),
     without the database or a model; None when something it needs is not there."""
@@ -424,8 +436,8 @@ def translate_from_memory(
     route = find_route(source, target, choices)
     src, tgt = route.source, route.target
     human = None
-    if route.coverage != "same" and has_letters(text):
-        human = recent.people.get((src, tgt, memory_text_hash(text)))
+    if school_id is not None and route.coverage != "same" and has_letters(text):
+        human = recent.people.get((school_id, src, tgt, memory_text_hash(text)))
         if human is recent.MISSING:
             if recent.people_directions.get((src, tgt)) is not False:
                 return None
@@ -628,13 +640,17 @@ def _store(
     )
 
 
-def recalled(session: Session, source: str, target: str, texts: Sequence[str]) -> dict[str, str]:
-    """Translation memory: the hash of each text a person has translated → their text."""
+def recalled(
+    session: Session, school_id: int, source: str, target: str, texts: Sequence[str]
+) -> dict[str, str]:
+    """Translation memory: the hash of each text a person of the school has translated →
+    their text."""
     hashes = {memory_text_hash(t) for t in texts}
     src, tgt = mt_code(source), mt_code(target)
     found = dict(
         session.execute(
             select(HumanTranslation.text_hash, HumanTranslation.translated).where(
+                HumanTranslation.school_id == school_id,
                 HumanTranslation.source == src,
                 HumanTranslation.target == tgt,
                 HumanTranslation.text_hash.in_(hashes),
@@ -642,13 +658,14 @@ def recalled(session: Session, source: str, target: str, texts: Sequence[str]) -
         ).all()
     )
     for h in hashes:
-        recent.people.put((src, tgt, h), found.get(h))
+        recent.people.put((school_id, src, tgt, h), found.get(h))
     return found
 
 
 def people_translated(session: Session, source: str, target: str) -> bool:
     """Whether people translated anything from `source` to `target` (translation memory has
-    a row for the direction), as this process read it in the last `api_cache_seconds`."""
+    a row for the direction, at any school), as this process read it in the last
+    `api_cache_seconds`."""
     src, tgt = mt_code(source), mt_code(target)
     known = recent.people_directions.get((src, tgt))
     if known is recent.MISSING:
@@ -664,13 +681,20 @@ def people_translated(session: Session, source: str, target: str) -> bool:
 
 
 def remember(
-    session: Session, source: str, target: str, text: str, translated: str, staff_id: int | None
+    session: Session,
+    school_id: int,
+    source: str,
+    target: str,
+    text: str,
+    translated: str,
+    staff_id: int | None,
 ) -> None:
-    """A person's translation of `text`, used before the model whenever it comes again (the
-    newest person's wording wins)."""
-    recent.people.pop((mt_code(source), mt_code(target), memory_text_hash(text)))
+    """A person's translation of `text` for a school, used before the model whenever it comes
+    again there (the newest person's wording wins)."""
+    recent.people.pop((school_id, mt_code(source), mt_code(target), memory_text_hash(text)))
     recent.people_directions.pop((mt_code(source), mt_code(target)))
     values = {
+        "school_id": school_id,
         "source": mt_code(source),
         "target": mt_code(target),
         "text_hash": memory_text_hash(text),
@@ -682,7 +706,7 @@ def remember(
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(HumanTranslation)
     session.execute(
         statement.values(values).on_conflict_do_update(
-            index_elements=["source", "target", "text_hash"],
+            index_elements=["school_id", "source", "target", "text_hash"],
             set_={k: statement.excluded[k] for k in ("translated", "staff_id", "created_at")},
         )
     )

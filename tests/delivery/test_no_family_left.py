@@ -195,9 +195,17 @@ def test_a_note_to_a_hmong_family_waits_for_an_interpreter_whose_text_is_what_it
     later = [m.body for m in twilio.messages if m.to == guardian.phone]
     assert len(later) == 2 and all(INTERPRETED in body and "machine" not in body for body in later)
     assert session.scalars(select(InterpretationTask)).one().id == task.id
-    result = translation.translate(session, [NOTE], "en", "hmn")[0]
+    result = translation.translate(session, [NOTE], "en", "hmn", school_id=school.id)[0]
     assert (result.text, result.origin) == (INTERPRETED, "human")
     assert again.id != message.id
+    # Only at this school: another school's families never get this school's people's text
+    # (here there is no model for Hmong, so nothing at all), nor does a district-wide call.
+    other = School(name="Hillside", timezone=school.timezone)
+    session.add(other)
+    session.flush()
+    for school_id in (other.id, None):
+        elsewhere = translation.translate(session, [NOTE], "en", "hmn", school_id=school_id)[0]
+        assert (elsewhere.status, elsewhere.text) == ("unavailable", None)
 
 
 def _interpreter_for(session, school, language):

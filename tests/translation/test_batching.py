@@ -15,6 +15,7 @@ from app.translation import argos, batching, recent, service
 from app.translation.argos import engine
 from app.translation.models import HumanTranslation
 from tests.conftest import FIXTURES, count_rows
+from tests.factories import SchoolFactory
 
 
 def _sentences(n: int) -> list[str]:
@@ -162,16 +163,27 @@ def test_a_repeated_text_is_answered_from_memory_without_the_model(client, auth,
 
 def test_memory_yields_to_a_persons_translation(session, argos_models):
     text = "Picture day is on Friday."
-    machine = service.translate(session, [text], "en", "es")[0]
-    assert service.translate_from_memory(text, "en", "es") is not None
-    service.remember(session, "en", "es", text, "El viernes tomamos las fotos escolares.", None)
+    school = SchoolFactory().id
+
+    def from_memory(school_id: int | None = school):
+        return service.translate_from_memory(text, "en", "es", school_id=school_id)
+
+    machine = service.translate(session, [text], "en", "es", school_id=school)[0]
+    assert from_memory() is not None
+    service.remember(
+        session, school, "en", "es", text, "El viernes tomamos las fotos escolares.", None
+    )
     # Forgotten at once in this process: the fast path must read again.
-    assert service.translate_from_memory(text, "en", "es") is None
-    again = service.translate(session, [text], "en", "es")[0]
+    assert from_memory() is None
+    again = service.translate(session, [text], "en", "es", school_id=school)[0]
     assert again.origin == "human" and again.text != machine.text
-    assert service.translate_from_memory(text, "en", "es").origin == "human"
+    assert from_memory().origin == "human"
+    # Only for that school: anyone else (another school, no school) gets the machine's.
+    assert from_memory(None).origin == "cache"
+    elsewhere = service.translate(session, [text], "en", "es", school_id=SchoolFactory().id)[0]
+    assert (elsewhere.origin, elsewhere.text) == ("cache", machine.text)
     recent.forget()
-    assert service.translate_from_memory(text, "en", "es") is None
+    assert from_memory() is None
 
 
 def test_memory_yields_to_a_new_engine_choice(client, auth, session, argos_models):
@@ -327,19 +339,21 @@ def test_translation_memory_is_not_searched_where_people_translated_nothing(sess
             memory_reads.append(statement)
 
     first, second, third = _sentences(8)[5:8]
-    one = service.translate(session, [first], "en", "es", recent_reads=True)[0]
-    two = service.translate(session, [second], "en", "es", recent_reads=True)[0]
+    school = SchoolFactory().id
+    one = service.translate(session, [first], "en", "es", recent_reads=True, school_id=school)[0]
+    two = service.translate(session, [second], "en", "es", recent_reads=True, school_id=school)[0]
     assert one.origin == two.origin == "mt"
     assert len(memory_reads) == 1, memory_reads  # the direction's look, once
     # Without recent reads (jobs, notes), every text is looked up.
-    service.translate(session, [third], "en", "es")
+    service.translate(session, [third], "en", "es", school_id=school)
     assert len(memory_reads) == 2
     # A repeated text is answered from memory: nobody translated anything en→es.
-    assert service.translate_from_memory(first, "en", "es").origin == "cache"
+    assert service.translate_from_memory(first, "en", "es", school_id=school).origin == "cache"
 
     # Another process's translation: this one trusts what it read until it reads again.
     session.add(
         HumanTranslation(
+            school_id=school,
             source="en",
             target="es",
             text_hash=service.memory_text_hash(second),
@@ -347,20 +361,30 @@ def test_translation_memory_is_not_searched_where_people_translated_nothing(sess
         )
     )
     session.flush()
-    assert service.translate(session, [second], "en", "es", recent_reads=True)[0].origin == "cache"
+    assert (
+        service.translate(session, [second], "en", "es", recent_reads=True, school_id=school)[
+            0
+        ].origin
+        == "cache"
+    )
     recent.people.clear()
     recent.people_directions.clear()  # as when api_cache_seconds have passed
-    assert service.translate(session, [second], "en", "es", recent_reads=True)[0].text == (
-        "Otra persona."
-    )
+    assert service.translate(session, [second], "en", "es", recent_reads=True, school_id=school)[
+        0
+    ].text == ("Otra persona.")
 
     # A person's translation made in this process counts at once, in a direction where
     # people had translated nothing.
-    assert service.translate(session, [first], "en", "vi", recent_reads=True)[0].origin == "mt"
-    assert service.translate_from_memory(first, "en", "vi").origin == "cache"
-    service.remember(session, "en", "vi", first, "Bản dịch của một người.", None)
-    assert service.translate_from_memory(first, "en", "vi") is None
-    again = service.translate(session, [first], "en", "vi", recent_reads=True)[0]
+    assert (
+        service.translate(session, [first], "en", "vi", recent_reads=True, school_id=school)[
+            0
+        ].origin
+        == "mt"
+    )
+    assert service.translate_from_memory(first, "en", "vi", school_id=school).origin == "cache"
+    service.remember(session, school, "en", "vi", first, "Bản dịch của một người.", None)
+    assert service.translate_from_memory(first, "en", "vi", school_id=school) is None
+    again = service.translate(session, [first], "en", "vi", recent_reads=True, school_id=school)[0]
     assert (again.origin, again.text) == ("human", "Bản dịch của một người.")
 
 

@@ -208,6 +208,7 @@ def preview_translations(
     back_to: str,
     guardians: list[Guardian],
     protection: Protection,
+    school_id: int,
 ) -> list[PreviewLanguage]:
     """The note in each guardian language, and each translation translated back into the
     teacher's language, by the translation service that will translate the note. Nothing is
@@ -220,7 +221,9 @@ def preview_translations(
     try:
         for code in sorted(readers):
             item = PreviewLanguage(code, "", readers[code], "same")
-            result = translation.translate(session, [body], source, code, protection=protection)[0]
+            result = translation.translate(
+                session, [body], source, code, protection=protection, school_id=school_id
+            )[0]
             if result.status == "same_language":
                 item.text = body
             elif result.status == "translated" and result.text:
@@ -365,6 +368,7 @@ def preview_context(
         back_to=ui,
         guardians=guardians,
         protection=_protection(session, school_id, student, guardians, viewer.staff),
+        school_id=school_id,
     )
     source = note_language(language, viewer)
     human = catalog_texts(

@@ -393,6 +393,7 @@ def _readable_student_ids(session: Session, subject: AuthSubject, ids: list[int]
 
 
 def create_guardian(session: Session, subject: AuthSubject, data: GuardianCreate) -> Guardian:
+    subject.require_role("office", "add families")
     if not data.student_ids and not (subject.sees_all_schools and not subject.is_teacher):
         raise Invalid("Give the guardian's student_ids: a family belongs to a student.")
     student_ids = _readable_student_ids(session, subject, data.student_ids)
@@ -419,6 +420,9 @@ def update_guardian(
     session: Session, subject: AuthSubject, guardian_id: int, data: GuardianUpdate
 ) -> Guardian:
     guardian = get_guardian(session, subject, guardian_id)
+    # A teacher reads their families but does not edit them: a changed phone or email would
+    # redirect the school's texts and notices (README, "Who may do what").
+    subject.require_role("office", "change family records")
     changes = data.model_dump(exclude_unset=True)
     for name in ("given_name", "family_name", "language", "channels", "active"):
         if name in changes and changes[name] is None:
@@ -477,6 +481,7 @@ def link_student(
 ) -> Guardian:
     guardian = get_guardian(session, subject, guardian_id)
     _readable_student_ids(session, subject, [student_id])
+    subject.require_role("office", "link families to students")
     link = next((s for s in guardian.student_links if s.student_id == student_id), None)
     if link is None:
         guardian.student_links.append(
@@ -501,6 +506,7 @@ def unlink_student(
 ) -> Guardian:
     guardian = get_guardian(session, subject, guardian_id)
     _readable_student_ids(session, subject, [student_id])
+    subject.require_role("office", "unlink families from students")
     link = next((s for s in guardian.student_links if s.student_id == student_id), None)
     if link is None:
         raise NotFound("This guardian is not linked to that student.")

@@ -114,3 +114,44 @@ def test_teacher_cannot_create_students_or_schools(client, auth, district):
     )
     assert response.status_code == 403
     assert client.post("/api/v1/schools", headers=headers, json={"name": "New"}).status_code == 403
+
+
+def test_teacher_cannot_add_edit_or_link_families(client, auth, district):
+    """Families are the office's records (README, "Who may do what"): a teacher who reads a
+    family may not change where its texts go, add one, or link it to another child."""
+    d = district
+    marisol, mateo, sofia = d["guardian_a"], d["student_a"], d["classroom"].sofia
+    admin = auth("admin")
+    url = f"/api/v1/guardians/{marisol.id}"
+    before = client.get(url, headers=admin).json()
+    headers = auth("read,write,send", staff=d["teacher_a"])
+    for body in (
+        {"email": "teacher-changed@evil.example"},
+        {"phone": "+15125550199"},
+        {"language": "vi"},
+    ):
+        changed = client.patch(url, json=body, headers=headers)
+        assert changed.status_code == 403, changed.text
+        assert "Only office staff or admins" in changed.json()["error"]["message"]
+    made = client.post(
+        "/api/v1/guardians",
+        headers=headers,
+        json={
+            "given_name": "Eve",
+            "family_name": "Evil",
+            "phone": "+15125550199",
+            "student_ids": [mateo.id],
+        },
+    )
+    assert made.status_code == 403
+    linked = client.post(
+        f"{url}/students", headers=headers, json={"student_id": sofia.id, "relationship": "mother"}
+    )
+    assert linked.status_code == 403
+    assert client.delete(f"{url}/students/{mateo.id}", headers=headers).status_code == 403
+    assert client.get(url, headers=admin).json() == before
+    evil = client.get("/api/v1/guardians", params={"q": "Evil"}, headers=admin).json()
+    assert evil["total"] == 0
+    # The school's office staff may.
+    office = auth("read,write", staff=d["classroom"].office)
+    assert client.patch(url, json={"language": "vi"}, headers=office).status_code == 200

@@ -77,14 +77,20 @@ def school_numbers(school: School) -> list[str]:
 
 
 def school_for_number(session: Session, to: str, service_sid: str | None) -> School | None:
-    """The school a text to `to` (or through the Messaging Service `service_sid`) is for."""
+    """The school a text to `to` (or through the Messaging Service `service_sid`) is for. A
+    number is one school's (schools.service refuses to give it to a second); where older data
+    has it twice, a school's own number wins over a pool's, then the lowest school id, so the
+    answer is the same every time."""
     for sender in (to, service_sid):
         if sender:
-            school = session.scalar(select(School).where(School.sms_sender == sender))
+            school = session.scalar(
+                select(School).where(School.sms_sender == sender).order_by(School.id).limit(1)
+            )
             if school is not None:
                 return school
     if to:
-        for school in session.scalars(select(School).where(School.sms_pool.is_not(None))):
+        pools = select(School).where(School.sms_pool.is_not(None)).order_by(School.id)
+        for school in session.scalars(pools):
             if to in (school.sms_pool or []):
                 return school
     return None

@@ -3,7 +3,7 @@ set-sender` store the same value for the same input, and refuse the same input."
 
 import pytest
 
-from app.schools.senders import normalize_sms_sender
+from app.schools.senders import normalize_sms_sender, school_for_number
 from tests.factories import SchoolFactory
 
 SID = "MG" + "ab12" * 8
@@ -53,3 +53,17 @@ def test_the_api_stores_the_sender_as_the_command_line_does(client, auth):
     assert refused.status_code == 422
     assert "E.164" in refused.text
     assert client.get(path, headers=headers).json()["sms_sender"] == SID
+
+
+def test_a_number_two_schools_have_goes_to_the_same_school_every_time(session):
+    """Data from before a number could belong to one school only: a school's own number wins
+    over another's pool, then the lowest id."""
+    first = SchoolFactory(sms_sender="+15125550177")
+    SchoolFactory(sms_sender="+15125550177")
+    SchoolFactory(sms_sender="+15125550188", sms_pool=["+15125550199"])
+    owner = SchoolFactory(sms_sender="+15125550199")
+    first_pool = SchoolFactory(sms_sender="+15125550166", sms_pool=["+15125550155"])
+    SchoolFactory(sms_sender="+15125550144", sms_pool=["+15125550155"])
+    assert school_for_number(session, "+15125550177", None).id == first.id
+    assert school_for_number(session, "+15125550199", None).id == owner.id
+    assert school_for_number(session, "+15125550155", None).id == first_pool.id

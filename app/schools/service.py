@@ -1,14 +1,15 @@
 """Schools and their sections (classes), and who may see them."""
 
+from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.auth.service import AuthSubject
 from app.core.config import get_settings
-from app.core.errors import Invalid, NotFound
+from app.core.errors import Conflict, Invalid, NotFound
 from app.people.models import Staff, StaffSchool, Student
 from app.schools.models import Enrollment, School, Section, SectionTeacher
 from app.schools.schemas import SchoolCreate, SchoolUpdate, SectionCreate, SectionUpdate
@@ -29,8 +30,91 @@ def get_school(session: Session, subject: AuthSubject, school_id: int) -> School
     return school
 
 
+# One school per sender -----------------------------------------------------------------------
+#
+# A family's text is routed by the number it was sent to (senders.school_for_number), so a
+# number, or a Messaging Service, receives for one school only: given to a second school, it
+# would take the first school's replies. Only what the school does not have yet is checked, so
+# a school that shares one from before this rule still saves its other settings.
+
+
+def _senders_of(school: School) -> list[str]:
+    """What a text to the school may arrive on: its own sender and its pool."""
+    return [n for n in [school.sms_sender, *(school.sms_pool or [])] if n]
+
+
+def _whose(subject: AuthSubject | None, other: School) -> str:
+    """The other school's name, for a caller who may see it (the CLI's operator sees all)."""
+    return f" ({other.name})" if subject is None or subject.can_see_school(other.id) else ""
+
+
+def _check_senders(
+    session: Session,
+    subject: AuthSubject | None,
+    school: School | None,
+    sender: str | None,
+    pool: list[str] | None,
+) -> None:
+    """Refuses a sender or pool number the school does not have yet and another school has
+    (its name said only to a caller who may see it)."""
+    own = set(_senders_of(school)) if school is not None else set()
+    wanted = [("sms_sender", v) for v in [sender] if v] + [("sms_pool", v) for v in pool or []]
+    wanted = [(field, v) for field, v in wanted if v not in own]
+    if not wanted:
+        return
+    others = session.scalars(
+        select(School)
+        .where(
+            School.id != (school.id if school is not None else 0),
+            or_(School.sms_sender.is_not(None), School.sms_pool.is_not(None)),
+        )
+        .order_by(School.id)
+    )
+    taken: dict[str, School] = {}
+    for other in others:
+        for value in _senders_of(other):
+            taken.setdefault(value, other)
+    for field, value in wanted:
+        if value in taken:
+            raise Conflict(
+                f"{field}: {value} already belongs to another school"
+                f"{_whose(subject, taken[value])}. A number (or Messaging Service) belongs to "
+                "one school only, so that families' replies reach the right school."
+            )
+
+
+def _address(value: str | None) -> str:
+    """The address of an email sender (`Office <office@school.org>` or `office@school.org`),
+    in one case, for comparing."""
+    return parseaddr(value or "")[1].strip().lower()
+
+
+def _check_email_sender(
+    session: Session, subject: AuthSubject, school: School, email_sender: str | None
+) -> None:
+    """A school's admin may not send as another school: its email sender must not be an
+    address another school uses. (A district-wide admin may give several schools one.)"""
+    address = _address(email_sender)
+    if subject.sees_all_schools or not address:
+        return
+    if address == _address(school.email_sender):
+        return
+    others = session.scalars(
+        select(School)
+        .where(School.id != school.id, School.email_sender.is_not(None))
+        .order_by(School.id)
+    )
+    other = next((o for o in others if _address(o.email_sender) == address), None)
+    if other is not None:
+        raise Conflict(
+            f"email_sender: {address} already belongs to another school{_whose(subject, other)}. "
+            "Only a district-wide admin may give two schools one address."
+        )
+
+
 def create_school(session: Session, subject: AuthSubject, data: SchoolCreate) -> School:
     subject.require_district_admin("create schools")
+    _check_senders(session, subject, None, data.sms_sender, data.sms_pool)
     values = data.model_dump()
     values["mark_machine_translation"] = values["mark_machine_translation"] is not False
     school = School(**values)
@@ -61,6 +145,9 @@ def update_school(
     if "sms_pool" in changes:
         own = changes.get("sms_sender", school.sms_sender)
         changes["sms_pool"] = [n for n in changes["sms_pool"] or [] if n != own] or None
+    _check_senders(session, subject, school, changes.get("sms_sender"), changes.get("sms_pool"))
+    if "email_sender" in changes:
+        _check_email_sender(session, subject, school, changes["email_sender"])
     for name, value in changes.items():
         setattr(school, name, value)
     audit.record(
@@ -98,6 +185,7 @@ def set_sms_sender(
         numbers = normalize_sms_pool(pool, region) if pool is not None else None
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    _check_senders(session, None, school, value, numbers)
     previous = school.sms_sender
     details: dict[str, Any] = {"from": previous, "to": value}
     school.sms_sender = value

@@ -118,6 +118,23 @@ def test_schools_set_sender(session):
     assert session.get(School, school.id).sms_sender == "MG" + "ab12" * 8
 
 
+def test_schools_set_sender_refuses_another_schools_number(session):
+    north = SchoolFactory(name="North", sms_sender="+15125550166")
+    SchoolFactory(name="South", sms_sender="+15125550177", sms_pool=["+15125550178"])
+    for args, field in [
+        (["+15125550177"], "sms_sender"),
+        (["+15125550166", "+1 512 555 0178"], "sms_pool"),
+    ]:
+        result = hearth("schools", "set-sender", str(north.id), *args)
+        assert result.exit_code == 1, result.output
+        assert (
+            f"{field}: +1512555017" in result.output and "another school (South)" in result.output
+        )
+    session.expire_all()
+    assert session.get(School, north.id).sms_sender == "+15125550166"
+    assert session.get(School, north.id).sms_pool is None
+
+
 def test_the_real_command_never_prints_a_traceback(tmp_path):
     env = {**os.environ, "HEARTH_DATA_DIR": str(tmp_path)}
     env["HEARTH_DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.db'}"

@@ -384,6 +384,25 @@ def test_bad_school_settings_show_the_form_again_and_change_nothing(
     assert school.name == "Lincoln Elementary" and school.timezone == "America/Chicago"
 
 
+def test_the_settings_page_refuses_another_schools_number(as_admin, session, school):
+    factories.SchoolFactory(name="Roosevelt Middle", sms_sender="+15125550177")
+    session.commit()
+    form = {
+        "name": "Lincoln Elementary",
+        "timezone": "America/Chicago",
+        "default_language": "en",
+        "sms_sender": "+15125550100",
+        "sms_pool": "+15125550101, (512) 555-0177",
+    }
+    response = as_admin.post(f"/admin/schools/{school.id}", form)
+    assert response.status_code == 422
+    assert "sms_pool: +15125550177 already belongs to another school (Roosevelt Middle)" in (
+        response.text
+    )
+    session.refresh(school)
+    assert school.sms_pool is None
+
+
 def test_glossary_terms_are_added_and_removed(as_admin, session, school):
     kept = as_admin.post(
         f"/admin/schools/{school.id}/glossary", {"term": "Lincoln Lions", "keep": "1"}

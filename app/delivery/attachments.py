@@ -5,7 +5,8 @@
   but JPEG, PNG, WebP, GIF and PDF.
 - Photos are decoded and encoded again with Pillow: what goes out is the picture only — no
   EXIF (camera, GPS position, time), no comments, no embedded thumbnails. A photo Pillow cannot
-  read is refused. PDFs are kept as sent.
+  read is refused, and so is one that would unpack to more than `MAX_PIXELS` or `MAX_FRAMES`
+  (a tiny file can declare a huge picture). PDFs are kept as sent.
 - A file is stored once, named by its SHA-256, in the attachment store (app/delivery/filestore.py:
   `<data dir>/attachments/<sha256>`, or an S3-compatible bucket); the `attachments` row says
   whose it is. Every read, write and removal of a file goes through that store.
@@ -48,6 +49,15 @@ EXTENSIONS = {
 }
 # At most this many files on one message.
 MAX_PER_MESSAGE = 10
+# What one photo may unpack to, read from its header before any pixel is decoded: pixels in
+# all (width × height × frames), and frames. Decoded, each pixel takes 3-4 bytes, and a GIF's
+# re-encode keeps every frame at the size of its whole screen, so a 1 KB GIF declaring a
+# 2000×2000 screen and 40 one-pixel frames would take 640 MB. 50 megapixels is a phone's
+# largest photo (8160×6120), or a 500×500 animation of 200 frames; Pillow's own limit
+# (89 megapixels in one frame) costs about 1 GB to re-encode.
+MAX_PIXELS = 50_000_000
+# Every frame kept is an object of its own: a tiny screen is no excuse for thousands.
+MAX_FRAMES = 500
 
 NOT_A_PDF = "This file is not a PDF."
 NOT_AN_IMAGE = "This file is not a %(kind)s image."
@@ -55,6 +65,10 @@ UNREADABLE_IMAGE = "This image could not be read: it may be damaged."
 UNSUPPORTED = "Only photos (JPEG, PNG, WebP, GIF) and PDF files can be attached."
 TOO_LARGE = "This file is larger than %(mb)s MB, the most an attachment may be."
 EMPTY = "This file is empty."
+IMAGE_TOO_BIG = (
+    "This image is too large: at most %(megapixels)s megapixels (an animation's frames counted"
+    " together) and %(frames)s frames. Send a smaller one."
+)
 
 
 class Refused(Invalid):
@@ -101,12 +115,22 @@ def declared_type(filename: str, content_type: str | None) -> str | None:
     return None
 
 
+def _check_size(image: Image.Image, fmt: str) -> None:
+    """`Refused` where the image would unpack to more than `MAX_PIXELS` or `MAX_FRAMES` (only
+    a GIF keeps its frames; the others go out as their first)."""
+    # Counted by reading the file's frame headers, without decoding one.
+    frames: int = getattr(image, "n_frames", 1) if fmt == "GIF" else 1
+    if frames > MAX_FRAMES or image.width * image.height * frames > MAX_PIXELS:
+        raise Refused(IMAGE_TOO_BIG, megapixels=MAX_PIXELS // 1_000_000, frames=MAX_FRAMES)
+
+
 def _reencode(data: bytes, content_type: str) -> bytes:
     fmt, _ = IMAGE_TYPES[content_type]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             opened = Image.open(io.BytesIO(data))
+            _check_size(opened, fmt)
             opened.load()
             image: Image.Image = opened
             if fmt == "JPEG":

@@ -38,6 +38,7 @@ REASONS = {
     attachments.NOT_A_PDF: "unsupported",
     attachments.NOT_AN_IMAGE: "unsupported",
     attachments.UNREADABLE_IMAGE: "unreadable",
+    attachments.IMAGE_TOO_BIG: "too_large",
 }
 
 

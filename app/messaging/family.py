@@ -61,7 +61,8 @@ class PhotoRefused(Invalid):
 def _family_words(refused: files.Refused) -> PhotoRefused:
     if refused.msgid == files.TOO_LARGE:
         return PhotoRefused(PHOTO_TOO_LARGE, mb=get_settings().attachment_max_mb)
-    if refused.msgid == files.UNREADABLE_IMAGE:
+    if refused.msgid in (files.UNREADABLE_IMAGE, files.IMAGE_TOO_BIG):
+        # Too many pixels or frames: "try another one" is what the family can do.
         return PhotoRefused(PHOTO_UNREADABLE)
     return PhotoRefused(PHOTO_NOT_ACCEPTED)
 

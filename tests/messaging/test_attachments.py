@@ -9,6 +9,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
@@ -43,6 +44,17 @@ def photo_with_gps() -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", exif=exif)
     return out.getvalue()
+
+
+def screen_gif(width: int, height: int, frames: int) -> bytes:
+    """An animated GIF of one-pixel frames on a `width`×`height` screen: a few bytes a frame
+    in the file, the whole screen for each once decoded."""
+    pictures = [Image.new("L", (1, 1), 255 * (i % 2)) for i in range(frames)]
+    out = io.BytesIO()
+    pictures[0].save(out, format="GIF", save_all=True, append_images=pictures[1:], duration=100)
+    data = bytearray(out.getvalue())
+    data[6:10] = width.to_bytes(2, "little") + height.to_bytes(2, "little")  # the screen
+    return bytes(data)
 
 
 def upload(client, headers, name: str, data: bytes, content_type: str):
@@ -164,6 +176,37 @@ def test_a_file_over_the_limit_is_refused(client, auth, classroom, monkeypatch):
     finally:
         monkeypatch.delenv("HEARTH_ATTACHMENT_MAX_MB")
         get_settings.cache_clear()
+
+
+def test_a_tiny_gif_that_unpacks_to_gigabytes_is_refused_and_nothing_is_kept(
+    client, auth, session, classroom
+):
+    teacher = auth("read,write,send", staff=classroom.teacher)
+    bomb = screen_gif(2000, 2000, 40)  # 40 frames of 2000×2000: 160 megapixels
+    assert len(bomb) < 2000 and Image.open(io.BytesIO(bomb)).n_frames == 40
+    before_rows = session.scalar(select(func.count()).select_from(Attachment))
+    before_files = stored_files()
+    refused = upload(client, teacher, "hello.gif", bomb, "image/gif")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["message"] == (
+        "This image is too large: at most 50 megapixels (an animation's frames counted"
+        " together) and 500 frames. Send a smaller one."
+    )
+    assert session.scalar(select(func.count()).select_from(Attachment)) == before_rows
+    assert stored_files() == before_files
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "frames"),
+    [(7500, 7500, 1), (1, 1, files.MAX_FRAMES + 1)],
+    ids=["one-huge-frame", "too-many-frames"],
+)
+def test_an_image_too_large_to_unpack_is_refused_before_it_is_decoded(width, height, frames):
+    with pytest.raises(files.Refused) as refused:
+        files.clean("photo.gif", None, screen_gif(width, height, frames))
+    assert refused.value.msgid == files.IMAGE_TOO_BIG
+    # Within the limits, the same kind of file goes through.
+    assert files.clean("photo.gif", None, screen_gif(500, 500, 20)).content_type == "image/gif"
 
 
 def test_other_families_and_other_teachers_cannot_read_it(client, auth, session, classroom, twilio):

@@ -22,7 +22,7 @@ from app.messaging.models import Message
 from tests.delivery.conftest import smtp, twilio
 from tests.delivery.test_family_page import form_secret, link_for
 from tests.delivery.test_two_way import SENDER, post_note
-from tests.messaging.test_attachments import PDF_BYTES, photo_with_gps, stored_files
+from tests.messaging.test_attachments import PDF_BYTES, photo_with_gps, screen_gif, stored_files
 from tests.web.conftest import signed_in
 
 WEBHOOK = "/webhooks/twilio/sms"
@@ -204,6 +204,21 @@ def test_a_too_large_or_not_a_photo_mms_file_is_refused_and_staff_are_told(
     assert [m["reason"] for m in shown["inbound_media"]] == ["too_large", "unsupported", "heic"]
 
 
+def test_an_mms_gif_too_large_to_unpack_is_refused_and_the_reply_kept(
+    client, auth, session, classroom, twilio
+):
+    c = classroom
+    post_note(client, auth, c, "Mateo will be absent tomorrow.")
+    before = stored_files()
+    send_mms(client, twilio, c.marisol.phone, "Mire", [(screen_gif(2000, 2000, 40), "image/gif")])
+    reply = latest_reply(session)
+    assert reply.body == "Mire"
+    assert [(r.status, r.reason) for r in media_rows(session, reply.id)] == [
+        ("refused", "too_large")
+    ]
+    assert attachments_of(session, reply.id) == [] and stored_files() == before
+
+
 def test_a_failed_fetch_is_tried_again_and_stored_once(
     client, auth, session, classroom, twilio, signed_in
 ):
@@ -323,6 +338,22 @@ def test_a_fake_photo_from_the_page_is_refused_in_the_familys_language(
         )
         == before_replies
     )
+
+
+def test_a_gif_too_large_to_unpack_from_the_page_is_refused(client, auth, session, classroom):
+    c = classroom
+    post_note(client, auth, c, "Mateo will be absent tomorrow.")
+    path = link_for(client, auth, c.marisol)
+    before_rows = session.scalar(select(func.count()).select_from(Attachment))
+    before_files = stored_files()
+    refused = post_from_page(
+        client, path, "Mire", ("hola.gif", screen_gif(2000, 2000, 40), "image/gif")
+    )
+    assert refused.status_code == 422
+    assert 'role="alert"' in refused.text
+    assert "No se pudo leer esta foto. Pruebe con otra. No se envió nada." in refused.text
+    assert session.scalar(select(func.count()).select_from(Attachment)) == before_rows
+    assert stored_files() == before_files
 
 
 def test_a_photo_from_the_page_needs_the_forms_secret(client, auth, session, classroom):

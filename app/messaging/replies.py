@@ -735,15 +735,22 @@ def _text_of(part: email.message.MIMEPart) -> str:
     return inbound.storable(text)
 
 
+def _header(parsed: email.message.EmailMessage, name: str) -> str:
+    """A header's value, "" where it is absent or one the standard library fails to parse
+    (`Cc: a@[` raises inside it): anyone writing the email controls its headers."""
+    try:
+        return str(parsed.get(name, ""))
+    except Exception:
+        return ""
+
+
 def receive_email(session: Session, raw: bytes) -> Message:
     """A family's email reply (raw MIME) to the reply address of its thread."""
     try:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
     except Exception:
         raise Invalid("The body is not a MIME email message.") from None
-    addresses = " ".join(
-        str(parsed.get(h, "")) for h in ("To", "Cc", "Delivered-To", "X-Original-To")
-    )
+    addresses = " ".join(_header(parsed, h) for h in ("To", "Cc", "Delivered-To", "X-Original-To"))
     match = _TOKEN_RE.search(addresses)
     thread_id = thread_from_token(match.group(1)) if match else None
     if thread_id is None:
@@ -757,7 +764,7 @@ def receive_email(session: Session, raw: bytes) -> Message:
     text = _text_of(part)
     if part.get_content_type() == "text/html":
         text = re.sub(r"<[^>]+>", " ", text)
-    sender = inbound.storable(email.utils.parseaddr(str(parsed.get("From", "")))[1]).lower()
+    sender = inbound.storable(email.utils.parseaddr(_header(parsed, "From"))[1]).lower()
     guardian = session.scalar(
         select(Guardian)
         .join(ThreadGuardian, ThreadGuardian.guardian_id == Guardian.id)

@@ -478,6 +478,31 @@ def test_reply_with_8bit_headers_is_stored_readably(
     assert message.author_guardian_id == family["guardian"].id
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["Cc: a@[", "Cc: a@", 'Cc: "', "Cc: Ana <b@[>"],
+)
+def test_reply_with_a_malformed_address_header_is_stored(
+    client, session, family, inbound_email_secret, header
+) -> None:
+    """Headers the standard library fails to parse count as absent: the reply is kept."""
+    response = post_email(client, email(family, b"Gracias", f"{header}\r\n"))
+    assert response.status_code == 200, response.text
+    message = session.get(Message, response.json()["message_id"])
+    assert message.body == "Gracias" and message.thread_id == family["thread"].id
+    assert message.author_guardian_id == family["guardian"].id
+
+
+def test_reply_from_a_malformed_address_is_stored_without_a_sender(
+    client, session, family, inbound_email_secret
+) -> None:
+    raw = email(family, b"Gracias").replace(f"<{FAMILY_EMAIL}>".encode(), b"<a@[>")
+    response = post_email(client, raw)
+    assert response.status_code == 200, response.text
+    message = session.get(Message, response.json()["message_id"])
+    assert message.body == "Gracias" and message.author_guardian_id is None
+
+
 def test_email_over_the_size_limit_is_413(client, session, family, inbound_email_secret) -> None:
     before = stored(session)
     huge = email(family, b"a" * (get_settings().max_body_bytes + 10))

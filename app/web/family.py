@@ -26,6 +26,7 @@ from app.channels.email import RIGHT_TO_LEFT
 from app.core.config import get_settings
 from app.core.db import SessionDep, utcnow
 from app.core.errors import HearthError, NotFound
+from app.core.schema import Id
 from app.core.security import constant_time_equal, sign
 from app.delivery import voice as voice_calls
 from app.messaging import attachments, family, family_links
@@ -205,7 +206,7 @@ def _spoken(message_id: int, voice: str, text: str) -> bytes:
 
 
 @router.get("/f/{token}/audio/{message_id}.wav")
-def family_audio(session: SessionDep, token: str, message_id: int) -> Response:
+def family_audio(session: SessionDep, token: str, message_id: Id) -> Response:
     """A message this family's page shows, read aloud in the family's language by Hearth
     (espeak-ng), for phones whose browser has no voice for it; anything else is not found."""
     found = family_links.find(session, token)
@@ -235,7 +236,7 @@ def family_audio(session: SessionDep, token: str, message_id: int) -> Response:
 
 
 @router.get("/f/{token}/attachments/{attachment_id}")
-def family_attachment(session: SessionDep, token: str, attachment_id: int) -> Response:
+def family_attachment(session: SessionDep, token: str, attachment_id: Id) -> Response:
     """A photo or PDF of a message this family's page shows; anything else is not found."""
     found = family_links.find(session, token)
     if found is None:

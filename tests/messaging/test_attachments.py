@@ -253,6 +253,19 @@ def test_other_families_and_other_teachers_cannot_read_it(client, auth, session,
     assert client.get(f"{own}/attachments/{pdf['id'] + 1000}").status_code == 404
 
 
+@pytest.mark.parametrize("huge", ["99999999999999999999", str(2**31)])
+def test_an_attachment_id_no_row_can_have_is_not_found(
+    client, auth, session, classroom, signed_in, huge
+):
+    c = classroom
+    staff = signed_in(c.teacher).client
+    family = link_for(client, auth, c.marisol, c.office)
+    for accept in ("text/html", "image/*"):
+        for path in (f"/attachments/{huge}", f"{family}/attachments/{huge}"):
+            response = staff.get(path, headers={"accept": accept})
+            assert response.status_code == 404, (path, accept, response.text)
+
+
 def test_erasing_a_family_removes_its_messages_files(client, auth, session, classroom, twilio):
     c = classroom
     teacher = auth("read,write,send", staff=c.teacher)

@@ -15,6 +15,7 @@ from app.broadcasts import service as broadcasts
 from app.core.db import SessionDep, all_or_nothing, utcnow
 from app.core.errors import HearthError, NotFound
 from app.core.languages import mt_code
+from app.core.schema import Id
 from app.delivery.models import REACHED, DeliveryStatus
 from app.messaging import attachments, reading, replies
 from app.messaging import family as family_page
@@ -371,14 +372,14 @@ def reply_preview(
 
 
 @router.get("/attachments/{attachment_id}")
-def attachment(session: SessionDep, viewer: Viewer, attachment_id: int) -> Response:
+def attachment(session: SessionDep, viewer: Viewer, attachment_id: Id) -> Response:
     """A message's photo or PDF, for staff who may read its thread (others: not found)."""
     row = attachments.for_staff(session, viewer.subject, attachment_id)
     return file_response(row)
 
 
 @router.get("/threads/{thread_id}/messages/{message_id}/recording")
-def recording(session: SessionDep, viewer: Viewer, thread_id: str, message_id: int) -> Response:
+def recording(session: SessionDep, viewer: Viewer, thread_id: str, message_id: Id) -> Response:
     """A reply left on a call, played from Hearth (for staff who may read its thread)."""
     thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
     message = next((m for m in thread.messages if m.id == message_id), None)

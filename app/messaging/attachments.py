@@ -42,7 +42,10 @@ def for_staff(session: Session, subject: AuthSubject, attachment_id: int) -> Att
     message = session.get(Message, row.message_id)
     if message is None:
         raise NotFound("No such attachment.")
-    get_thread(session, subject, message.thread_id)  # NotFound where the thread is not theirs
+    try:
+        get_thread(session, subject, message.thread_id)
+    except NotFound:  # another's thread: the same answer as a file that does not exist
+        raise NotFound("No such attachment.") from None
     return row
 
 

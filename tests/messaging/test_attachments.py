@@ -22,6 +22,7 @@ from app.records import service as records
 from tests.delivery.conftest import smtp, twilio
 from tests.delivery.test_family_page import link_for
 from tests.delivery.test_two_way import post_note
+from tests.factories import SchoolFactory
 from tests.web.conftest import signed_in
 
 PDF_BYTES = (
@@ -251,6 +252,21 @@ def test_other_families_and_other_teachers_cannot_read_it(client, auth, session,
     assert client.get(f"{other}/attachments/{pdf['id']}").status_code == 404
     assert client.get(f"/f/{'x' * 43}/attachments/{pdf['id']}").status_code == 404
     assert client.get(f"{own}/attachments/{pdf['id'] + 1000}").status_code == 404
+
+
+def test_another_schools_file_looks_exactly_like_one_that_does_not_exist(
+    client, auth, session, classroom, twilio
+):
+    c = classroom
+    teacher = auth("read,write,send", staff=c.teacher)
+    pdf = upload(client, teacher, "slip.pdf", PDF_BYTES, "application/pdf").json()
+    post_note(client, auth, c, "The slip.", guardians=("marisol",), attachment_ids=[pdf["id"]])
+    elsewhere = auth("read", school=SchoolFactory(name="Hillside Middle"))
+    theirs = client.get(f"/api/v1/attachments/{pdf['id']}", headers=elsewhere)
+    missing = client.get(f"/api/v1/attachments/{pdf['id'] + 1000}", headers=elsewhere)
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json() == missing.json()
+    assert theirs.json()["error"]["message"] == "No such attachment."
 
 
 @pytest.mark.parametrize("huge", ["99999999999999999999", str(2**31)])

@@ -177,6 +177,28 @@ def test_thread_shows_originals_translations_and_each_delivery(session, signed_i
     assert 'name="csrf_token"' in text and f'action="/threads/{thread.id}/reply"' in text
 
 
+def test_a_poll_that_finds_nothing_new_swaps_nothing(session, signed_in, classroom):
+    """The page polls its messages: while they are what it shows, the answer is 204 (htmx
+    swaps nothing, so keyboard focus and opened sections stay); a new reply swaps them."""
+    c = classroom
+    thread = _note(session, c["teacher"], c["student"], [c["es"]])
+    web = signed_in(c["teacher"])
+    page = web.get(f"/threads/{thread.id}").text
+    shown = re.search(r"hx-vals='\{\"shown\": \"([0-9a-f]+)\"\}'", page)
+    assert shown is not None, "the page carries the digest of its messages"
+    poll = f"/threads/{thread.id}/messages"
+
+    same = web.get(f"{poll}?shown={shown.group(1)}")
+    assert same.status_code == 204 and same.text == ""
+    unknown = web.get(f"{poll}?shown=0123")
+    assert unknown.status_code == 200 and f'"shown": "{shown.group(1)}"' in unknown.text
+
+    _reply(session, thread, c["es"])
+    changed = web.get(f"{poll}?shown={shown.group(1)}")
+    assert changed.status_code == 200 and "Muchas gracias." in changed.text
+    assert f'"shown": "{shown.group(1)}"' not in changed.text
+
+
 def test_reply_from_the_thread_page_sends_through_the_messaging_service(
     session, signed_in, classroom
 ):

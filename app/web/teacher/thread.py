@@ -1,12 +1,13 @@
 """One thread: every message with its translations and deliveries, the family it is with, and
 the reply form with its live preview."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,7 @@ from app.web.formatting import (
     viewer_language,
     when,
 )
-from app.web.pages import form_id, render, translate
+from app.web.pages import PAGE_HEADERS, form_id, render, translate
 from app.web.teacher.notes import (
     NoteFormDep,
     note_problems,
@@ -298,17 +299,34 @@ def _on_its_way(thread: Thread) -> bool:
 def thread_page(request: Request, session: SessionDep, viewer: Viewer, thread_id: str) -> Response:
     thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
     reading.mark_read(session, viewer.subject, thread.id)
-    return render(request, "teacher/thread.html", _thread_view(request, session, viewer, thread))
+    view = _thread_view(request, session, viewer, thread)
+    _, view["shown"] = _messages_part(request, view)
+    return render(request, "teacher/thread.html", view)
 
 
 @router.get("/threads/{thread_id}/messages")
 def thread_messages(
     request: Request, session: SessionDep, viewer: Viewer, thread_id: str
 ) -> Response:
-    """The messages part of the page, as the page polls it (an open thread is a read one)."""
+    """The messages part of the page, as the page polls it (an open thread is a read one):
+    204 and nothing to swap when it is what the page already shows (`shown`), so a poll
+    neither moves the keyboard's focus nor closes what the reader opened."""
     thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
     reading.mark_read(session, viewer.subject, thread.id)
-    return render(request, "teacher/_messages.html", _thread_view(request, session, viewer, thread))
+    html, shown = _messages_part(request, _thread_view(request, session, viewer, thread))
+    if request.query_params.get("shown") == shown:
+        return Response(status_code=204, headers=PAGE_HEADERS)
+    return HTMLResponse(html, headers=PAGE_HEADERS)
+
+
+_SHOWN = "shown-digest"  # where the part's digest goes, computed over the rest of it
+
+
+def _messages_part(request: Request, view: dict[str, Any]) -> tuple[str, str]:
+    """The messages part as HTML, and a digest of it that the part itself carries."""
+    html = bytes(render(request, "teacher/_messages.html", {**view, "shown": _SHOWN}).body)
+    shown = hashlib.sha256(html).hexdigest()[:24]
+    return html.decode().replace(_SHOWN, shown, 1), shown
 
 
 @router.post("/threads/{thread_id}/answered")

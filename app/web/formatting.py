@@ -25,6 +25,7 @@ from app.core.schema import MAX_ID
 from app.delivery.models import REACHED, STATUSES, DeliveryStatus
 from app.people import families
 from app.people.models import Guardian, Student
+from app.roster.language import resolve_language
 from app.translation import packages
 from app.web.i18n import ui_language
 from app.web.pages import request_language, translate
@@ -107,8 +108,14 @@ def language_name(tag: str, ui: str) -> str:
 
 
 def language_list(raw: str) -> list[str]:
-    """The languages someone interprets, as typed: "hmn, vi" or "hmn vi"."""
-    return [part for part in raw.replace(",", " ").split() if part]
+    """The languages someone interprets, as typed: tags or English names, "hmn, vi",
+    "hmn vi", "Hmong, Haitian Creole" or "Somali". What names no language is kept as typed,
+    for the form's message to name it."""
+    if "," in raw:
+        parts = [part.strip() for part in raw.split(",")]
+    else:
+        parts = [raw.strip()] if resolve_language(raw) else raw.split()
+    return [resolve_language(part) or part for part in parts if part]
 
 
 def language_label(tag: str, ui: str) -> str:

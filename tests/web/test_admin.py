@@ -10,8 +10,9 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey
 from app.auth.service import IMPLIED, subject_for_staff
 from app.channels.models import DevOutbox
-from app.people.models import Staff
+from app.people.models import Staff, StaffLanguage
 from app.reports import service as reports
+from app.schools.models import School
 from app.translation.models import GlossaryTerm
 from tests import factories
 from tests.conftest import count_rows
@@ -125,6 +126,45 @@ def test_a_temporary_password_can_be_set_instead_of_a_link(as_admin, session, sc
     staff = session.scalar(select(Staff).where(Staff.email == "omar@lincoln.example.org"))
     assert staff.role == "office" and staff.password_hash
     assert session.scalar(select(DevOutbox).where(DevOutbox.to == staff.email)) is None
+
+
+def test_the_new_staff_form_takes_language_names_and_ticks_a_lone_school(as_admin, session, school):
+    ticked = f'name="school_ids" value="{school.id}" checked'
+    assert session.scalar(select(func.count()).select_from(School)) == 1
+    assert ticked in as_admin.get("/admin/staff/new").text
+    factories.SchoolFactory(name="Second School")
+    session.commit()
+    assert ticked not in as_admin.get("/admin/staff/new").text  # two: the admin chooses
+
+    response = as_admin.post(
+        "/admin/staff",
+        {
+            "name": "Mai Vang",
+            "email": "mai@lincoln.example.org",
+            "role": "interpreter",
+            "password": "temporary password 1",
+            "interprets": "Hmong, Haitian Creole, so",
+            "school_ids": [str(school.id)],
+        },
+    )
+    assert response.status_code == 303, response.text
+    staff = session.scalar(select(Staff).where(Staff.email == "mai@lincoln.example.org"))
+    languages = session.scalars(
+        select(StaffLanguage.language).where(StaffLanguage.staff_id == staff.id)
+    )
+    assert sorted(languages) == ["hmn", "ht", "so"]
+
+    refused = as_admin.post(
+        "/admin/staff",
+        {
+            "name": "Kim",
+            "email": "kim@lincoln.example.org",
+            "role": "interpreter",
+            "interprets": "Hmong, Klingon",
+            "school_ids": [str(school.id)],
+        },
+    )
+    assert refused.status_code == 422 and "Klingon" in refused.text
 
 
 def test_a_duplicate_email_is_refused_with_a_message_and_nothing_saved(as_admin, session, school):

@@ -99,7 +99,10 @@ def _staff_form(
 
 @router.get("/admin/staff/new")
 def new_staff_page(request: Request, session: SessionDep, viewer: AdminViewer) -> Response:
-    values = {"role": "teacher", "ui_language": "en", "school_ids": []}
+    # A district of one school (or an admin of one): the new account's school is that one.
+    schools = reports.visible_schools(session, viewer.subject)
+    school_ids = [schools[0].id] if len(schools) == 1 else []
+    values = {"role": "teacher", "ui_language": "en", "school_ids": school_ids}
     return _staff_form(request, session, viewer, values)
 
 

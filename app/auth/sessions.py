@@ -200,6 +200,25 @@ def current(session: Session, token: str | None) -> SignedIn | None:
     return SignedIn(staff, subject, row.csrf_token, row.id, card)
 
 
+def language_of(session: Session, token: str | None) -> str | None:
+    """The interface language of the staff member a live session cookie signs in, or None;
+    read only (an error page drawn where no route signed anyone in)."""
+    if not token:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=get_settings().web_session_idle_minutes)
+    return session.scalar(
+        select(Staff.ui_language)
+        .join(WebSession, WebSession.staff_id == Staff.id)
+        .where(
+            WebSession.token_hash == token_hash(token),
+            WebSession.expires_at > now,
+            WebSession.last_seen_at > now - idle,
+            Staff.active.is_(True),
+        )
+    )
+
+
 def sign_out(session: Session, token: str | None) -> None:
     if token:
         session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))

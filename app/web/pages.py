@@ -7,13 +7,16 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.auth.dependencies import FORM_COOKIE, SignInRequired
+from app.auth import sessions
+from app.auth.dependencies import FORM_COOKIE, SESSION_COOKIE, SignInRequired
 from app.core.config import get_settings
+from app.core.db import read_session
 from app.core.errors import (
     HearthError,
     hearth_error_response,
@@ -62,6 +65,9 @@ def request_language(request: Request) -> str:
     signed = getattr(request.state, "signed", None)
     if signed is not None:
         return ui_language(signed.card.ui_language)
+    staff_language = getattr(request.state, "staff_language", None)
+    if staff_language:
+        return ui_language(staff_language)
     accept = request.headers.get("accept-language", "")
     return ui_language(accept.split(",")[0].split(";")[0])
 
@@ -145,6 +151,11 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
     )
 
 
+def _language_of(cookie: str) -> str | None:
+    with read_session() as session:
+        return sessions.language_of(session, cookie)
+
+
 def install_page_errors(app: FastAPI) -> None:
     """Browsers get an error page in their language; API clients keep the JSON body."""
 
@@ -183,5 +194,9 @@ def install_page_errors(app: FastAPI) -> None:
             return http_error_response(exc)
         message = exc.detail if isinstance(exc.detail, str) else ""
         if exc.status_code == 404:
+            # No route, so nobody was signed in: a staff member still gets their language.
+            cookie = request.cookies.get(SESSION_COOKIE)
+            if cookie and getattr(request.state, "signed", None) is None:
+                request.state.staff_language = await run_in_threadpool(_language_of, cookie)
             message = translate(request, "There is nothing here, or you cannot see it.")
         return _error_page(request, exc.status_code, message)

@@ -479,6 +479,17 @@ def test_pages_come_in_the_staff_members_language(session, signed_in, classroom)
         assert '<html lang="es">' in page.text, url
     # Family languages are named in Spanish too.
     assert "vietnamita" in web.get(f"/compose?student_id={c['student'].id}").text.lower()
+    # An address no page has: the staff member's language still, whatever the browser says.
+    missing = web.client.get(
+        "/no-such-page", headers={"Accept": "text/html", "Accept-Language": "en-US"}
+    )
+    assert missing.status_code == 404 and '<html lang="es">' in missing.text
+    assert "Aquí no hay nada" in missing.text
+    web.client.cookies.clear()
+    stranger = web.client.get(
+        "/no-such-page", headers={"Accept": "text/html", "Accept-Language": "en-US"}
+    )
+    assert '<html lang="en">' in stranger.text
 
 
 def test_pages_need_a_signed_in_staff_member(client):

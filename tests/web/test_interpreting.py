@@ -123,6 +123,12 @@ def test_a_teacher_asks_an_interpreter_about_a_reply_from_the_thread(signed_in, 
     ).one()
     assert (task.reason, task.language, task.family_language) == ("requested", "en", "hmn")
     assert task.requested_by_staff_id == world["teacher"].id
+    # The thread says so where the button was, instead of offering to ask again.
+    action = f'action="/threads/{thread.id}/messages/{reply.id}/interpreter"'
+    assert action in page.text
+    after = web.get(f"/threads/{thread.id}").text
+    article = after[after.index(f'id="m{reply.id}"') :].split("</article>")[0]
+    assert action not in after and "Waiting for an interpreter" in article
     # A teacher does not work on the interpreting pages.
     assert web.get("/interpreting").status_code == 403
     # The office sees every open task of its school.

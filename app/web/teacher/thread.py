@@ -18,7 +18,7 @@ from app.core.errors import HearthError, NotFound
 from app.core.languages import mt_code
 from app.core.schema import Id
 from app.delivery.models import REACHED, DeliveryStatus
-from app.messaging import attachments, reading, replies
+from app.messaging import attachments, interpreting, reading, replies
 from app.messaging import family as family_page
 from app.messaging import service as messaging
 from app.messaging.models import Thread, ThreadGuardian
@@ -136,6 +136,7 @@ def _message_view(
     reader: str,
     moves: list[Thread],
     seen: list[tuple[Guardian, datetime]] | None = None,
+    asked: set[str] | None = None,
 ) -> dict[str, Any]:
     guardians, zone = people.guardians, people.zone
     if m.direction == "inbound":
@@ -189,6 +190,8 @@ def _message_view(
         "translations": translations,
         "mine": mine,
         "others": [t for t in translations if t is not mine],
+        # Languages an interpreter has been asked for and has not written yet.
+        "asked": asked or set(),
         "deliveries": deliveries,
         "delivery_total": len(m.deliveries),
         "family_total": len({d.guardian_id for d in m.deliveries}),
@@ -238,6 +241,7 @@ def _thread_view(
     state = reading.states(session, viewer.subject, [thread.id]).get(thread.id, {})
     outbound = [m.id for m in thread.messages if m.direction == "outbound"]
     seen = family_page.seen_by(session, outbound)
+    open_tasks = interpreting.waiting(session, [m.id for m in thread.messages])
     # A note's question: its answers under it (a broadcast's are on the broadcast's page).
     asked = {} if broadcast else questions.on_messages(session, outbound)
     answers = {message_id: questions.tally(session, q) for message_id, q in asked.items()}
@@ -265,6 +269,7 @@ def _thread_view(
                 reader,
                 moves.get(m.author_guardian_id or 0, []),
                 seen.get(m.id),
+                open_tasks.get(m.id),
             )
             for m in thread.messages
         ],

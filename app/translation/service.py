@@ -22,8 +22,8 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.languages import ENGLISH, display_names, mt_code
 from app.schools import service as schools
-from app.translation import phrasebook, quality, recent
-from app.translation.engines import CHOICES, Choice, Hop, best_hop
+from app.translation import detect, phrasebook, quality, recent
+from app.translation.engines import CHOICES, Choice, Hop, best_hop, installed_languages
 from app.translation.models import (
     CachedTranslation,
     GlossaryTerm,
@@ -157,6 +157,15 @@ def find_route(source: str, target: str, choices: Mapping[str, str] | None = Non
     if first is not None and second is not None:
         return Route(src, tgt, "pivot", (first, second), choice)
     return Route(src, tgt, "none", (), choice)
+
+
+def written_language(text: str, writer: str, protection: Protection | None = None) -> str:
+    """The language a staff member wrote `text` in, detected among the languages the installed
+    models translate; the writer's own (`writer`, their interface's) when the text does not say.
+    Names, links and numbers are set aside first: "Sofía" says nothing of the sentence."""
+    words = " ".join(mask(text, protection).pieces)
+    found = detect.detect(words, writer, installed_languages() | {writer}).language
+    return writer if found == mt_code(writer) else found
 
 
 def engine_choices(session: Session) -> dict[str, str]:

@@ -2,6 +2,8 @@ import pytest
 
 from app.core.languages import mt_code
 from app.translation.detect import detect
+from app.translation.protect import Protection
+from app.translation.service import written_language
 
 SCHOOL = {"en", "es", "vi", "zh-Hans", "ar", "pt-BR", "ht", "so"}
 
@@ -49,3 +51,28 @@ def test_only_the_schools_languages_are_candidates():
 )
 def test_a_language_statistics_cannot_recognize_stays_the_familys(text, preferred):
     assert detect(text, preferred, SCHOOL | {"hmn"}).language == preferred
+
+
+@pytest.mark.parametrize(
+    ("text", "writer", "expected"),
+    [
+        # A Spanish-speaking teacher's pages are in Spanish; the note may be in either.
+        ("Sofía was absent today.", "es", "en"),
+        ("Sofía faltó hoy a clase.", "es", "es"),
+        ("Sofía faltó hoy a clase.", "en", "es"),
+        ("Reminder: school is closed on Friday.", "es", "en"),
+        ("ok", "es", "es"),  # nothing to tell: the writer's own language
+        ("Thanks!", "en", "en"),
+    ],
+)
+def test_a_staff_members_note_is_read_in_the_language_it_is_written_in(
+    argos_models, text, writer, expected
+):
+    # The name is the family's, kept as written: it says nothing of the sentence around it.
+    assert written_language(text, writer, Protection(names=["Sofía"])) == expected
+
+
+def test_a_note_is_read_only_among_the_languages_translation_knows(argos_models):
+    # The tiny test models know English, Spanish, Vietnamese and Chinese: no Portuguese.
+    assert written_language("Obrigado pela mensagem de hoje.", "en") != "pt"
+    assert written_language("Obrigado pela mensagem de hoje.", "pt") == "pt"

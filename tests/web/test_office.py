@@ -501,3 +501,32 @@ def test_ticking_a_grade_chooses_it_and_the_headline_counts_who_will_get_it(
     text = html.unescape(preview.text)
     assert "2 families will get it</strong> (of 3 families chosen)" in text
     assert "Amina Abdi" in text and "Omar Haddad" not in text
+
+
+def test_a_spanish_speaking_office_writing_english_sends_it_as_english(
+    signed_in, session, school, office, families, argos_models
+):
+    """The pages' language is not the text's: "Language you write in" starts as detected from
+    the text, the preview says which language it was read as, and the draft it sends says so."""
+    office.ui_language = "es"
+    session.commit()
+    web = signed_in(office)
+    page = web.get(f"/broadcasts/new?school_id={school.id}")
+    assert '<option value="" selected>Detectado en el texto</option>' in page.text
+    preview = web.post("/broadcasts/preview", compose(school, language=""))
+    said = preview.text.split('id="written-in">')[1].split("</p>")[0]
+    assert said.startswith("Leído como escrito en inglés") and "(detectado en el texto)" in said
+    assert '"language":"en"' in draft_field(preview.text)
+    written_es = hx(
+        web, "/broadcasts/preview", compose(school, body="Mañana no hay clases.", language="")
+    )
+    assert '"language":"es"' in draft_field(written_es.text)
+
+    sent = web.post("/broadcasts", {"draft": draft_field(preview.text)})
+    assert sent.status_code == 303
+    broadcast = session.scalars(select(Broadcast)).one()
+    assert broadcast.language == "en"
+    sarah = session.scalars(
+        select(Delivery).where(Delivery.guardian_id == families["sarah"].id)
+    ).first()
+    assert CLOSED in sarah.body

@@ -594,3 +594,75 @@ def test_a_template_note_goes_out_in_the_human_catalogs_words_like_a_broadcast(
         )
     )
     assert es.engine != "catalog"
+
+
+def test_a_spanish_speaking_teacher_writes_in_english_or_spanish_and_each_is_read_as_such(
+    session, signed_in, classroom
+):
+    """The pages' language is not the note's: a note is read in the language its text is in,
+    which the page and the preview say, and the teacher may choose another."""
+    c = classroom
+    c["teacher"].ui_language = "es"
+    session.commit()
+    web = signed_in(c["teacher"])
+    form = {"student_id": c["student"].id, "guardian_ids": [c["es"].id, c["vi"].id]}
+
+    def preview(body, language=""):
+        return web.client.post(
+            "/compose/preview",
+            data={"csrf_token": web.csrf_token, **form, "body": body, "language": language},
+            headers=HTMX,
+        )
+
+    english = preview(NOTE)
+    assert english.status_code == 200, english.text
+    assert "leído como escrito en inglés (detectado en el texto)" in english.text.lower()
+    spanish_section = english.text.split('data-language="es"')[1].split("</section>")[0]
+    assert NOTE_ES in spanish_section and "El mismo idioma de su nota" not in spanish_section
+    written_es = preview(NOTE_ES)
+    section = written_es.text.split('data-language="es"')[1].split("</section>")[0]
+    assert (
+        "en español (detectado" in written_es.text.lower()
+        and "El mismo idioma de su nota" in section
+    )
+    # Chosen: read as chosen, whatever the text looks like.
+    chosen = preview(NOTE, "es")
+    assert "leído como escrito en español, como eligió." in chosen.text.lower()
+    # The page without JavaScript names the detected language in its "Written in" select.
+    page = web.post("/compose/preview", {**form, "body": NOTE})
+    assert '<option value="" selected>inglés (detectado en el texto)</option>' in page.text.lower()
+
+    for body, language in ((NOTE, "en"), (NOTE_ES, "es")):
+        sent = web.post("/compose", {**form, "subject": "Excursión", "body": body})
+        assert sent.status_code == 303, sent.text
+        thread_id = int(sent.headers["location"].rsplit("/", 1)[1])
+        message = session.scalar(select(Message).where(Message.thread_id == thread_id))
+        assert message.language == language
+        to_es = session.scalar(
+            select(Delivery).where(
+                Delivery.message_id == message.id, Delivery.guardian_id == c["es"].id
+            )
+        )
+        assert NOTE_ES in to_es.body
+
+
+def test_a_reply_is_read_in_the_language_it_is_written_in(session, signed_in, classroom):
+    c = classroom
+    c["teacher"].ui_language = "es"
+    session.commit()
+    thread = _note(session, c["teacher"], c["student"], [c["es"]], body=NOTE_ES)
+    web = signed_in(c["teacher"])
+    page = web.get(f"/threads/{thread.id}")
+    assert 'name="language"' in page.text
+    preview = web.client.post(
+        f"/threads/{thread.id}/preview",
+        data={"csrf_token": web.csrf_token, "body": NOTE, "language": ""},
+        headers=HTMX,
+    )
+    assert "en inglés (detectado" in preview.text.lower() and NOTE_ES in preview.text
+    sent = web.post(f"/threads/{thread.id}/reply", {"body": NOTE})
+    assert sent.status_code == 303
+    message = session.scalar(
+        select(Message).where(Message.thread_id == thread.id).order_by(Message.id.desc())
+    )
+    assert message.body == NOTE and message.language == "en"

@@ -43,7 +43,7 @@ def template_fields(name: str) -> dict[str, Any]:
     }
 
 
-def blank_state(school: School, viewer_language: str) -> dict[str, Any]:
+def blank_state(school: School) -> dict[str, Any]:
     return {
         "school_id": school.id,
         "audience": "whole_school",
@@ -55,7 +55,7 @@ def blank_state(school: School, viewer_language: str) -> dict[str, Any]:
         "params": {},
         "title": "",
         "body": "",
-        "language": viewer_language,
+        "language": "",  # detected from the text when previewed, unless the office chooses
         "urgent": False,
         "when": "now",
         "send_date": "",

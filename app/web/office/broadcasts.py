@@ -34,6 +34,7 @@ from app.people import service as people
 from app.people.models import Guardian, Student
 from app.schools import service as schools
 from app.schools.models import School
+from app.translation import service as translation
 from app.web.formatting import (
     DELIVERY_STATUSES,
     SENT,
@@ -234,7 +235,7 @@ def broadcast_new(
     school = _school_for(session, viewer.subject, school_id)
     if isinstance(school, list):
         return render(request, "office/broadcast_school.html", {"schools": school})
-    state = blank_state(school, viewer.subject.ui_language)
+    state = blank_state(school)
     if template_fields(template)["template"] is not None:
         state["template"] = template
     if earlier is not None:  # a follow-up: the same families, previewed like any broadcast
@@ -283,6 +284,12 @@ def broadcast_preview(
         # A preview refused half-way leaves nothing behind (translations it cached).
         with all_or_nothing(session):
             draft = draft_from_state(state, school)
+            if draft.language is None and draft.body:
+                # Written in the language the text is in, not the office's pages' language:
+                # the draft the confirm form carries says which, as the preview shows it.
+                draft.language = translation.written_language(
+                    draft.body, viewer.subject.ui_language
+                )
             # The chosen photos and PDFs are stored now (every one checked first), and the
             # draft the confirm form carries names them.
             chosen = _chosen_files(form)
@@ -305,6 +312,8 @@ def broadcast_preview(
         "error": error,
         "fmt": Formats(lang, school.timezone),
         "school": school,
+        "written_in": language_label(draft.language, lang) if draft and draft.language else "",
+        "written_detected": not state["language"],
     }
     status = 422 if error else 200
     if "hx-request" in request.headers:

@@ -25,15 +25,24 @@ from app.people.models import Guardian, Student
 from app.questions import service as questions
 from app.schools.models import School
 from app.translation import service as translation
-from app.web.formatting import CHANNEL_LABELS, full_name, is_htmx, language_name, viewer_language
+from app.web.formatting import (
+    CHANNEL_LABELS,
+    full_name,
+    is_htmx,
+    known_languages,
+    language_name,
+    viewer_language,
+)
 from app.web.office.broadcast_form import question_draft
 from app.web.pages import form_id, render, translate
 from app.web.teacher.notes import (
     NoteForm,
     NoteFormDep,
     catalog_texts,
+    chosen_language,
     note_language,
     note_problems,
+    note_protection,
     preview_context,
     preview_response,
     refusal,
@@ -181,7 +190,8 @@ def _compose_context(
     if school is None:
         raise NotFound("No such school.")
     ui = viewer_language(viewer)
-    source = note_language(form.language, viewer)
+    protection = note_protection(session, school.id, student, [], viewer.staff)
+    source = note_language(form.language, viewer, form.body, protection)
     chosen = form.guardian_ids if form.student_id == student_id else None
     guardians = _guardian_rows(request, ui, session, school, family, source, chosen)
     prefill = {
@@ -196,6 +206,9 @@ def _compose_context(
         guardians=guardians,
         language=source,
         language_name=language_name(source, ui),
+        # The note's language: detected from the text until the teacher chooses one.
+        language_detected=bool(form.body.strip()) and chosen_language(form.language) is None,
+        note_languages=known_languages(session, viewer.subject, ui, source),
         prefill=prefill,
         template_fields=_template_fields(request, ui, form.template, form.params, prefill),
         interpreter=[g for g in guardians if g["active"] and g["needs_interpreter"]],
@@ -349,9 +362,15 @@ def send(request: Request, session: SessionDep, viewer: Viewer, form: NoteFormDe
         errors.append(translate(request, "Choose a student first."))
     if not errors:
         try:
+            student, guardians = _family_members(
+                session, viewer, form.student_id, form.guardian_ids
+            )
+            protection = note_protection(
+                session, student.school_id, student, guardians, viewer.staff
+            )
             note = MessageCreate(
                 body=form.body,
-                language=form.language or None,
+                language=note_language(form.language, viewer, form.body, protection),
                 ask_interpreter=form.ask_interpreter,
             )
             new_thread = ThreadCreate(

@@ -157,13 +157,20 @@ def refusal(request: Request, exc: HearthError) -> str:
     return translate(request, exc.message)
 
 
-def note_language(raw: str, viewer: Viewer) -> str:
-    """The language the note is written in: the teacher's own (as the API assumes), or the
-    language a template was rendered in."""
+def chosen_language(raw: str) -> str | None:
+    """The language the teacher chose for the note (or a template was rendered in), if any."""
     try:
-        return MessageCreate(body="x", language=raw or None).language or viewer.staff.ui_language
+        return MessageCreate(body="x", language=raw or None).language
     except ValidationError:
-        return viewer.staff.ui_language
+        return None
+
+
+def note_language(raw: str, viewer: Viewer, body: str, protection: Protection | None) -> str:
+    """The language the note is written in: as chosen, else as its text says (a bilingual
+    teacher writes in either language, whatever their pages are in), else the teacher's own."""
+    return chosen_language(raw) or translation.written_language(
+        body, viewer.staff.ui_language, protection
+    )
 
 
 # The preview -------------------------------------------------------------------------------
@@ -188,7 +195,7 @@ class PreviewLanguage:
     numbers: list[str] = field(default_factory=list)  # what the families see it from
 
 
-def _protection(
+def note_protection(
     session: Session,
     school_id: int,
     student: Student | None,
@@ -361,16 +368,19 @@ def preview_context(
     if errors:
         context["preview_errors"] = errors
         return context
+    protection = note_protection(session, school_id, student, guardians, viewer.staff)
+    source = note_language(language, viewer, body, protection)
+    context["source_name"] = language_name(source, ui)
+    context["source_detected"] = chosen_language(language) is None
     items = preview_translations(
         session,
         body=body,
-        source=note_language(language, viewer),
+        source=source,
         back_to=ui,
         guardians=guardians,
-        protection=_protection(session, school_id, student, guardians, viewer.staff),
+        protection=protection,
         school_id=school_id,
     )
-    source = note_language(language, viewer)
     human = catalog_texts(
         session, school_id, form, body, source, {mt_code(g.language) for g in guardians}
     )

@@ -32,6 +32,7 @@ from app.schools.models import School
 from app.web.formatting import (
     CHANNEL_LABELS,
     full_name,
+    known_languages,
     language_name,
     status,
     viewer_language,
@@ -40,7 +41,9 @@ from app.web.formatting import (
 from app.web.pages import PAGE_HEADERS, form_id, render, translate
 from app.web.teacher.notes import (
     NoteFormDep,
+    note_language,
     note_problems,
+    note_protection,
     preview_response,
     refusal,
     store_chosen,
@@ -276,6 +279,12 @@ def _thread_view(
     }
 
 
+def _reply_languages(session: Session, viewer: Viewer, chosen: str) -> dict[str, Any]:
+    """The reply form's "Written in": detected from the text unless the teacher chooses."""
+    ui = viewer_language(viewer)
+    return {"chosen": chosen, "note_languages": known_languages(session, viewer.subject, ui)}
+
+
 def _on_its_way(thread: Thread) -> bool:
     """Whether something the page shows is about to change: a translation being made, a
     delivery going out now, or a text sent a moment ago whose delivery report may follow."""
@@ -304,7 +313,7 @@ def _on_its_way(thread: Thread) -> bool:
 def thread_page(request: Request, session: SessionDep, viewer: Viewer, thread_id: str) -> Response:
     thread = _thread_or_404(session, viewer, thread_id, with_messages=True)
     reading.mark_read(session, viewer.subject, thread.id)
-    view = _thread_view(request, session, viewer, thread)
+    view = _thread_view(request, session, viewer, thread) | _reply_languages(session, viewer, "")
     _, view["shown"] = _messages_part(request, view)
     return render(request, "teacher/thread.html", view)
 
@@ -353,12 +362,17 @@ def reply(
         try:
             with all_or_nothing(session):  # a refused reply leaves no trace
                 ids = store_chosen(session, viewer, form)
+                student, guardians = read_preview_readers(session, thread)
+                protection = note_protection(
+                    session, thread.school_id, student, guardians, viewer.staff
+                )
                 message = messaging.post_message(
                     session,
                     viewer.subject,
                     thread.id,
                     MessageCreate(
                         body=form.body,
+                        language=note_language(form.language, viewer, form.body, protection),
                         ask_interpreter=form.ask_interpreter,
                         attachment_ids=ids,
                     ),
@@ -370,6 +384,7 @@ def reply(
     context = _thread_view(request, session, viewer, thread) | {
         "errors": errors,
         "body": form.body,
+        **_reply_languages(session, viewer, form.language),
     }
     return render(request, "teacher/thread.html", context, status_code=422)
 
@@ -388,7 +403,7 @@ def reply_preview(
         student,
         guardians,
         form.body,
-        "",
+        form.language,
         form,
         thread=thread,
     )

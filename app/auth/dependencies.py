@@ -5,6 +5,7 @@ each with its CSRF check."""
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import sessions
 from app.auth.service import AuthSubject, authenticate_api_key
@@ -16,7 +17,17 @@ from app.core.security import constant_time_equal
 # API keys -----------------------------------------------------------------------------------
 
 
-def current_subject(request: Request, session: SessionDep) -> AuthSubject:
+# How an API route is called, as the OpenAPI document says it (/docs' "Authorize" button). It
+# reads nothing itself: bearer_key does, with messages that say what is wrong.
+API_KEY = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key (`hearth apikeys create`, or the admin pages' API keys).",
+)
+Documented = Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY)]
+
+
+def current_subject(request: Request, session: SessionDep, _: Documented) -> AuthSubject:
     cached = getattr(request.state, "subject", None)
     if cached is not None:
         return cached

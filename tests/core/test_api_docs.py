@@ -95,3 +95,21 @@ def test_the_vendored_files_are_the_versions_the_makefile_names_with_their_licen
     assert "cdn.redoc.ly" not in (ASSETS / "redoc.standalone.js").read_text()
     for project in ("swagger-ui", "redoc"):
         assert (ASSETS / f"{project}.LICENSE").read_text().strip(), f"{project}'s licence"
+
+
+def test_the_document_says_which_operations_need_an_api_key(app_with):
+    """The key's scheme is declared, so /docs offers "Authorize"; every operation that needs a
+    key names it (the translate API too, which reads its key by hand); health and the
+    provider webhooks, which take none, do not."""
+    document = TestClient(app_with(HEARTH_ENV="dev")).get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    operations = {
+        (path, method): spec for path, item in document["paths"].items()
+        for method, spec in item.items()
+    }  # fmt: skip
+    keyed = {key for key, spec in operations.items() if spec.get("security") == [{"apiKey": []}]}
+    assert ("/api/v1/translate", "post") in keyed and ("/api/v1/guardians", "get") in keyed
+    assert ("/api/v1/health", "get") not in keyed
+    assert not [key for key in keyed if key[0].startswith("/webhooks")]
+    unmarked = sorted(key for key in operations if key[0].startswith("/api/") and key not in keyed)
+    assert unmarked == [("/api/v1/health", "get"), ("/api/v1/ready", "get")], unmarked

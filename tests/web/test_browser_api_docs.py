@@ -43,6 +43,25 @@ def test_swagger_ui_renders_every_operation_from_hearths_own_files(live_server, 
     page.wait_for_load_state("networkidle")
 
 
+def test_swagger_ui_calls_the_api_with_a_key_given_to_authorize(live_server, hearth_only):
+    """The document declares the API key, so /docs has "Authorize": a key given there goes
+    with "Try it out", and the call answers 200 instead of "Send an API key"."""
+    admin_key = (live_server.log.parent / "demo-api-keys").read_text().split("\n")[0]
+    page = hearth_only
+    page.goto(f"{live_server.url}/docs")
+    page.get_by_role("button", name="Authorize").first.click()
+    page.locator(".auth-container input").first.fill(admin_key)
+    page.locator(".auth-btn-wrapper button.authorize").click()
+    page.locator(".auth-btn-wrapper button.btn-done").click()
+    languages = page.locator(".opblock-get", has_text="/api/v1/languages").first
+    languages.locator(".opblock-summary").click()
+    languages.get_by_role("button", name="Try it out").click()
+    languages.get_by_role("button", name="Execute").click()
+    code = languages.locator(".live-responses-table .response .response-col_status").first
+    expect(code).to_have_text("200")
+    page.wait_for_load_state("networkidle")
+
+
 def test_redoc_renders_the_api_from_hearths_own_files(live_server, hearth_only):
     page = hearth_only
     page.goto(f"{live_server.url}/redoc")

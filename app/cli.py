@@ -89,6 +89,14 @@ def serve(
         os.environ["HEARTH_ARGOS_INTER_THREADS"] = str(max(1, min(4, cores // processes)))
         get_settings.cache_clear()
         settings = get_settings()
+    if "public_url" not in settings.model_fields_set:
+        # Unset: links in texts and emails, and the URL webhooks are signed for, name the
+        # address and port served here, not the default's 8000.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        os.environ["HEARTH_PUBLIC_URL"] = f"http://{shown}:{port}"
+        get_settings.cache_clear()
+        settings = get_settings()
     if demo and not settings.dev_tools:
         fail(
             "--demo seeds known passwords and opens the dev phone: it runs only with "

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
+from app.cli import cli
+from app.core.config import get_settings
 from tests.conftest import run_hearth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,3 +126,35 @@ def test_admin_commands(empty_database, tmp_path):
 
     assert hearth(empty_database, tmp_path, "apikeys", "revoke", "1").returncode == 0
     assert "revoked" in hearth(empty_database, tmp_path, "apikeys", "list").stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "args", "expected"),
+    [
+        (None, ["--port", "8732"], "http://127.0.0.1:8732"),
+        (None, ["--host", "0.0.0.0", "--port", "9000"], "http://127.0.0.1:9000"),
+        ("https://hearth.district.example", ["--port", "8732"], "https://hearth.district.example"),
+    ],
+)
+def test_serve_links_to_the_port_it_serves_unless_a_public_url_is_set(
+    monkeypatch, tmp_path, given, args, expected
+):
+    """Links in texts and emails (and the URL Twilio signs) follow `--host`/`--port` while
+    HEARTH_PUBLIC_URL is unset: a demo on another port does not send families to :8000."""
+    import uvicorn
+
+    seen: dict[str, str] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.update(url=get_settings().public_url))
+    for name in ("HEARTH_PUBLIC_URL", "HEARTH_ARGOS_INTER_THREADS"):
+        monkeypatch.setenv(name, "")  # so that what serve sets is undone after the test
+        monkeypatch.delenv(name)
+    if given:
+        monkeypatch.setenv("HEARTH_PUBLIC_URL", given)
+    monkeypatch.setenv("HEARTH_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve", *args])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert seen == {"url": expected}

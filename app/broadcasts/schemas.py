@@ -59,6 +59,19 @@ class Person(Output):
     reason: str
 
 
+class FallbackPreview(Output):
+    """An urgent broadcast where no translation reaches a language: its families get the school's
+    text at once, under one line people wrote in their language asking them to call."""
+
+    language: str  # the families' language (MT code)
+    text_language: str = Field(description="The language of the school's text they get.")
+    line: str = Field(description="The one line above it, asking them to call the school.")
+    line_language: str = Field(
+        description="The line's language: theirs, or English where no one has written it yet."
+    )
+    families: list[Person]
+
+
 class LanguagePreview(Output):
     language: str
     name: str
@@ -71,7 +84,9 @@ class LanguagePreview(Output):
         description="The text as texted: with the family's own link to the family page when "
         "the school's texts carry it (here a sample link of the same length).",
     )
-    source: str  # human | mt | same_language | unavailable
+    # human | mt | same_language | unavailable | fallback (urgent, no translation: the school's
+    # text under one line in the family's language)
+    source: str
     back_translation: str | None
     quality: QualityRead | None = Field(
         default=None, description="How far a machine translation (source mt) can be trusted."
@@ -98,7 +113,9 @@ class LanguagePreview(Output):
 
 class Preview(Output):
     recipients: int  # the families chosen
-    reached: int  # of them, those who will get it (reachable, not opted out, a text to read)
+    # Of them, those who will get it: reachable, not opted out, a text in their language or
+    # (urgent) the school's text under one line in their language.
+    reached: int
     sms: int
     emails: int
     total_segments: int
@@ -114,7 +131,15 @@ class Preview(Output):
     languages: list[LanguagePreview]
     opted_out: list[Person]
     no_channel: list[Person]
-    no_route: list[Person]
+    no_route: list[Person] = Field(
+        description="No translation into their language: not urgent, it waits for an "
+        "interpreter's text (the office is told if none writes it in time)."
+    )
+    fallback: list[FallbackPreview] = Field(
+        default_factory=list,
+        description="Urgent, no translation into their language: they get the school's text "
+        "under one line in their language (counted in reached, and on the call list).",
+    )
 
 
 class BroadcastRead(Output):

@@ -23,7 +23,7 @@ from app.delivery import attachments, mms, optouts
 from app.delivery import service as delivery
 from app.delivery import voice as calls
 from app.delivery.models import FAILED, Delivery
-from app.messaging import family_links, identity
+from app.messaging import family_links, identity, interpretation
 from app.messaging import service as messaging
 from app.messaging.models import Message, Thread
 from app.messaging.translations import PreparedTranslation
@@ -43,7 +43,9 @@ class Rendered:
     """A broadcast's text in one language, rendered once for all its recipients."""
 
     text: str | None
-    source: str  # human | mt | same_language | unavailable
+    # human | mt | same_language | unavailable; in a preview also fallback (urgent, no
+    # translation: the school's text under one line in the family's language)
+    source: str
     back_translation: str | None = None
     reason: str | None = None
     result: translation.TranslationResult | None = None  # for machine translations
@@ -269,6 +271,21 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
         )
     finally:
         savepoint.rollback()
+    # Urgent, it goes at once where no translation reaches: the school's text under one line
+    # in the family's language (as messaging.post_broadcast sends it). Shown as it will go.
+    school_language = author
+    if draft.urgent:
+        school_text, school_language = _school_text(rendered, draft, school, author)
+        rendered = {
+            code: Rendered(
+                interpretation.fallback_text(school, code, school_text),
+                "fallback",
+                reason=r.reason,
+            )
+            if r.text is None
+            else r
+            for code, r in rendered.items()
+        }
     stopped = optouts.opted_out_phones(
         session, school.sms_sender, [r.phone for r in people_ if r.phone]
     )
@@ -277,7 +294,10 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
     image = mms.image_for(school.mms_images, attachments.by_ids(session, draft.attachment_ids))
     per_language: dict[str, dict[str, Any]] = {}
     opted_out, no_channel, no_route = [], [], []
-    reached = 0  # families who will get it: a channel that works, a text in their language
+    helped: dict[str, list[dict[str, Any]]] = {}  # language → who get the one line
+    # Families who will get it: a channel that works, a text in their language (or, urgent,
+    # the school's text under one line in their language).
+    reached = 0
     for r in people_:
         text = rendered[r.language]
         code = r.language
@@ -314,11 +334,18 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
             no_route.append(_person(r, text.reason or "no translation route"))
         elif reachable:
             reached += 1
+            if text.source == "fallback":
+                helped.setdefault(code, []).append(
+                    _person(r, text.reason or "no translation route")
+                )
     languages = []
     for code, entry in sorted(per_language.items(), key=lambda kv: -kv[1]["recipients"]):
         text = rendered[code]
-        # Texts carry the family's own link to the family page when the school says so.
-        own = school.family_link if draft.question is None else "never"
+        # Texts carry the family's own link to the family page when the school says so; not
+        # a question's, nor the urgent one line's: they end with what the family must do.
+        own = school.family_link
+        if draft.question is not None or text.source == "fallback":
+            own = "never"
         policy = family_links.policy_with(own, bool(draft.attachment_ids))
         sms_text = family_links.sample(policy, text.text) if text.text else None
         count = count_segments(sms_text) if sms_text else None
@@ -353,6 +380,18 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
                 "call_cost": calls.estimated_cost(text.text, entry["calls"]) if text.text else 0.0,
             }
         )
+    fallback = []
+    for code, families in helped.items():
+        line, line_language = interpretation.help_line(school, code)
+        fallback.append(
+            {
+                "language": code,
+                "text_language": school_language,
+                "line": line,
+                "line_language": line_language,
+                "families": families,
+            }
+        )
     at, delayed = _send_time(school, draft, utcnow())
     total_segments = sum(lang["total_segments"] for lang in languages)
     total_mms = sum(lang["mms"] for lang in languages if lang["mms_text"])
@@ -377,7 +416,23 @@ def preview(session: Session, subject: AuthSubject, draft: BroadcastDraft) -> di
         "opted_out": opted_out,
         "no_channel": no_channel,
         "no_route": no_route,
+        "fallback": fallback,
     }
+
+
+def _school_text(
+    rendered: dict[str, Rendered], draft: BroadcastDraft, school: School, author: str
+) -> tuple[str, str]:
+    """What an urgent text carries under its one line where no translation reaches, and its
+    language: the school's language's text, else the message as its author sees it (as
+    fan_out and messaging.post_broadcast choose them)."""
+    own = rendered.get(mt_code(school.default_language))
+    if own is not None and own.text:
+        return own.text, school.default_language
+    mine = rendered.get(mt_code(author))
+    if mine is not None and mine.source == "same_language" and mine.text:
+        return mine.text, author
+    return _original(draft, school, author)
 
 
 def _quality(result: translation.TranslationResult | None) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
+from app.core.languages import ENGLISH
 from app.messaging.models import InterpretationTask, Message
 from app.notices.catalogs import domain_text
 from app.people.models import Staff, StaffLanguage, StaffSchool
@@ -36,12 +37,19 @@ def help_phone(school: School) -> str:
     return school.email_sender or ""
 
 
+def help_line(school: School, language: str) -> tuple[str, str]:
+    """The one line above an urgent text no translation reaches, and the language it is in:
+    the family's, as people wrote it, else English where no catalog has it yet."""
+    values = {"school": school.name, "phone": help_phone(school)}
+    line = domain_text(HELP_LINE_DOMAIN, HELP_LINE, language)
+    return (HELP_LINE % values, ENGLISH) if line is None else (line % values, language)
+
+
 def fallback_text(school: School, language: str, school_text: str) -> str:
     """An urgent text for a family no translation reaches: the line people wrote in its
     language (English only where no catalog has it yet), then the text as the school wrote
     it."""
-    line = domain_text(HELP_LINE_DOMAIN, HELP_LINE, language) or HELP_LINE
-    return f"{line % {'school': school.name, 'phone': help_phone(school)}}\n\n{school_text}"
+    return f"{help_line(school, language)[0]}\n\n{school_text}"
 
 
 def has_interpreter(session: Session, school_id: int, language: str) -> bool:

@@ -128,7 +128,7 @@ def test_preview_sources_human_mt_and_unreachable(
     response = client.post(
         "/api/v1/broadcasts/preview",
         headers=auth("read,send", staff=office),
-        json=draft(school, template="picture_day", params={"date": "2026-12-03"}),
+        json=draft(school, template="picture_day", params={"date": "2026-12-03"}, urgent=False),
     )
     assert response.status_code == 200, response.text
     preview = response.json()
@@ -138,8 +138,43 @@ def test_preview_sources_human_mt_and_unreachable(
     # Traditional Chinese has no catalog and no model here; Hmong neither.
     assert by_language["zt"]["source"] == "unavailable"
     assert by_language["hmn"]["source"] == "unavailable"
+    # Not urgent: they wait for an interpreter, and are not counted as getting it now.
     assert {p["language"] for p in preview["no_route"]} == {"zh-Hant", "hmn"}
+    assert preview["fallback"] == [] and preview["reached"] == 2
     assert session.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
+def test_urgent_preview_shows_the_one_line_families_get_where_no_translation_reaches(
+    client, auth, session, school, office, argos_models
+):
+    families(session, school, 6, ["en", "es", "so", "hmn"])
+    body = draft(school, body="School is closed tomorrow because of snow. Stay safe.")
+    preview = client.post(
+        "/api/v1/broadcasts/preview", headers=auth("read,send", staff=office), json=body
+    ).json()
+    # Somali and Hmong have no model here, but an urgent text goes to them at once: the
+    # school's text under one line in their language. They get it; nobody is left out.
+    assert (preview["recipients"], preview["reached"], preview["no_route"]) == (6, 6, [])
+    by_language = {lang["language"]: lang for lang in preview["languages"]}
+    somali = by_language["so"]
+    assert somali["source"] == "fallback"
+    assert somali["text"].startswith("Fariin muhiim ah oo ka timid Riverside Elementary.")
+    assert somali["text"].endswith("\n\nSchool is closed tomorrow because of snow. Stay safe.")
+    assert somali["segments"] > 0 and somali["total_segments"] == somali["segments"]
+    groups = {g["language"]: g for g in preview["fallback"]}
+    assert groups.keys() == {"so", "hmn"}
+    assert groups["so"]["text_language"] == "en" and groups["so"]["line_language"] == "so"
+    assert somali["text"].startswith(groups["so"]["line"])
+    assert [p["language"] for p in groups["hmn"]["families"]] == ["hmn"]
+    # What the preview showed is what the families get.
+    assert (
+        client.post(
+            "/api/v1/broadcasts", headers=auth("read,send", staff=office), json=body
+        ).status_code
+        == 201
+    )
+    sent = dict(session.execute(select(Delivery.language, Delivery.body).distinct()).all())
+    assert sent["so"] == somali["text"] and sent["hmn"] == by_language["hmn"]["text"]
 
 
 def test_preview_falls_back_to_mt_and_shows_a_back_translation(

@@ -40,16 +40,20 @@ def test_office_previews_confirms_and_follows_a_school_closure(live_server, brow
     page.get_by_role("button", name="Preview").click()
 
     preview = page.locator("#preview")
-    # Two of the demo's 45 families cannot get it (no translation into Hmong): not counted.
-    expect(preview).to_contain_text("43 families will get it (of 45 families chosen)")
+    # Every one of the demo's 45 families gets it: the two Hmong families (no translation
+    # into Hmong) get it at once, in English under one line in Hmong.
+    expect(preview).to_contain_text("45 families will get it:")
     expect(preview.locator('[data-language="es"]')).to_contain_text("estará cerrada")
     expect(preview.locator('[data-language="vi"] .text')).not_to_be_empty()
     expect(preview.locator('[data-language="zh"] .text')).not_to_be_empty()
     expect(preview.locator('[data-language="en"]')).to_contain_text(
         "Riverside Elementary will be closed on"
     )
-    # Hmong has neither a people's translation nor a model here: listed, not sent in English.
-    expect(preview).to_contain_text("No translation into their language")
+    # Hmong has neither a people's translation nor a model here: listed, not English alone.
+    expect(preview.locator("#fallback")).to_contain_text(
+        "2 families get it in English, under this line in Hmong"
+    )
+    expect(preview.locator("#no-route")).to_have_count(0)
 
     page.get_by_role("button", name="Confirm and send").click()
     page.wait_for_url(re.compile(r"/broadcasts/\d+\?created=1$"))
@@ -62,3 +66,35 @@ def test_office_previews_confirms_and_follows_a_school_closure(live_server, brow
 
     page.get_by_role("link", name="All broadcasts").click()
     expect(page.get_by_role("link", name="School closed")).to_be_visible()
+
+
+def test_urgent_free_text_preview_says_who_gets_it_with_one_line_in_their_language(
+    live_server, browser_page
+):
+    page, url = browser_page, live_server.url
+    sign_in(page, url, OFFICE, PASSWORD)
+    page.goto(f"{url}/broadcasts/new")
+    page.get_by_label("Your message").fill("School is closed tomorrow because of snow. Stay safe.")
+    page.get_by_label("Urgent", exact=True).check()
+    page.get_by_role("button", name="Preview").click()
+
+    preview = page.locator("#preview")
+    # The models here cover Spanish, Vietnamese and Chinese only. Urgent, the Arabic, Haitian
+    # Creole, Portuguese, Somali and Hmong families still get it now: the English text under
+    # one line in their language. They are counted, and not listed as missed.
+    expect(preview).to_contain_text("45 families will get it:")
+    expect(preview).not_to_contain_text("Families who will not get it")
+    expect(preview.locator("#no-route")).to_have_count(0)
+    helped = preview.locator("#fallback")
+    expect(helped).to_contain_text("(15)")
+    expect(helped).to_contain_text("4 families get it in English, under this line in Arabic (")
+    expect(helped.locator('q[lang="ar"]')).to_contain_text("Riverside Elementary")
+    expect(helped).to_contain_text("Fatima Hassan")
+    arabic = preview.locator('[data-language="ar"]')
+    expect(arabic).to_contain_text("one line in theirs asking them to call")
+    expect(arabic.locator(".text").first).to_contain_text(
+        "School is closed tomorrow because of snow. Stay safe."
+    )
+    # The back-translation of a machine translation has one label.
+    back = preview.locator('[data-language="es"] .back')
+    expect(back).to_have_text(re.compile(r"^Back into your language: "))

@@ -128,18 +128,27 @@ def test_preview_shows_each_language_segments_cost_and_who_is_missed_and_saves_n
     assert preview.status_code == 200, preview.text
     text = html.unescape(preview.text)
     assert "<html" not in text  # htmx gets the preview alone
-    # Only who will get it: Omar (STOP), Hodan (no phone), Amina (no translation) will not.
-    assert "4 families will get it</strong> (of 7 families chosen)" in text
+    # Only who will get it: Omar (STOP) and Hodan (no phone) will not. Amina reads Somali (no
+    # model): urgent, she gets it now, in English under one line in Somali.
+    assert "5 families will get it</strong> (of 7 families chosen)" in text
     assert "La escuela está cerrada el lunes." in text  # Spanish, machine-translated
+    # The back-translation, labelled once.
     assert "Back into your language: School is closed on Monday." in text
+    assert "Translated back" not in text
     assert re.search(r'lang="vi">[^<]+<', text) and re.search(r'lang="zh">[^<]+<', text)
     assert "1 segment per text (GSM-7)" in text
     assert "estimated cost $" in text
-    # Omar said STOP, Hodan has no phone, Amina reads Somali (no model): each listed, with why.
-    assert "Opted out of texts (1)" in text and "Omar Haddad" in text
-    assert "No way to reach them (1)" in text and "Hodan Warsame" in text
-    assert "No translation into their language (1)" in text and "Amina Abdi" in text
+    # Omar said STOP, Hodan has no phone: listed, with why, as families who will not get it.
+    missed = text[text.index("Families who will not get it") :]
+    assert "Opted out of texts (1)" in missed and "Omar Haddad" in missed
+    assert "No way to reach them (1)" in missed and "Hodan Warsame" in missed
+    assert "Amina Abdi" not in missed and "No translation into their language (" not in text
+    # Amina: among those who get it, with the line she reads and the text under it.
     assert "one line in theirs asking them to call" in text  # urgent: never nothing
+    helped = text[text.index("Families who get it with one line in their language") :]
+    assert "1 family gets it in English, under this line in Somali (Soomaali):" in helped
+    assert "Fariin muhiim ah oo ka timid" in helped and "Amina Abdi" in helped
+    assert "(1)" in helped[: helped.index("Somali")]
     assert "Confirm and send" in text
     for table in ("broadcasts", "messages", "deliveries", "message_translations"):
         assert count_rows(session, table) == 0, table
@@ -147,6 +156,21 @@ def test_preview_shows_each_language_segments_cost_and_who_is_missed_and_saves_n
     # Without htmx, the same preview comes inside the whole composer page.
     page = web.post("/broadcasts/preview", compose(school))
     assert page.status_code == 200 and "<html" in page.text and 'name="draft"' in page.text
+
+
+def test_preview_of_a_notice_that_can_wait_says_who_waits_for_an_interpreter(
+    signed_in, session, school, office, families, argos_models
+):
+    web = signed_in(office)
+    text = html.unescape(hx(web, "/broadcasts/preview", compose(school, urgent="")).text)
+    # Not urgent: Amina (Somali, no model) gets it once an interpreter writes it, not now.
+    assert "4 families will get it</strong> (of 7 families chosen)" in text
+    assert "it waits for an interpreter" in text
+    waiting = text[text.index("Families who wait for an interpreter") :]
+    assert "No translation into their language (1)" in waiting and "Amina Abdi" in waiting
+    assert "one line in their language" not in text and "Fariin" not in text
+    for table in ("broadcasts", "messages", "deliveries", "message_translations"):
+        assert count_rows(session, table) == 0, table
 
 
 def test_confirm_sends_exactly_the_previewed_draft_once(
@@ -495,8 +519,9 @@ def test_ticking_a_grade_chooses_it_and_the_headline_counts_who_will_get_it(
     # On the page, ticking a grade or class moves the radio to "only the ones ticked".
     assert "getElementById('audience-groups').checked = true" in html.unescape(composer)
     # Posted with the radio left on "the whole school", the ticked grade still decides: grade
-    # 3 is Sofía's family, of whom Amina (Somali, no translation) will not get it.
-    preview = hx(web, "/broadcasts/preview", compose(school, grades="3"))
+    # 3 is Sofía's family, of whom Amina (Somali, no translation) will not get it before an
+    # interpreter writes it (not urgent).
+    preview = hx(web, "/broadcasts/preview", compose(school, grades="3", urgent=""))
     assert preview.status_code == 200, preview.text
     text = html.unescape(preview.text)
     assert "2 families will get it</strong> (of 3 families chosen)" in text

@@ -7,12 +7,13 @@ into the models' languages and takes the median of the staff response times."""
 import statistics
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.core.languages import ENGLISH, mt_code
 from app.delivery.models import REACHED, Delivery, DeliveryStatus
-from app.messaging.models import Message
+from app.messaging.interpretation import FALLBACK
+from app.messaging.models import Message, MessageTranslation
 from app.people.models import Guardian
 from app.reports.service import (
     Scope,
@@ -41,6 +42,9 @@ class TermLanguage:
     sent_to: int = 0  # families Hearth tried to reach in the term
     reached: int = 0  # families a message reached
     in_language: int = 0  # families a message reached in their own language
+    # Families an urgent message reached in the school's language under one line in theirs
+    # (no translation): reached, but not in their language.
+    one_line: int = 0
     replied: int = 0  # of the families reached, those who wrote back
     untranslatable: int = 0  # families a message could not be sent to: no translation
 
@@ -67,6 +71,10 @@ class TermFigures:
     @property
     def in_language(self) -> int:
         return sum(lang.in_language for lang in self.languages)
+
+    @property
+    def one_line(self) -> int:
+        return sum(lang.one_line for lang in self.languages)
 
     @property
     def replied(self) -> int:
@@ -139,10 +147,17 @@ def term_figures(session: Session, scope: Scope, term: Term) -> TermFigures:
         joined.where(*in_term, Delivery.error_code == "untranslatable").group_by(Guardian.language)
     ):
         lang(tag).untranslatable += count
-    # Reached in their own language: the delivery's language is the family's (folded) one.
-    for tag, body_language, count in session.execute(
+    # Reached in their own language: the delivery's language is the family's (folded) one,
+    # and its text a translation, not the school's text under the one line (FALLBACK: counted
+    # apart, as reached with one line in their language).
+    reached = (
         select(Guardian.language, Delivery.language, families)
         .join(Delivery, Delivery.guardian_id == Guardian.id)
+        .outerjoin(
+            MessageTranslation,
+            (MessageTranslation.message_id == Delivery.message_id)
+            & (MessageTranslation.language == Delivery.language),
+        )
         .where(
             _delivery_school(scope),
             Delivery.status.in_(REACHED),
@@ -150,9 +165,15 @@ def term_figures(session: Session, scope: Scope, term: Term) -> TermFigures:
             Delivery.sent_at < end,
         )
         .group_by(Guardian.language, Delivery.language)
-    ):
+    )
+    translated = or_(MessageTranslation.status.is_(None), MessageTranslation.status != FALLBACK)
+    for tag, body_language, count in session.execute(reached.where(translated)):
         if mt_code(tag) == body_language:
             lang(tag).in_language += count
+    for tag, _body_language, count in session.execute(
+        reached.where(MessageTranslation.status == FALLBACK)
+    ):
+        lang(tag).one_line += count
 
     figures = TermFigures(
         term=term,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import sign_in
+from tests.web.conftest import sign_in, wait_until_sent
 from tests.web.test_community_and_goals import pdf_text
 
 ADMIN = "admin@riverside.example.org"  # app/demo/service.py
@@ -88,3 +88,32 @@ def test_charts_goals_and_the_community_report(live_server, browser_page, tmp_pa
     text = pdf_text(data)
     assert SCHOOL in text and "Community engagement report" in text
     assert "Spanish" in text and families in text
+
+
+def test_the_report_does_not_count_english_under_one_line_as_their_language(
+    live_server, browser_page
+):
+    page, url = browser_page, live_server.url
+    sign_in(page, url, ADMIN, PASSWORD)
+    # An urgent notice: the models here cover Spanish, Vietnamese and Chinese only, so the
+    # four Arabic families get it in English under one line in Arabic.
+    page.goto(f"{url}/broadcasts/new")
+    page.get_by_label("Your message").fill("School is closed tomorrow because of snow. Stay safe.")
+    page.get_by_label("Urgent", exact=True).check()
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Confirm and send").click()
+    page.wait_for_url(re.compile(r"/broadcasts/\d+\?created=1$"))
+    wait_until_sent(page)
+
+    page.goto(f"{url}/reports/community")
+    reach = page.get_by_role("table", name="Reach by language")
+    expect(reach).to_contain_text("One line in theirs")
+    arabic = reach.locator("tr", has=page.get_by_role("rowheader", name=re.compile("^Arabic")))
+    cells = arabic.locator("td")  # families, reached, in their language, one line, ...
+    expect(cells.nth(1)).to_have_text("4")
+    expect(cells.nth(2)).to_have_text("0")
+    expect(cells.nth(3)).to_have_text("4")
+    expect(page.locator("#interpreters + ul")).to_contain_text(
+        "Arabic: 4 families written to, 0 reached in their language, 4 reached in the "
+        "school's language with one line in theirs"
+    )

@@ -11,7 +11,7 @@ from fpdf import FPDF  # noqa: F401  (the PDF library itself must import)
 
 from app.auth.service import IMPLIED, load_staff, subject_for_staff
 from app.delivery.models import Delivery
-from app.messaging.models import Message, Thread
+from app.messaging.models import Message, MessageTranslation, Thread
 from app.reports import goals
 from app.reports.community import term_figures
 from app.reports.service import scope_for
@@ -236,6 +236,52 @@ def test_the_goals_page_is_for_admins_and_saves_percentages(signed_in, session, 
     assert web.get("/admin/goals?term=nope").status_code == 404
 
 
+def _urgent_in_english_with_one_line(session, world) -> None:
+    """An urgent note to an Arabic family (no model): it went in English under one line in
+    Arabic, delivered, recorded as the note's `fallback` translation into Arabic."""
+    teacher = factories.StaffFactory(role="teacher", schools=[world.school])
+    student = factories.StudentFactory(school=world.school)
+    arabic = factories.GuardianFactory(language="ar", channels=["sms"], students=[student])
+    thread = factories.ThreadFactory(school=world.school, guardians=[arabic])
+    urgent = _message(session, thread, _at("2025-11-05 07:00"), staff=teacher)
+    session.add(
+        MessageTranslation(
+            message_id=urgent.id,
+            language="ar",
+            status="fallback",
+            text="رسالة مهمة من Riverside Elementary. اتصل بالرقم +15125550100 للحصول على "
+            "المساعدة بلغتك.\n\nHello",
+        )
+    )
+    _delivery(session, urgent, arabic, "ar", _at("2025-11-05 07:00"))
+    session.commit()
+
+
+def test_english_under_one_line_is_not_reached_in_their_language(session, world):
+    _urgent_in_english_with_one_line(session, world)
+    scope = scope_for(session, _admin(session, world.admin), world.school.id)
+    fall = term_figures(session, scope, FALL)
+    arabic = {lang.code: lang for lang in fall.languages}["ar"]
+    # Reached, but in English: counted as reached with the one line, not in their language.
+    assert (arabic.sent_to, arabic.reached, arabic.in_language, arabic.one_line) == (1, 1, 0, 1)
+    assert fall.in_language == 3 and fall.one_line == 1
+    assert fall.value("reached_in_language") == 3 / 5
+    assert fall.value("interpreter") == 1 / 2  # Somali got people's text; Arabic did not
+
+
+def test_the_community_report_says_who_got_only_the_one_line(signed_in, session, world):
+    _urgent_in_english_with_one_line(session, world)
+    office = factories.StaffFactory(role="office", schools=[world.school])
+    session.commit()
+    web = signed_in(office)
+    html = web.get(f"/reports/community?school={world.school.id}&term={FALL.key}").text
+    assert (
+        "Arabic: 1 families written to, 0 reached in their language, 1 reached in the "
+        "school&#39;s language with one line in theirs, 0 could not be sent a translation"
+    ) in html
+    assert "Reached with one line in their language" in html and "60%" in html
+
+
 def test_the_community_report_page_and_pdf(signed_in, session, world):
     office = factories.StaffFactory(role="office", schools=[world.school])
     session.commit()
@@ -244,7 +290,7 @@ def test_the_community_report_page_and_pdf(signed_in, session, world):
     assert page.status_code == 200
     html = page.text
     assert "Riverside Elementary" in html and "Fall 2025" in html
-    assert "Somali: 1 families written to, 1 reached in their language" in html
+    assert "Somali: 1 families written to, 1 reached in their language, 0 reached" in html
     assert "3 h" in html and "75%" in html and "50%" in html
     assert web.get(f"/reports/community?school={world.other.id}").status_code == 404
 

@@ -48,6 +48,7 @@ def _headline(request: Request, f: TermFigures) -> list[tuple[str, str]]:
         (_("Families"), str(f.families)),
         (_("Families reached"), str(f.reached)),
         (_("Reached in their language"), percent(request, f.in_language, f.families)),
+        (_("Reached with one line in their language"), str(f.one_line)),
         (_("Families who wrote back"), str(f.replied)),
         (_("Reply rate"), percent(request, f.replied, f.reached)),
         (_("Notes from staff"), str(f.notes)),
@@ -81,6 +82,7 @@ def build_report(
             _("Families"),
             _("Reached"),
             _("In their language"),
+            _("One line in theirs"),
             _("Wrote back"),
             _("Reply rate"),
         ],
@@ -90,6 +92,7 @@ def build_report(
                 str(lang.families),
                 str(lang.reached),
                 str(lang.in_language),
+                str(lang.one_line),
                 str(lang.replied),
                 percent(request, lang.replied, lang.reached),
             ]
@@ -100,10 +103,12 @@ def build_report(
     interpreters = [
         _(
             "%(language)s: %(sent)s families written to, %(given)s reached in their language, "
-            "%(failed)s could not be sent a translation",
+            "%(line)s reached in the school's language with one line in theirs, %(failed)s "
+            "could not be sent a translation",
             language=language_name(lang.code, ui),
             sent=lang.sent_to,
             given=lang.in_language,
+            line=lang.one_line,
             failed=lang.untranslatable,
         )
         for lang in figures.interpreter_languages
@@ -144,15 +149,20 @@ def build_report(
             "A language needs an interpreter when no installed translation model covers it. "
             "Counted from the messages sent this term: the families written to in such a "
             "language, those a message reached in their own language (a translation by people), "
-            "and those whose message could not be sent for want of a translation."
+            "those an urgent message reached in the school's language under one line in theirs "
+            "asking them to call, and those whose message could not be sent for want of a "
+            "translation."
         ),
         changes=changes,
         goals=goal_table,
         notes=[
             _(
                 "Families: active families today. Reached: families a text or email reached "
-                "during the term. Response time: from a family's message to the next message a "
-                "staff member wrote in the same conversation."
+                "during the term. In their language: a text or email in the family's language; "
+                "an urgent text sent in the school's language under one line in theirs (no "
+                "translation) is not counted there but as one line in theirs. Response time: "
+                "from a family's message to the next message a staff member wrote in the same "
+                "conversation."
             )
         ],
     )

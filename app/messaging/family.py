@@ -145,6 +145,11 @@ def conversation(session: Session, guardian: Guardian) -> list[FamilyMessage]:
             machine = mine.origin in ("mt", "cache") or (
                 mine.origin is None and mine.engine not in ("catalog", "interpreter")
             )
+            if machine and m.kind == "broadcast":
+                # A broadcast's text carries the mark for the family's phone; the page shows
+                # its own under it.
+                mark = identity.family_line(session, identity.MACHINE_MARK, code)
+                text = text.replace(f" {mark}", "", 1)
         out.append(
             FamilyMessage(
                 m.id, False, who, text, language, original, m.language, machine, m.created_at

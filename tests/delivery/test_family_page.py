@@ -4,6 +4,7 @@ school in its language, and only its own; a reply written there is routed and tr
 staff exactly like a text; staff see "Seen"; texts carry the link as the school says, and the
 preview counts the very segments the phone gets."""
 
+import html
 import re
 import shutil
 from datetime import timedelta
@@ -169,6 +170,36 @@ def test_in_a_shared_broadcast_thread_a_family_never_sees_another_familys_reply(
     assert "School closes at noon" in page or "mediodía" in page
     assert "Gracias, allí estaré" in page
     assert "No puedo ir" not in page and "Mi hijo está enfermo" not in page
+
+
+def test_a_machine_translated_broadcast_is_marked_once_on_the_page_and_in_its_text(
+    client, auth, session, classroom, office, twilio, argos_models
+):
+    sent = client.post(
+        "/api/v1/broadcasts",
+        headers=auth("read,send", staff=office),
+        json={
+            "school_id": classroom.school.id,
+            "audience": {"whole_school": True},
+            "body": "School is closed on Monday.",
+            "language": "en",
+            "urgent": True,
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    mark = "(traducción automática)"
+    # The text to the family's phone carries the mark (it has no other place for it).
+    sms = session.scalar(
+        select(Delivery.body).where(
+            Delivery.guardian_id == classroom.marisol.id, Delivery.channel == "sms"
+        )
+    )
+    assert sms == f"La escuela está cerrada el lunes. {mark}"
+    # The page marks it once, under the text.
+    page = html.unescape(client.get(link_for(client, auth, classroom.marisol, office)).text)
+    assert page.count(mark) == 1
+    assert re.search(r'<p class="text" lang="es"[^>]*>La escuela está cerrada el lunes.</p>', page)
+    assert f'<p class="mark">{mark}</p>' in page
 
 
 def test_a_note_reads_in_the_familys_language_with_the_original_on_request(

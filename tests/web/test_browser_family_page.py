@@ -137,3 +137,45 @@ def test_a_family_reads_and_answers_from_its_link_on_a_phone(live_server, chromi
         )
     finally:
         staff.close()
+
+
+def test_a_machine_translated_broadcast_is_marked_once_on_the_familys_page(live_server, chromium):
+    url = live_server.url
+    admin, _teacher = _keys(live_server)
+    maria = _guardian(url, admin, "María García")
+    schools = httpx.get(f"{url}/api/v1/schools", headers=admin).json()["items"]
+    sent = httpx.post(
+        f"{url}/api/v1/broadcasts",
+        headers=admin,
+        json={
+            "school_id": schools[0]["id"],
+            "audience": {"guardian_ids": [maria["id"]]},
+            "title": "Closed Monday",
+            "body": "School is closed on Monday.",
+            "language": "en",
+            "urgent": True,
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    link = _link(url, admin, maria)
+
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="es-US")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        text = page.locator("article.message:not(.mine) p.text[lang='es']", has_text="lunes")
+        for _ in range(120):  # the broadcast goes out through the server's worker
+            page.goto(link)
+            if text.count():
+                break
+            page.wait_for_timeout(500)
+        # Its text as the family reads it, then the page's one machine-translation mark.
+        expect(text).to_have_text("La escuela está cerrada el lunes.")
+        message = page.locator(
+            "article.message:not(.mine)",
+            has=page.locator("p.text[lang='es']", has_text="lunes"),
+        )
+        expect(message.locator("p.mark")).to_have_text("(traducción automática)")
+        assert message.inner_text().count("(traducción automática)") == 1
+    finally:
+        context.close()

@@ -333,6 +333,8 @@ def test_compose_warns_about_no_route_no_channel_and_opt_out(session, signed_in,
     text = page.text
     warnings = text.split('id="warnings-heading"')[1].split("</section>")[0]
     assert "Fatima" in warnings and "needs an interpreter" in warnings
+    # As it happens: the note waits for an interpreter; it is not dropped.
+    assert "waits for an interpreter" in warnings and "will not be sent" not in warnings
     assert "Rosa" in warnings and "no way to be reached" in warnings
     assert "Pedro" in warnings and "opted out of text messages" in warnings
     assert "Marisol" not in warnings and "Lan" not in warnings
@@ -360,6 +362,8 @@ def test_preview_says_which_language_needs_an_interpreter(session, signed_in, cl
     )
     assert response.status_code == 200
     assert 'data-language="ar"' in response.text and "Needs an interpreter" in response.text
+    assert "once an interpreter has written it" in response.text
+    assert "will not get the note" not in response.text
 
 
 def test_send_creates_the_thread_message_and_deliveries(session, signed_in, classroom):

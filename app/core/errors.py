@@ -132,7 +132,12 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
         # /threads/abc) names nothing: not there, the same answer as an id nobody may see.
         return JSONResponse(error_body("not_found", "Nothing is here."), status_code=404)
     details = validation_details(errors)
-    message = " ".join(d["message"] for d in details[:3]) or "The request is invalid."
+    # One sentence each, even where the validator's own words end without a stop.
+    message = " ".join(
+        text if text.endswith((".", "?", "!")) else f"{text}."
+        for text in (d["message"] for d in details[:3])
+    )
+    message = message or "The request is invalid."
     return JSONResponse(error_body("invalid", message, details), status_code=422)
 
 

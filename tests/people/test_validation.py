@@ -164,3 +164,17 @@ def test_bad_timezone_and_sender(client, auth):
     )
     assert response.status_code == 422
     assert "E.164" in response.json()["error"]["message"]
+
+
+def test_several_mistakes_read_as_separate_sentences(client, auth, student):
+    """Each field's problem is a sentence of its own, not run into the next one."""
+    response = client.post(
+        "/api/v1/guardians",
+        json=guardian(student, phone="12345", language="xx-notreal"),
+        headers=auth("admin"),
+    )
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    phone, language = (d["message"] for d in response.json()["error"]["details"])
+    assert message == f"{phone.rstrip('.')}. {language.rstrip('.')}."
+    assert "number. 'language'" in message

@@ -1,5 +1,5 @@
 """Staff pages on a phone-sized screen (375 px) in Chromium: a family's long email address
-wraps inside its card; the page never scrolls sideways."""
+wraps inside its card; the page never scrolls sideways, and loads nothing that is missing."""
 
 import httpx
 
@@ -23,7 +23,11 @@ def test_a_long_email_wraps_on_a_phone(live_server, chromium):
     try:
         page = phone.new_page()
         sign_in(page, url, OFFICE, PASSWORD)
+        refused: list[str] = []
+        page.on("response", lambda r: refused.append(r.url) if r.status >= 400 else None)
         page.goto(f"{url}/families/{guardian['id']}")
+        page.wait_for_load_state("networkidle")
+        assert refused == []  # nothing the page loads (its icon too) is missing
         assert page.get_by_text(LONG_EMAIL).is_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"the page is {width} px wide on a 375 px screen"

@@ -145,6 +145,9 @@ def test_serve_links_to_the_port_it_serves_unless_a_public_url_is_set(
 
     seen: dict[str, str] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.update(url=get_settings().public_url))
+    # Not the real logging set-up: it would point every logger at the runner's stream, which
+    # is closed when the command returns.
+    monkeypatch.setattr("app.cli.configure_logging", lambda level: None)
     for name in ("HEARTH_PUBLIC_URL", "HEARTH_ARGOS_INTER_THREADS"):
         monkeypatch.setenv(name, "")  # so that what serve sets is undone after the test
         monkeypatch.delenv(name)
